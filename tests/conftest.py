@@ -1,0 +1,68 @@
+"""Shared fixtures. Keep this file small: module-specific fixtures live in their test file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass(frozen=True)
+class ReportProject:
+    """A throw-away project tree for the report runner (never the real notebooks/ or reports/)."""
+
+    root: Path
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def processed(self) -> Path:
+        return self.root / "data" / "processed"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def dirs(self) -> dict[str, Path]:
+        """Keyword arguments for `analysis.report.run_report`."""
+        return {
+            "notebooks_dir": self.notebooks,
+            "reports_root": self.reports,
+            "processed_dir": self.processed,
+            "population_dir": self.root / "data" / "population",
+            "surveys_dir": self.root / "surveys",
+        }
+
+    def add_wave(self, wave: str, rows: int = 3, instrument: str = "member") -> Path:
+        """Write a tiny processed wave and its import manifest, as the import would."""
+        folder = self.processed / instrument
+        folder.mkdir(parents=True, exist_ok=True)
+        data = pd.DataFrame({"_submission_id": [f"s{i}" for i in range(rows)], "org": ["CDVC"] * rows})
+        data.to_parquet(folder / f"{wave}.parquet")
+        manifest = {"instrument": instrument, "wave": wave, "instrument_version": "1", "synthetic": True,
+                    "rows_read": rows, "accepted": rows, "quarantined": 0, "dropped": 0, "files": [],
+                    "imported_at": "2026-01-01T00:00:00+00:00"}
+        (folder / f"{wave}.manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        return folder / f"{wave}.parquet"
+
+
+@pytest.fixture
+def report_project(tmp_path: Path) -> ReportProject:
+    """tmp_path laid out like the project: fixture notebooks, one imported wave (2025), a frame."""
+    project = ReportProject(tmp_path / "project")
+    shutil.copytree(FIXTURES / "notebooks", project.notebooks, ignore=shutil.ignore_patterns("*.py"))
+    (project.root / "data" / "population").mkdir(parents=True)
+    (project.root / "data" / "population" / "units.csv").write_text("unit,org,size\nCDVC01,CDVC,100\n")
+    (project.root / "surveys" / "member").mkdir(parents=True)
+    (project.root / "surveys" / "member" / "v1.yaml").write_text("name: member\nversion: '1'\n")
+    (project.root / "pyproject.toml").write_text("")
+    project.add_wave("2025")
+    return project
