@@ -800,9 +800,9 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
                               min_group_size=min_group_size, extra=extra, processed_dir=processed_dir)
     pipeline = load_pipeline(notebooks_dir)
     steps, skipped = pipeline.plan(instrument, notebooks_dir)
-    for step, reason in skipped:
-        if "planned" in reason:
-            _say(f"info: skipping {step.name} ({reason})")
+    planned = [step.name for step, reason in skipped if "planned" in reason]
+    if planned:
+        _say(f"info: {instrument} {wave}: skipping planned notebooks not written yet: {', '.join(planned)}")
     if not steps:
         raise PipelineError(f"no notebook of {notebooks_dir / PIPELINE_FILE} runs for instrument {instrument!r}")
     if check_kernel_first:
@@ -841,7 +841,7 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
         "notebooks": [],
         "skipped": [{"name": s.name, "reason": r} for s, r in skipped],
         "inputs": inputs,
-        "git": _git_state(config.PROJECT_ROOT),
+        "git": _git_state(_SOURCE_DIR),  # the code that ran, wherever the data live
         "packages": packages,
         "kernel": config.KERNEL_NAME,
         "started_at": started.isoformat(),
