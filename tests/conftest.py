@@ -39,6 +39,7 @@ class ReportProject:
             "processed_dir": self.processed,
             "population_dir": self.root / "data" / "population",
             "surveys_dir": self.root / "surveys",
+            "source_dir": self.root / "src" / "analysis",
         }
 
     def add_wave(self, wave: str, rows: int = 3, instrument: str = "member") -> Path:
@@ -54,15 +55,30 @@ class ReportProject:
         return folder / f"{wave}.parquet"
 
 
-@pytest.fixture
-def report_project(tmp_path: Path) -> ReportProject:
-    """tmp_path laid out like the project: fixture notebooks, one imported wave (2025), a frame."""
-    project = ReportProject(tmp_path / "project")
+def snapshot_source(project: ReportProject) -> None:
+    """Copy src/analysis: the cache key hashes the code, which colleagues edit while tests run."""
+    import analysis
+
+    shutil.copytree(Path(analysis.__file__).parent, project.root / "src" / "analysis",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def make_report_project(root: Path) -> ReportProject:
+    """*root* laid out like the project: fixture notebooks, one imported wave (2025), a frame,
+    an instrument YAML and a snapshot of src/analysis."""
+    project = ReportProject(root)
     shutil.copytree(FIXTURES / "notebooks", project.notebooks, ignore=shutil.ignore_patterns("*.py"))
-    (project.root / "data" / "population").mkdir(parents=True)
-    (project.root / "data" / "population" / "units.csv").write_text("unit,org,size\nCDVC01,CDVC,100\n")
-    (project.root / "surveys" / "member").mkdir(parents=True)
-    (project.root / "surveys" / "member" / "v1.yaml").write_text("name: member\nversion: '1'\n")
-    (project.root / "pyproject.toml").write_text("")
+    (root / "data" / "population").mkdir(parents=True)
+    (root / "data" / "population" / "units.csv").write_text("unit,org,size\nCDVC01,CDVC,100\n")
+    (root / "surveys" / "member").mkdir(parents=True)
+    (root / "surveys" / "member" / "v1.yaml").write_text("name: member\nversion: '1'\n")
+    (root / "pyproject.toml").write_text("")
+    snapshot_source(project)
     project.add_wave("2025")
     return project
+
+
+@pytest.fixture
+def report_project(tmp_path: Path) -> ReportProject:
+    """A throw-away project for the report runner (see `make_report_project`)."""
+    return make_report_project(tmp_path / "project")

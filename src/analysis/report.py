@@ -488,12 +488,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _display_path(path: Path) -> str:
-    """Path relative to the project root when inside it (stable across checkouts)."""
-    try:
-        return Path(path).resolve().relative_to(config.PROJECT_ROOT).as_posix()
-    except ValueError:
-        return Path(path).resolve().as_posix()
+def _relative(path: Path, root: Path) -> str:
+    """*path* relative to its group's root: moving the checkout must not invalidate the cache."""
+    return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
 
 
 def _files(folder: Path, patterns: Iterable[str]) -> list[Path]:
@@ -513,22 +510,25 @@ def collect_inputs(instruments: Sequence[str], waves: Sequence[str], steps: Sequ
     Returns
     -------
     list of dict
-        ``{"role", "path", "sha256"}``; roles: ``data`` (processed files of *waves* for each of
+        ``{"role", "path", "sha256"}``, *path* relative to the role's folder; roles: ``data`` (processed files of *waves* for each of
         *instruments*: a notebook may combine instruments), ``population``, ``instrument``,
         ``notebook`` (pipeline.yaml and the notebooks run) and ``source`` (src/analysis).
     """
-    groups: list[tuple[str, list[Path]]] = []
+    groups: list[tuple[str, Path, list[Path]]] = []
     data: list[Path] = []
     for instrument in instruments:
         folder = Path(processed_dir) / config.check_id(instrument, "instrument")
         for wave in waves:
             data += sorted(folder.glob(f"{config.check_id(wave, 'wave')}.*")) if folder.is_dir() else []
-    groups.append(("data", [p for p in data if p.is_file()]))
-    groups.append(("population", _files(Path(population_dir), ["*"])))
-    groups.append(("instrument", _files(Path(surveys_dir), ["*.yaml", "*.yml"])))
-    groups.append(("notebook", [Path(notebooks_dir) / PIPELINE_FILE] + [s.path(notebooks_dir) for s in steps]))
-    groups.append(("source", _files(Path(source_dir), ["*.py", "*.j2", "*.css", "*.html", "*.yaml"])))
-    return [{"role": role, "path": _display_path(p), "sha256": _sha256(p)} for role, paths in groups for p in paths]
+    groups.append(("data", Path(processed_dir), [p for p in data if p.is_file()]))
+    groups.append(("population", Path(population_dir), _files(Path(population_dir), ["*"])))
+    groups.append(("instrument", Path(surveys_dir), _files(Path(surveys_dir), ["*.yaml", "*.yml"])))
+    groups.append(("notebook", Path(notebooks_dir),
+                   [Path(notebooks_dir) / PIPELINE_FILE] + [s.path(notebooks_dir) for s in steps]))
+    groups.append(("source", Path(source_dir),
+                   _files(Path(source_dir), ["*.py", "*.j2", "*.css", "*.html", "*.yaml"])))
+    return [{"role": role, "path": _relative(p, root), "sha256": _sha256(p)}
+            for role, root, paths in groups for p in paths]
 
 
 def _package_versions() -> dict[str, str]:
@@ -752,7 +752,8 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
                min_group_size: int = config.MIN_GROUP_SIZE, extra: Mapping[str, Any] | None = None,
                notebooks_dir: Path | str | None = None, reports_root: Path | str | None = None,
                processed_dir: Path | str | None = None, population_dir: Path | str | None = None,
-               surveys_dir: Path | str | None = None, jobs: int = 2, force: bool = False,
+               surveys_dir: Path | str | None = None, source_dir: Path | str | None = None,
+               jobs: int = 2, force: bool = False,
                progress: bool = True, check_kernel_first: bool = True) -> ReportResult:
     """Run the pipeline notebooks for one instrument and wave, then assemble the report.
 
@@ -764,6 +765,9 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
         See `build_parameters`.
     notebooks_dir, reports_root, processed_dir, population_dir, surveys_dir : path, optional
         Defaults from `analysis.config`; tests point them to a temporary folder.
+    source_dir : path, optional
+        Code whose hash enters the cache key; this package's folder by default (tests pass a
+        snapshot so that colleagues editing src/analysis do not invalidate their reports).
     jobs : int
         Notebooks run at the same time (independent ones only).
     force : bool
@@ -812,7 +816,8 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
     inputs = collect_inputs(pipeline.instruments if instrument in pipeline.instruments
                             else (instrument, *pipeline.instruments), params["waves"], steps,
                             notebooks_dir=notebooks_dir, processed_dir=processed_dir,
-                            population_dir=population_dir, surveys_dir=surveys_dir)
+                            population_dir=population_dir, surveys_dir=surveys_dir,
+                            source_dir=Path(source_dir or _SOURCE_DIR))
     key = compute_cache_key(inputs, params, packages)
 
     _recover_aside(final, reports_root, instrument, wave)

@@ -1,0 +1,231 @@
+"""The report runner: parallel steps, reuse, reruns, failures and interrupted runs.
+
+Every test works in a copy of a small project under tmp_path (fixture notebooks from
+tests/fixtures/notebooks/, a tiny processed wave), never in the real notebooks/ or reports/.
+One complete run is made once per module and copied, so each test pays at most one more run
+(~3-4 s: kernel start-up dominates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis import cli, config, report
+from conftest import ReportProject, make_report_project
+
+WAVE = "2025"
+
+
+@pytest.fixture(scope="module")
+def completed(tmp_path_factory) -> tuple[ReportProject, report.ReportResult]:
+    """One complete run of the fixture pipeline (member, 2025)."""
+    project = make_report_project(tmp_path_factory.mktemp("completed") / "project")
+    result = report.run_report("member", WAVE, progress=False, **project.dirs())
+    return project, result
+
+
+@pytest.fixture
+def project(completed, tmp_path) -> ReportProject:
+    """A private copy of the completed project (its report included), free to modify."""
+    source, _ = completed
+    return ReportProject(Path(shutil.copytree(source.root, tmp_path / "project", symlinks=True)))
+
+
+def _final(project: ReportProject) -> Path:
+    return project.reports / "member" / WAVE
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _when(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def test_independent_notebooks_run_in_parallel_and_the_summary_waits_for_both(completed):
+    project, result = completed
+    final = _final(project)
+    assert result.report_dir == final and not result.reused
+    manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "complete"
+    runs = {r["name"]: r for r in manifest["notebooks"]}
+    assert set(runs) == {"10_alpha", "20_beta", "00_summary"}
+    alpha, beta, summary = runs["10_alpha"], runs["20_beta"], runs["00_summary"]
+    # Two workers: the independent notebooks overlap in time...
+    assert _when(alpha["started_at"]) < _when(beta["ended_at"])
+    assert _when(beta["started_at"]) < _when(alpha["ended_at"])
+    # ...and the one that needs them starts after both ended (it also reads their results).
+    assert _when(summary["started_at"]) >= max(_when(alpha["ended_at"]), _when(beta["ended_at"]))
+    summary_record = json.loads((final / "results" / "00_summary.json").read_text(encoding="utf-8"))
+    assert summary_record["params"]["output_dir"].startswith(str(project.reports / ".tmp-member.2025."))
+    # The planned, absent notebook is skipped and recorded, not an error.
+    assert manifest["skipped"] == [{"name": "30_later", "reason": "planned, notebook not written yet"}]
+    # Common parameters as documented: baseline = first imported wave, waves as a list.
+    assert manifest["parameters"] == {"instrument": "member", "wave": WAVE, "baseline_wave": WAVE,
+                                      "waves": [WAVE], "lang": "vi", "min_group_size": 5}
+    data = project.processed / "member" / f"{WAVE}.parquet"
+    inputs = {(i["role"], i["path"]): i["sha256"] for i in manifest["inputs"]}
+    assert inputs[("data", f"member/{WAVE}.parquet")] == hashlib.sha256(data.read_bytes()).hexdigest()
+    assert ("population", "units.csv") in inputs and ("instrument", "member/v1.yaml") in inputs
+    assert ("notebook", "pipeline.yaml") in inputs and ("source", "report.py") in inputs
+    assert manifest["packages"]["papermill"] and manifest["started_at"] < manifest["ended_at"]
+    for name in ("report.html", "html/00_summary.html", "notebooks/10_alpha.ipynb", "figures/fixture.png"):
+        assert (final / name).is_file(), name
+    assert not list(project.reports.glob(".tmp-*"))
+
+
+def test_rerun_with_unchanged_inputs_reuses_the_report_without_executing(project):
+    final = _final(project)
+    before = _snapshot(final)
+    t0 = time.monotonic()
+    result = report.run_report("member", WAVE, progress=False, **project.dirs())
+    elapsed = time.monotonic() - t0
+    assert result.reused and result.executed == ()
+    assert elapsed < 3.0, f"reuse took {elapsed:.1f} s"
+    assert _snapshot(final) == before  # same manifest (same start time): nothing was executed
+
+
+def test_changed_parameter_or_input_reruns_while_an_unrelated_new_wave_does_not(project):
+    final = _final(project)
+    started = json.loads((final / "manifest.json").read_text())["started_at"]
+
+    changed = report.run_report("member", WAVE, extra={"region": "north"}, progress=False, **project.dirs())
+    assert not changed.reused and set(changed.executed) == {"10_alpha", "20_beta", "00_summary"}
+    second = json.loads((final / "manifest.json").read_text())
+    assert second["started_at"] != started and second["parameters"]["region"] == "north"
+
+    project.add_wave(WAVE, rows=4)  # a corrected import of the same wave: the data changed
+    rerun = report.run_report("member", WAVE, extra={"region": "north"}, progress=False, **project.dirs())
+    assert not rerun.reused
+
+    project.add_wave("2026")  # a later wave is not an input of the 2025 report
+    assert report.run_report("member", WAVE, extra={"region": "north"}, progress=False,
+                             **project.dirs()).reused
+
+
+def _point_config_at(monkeypatch, project: ReportProject) -> None:
+    """Make the CLI's defaults (read from analysis.config at call time) use the test project."""
+    dirs = project.dirs()
+    monkeypatch.setattr(config, "NOTEBOOKS_DIR", dirs["notebooks_dir"])
+    monkeypatch.setattr(config, "REPORTS_DIR", dirs["reports_root"])
+    monkeypatch.setattr(config, "PROCESSED_DIR", dirs["processed_dir"])
+    monkeypatch.setattr(config, "POPULATION_DIR", dirs["population_dir"])
+    monkeypatch.setattr(config, "SURVEYS_DIR", dirs["surveys_dir"])
+
+
+def test_failing_cell_names_notebook_and_cell_keeps_it_and_leaves_previous_report_intact(
+        project, monkeypatch, capsys):
+    final = _final(project)
+    before = _snapshot(final)
+    _point_config_at(monkeypatch, project)
+
+    code = cli.main(["report", "--instrument", "member", "--wave", WAVE, "-p", "fail_in=20_beta", "--no-progress"])
+
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "20_beta.ipynb" in err and "cell 5" in err  # cell 0 markdown, 1 parameters, 2 injected…
+    assert "if fail_in == NAME:" in err and "RuntimeError: planned failure in 20_beta" in err
+    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/notebooks/20_beta.ipynb"))
+    assert len(kept) == 1 and str(kept[0]) in err
+    failed_manifest = json.loads((kept[0].parents[1] / "manifest.json").read_text())
+    assert failed_manifest["status"] == "failed" and "20_beta" in failed_manifest["error"]
+    assert "planned failure" in kept[0].read_text(encoding="utf-8")  # the executed notebook, with the error
+    assert _snapshot(final) == before  # previous complete report byte-identical
+    assert not list(project.reports.glob(".tmp-*")) and not list(project.reports.glob(".old-*"))
+
+
+def test_failure_on_first_run_creates_no_final_report(tmp_path):
+    project = make_report_project(tmp_path / "project")
+    with pytest.raises(report.NotebookFailedError) as info:
+        report.run_report("member", WAVE, extra={"fail_in": "10_alpha"}, progress=False, **project.dirs())
+    assert info.value.notebook == "10_alpha" and info.value.cell_index == 5
+    assert info.value.kept_at is not None and info.value.kept_at.is_file()
+    assert not _final(project).exists()
+    # The summary needs the failed notebook, so it never started.
+    assert not (info.value.kept_at.parent / "00_summary.ipynb").exists()
+
+
+def test_killed_run_leaves_no_complete_looking_report_and_previous_intact(project):
+    final = _final(project)
+    before = _snapshot(final)
+    env = {**os.environ, "ANALYSIS_PROJECT_ROOT": str(project.root)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis", "report", "--instrument", "member", "--wave", WAVE,
+         "-p", "slow=20_beta", "--no-progress"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not list(project.reports.glob(".tmp-*/results/10_alpha.json")):
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "first notebook did not finish in 30 s"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)  # only the process this test started
+        proc.wait(timeout=10)
+    # Its kernels notice their parent died (ipykernel's parent poller) and exit by themselves.
+    assert _snapshot(final) == before
+    leftovers = list(project.reports.glob(".tmp-*"))
+    assert len(leftovers) == 1
+    assert json.loads((leftovers[0] / "manifest.json").read_text())["status"] == "running"
+    assert not (leftovers[0] / "report.html").exists()
+    assert {p.name for p in (project.reports / "member").iterdir()} == {WAVE}
+
+
+def test_stop_between_renames_restores_the_previous_report(project):
+    final = _final(project)
+    before = _snapshot(final)
+    os.rename(final, project.reports / f".old-member.{WAVE}.20260101T000000000Z")  # as if killed there
+    result = report.run_report("member", WAVE, progress=False, **project.dirs())
+    assert result.reused and _snapshot(final) == before
+
+
+def test_missing_active_notebook_is_an_error_naming_it(project):
+    pipeline = project.notebooks / "pipeline.yaml"
+    pipeline.write_text(pipeline.read_text().replace("    status: planned\n", ""))
+    with pytest.raises(report.PipelineError, match=r"30_later\.ipynb .* is missing"):
+        report.run_report("member", WAVE, progress=False, **project.dirs())
+
+
+def test_circular_needs_are_rejected(tmp_path):
+    (tmp_path / "pipeline.yaml").write_text(
+        "notebooks:\n  - {name: 10_a, applies_to: [member], needs: [20_b]}\n"
+        "  - {name: 20_b, applies_to: [member], needs: [10_a]}\n")
+    with pytest.raises(report.PipelineError, match="circular"):
+        report.load_pipeline(tmp_path)
+
+
+def test_real_pipeline_declares_the_report_notebooks():
+    pipeline = report.load_pipeline(config.NOTEBOOKS_DIR)
+    names = [s.name for s in pipeline.steps]
+    assert set(names) == {"10_data_quality", "20_measurement", "30_member_sentiment",
+                          "40_unit_effectiveness", "50_plan_impact", "00_executive_summary"}
+    summary = next(s for s in pipeline.steps if s.name == "00_executive_summary")
+    assert set(summary.needs) == set(names) - {"00_executive_summary"}
+    assert pipeline.instruments[0] == "member"
+    for step in pipeline.steps:  # every active step exists; planned ones may not yet
+        assert step.status == "planned" or step.path(config.NOTEBOOKS_DIR).is_file()
+
+
+def test_kernel_check_accepts_this_interpreter_and_refuses_another(tmp_path, monkeypatch):
+    assert report._same_interpreter(report.check_kernel(), sys.executable)
+    spec = tmp_path / "kernels" / config.KERNEL_NAME
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps(
+        {"argv": ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "other", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))  # searched before the venv's own kernels
+    with pytest.raises(report.KernelMismatchError, match="make install"):
+        report.check_kernel()
