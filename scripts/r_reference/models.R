@@ -29,7 +29,8 @@ clus$stype <- as.character(clus$stype)
 strat <- apistrat[, c("snum", "stype", "pw", "fpc", "api00", "ell", "meals")]
 strat$stype <- as.character(strat$stype)
 # Difference-in-differences shape: two "waves" (api99, api00) of the same schools; the
-# "high" group is the schools with more than the median share of English learners.
+# "high" group is the districts (units) whose mean share of English learners is above the
+# median district's: a unit-level class, as the project's high/low implementation.
 # Dose-response shape: "intensity" is a district-level (unit-level) exposure, the district
 # mean share of subsidised meals; school type plays the organisation.
 clus$intensity <- ave(clus$meals, clus$dnum) / 100
@@ -39,7 +40,8 @@ long <- rbind(
   data.frame(snum = clus$snum, dnum = clus$dnum, pw = clus$pw, fpc = clus$fpc, stype = clus$stype,
              intensity = clus$intensity, wave = "2000", score = clus$api00)
 )
-long$high <- as.integer(long$snum %in% clus$snum[clus$ell > median(clus$ell)])
+district_ell <- tapply(clus$ell, clus$dnum, mean)
+long$high <- as.integer(long$dnum %in% names(district_ell)[district_ell > median(district_ell)])
 long <- long[order(long$snum, long$wave), ]
 # Unit panel shape: sleepstudy subjects as units observed in four "waves" (days 0, 3, 6, 9).
 panel <- sleep[sleep$Days %in% c(0, 3, 6, 9), ]

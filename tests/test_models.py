@@ -1,0 +1,292 @@
+"""Models pinned to lme4 1.1-31, survey 4.1-1 and sandwich 3.0-2 on data shipped with them.
+
+Golden values: tests/r_reference/models_reference.json; data: tests/r_reference/models_*.csv;
+both written by
+
+    Rscript scripts/r_reference/models.R
+
+The R calls (each JSON entry also stores its call):
+
+    lmer(Reaction ~ Days + (1 | Subject), data = sleepstudy, REML = TRUE)
+        fixef 251.405104848484, 10.467285959596; SE 9.74671626920939, 0.80422142894524;
+        VarCorr: Subject 1378.17851380905, Residual 960.456578560467; REMLcrit 1786.46508539492
+    lmer(Yield ~ 1 + (1 | Batch), data = Dyestuff, REML = TRUE)
+    lmer(Yield ~ 1 + (1 | Batch), data = Dyestuff2, REML = TRUE)      # singular: Batch variance 0
+    lmer(angle ~ recipe + temp + (1 | replicate), data = cake, REML = TRUE)
+    lmer(score ~ intensity + wave + stype + (1 | dnum), data = long, REML = TRUE)   # dose-response
+    lmer(score ~ high * wave + (1 | dnum), data = long, REML = TRUE)                 # DiD
+    lmer(Reaction ~ wave + (1 | Subject), data = panel, REML = TRUE)                 # unit panel
+    confint(fit, method = "Wald", parm = "beta_")                                   # ci_low/ci_high
+    des <- svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)
+    svyglm(api00 ~ ell + meals, design = des)
+        coef 1.73788708e+03... see JSON; summary() df 12; confint(fit, ddf = fit$df.residual)
+    svydesign(id = ~dnum, weights = ~pw, data = apiclus1); svyglm(api00 ~ ell + meals + stype)
+    svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = apistrat); svyglm(...)
+    svyglm(score ~ intensity + wave + stype, des_long); svyglm(score ~ high * wave, des_long)
+    sandwich::vcovCL(lm(Reaction ~ wave + factor(Subject), panel), cluster = ~Subject, type = "HC1")
+
+`long` is apiclus1 reshaped to two waves (api99 -> "1999", api00 -> "2000"), `high` = district
+mean of ell above the median district's, `intensity` = district mean of meals / 100; `panel` is sleepstudy on days 0, 3, 6, 9.
+
+Tolerance: 1e-6 relative everywhere. Our REML optimum is exact (profiled criterion, 1-D);
+lme4's bobyqa stops within ~2e-7 relative of it in the variance components (its REML
+criterion agrees with ours to 1e-11), so 1e-6 holds with room; svyglm agrees to ~1e-13.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.models import (
+    TABLE_COLUMNS,
+    estimate_did,
+    fit_cluster_robust,
+    fit_dose_response,
+    fit_mixed,
+    fit_unit_panel,
+)
+
+REF_DIR = Path(__file__).parent / "r_reference"
+REF = json.loads((REF_DIR / "models_reference.json").read_text(encoding="utf-8"))
+RTOL = 1e-6
+
+
+def load(name: str) -> pd.DataFrame:
+    df = pd.read_csv(REF_DIR / f"models_{name}.csv")
+    # waves are text everywhere in the project (CONTRIBUTING.md)
+    return df.assign(wave=df["wave"].astype(str)) if "wave" in df else df
+
+
+def r_term(term: str, factors: tuple[str, ...]) -> str:
+    """R's coefficient name -> ours: (Intercept) -> Intercept, recipeB -> recipe[T.B], a:b -> a:b."""
+    if term == "(Intercept)":
+        return "Intercept"
+    parts = []
+    for part in term.split(":"):
+        f = next((f for f in factors if part.startswith(f) and part != f), None)
+        parts.append(f"{f}[T.{part[len(f):]}]" if f else part)
+    return ":".join(parts)
+
+
+def as_list(v) -> list:
+    return v if isinstance(v, list) else [v]
+
+
+def check_table(table: pd.DataFrame, ref: dict, factors: tuple[str, ...], cols: dict[str, str]) -> None:
+    """Every R value in `cols` (ours -> R key) matches, row matched by term name."""
+    assert table.columns.tolist() == TABLE_COLUMNS
+    terms = [r_term(t, factors) for t in as_list(ref["term"])]
+    assert sorted(table["term"]) == sorted(terms)
+    ours = table.set_index("term").loc[terms]
+    for col, key in cols.items():
+        np.testing.assert_allclose(ours[col].to_numpy(float), as_list(ref[key]), rtol=RTOL, atol=0, err_msg=col)
+
+
+LMER_CASES = {
+    # case: (data, formula, group, factors)
+    "sleepstudy": ("sleepstudy", "Reaction ~ Days", "Subject", ()),
+    "dyestuff": ("dyestuff", "Yield ~ 1", "Batch", ()),
+    "cake": ("cake", "angle ~ recipe + temp", "replicate", ("recipe",)),
+    "did": ("apiclus1_long", "score ~ high * wave", "dnum", ("wave",)),
+    "panel": ("panel", "Reaction ~ wave", "Subject", ("wave",)),
+    "dose": ("apiclus1_long", "score ~ intensity + wave + stype", "dnum", ("wave", "stype")),
+}
+WALD = {"estimate": "estimate", "se": "se", "statistic": "statistic", "ci_low": "ci_low", "ci_high": "ci_high"}
+
+
+def check_mixed(res, ref: dict, factors: tuple[str, ...], group: str) -> None:
+    check_table(res.table, ref, factors, WALD)
+    assert res.table["df"].isna().all()  # lme4 gives no df: normal reference
+    assert res.n_obs == ref["n_obs"] and res.n_groups == ref["n_groups"]
+    vc = ref["variance"]
+    assert res.variance_components[f"{group} (Intercept)"] == pytest.approx(vc[f"{group} (Intercept)"], rel=RTOL)
+    assert res.variance_components["Residual"] == pytest.approx(vc["Residual"], rel=RTOL)
+    assert res.reml_criterion == pytest.approx(ref["reml_criterion"], rel=1e-10)
+    assert res.converged
+
+
+def test_sleepstudy_values_in_this_file():
+    # lmer(Reaction ~ Days + (1 | Subject), data = sleepstudy, REML = TRUE)
+    res = fit_mixed(load("sleepstudy"), "Reaction ~ Days", group="Subject")
+    t = res.table.set_index("term")
+    assert t.loc["Days", "estimate"] == pytest.approx(10.467285959596, rel=RTOL)
+    assert t.loc["Days", "se"] == pytest.approx(0.80422142894524, rel=RTOL)
+    assert res.variance_components["Subject (Intercept)"] == pytest.approx(1378.17851380905, rel=RTOL)
+    assert res.variance_components["Residual"] == pytest.approx(960.456578560467, rel=RTOL)
+    assert res.formula == "Reaction ~ Days + (1 | Subject)"
+
+
+@pytest.mark.parametrize("case", sorted(LMER_CASES))
+def test_fit_mixed_matches_lmer(case: str):
+    data, formula, group, factors = LMER_CASES[case]
+    res = fit_mixed(load(data), formula, group=group)
+    check_mixed(res, REF["lmer"][case], factors, group)
+
+
+def test_singular_fit_matches_lmer_boundary():
+    # lmer(Yield ~ 1 + (1 | Batch), data = Dyestuff2): "boundary (singular) fit", Batch variance 0.
+    ref = REF["lmer"]["dyestuff2"]
+    res = fit_mixed(load("dyestuff2"), "Yield ~ 1", group="Batch")
+    assert res.variance_components["Batch (Intercept)"] == 0.0 == ref["variance"]["Batch (Intercept)"]
+    assert res.variance_components["Residual"] == pytest.approx(ref["variance"]["Residual"], rel=RTOL)
+    check_table(res.table, ref, (), WALD)
+    assert res.reml_criterion == pytest.approx(ref["reml_criterion"], rel=1e-10)
+
+
+def test_statsmodels_mixedlm_with_tight_tolerance_agrees():
+    # Cross-check with statsmodels' own REML fit (BFGS, gtol 1e-12) on a non-singular case.
+    import statsmodels.formula.api as smf
+
+    d = load("cake")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sm = smf.mixedlm("angle ~ recipe + temp", d, groups=d["replicate"]).fit(reml=True, method="bfgs", gtol=1e-12)
+    res = fit_mixed(d, "angle ~ recipe + temp", group="replicate")
+    np.testing.assert_allclose(res.table["estimate"], sm.fe_params.to_numpy(), rtol=1e-8)
+    assert res.variance_components["Residual"] == pytest.approx(sm.scale, rel=1e-6)
+    assert res.variance_components["replicate (Intercept)"] == pytest.approx(float(sm.cov_re.iloc[0, 0]), rel=1e-6)
+
+
+SVY_CASES = {
+    # case: (data, formula, design kwargs, factors)
+    "apiclus1": ("apiclus1", "api00 ~ ell + meals", {"cluster": "dnum", "weights": "pw", "fpc": "fpc"}, ()),
+    "apiclus1_nofpc": ("apiclus1", "api00 ~ ell + meals + stype", {"cluster": "dnum", "weights": "pw"}, ("stype",)),
+    "apistrat": ("apistrat", "api00 ~ ell + meals + stype",
+                 {"cluster": None, "strata": "stype", "weights": "pw", "fpc": "fpc"}, ("stype",)),
+    "did": ("apiclus1_long", "score ~ high * wave", {"cluster": "dnum", "weights": "pw", "fpc": "fpc"}, ("wave",)),
+    "dose": ("apiclus1_long", "score ~ intensity + wave + stype", {"cluster": "dnum", "weights": "pw", "fpc": "fpc"},
+             ("wave", "stype")),
+}
+SVY_COLS = {"estimate": "estimate", "se": "se", "statistic": "statistic", "p_value": "p_value",
+            "ci_low": "ci_low", "ci_high": "ci_high"}
+
+
+@pytest.mark.parametrize("case", sorted(SVY_CASES))
+def test_fit_cluster_robust_matches_svyglm(case: str):
+    data, formula, design, factors = SVY_CASES[case]
+    ref = REF["svyglm"][case]
+    res = fit_cluster_robust(load(data), formula, **design)
+    check_table(res.table, ref, factors, SVY_COLS)
+    assert (res.table["df"] == ref["df"]).all()
+    assert res.n_obs == ref["n_obs"]
+    assert res.n_groups == (ref["n_obs"] if design["cluster"] is None else ref["n_clusters"])
+
+
+def test_weights_are_not_frequencies():
+    # Doubling every weight changes nothing (sampling weights); a frequency reading would shrink SEs.
+    d = load("apiclus1")
+    a = fit_cluster_robust(d, "api00 ~ ell + meals", cluster="dnum", weights="pw", fpc="fpc")
+    b = fit_cluster_robust(d.assign(pw=2 * d["pw"]), "api00 ~ ell + meals", cluster="dnum", weights="pw", fpc="fpc")
+    pd.testing.assert_frame_equal(a.table, b.table, rtol=1e-12)
+
+
+def test_design_errors_name_the_problem():
+    d = load("apistrat")
+    with pytest.raises(ValueError, match="single cluster"):
+        fit_cluster_robust(d[d["stype"] != "E"].iloc[:101], "api00 ~ ell", cluster=None,
+                           strata="snum", weights="pw")
+    with pytest.raises(ValueError, match="columns not in data"):
+        fit_cluster_robust(d, "api00 ~ ell", cluster="district")
+    with pytest.raises(ValueError, match="positive"):
+        fit_cluster_robust(d.assign(pw=-d["pw"]), "api00 ~ ell", cluster=None, weights="pw")
+
+
+# ----------------------------------------------------------------------- the project's questions
+
+
+def test_dose_response_is_the_r_validated_model_with_both_methods():
+    d = load("apiclus1_long")
+    kw = dict(outcome="score", exposure="intensity", unit="dnum", wave="wave", org="stype")
+    mixed = fit_dose_response(d, **kw)
+    assert mixed.formula == "score ~ intensity + wave + C(stype) + (1 | dnum)"
+    assert mixed.key_terms == ("intensity",)
+    ref = REF["lmer"]["dose"]
+    factors = ("wave", "C(stype)")
+    ref_terms = {**ref, "term": [t.replace("stype", "C(stype)") for t in ref["term"]]}
+    check_table(mixed.table, ref_terms, factors, WALD)
+    assert mixed.variance_components["dnum (Intercept)"] == pytest.approx(ref["variance"]["dnum (Intercept)"], rel=RTOL)
+    robust = fit_dose_response(d, **kw, method="cluster_robust", weights="pw", fpc="fpc")
+    ref = REF["svyglm"]["dose"]
+    check_table(robust.table, {**ref, "term": ref_terms["term"]}, factors, SVY_COLS)
+    assert robust.key_table()["term"].tolist() == ["intensity"]
+    for res in (mixed, robust):
+        assert "không phải nhân quả" in res.assumptions and "not causation" in res.assumptions
+
+
+@pytest.mark.parametrize("method", ["mixed", "cluster_robust"])
+def test_did_matches_r_and_names_the_contrast(method: str):
+    d = load("apiclus1_long")
+    design = {"weights": "pw", "fpc": "fpc"} if method == "cluster_robust" else {}
+    res = estimate_did(d, outcome="score", unit="dnum", wave="wave", high="high", method=method, **design)
+    ref = REF["lmer" if method == "mixed" else "svyglm"]["did"]
+    check_table(res.table, ref, ("wave",), WALD if method == "mixed" else SVY_COLS)
+    assert res.key_terms == ("high:wave[T.2000]",)
+    # lmer: coefficient high:wave2000, the DiD contrast (an association, not an effect)
+    assert res.key_table()["estimate"].iloc[0] == pytest.approx(as_list(ref["estimate"])[3], rel=RTOL)
+    assert "xu hướng song song" in res.assumptions and "parallel trends" in res.assumptions
+
+
+def test_did_baseline_wave_and_input_checks():
+    d = load("apiclus1_long")
+    flipped = estimate_did(d, outcome="score", unit="dnum", wave="wave", high="high", baseline_wave="2000")
+    base = estimate_did(d, outcome="score", unit="dnum", wave="wave", high="high")
+    # Reversing the reference wave flips the sign of the contrast.
+    assert flipped.key_terms == ("high:wave[T.1999]",)
+    assert flipped.key_table()["estimate"].iloc[0] == pytest.approx(-base.key_table()["estimate"].iloc[0], rel=1e-9)
+    with pytest.raises(ValueError, match="must hold 0 and 1"):
+        estimate_did(d.assign(high=d["high"] * 2), outcome="score", unit="dnum", wave="wave", high="high")
+    with pytest.raises(ValueError, match="changes within unit"):
+        estimate_did(d.assign(high=(d["wave"] == "2000").astype(int)), outcome="score", unit="snum",
+                     wave="wave", high="high")
+    with pytest.raises(ValueError, match="baseline"):
+        estimate_did(d, outcome="score", unit="dnum", wave="wave", high="high", baseline_wave="2030")
+    with pytest.raises(ValueError, match="unweighted"):
+        estimate_did(d, outcome="score", unit="dnum", wave="wave", high="high", weights="pw")
+
+
+def test_unit_panel_random_matches_lmer():
+    res = fit_unit_panel(load("panel"), indicator="Reaction", unit="Subject", wave="wave", effects="random")
+    check_mixed(res, REF["lmer"]["panel"], ("wave",), "Subject")
+    assert res.key_terms == ("wave[T.d3]", "wave[T.d6]", "wave[T.d9]")
+
+
+def test_unit_panel_fixed_effects_matches_lm_and_vcovcl_hc1():
+    ref = REF["fixed_effects"]["panel"]
+    res = fit_unit_panel(load("panel"), indicator="Reaction", unit="Subject", wave="wave", effects="fixed")
+    t = res.table.set_index("term")
+    terms = [r_term(x, ("wave",)) for x in ref["term"][1:]]  # intercept and unit dummies are not reported
+    assert t.index.tolist() == terms
+    np.testing.assert_allclose(t["estimate"], ref["estimate"][1:], rtol=RTOL)
+    np.testing.assert_allclose(t["se"], ref["se_cluster"][1:], rtol=RTOL)
+    assert (t["df"] == res.n_groups - 1).all() and res.n_groups == 18 and res.n_obs == 72
+    assert res.method == "fixed_effects"
+
+
+def test_unit_panel_rejects_duplicate_unit_waves():
+    d = load("panel")
+    with pytest.raises(ValueError, match="more than one row"):
+        fit_unit_panel(pd.concat([d, d.iloc[:1]]), indicator="Reaction", unit="Subject", wave="wave")
+
+
+def test_rows_with_missing_values_are_dropped_and_counted():
+    d = load("sleepstudy")
+    d.loc[[0, 5], "Reaction"] = np.nan
+    res = fit_mixed(d, "Reaction ~ Days", group="Subject")
+    assert res.n_obs == 178
+    full = fit_mixed(d.dropna(), "Reaction ~ Days", group="Subject")
+    pd.testing.assert_frame_equal(res.table, full.table)
+
+
+def test_column_names_that_are_not_identifiers_are_quoted():
+    d = load("apiclus1_long").rename(columns={"score": "điểm tb", "intensity": "mức độ"})
+    res = fit_dose_response(d, outcome="điểm tb", exposure="mức độ", unit="dnum", wave="wave")
+    plain = fit_dose_response(load("apiclus1_long"), outcome="score", exposure="intensity", unit="dnum", wave="wave")
+    np.testing.assert_allclose(res.table["estimate"], plain.table["estimate"], rtol=1e-12)
+    assert any(re.search(r"mức độ", t) for t in res.table["term"])
