@@ -414,6 +414,12 @@ def build_parameters(instrument: str, wave: str, *, baseline_wave: str | None = 
         raise ParameterError(f"lang {lang!r} is not supported: use one of {', '.join(LANGUAGES)}")
     if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) or min_group_size < 1:
         raise ParameterError(f"min_group_size must be a positive integer, not {min_group_size!r}")
+    extras = {}
+    for name, value in (extra or {}).items():  # checked before any file is read
+        check_parameter_name(name)
+        if name in COMMON_PARAMETERS:
+            raise ParameterError(f"parameter {name} is set by the runner or its own option, not as an extra")
+        extras[name] = _check_value(name, value)
     imported = waves_mod.list_waves(instrument, processed_dir=processed_dir)
     if wave not in imported:
         raise FileNotFoundError(
@@ -429,11 +435,7 @@ def build_parameters(instrument: str, wave: str, *, baseline_wave: str | None = 
         "instrument": instrument, "wave": wave, "baseline_wave": baseline, "waves": used,
         "lang": lang, "min_group_size": min_group_size,
     }
-    for name, value in (extra or {}).items():
-        check_parameter_name(name)
-        if name in COMMON_PARAMETERS:
-            raise ParameterError(f"parameter {name} is set by the runner or its own option, not as an extra")
-        params[name] = _check_value(name, value)
+    params.update(extras)
     return params
 
 
