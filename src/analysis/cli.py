@@ -17,6 +17,7 @@ __all__ = ["main", "build_parser"]
 #: Modules that contribute a sub-command, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
     "analysis.report",
+    "analysis.instrument_cli",
 )
 
 _DESCRIPTION = """\
