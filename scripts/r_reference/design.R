@@ -182,6 +182,12 @@ ref("unit_rake_by_prop_q1_org", "svyby(~q1, ~org, dunitr, svymean, deff = TRUE)"
 ref("unit_rake_chisq_q1_org", "svychisq(~q1 + org, dunitr)", tidy_test)
 ref("unit_rake_ttest_score_sex", "svyttest(score ~ sex, dunitr)", tidy_test)
 
+# ---- effect size: Cohen's d with svyvar-based (weighted) group variances, pooled by group n
+ref("strat_cohens_d_api00_awards", paste(
+  "with(list(m = coef(svyby(~api00, ~awards, dstrat, svymean)),",
+  "v = coef(svyby(~api00, ~awards, dstrat, svyvar)), n = as.vector(table(apistrat$awards))),",
+  "unname((m[2] - m[1]) / sqrt(((n[1] - 1) * v[1] + (n[2] - 1) * v[2]) / (sum(n) - 2))))"))
+
 # ---- multiple testing ---------------------------------------------------------------------
 ref("p_adjust_bh", "p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.2, NA, 0.04, 0.5), method = 'BH')")
 

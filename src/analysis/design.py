@@ -180,9 +180,9 @@ class SurveyDesign:
     >>> d = SurveyDesign(df, strata="unit", fpc="unit_size")
     >>> d.weights.round(3).tolist()
     [3.333, 3.333, 3.333, 2.0, 2.0]
-    >>> d.mean("y")[["variable", "estimate", "se", "n"]].round(4)
+    >>> d.mean("y")[["variable", "estimate", "se", "n"]].round(4)  # R: se 0.3998299
       variable  estimate      se  n
-    0        y    2.8571  0.4101  5
+    0        y    2.8571  0.3998  5
     """
 
     def __init__(
@@ -476,10 +476,10 @@ class SurveyDesign:
         >>> df = pd.DataFrame({"s": ["a"] * 3 + ["b"] * 3, "N": [30] * 3 + [12] * 3,
         ...                    "g": ["x", "y", "x", "y", "y", "x"], "y": [1.0, 2, 4, 3, 5, 7]})
         >>> d = SurveyDesign(df, strata="s", fpc="N")
-        >>> d.mean("y", by="g")[["g", "estimate", "n"]].round(3)
-           g  estimate  n
-        0  x     3.019  3
-        1  y     3.154  3
+        >>> d.mean("y", by="g")[["g", "estimate", "se", "n"]].round(4)  # R: svyby se 1.1981, 0.6134
+           g  estimate      se  n
+        0  x    3.2500  1.1981  3
+        1  y    2.8889  0.6134  3
         """
         names, domain, levels = self._domains(by)
         y = _numeric(self._data, var, "mean")
