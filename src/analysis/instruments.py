@@ -797,7 +797,7 @@ def _check_instrument(ins: Instrument, problems: list[str]) -> None:
             problems.append(f"{where}: {what}: task_group {c.task_group!r} is not one of 1–6")
         if objective_codes and c.objective not in objective_codes:
             problems.append(f"{where}: {what}: unknown objective {c.objective!r}")
-        item_lists = sorted({ins.item(n).list_name or "" for n in c.items})
+        item_lists = sorted({i.list_name or "" for i in ins.items if i.construct == c.name})
         if len(item_lists) > 1:
             problems.append(f"{where}: {what}: items use different choice lists ({', '.join(item_lists)})")
 
