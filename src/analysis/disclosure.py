@@ -285,7 +285,8 @@ def protect_table(
         if col in table.columns:
             raise ValueError(f"{name}: column {col!r} already exists; pass the statistics table, not a protected one")
     hier = normalise_hierarchy(hierarchy)
-    published = [(str(pn), pt, [pb] if isinstance(pb, str) else list(pb)) for pn, pt, pb in (published or [])]
+    published = [(str(pn), getattr(pt, "table", pt), [pb] if isinstance(pb, str) else list(pb))
+                 for pn, pt, pb in (published or [])]
     df = table.copy()
     num = [c for c in NUMERIC_COLUMNS if c in df.columns]
     for c in num:
@@ -371,8 +372,13 @@ def protect_table(
                 tkeys = [set(f.at[t, "key"]) for t in fd.targets]
 
                 def rank(c: int) -> tuple:
-                    ancestor = any(set(f.at[c, "key"]) <= tk for tk in tkeys)
-                    return (ancestor, f.at[c, "n"], str(f.at[c, "key"]), c)
+                    # a sibling (same dimensions, one value different) breaks the derivation at
+                    # its source; hiding an ancestor (a total) loses more and helps less
+                    ck = set(f.at[c, "key"])
+                    ancestor = any(ck <= tk for tk in tkeys)
+                    sibling = any(len(ck) == len(tk) and len(ck - tk) == 1
+                                  and {d for d, _ in ck} == {d for d, _ in tk} for tk in tkeys)
+                    return (ancestor, not sibling, f.at[c, "n"], str(sorted(ck)), c)
 
                 chosen.add(int(gpos[pos[min(cand, key=rank)]]))
             for g in sorted(chosen):

@@ -403,7 +403,8 @@ def _difference_findings(f: pd.DataFrame, known: np.ndarray, derived: np.ndarray
             (s_hid, hid), (s_pub, pub) = state[j], state[1 - j]
             if s_hid == "hidden" and s_pub == "known":
                 c = pub[0]
-                sign = 1.0 if j == 1 else -1.0  # hidden = wave end: pub + d; hidden baseline: pub - d
+                # d = wave - baseline: a hidden wave end is baseline + d, a hidden baseline is wave - d
+                sign = 1.0 if j == 0 else -1.0
                 est = f.at[c, "estimate"] + sign * r["estimate"]
                 hw = f.at[c, "half"] + r["half"]
                 threshold = policy.min_width_proportion if r["is_prop"] else policy.min_width_mean
