@@ -10,6 +10,7 @@ suppressPackageStartupMessages({
   library(lme4)
   library(survey)
   library(sandwich)
+  library(lmerTest)  # Satterthwaite df; masks lme4::lmer, so the calls below use lme4::lmer
   library(jsonlite)
 })
 out_dir <- file.path("tests", "r_reference")
@@ -58,7 +59,7 @@ write_csv(long, "apiclus1_long")
 
 # ---- helpers --------------------------------------------------------------------------
 lmer_ref <- function(call_text, data) {
-  fit <- eval(parse(text = call_text))
+  fit <- eval(parse(text = paste0("lme4::", call_text)))
   vc <- as.data.frame(VarCorr(fit))
   ci <- confint(fit, method = "Wald", parm = "beta_")
   cf <- summary(fit)$coefficients
@@ -69,6 +70,12 @@ lmer_ref <- function(call_text, data) {
     ci_low = unname(ci[, 1]), ci_high = unname(ci[, 2]),
     variance = setNames(as.list(vc$vcov), ifelse(is.na(vc$var1), vc$grp, paste(vc$grp, vc$var1))),
     reml_criterion = unname(REMLcrit(fit)),
+    # lmerTest::lmer(<same formula>) summary(): Satterthwaite df and p-values
+    satterthwaite = local({
+      st <- summary(suppressMessages(lmerTest::as_lmerModLmerTest(fit)))$coefficients
+      list(call = sub("^lmer\\(", "lmerTest::lmer(", call_text),
+           df = unname(st[, "df"]), p_value = unname(st[, "Pr(>|t|)"]))
+    }),
     n_obs = nobs(fit), n_groups = unname(ngrps(fit))
   )
 }
@@ -89,6 +96,7 @@ svyglm_ref <- function(call_text, design_text) {
 # ---- cases ----------------------------------------------------------------------------
 ref <- list(
   generated_with = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
+                        lmerTest = as.character(packageVersion("lmerTest")),
                         survey = as.character(packageVersion("survey")),
                         sandwich = as.character(packageVersion("sandwich"))),
   lmer = list(

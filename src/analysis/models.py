@@ -136,16 +136,20 @@ class ModelResult:
 # --------------------------------------------------------------------------- helpers
 
 
-def _tidy(terms: Sequence[str], est: np.ndarray, se: np.ndarray, df: float | None, level: float) -> pd.DataFrame:
-    """The fixed-column table; t(df) if df is given, else normal (Wald z)."""
+def _tidy(terms: Sequence[str], est: np.ndarray, se: np.ndarray, df, level: float) -> pd.DataFrame:
+    """The fixed-column table; t(df) if df is given (scalar or one per row), else normal (Wald z)."""
     est, se = np.asarray(est, float), np.asarray(se, float)
     stat = est / se
-    dist = stats.norm if df is None else stats.t(df)
-    q = dist.ppf((1 + level) / 2)
+    if df is None:
+        q, p = stats.norm.ppf((1 + level) / 2), 2 * stats.norm.sf(np.abs(stat))
+        df_col = pd.Series([None] * len(est), dtype=object)
+    else:
+        dfs = np.broadcast_to(np.asarray(df, float), est.shape)
+        q, p = stats.t.ppf((1 + level) / 2, dfs), 2 * stats.t.sf(np.abs(stat), dfs)
+        df_col = pd.Series(dfs if np.ndim(df) else [df] * len(est), dtype=float if np.ndim(df) else object)
     return pd.DataFrame({
-        "term": list(terms), "estimate": est, "se": se, "statistic": stat,
-        "df": pd.Series([df] * len(est), dtype=object),
-        "p_value": 2 * dist.sf(np.abs(stat)), "ci_low": est - q * se, "ci_high": est + q * se,
+        "term": list(terms), "estimate": est, "se": se, "statistic": stat, "df": df_col,
+        "p_value": p, "ci_low": est - q * se, "ci_high": est + q * se,
     }, columns=TABLE_COLUMNS)
 
 
@@ -160,12 +164,22 @@ def _q(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f'Q("{name}")'
 
 
-def _complete_rows(data: pd.DataFrame, formula: str, extra: Sequence[str | None]) -> pd.DataFrame:
-    """Rows kept by the formula's own NA handling, also complete in the extra columns."""
+def _complete_rows(data: pd.DataFrame, extra: Sequence[str | None]) -> pd.DataFrame:
+    """Rows complete in the design columns, with nullable numbers as float for the formula.
+
+    The formula machinery (patsy) cannot test ``pd.NA`` for missingness, so the processed
+    waves' nullable ``Int64``/``Float64``/``boolean`` columns become float64 with NaN: the
+    same numbers, and missing stays missing (then dropped like R's ``na.omit``).
+    """
     cols = [c for c in extra if c is not None]
     sub = data.dropna(subset=cols) if cols else data
     if sub.empty:
         raise ValueError("no complete rows for the model")
+    nullable = [c for c in sub.columns
+                if isinstance(sub[c].dtype, pd.api.extensions.ExtensionDtype)
+                and (pd.api.types.is_numeric_dtype(sub[c].dtype) or pd.api.types.is_bool_dtype(sub[c].dtype))]
+    if nullable:
+        sub = sub.assign(**{c: sub[c].astype("float64") for c in nullable})
     return sub
 
 
@@ -192,6 +206,7 @@ def fit_mixed(
     formula: str,
     *,
     group: str,
+    df_method: Literal["satterthwaite", "wald"] = "satterthwaite",
     level: float = 0.95,
     key_terms: Sequence[str] = (),
     assumptions: str | None = None,
@@ -206,8 +221,13 @@ def fit_mixed(
         Fixed part, statsmodels formula syntax, e.g. ``"score ~ intensity + C(wave)"``.
     group : str
         Column with the grouping unit (grassroots unit); one random intercept per value.
+    df_method : {"satterthwaite", "wald"}
+        ``"satterthwaite"`` (default): t tests and intervals on Satterthwaite degrees of
+        freedom, as ``lmerTest``'s ``summary()``; these matter for unit-level terms when an
+        organisation has 20-50 units. ``"wald"``: normal reference and ``df`` None, as
+        ``confint(fit, method = "Wald")`` in lme4.
     level : float
-        Confidence level of the Wald intervals.
+        Confidence level.
     key_terms : sequence of str
         Terms to flag in ``ModelResult.key_terms``.
     assumptions : str, optional
@@ -216,8 +236,9 @@ def fit_mixed(
     Returns
     -------
     ModelResult
-        ``table`` with ``df`` None (normal reference, as lme4 gives no df),
-        ``variance_components`` ``{"<group> (Intercept)": tau2, "Residual": sigma2}``.
+        ``table`` with Satterthwaite ``df`` (or None for ``"wald"``),
+        ``variance_components`` ``{"<group> (Intercept)": tau2, "Residual": sigma2}``,
+        ``reml_criterion`` (lme4's ``REMLcrit``).
 
     Notes
     -----
@@ -231,9 +252,15 @@ def fit_mixed(
     handles; the tests check both against lme4. Fixed-effect covariance is lme4's ``vcov()``:
     :math:`\\hat\\sigma^2 (X'H^{-1}X)^{-1}` with :math:`H = I + (\\hat\\tau^2/\\hat\\sigma^2) ZZ'`
     (computed per group by the Woodbury identity), not statsmodels' observed-information
-    matrix, which also involves the variance parameters. Intervals are
-    ``confint(fit, method = "Wald")``. Matches ``lme4::lmer(y ~ x + (1 | group), REML = TRUE)``
-    to 1e-6 relative (tests: sleepstudy, Dyestuff, cake).
+    matrix, which also involves the variance parameters. Matches
+    ``lme4::lmer(y ~ x + (1 | group), REML = TRUE)`` to 1e-6 relative (tests: sleepstudy,
+    Dyestuff, Dyestuff2, cake). Satterthwaite:
+    :math:`\\nu_j = 2 f_j^2 / (\\nabla f_j' A \\nabla f_j)` with
+    :math:`f_j = \\operatorname{Var}(\\hat\\beta_j)` as a function of
+    :math:`\\psi = (\\theta, \\sigma)` and :math:`A = 2 H^{-1}`, :math:`H` the Hessian of
+    the REML deviance in :math:`\\psi` (lmerTest's parametrisation, so boundary fits agree
+    too); gradient and Hessian are analytic here, numerical in lmerTest, which agrees to
+    1e-6 (Kuznetsova, Brockhoff & Christensen 2017, *J. Stat. Softw.* 82(13)).
 
     Bates, D., Maechler, M., Bolker, B., Walker, S. (2015). Fitting linear mixed-effects
     models using lme4. *Journal of Statistical Software*, 67(1).
@@ -251,23 +278,83 @@ def fit_mixed(
     """
     _check_level(level)
     _check_columns(data, [group])
-    data = _complete_rows(data, formula, [group])
+    data = _complete_rows(data, [group])
     # The formula machinery of statsmodels builds X and y (and drops incomplete rows).
     design = smf.ols(formula, data, missing="drop")
     x, y = np.asarray(design.exog), np.asarray(design.endog)
     g = data.loc[design.data.row_labels, group].to_numpy()
     fit = _reml_random_intercept(x, y, g)
+    tau2 = fit["sigma2"] * fit["theta"] ** 2
     cov = fit["sigma2"] * np.linalg.inv(_xt_hinv_x(x, g, fit["theta"] ** 2))
-    table = _tidy(design.exog_names, fit["beta"], np.sqrt(np.diag(cov)), None, level)
+    if df_method == "satterthwaite":
+        df = _satterthwaite_df(x, y, g, fit["beta"], tau2, fit["sigma2"], cov)
+    elif df_method == "wald":
+        df = None
+    else:
+        raise ValueError(f"df_method must be 'satterthwaite' or 'wald', got {df_method!r}")
+    table = _tidy(design.exog_names, fit["beta"], np.sqrt(np.diag(cov)), df, level)
     return ModelResult(
         table=table, n_obs=len(y), n_groups=len(np.unique(g)),
-        variance_components={f"{group} (Intercept)": fit["sigma2"] * fit["theta"] ** 2,
-                             "Residual": fit["sigma2"]},
+        variance_components={f"{group} (Intercept)": tau2, "Residual": fit["sigma2"]},
         formula=f"{formula} + (1 | {group})", method="mixed",
         assumptions=assumptions or f"{_ASSOCIATION} {ASSUMPTIONS['mixed']}",
         key_terms=tuple(key_terms), level=level, converged=fit["converged"],
         reml_criterion=fit["reml_criterion"],
     )
+
+
+def _satterthwaite_df(x: np.ndarray, y: np.ndarray, g: np.ndarray, beta: np.ndarray,
+                      tau2: float, sigma2: float, cov: np.ndarray) -> np.ndarray:
+    """Satterthwaite df for each coefficient, in lmerTest's (theta, sigma) parametrisation.
+
+    Derivatives of the REML deviance d = log|V| + log|X'V^-1X| + y'Py (V = sigma2 I + tau2 J,
+    J = ZZ', P = V^-1 - V^-1 X cov X' V^-1) in phi = (tau2, sigma2) are analytic:
+    d_k = tr(P V_k) - y'P V_k P y and H_kl = -tr(P V_k P V_l) + 2 y'P V_k P V_l P y, all from
+    per-group sums because V^-1 = (I - c_g J_g) / sigma2 on group g. They are then carried to
+    psi = (theta, sigma) with the chain rule (including the d_k term, which is not zero at a
+    boundary fit).
+    """
+    _, inv, n_g = np.unique(g, return_inverse=True, return_counts=True)
+    n_groups = len(n_g)
+
+    def gsum(m: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_groups,) + m.shape[1:])
+        np.add.at(out, inv, m)
+        return out
+
+    a = 1.0 / sigma2
+    gamma = tau2 / sigma2
+    c = gamma / (1.0 + gamma * n_g)
+    one_m = 1.0 - c * n_g
+    q = a * (x - (c[:, None] * gsum(x))[inv])  # V^-1 X
+    r = y - x @ beta
+    e = a * (r - (c * gsum(r))[inv])  # P y
+    sq, se = gsum(q), gsum(e)
+    qvq = [sq.T @ sq, q.T @ q]  # X'V^-1 V_k V^-1 X for k = tau2 (J), sigma2 (I)
+    tr_w = [a * np.sum(n_g * one_m), a * np.sum(n_g * (1 - c))]
+    e_ve = [np.sum(se**2), e @ e]
+    d = np.array([tr_w[k] - np.trace(qvq[k] @ cov) - e_ve[k] for k in range(2)])
+    # Per group, V_l W V_k = alpha I + beta J (W = V^-1); tr(W V_k W V_l) in closed form.
+    coef = {(0, 0): (np.zeros(n_groups), a * one_m * n_g), (1, 1): (np.full(n_groups, a), -a * c),
+            (0, 1): (np.zeros(n_groups), a * one_m)}
+    tr_wvwv = {(0, 0): np.sum(a**2 * one_m**2 * n_g**2), (1, 1): np.sum(a**2 * n_g * (1 - 2 * c + c**2 * n_g)),
+               (0, 1): np.sum(a**2 * one_m**2 * n_g)}
+    v_e = [se[inv], e]
+    h = np.zeros((2, 2))
+    for k, l in [(0, 0), (0, 1), (1, 1)]:
+        alpha, beta_ = coef[(k, l)]
+        m = (q * alpha[inv][:, None]).T @ q + (sq * beta_[:, None]).T @ sq
+        tr_pvpv = tr_wvwv[(k, l)] - 2 * np.trace(m @ cov) + np.trace(cov @ qvq[k] @ cov @ qvq[l])
+        u, v = v_e[k], v_e[l]
+        quad = a * (u @ v - np.sum(c * gsum(u) * gsum(v))) - (q.T @ u) @ cov @ (q.T @ v)
+        h[k, l] = h[l, k] = -tr_pvpv + 2 * quad
+    theta, sigma = np.sqrt(gamma), np.sqrt(sigma2)
+    jac = np.array([[2 * theta * sigma2, 2 * theta**2 * sigma], [0.0, 2 * sigma]])  # d phi / d psi
+    h_psi = (jac.T @ h @ jac + d[0] * np.array([[2 * sigma2, 4 * theta * sigma], [4 * theta * sigma, 2 * theta**2]])
+             + d[1] * np.array([[0.0, 0.0], [0.0, 2.0]]))
+    a_psi = 2 * np.linalg.inv(h_psi)
+    grad = jac.T @ np.stack([np.diag(cov @ qvq[k] @ cov) for k in range(2)])  # 2 x p
+    return 2 * np.diag(cov) ** 2 / np.einsum("kp,kl,lp->p", grad, a_psi, grad)
 
 
 def _reml_deviance(theta: float, x: np.ndarray, y: np.ndarray, g: np.ndarray) -> tuple[float, np.ndarray, float]:
@@ -408,7 +495,7 @@ def fit_cluster_robust(
     """
     _check_level(level)
     _check_columns(data, [cluster, weights, strata, fpc])
-    data = _complete_rows(data, formula, [cluster, weights, strata, fpc])
+    data = _complete_rows(data, [cluster, weights, strata, fpc])
     model = smf.ols(formula, data, missing="drop")
     rows = data.loc[model.data.row_labels]
     x, y = np.asarray(model.exog), np.asarray(model.endog)
