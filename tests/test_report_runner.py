@@ -161,20 +161,9 @@ def test_failure_on_first_run_creates_no_final_report(tmp_path):
 def test_killed_run_leaves_no_complete_looking_report_and_previous_intact(project):
     final = _final(project)
     before = _snapshot(final)
-    env = {**os.environ, "ANALYSIS_PROJECT_ROOT": str(project.root)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "analysis", "report", "--instrument", "member", "--wave", WAVE,
-         "-p", "slow=20_beta", "--no-progress"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while not list(project.reports.glob(".tmp-*/results/10_alpha.json")):
-            assert proc.poll() is None, "the run ended before it could be killed"
-            assert time.monotonic() < deadline, "first notebook did not finish in 30 s"
-            time.sleep(0.1)
-    finally:
-        proc.send_signal(signal.SIGKILL)  # only the process this test started
-        proc.wait(timeout=10)
+    proc = _start_slow_cli(project)
+    proc.send_signal(signal.SIGKILL)  # only the process this test started
+    proc.communicate(timeout=10)
     # Its kernels notice their parent died (ipykernel's parent poller) and exit by themselves.
     assert _snapshot(final) == before
     leftovers = list(project.reports.glob(".tmp-*"))
@@ -182,6 +171,37 @@ def test_killed_run_leaves_no_complete_looking_report_and_previous_intact(projec
     assert json.loads((leftovers[0] / "manifest.json").read_text())["status"] == "running"
     assert not (leftovers[0] / "report.html").exists()
     assert {p.name for p in (project.reports / "member").iterdir()} == {WAVE}
+
+
+def _start_slow_cli(project: ReportProject) -> subprocess.Popen:
+    """The CLI in a subprocess, on the test project; 20_beta sleeps 30 s, 10_alpha is quick."""
+    env = {**os.environ, "ANALYSIS_PROJECT_ROOT": str(project.root)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "analysis", "report", "--instrument", "member", "--wave", WAVE,
+         "-p", "slow=20_beta", "--no-progress"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not list(project.reports.glob(".tmp-*/results/10_alpha.json")):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"first notebook did not finish: {proc.communicate()[1]}")
+        time.sleep(0.1)
+    return proc
+
+
+def test_interrupted_run_stops_kernels_keeps_the_run_in_failed_and_previous_intact(project):
+    final = _final(project)
+    before = _snapshot(final)
+    proc = _start_slow_cli(project)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)  # Ctrl-C
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - t0 < 10  # the sleeping kernel was stopped, not waited for
+    assert _snapshot(final) == before
+    assert not list(project.reports.glob(".tmp-*"))
+    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/manifest.json"))
+    assert len(kept) == 1 and json.loads(kept[0].read_text())["status"] == "interrupted"
 
 
 def test_stop_between_renames_restores_the_previous_report(project):
@@ -205,6 +225,26 @@ def test_circular_needs_are_rejected(tmp_path):
         "  - {name: 20_b, applies_to: [member], needs: [10_a]}\n")
     with pytest.raises(report.PipelineError, match="circular"):
         report.load_pipeline(tmp_path)
+
+
+def test_no_wave_at_all_prepares_the_demo_if_available(report_project, monkeypatch, capsys):
+    project = report_project
+    shutil.rmtree(project.processed)
+    _point_config_at(monkeypatch, project)
+    monkeypatch.setattr(report, "_load_demo", lambda: None)  # before analysis.demo exists
+    assert cli.main(["report", "--no-progress"]) == 1
+    assert "no wave imported; run python -m analysis add-wave" in capsys.readouterr().err
+
+    class FakeDemo:  # stands in for analysis.demo: imports a synthetic wave
+        @staticmethod
+        def prepare_demo() -> None:
+            project.add_wave(WAVE)
+
+    monkeypatch.setattr(report, "_load_demo", lambda: FakeDemo)
+    monkeypatch.setattr(report, "run_report", lambda i, w, **kw: report.ReportResult(
+        project.reports / i / w, {}, False, ("stub",)))  # the run itself is tested above
+    assert cli.main(["report", "--no-progress"]) == 0
+    assert f"report written: {project.reports / 'member' / WAVE / 'report.html'}" in capsys.readouterr().out
 
 
 def test_real_pipeline_declares_the_report_notebooks():

@@ -703,12 +703,13 @@ def _execute_steps(steps: Sequence[Step], notebooks_dir: Path, run_dir: Path,
 
 
 def _kill_kernels() -> None:
-    """Kill the kernel processes this process started (its children), nothing else."""
+    """Kill the kernel processes this process started (its ipykernel children), nothing else."""
     import psutil  # a dependency of ipykernel
 
     for child in psutil.Process().children(recursive=True):
         try:
-            child.kill()
+            if any("ipykernel" in part for part in child.cmdline()):
+                child.kill()
         except psutil.Error:
             pass
 
@@ -1058,18 +1059,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the pipeline notebooks (papermill, in parallel where possible) and build "
                     "reports/<instrument>/<wave>/ with report.html and manifest.json.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--instrument", help="instrument id (member, unit); default: every instrument with data")
-    p.add_argument("--wave", help="wave id (e.g. 2025); default: the latest imported wave")
-    p.add_argument("--baseline", dest="baseline_wave", help="baseline wave; default: the first imported wave")
+    p.add_argument("--instrument", metavar="ID", help="instrument id (member, unit); default: every instrument with data")
+    p.add_argument("--wave", metavar="WAVE", help="wave id (e.g. 2025); default: the latest imported wave")
+    p.add_argument("--baseline", dest="baseline_wave", metavar="WAVE", help="baseline wave; default: the first imported wave")
     p.add_argument("--lang", choices=LANGUAGES, help="report language (default vi)")
-    p.add_argument("--min-group-size", type=int, help=f"smallest group shown (default {config.MIN_GROUP_SIZE})")
+    p.add_argument("--min-group-size", type=int, metavar="N", help=f"smallest group shown (default {config.MIN_GROUP_SIZE})")
     p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
                    help="extra notebook parameter, passed as a string (repeatable)")
     p.add_argument("--params-file", type=Path, metavar="YAML",
                    help="YAML mapping of parameters with typed values (e.g. a per-wave file)")
     p.add_argument("--all-waves", action="store_true", help="report every imported wave, not only the latest")
     p.add_argument("--force", action="store_true", help="rerun even if inputs, parameters and code are unchanged")
-    p.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel (default 2)")
+    p.add_argument("--jobs", type=int, default=2, metavar="N", help="notebooks run in parallel (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cli)
 
@@ -1088,16 +1089,37 @@ def _targets(instrument: str | None, wave: str | None, all_waves: bool,
     return pairs
 
 
+def _load_demo() -> Any | None:
+    """The module analysis.demo, or None while it does not exist (it is written separately)."""
+    try:
+        if importlib.util.find_spec("analysis.demo") is None:
+            return None
+    except (ImportError, ValueError):
+        return None
+    return importlib.import_module("analysis.demo")
+
+
 def _prepare_demo_if_possible() -> bool:
     """Call analysis.demo.prepare_demo() when that module exists (it imports synthetic waves)."""
-    if importlib.util.find_spec("analysis.demo") is None:
-        return False
-    demo = importlib.import_module("analysis.demo")
-    if not hasattr(demo, "prepare_demo"):
+    demo = _load_demo()
+    if demo is None or not hasattr(demo, "prepare_demo"):
         return False
     _say("no wave imported yet: preparing the synthetic demo waves (analysis.demo.prepare_demo)")
     demo.prepare_demo()
     return True
+
+
+def _stop_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C: kernels are stopped and the run folder kept in .failed/."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        pass
 
 
 def _cli(args: argparse.Namespace) -> int:
@@ -1131,6 +1153,7 @@ def _cli(args: argparse.Namespace) -> int:
         print("no wave imported; run python -m analysis add-wave --instrument member --wave 2025 FILE… "
               "(or python -m analysis demo for synthetic data)", file=sys.stderr)
         return 1
+    _stop_on_sigterm()
     written = []
     for name, w in targets:
         try:
