@@ -56,6 +56,7 @@ def _codes(series: pd.Series, column: str) -> pd.Series:
     bad = non_null[[not isinstance(v, str) for v in non_null]]
     if len(bad):
         row, value = bad.index[0], bad.iloc[0]
+        value = value.item() if isinstance(value, np.generic) else value  # show 5, not np.int64(5)
         raise ValueError(f"column {column!r}, row {row!r}: value {value!r} is not a choice code string "
                          f"(rule: choice codes are strings, e.g. '1'); {len(bad)} such value(s)")
     return series.astype(object).where(series.notna(), None)
