@@ -319,3 +319,56 @@ def test_column_names_that_are_not_identifiers_are_quoted():
     plain = fit_dose_response(load("apiclus1_long"), outcome="score", exposure="intensity", unit="dnum", wave="wave")
     np.testing.assert_allclose(res.table["estimate"], plain.table["estimate"], rtol=1e-12)
     assert any(re.search(r"mức độ", t) for t in res.table["term"])
+
+
+def test_processed_wave_dtypes_nullable_int_and_string_work():
+    # Processed waves hold integers as nullable Int64 and codes as strings (CONTRIBUTING.md).
+    d = load("sleepstudy")
+    plain = d.assign(Reaction=d["Reaction"].round()).drop(index=3)
+    nullable = d.assign(Reaction=d["Reaction"].round().astype("Int64"), Subject=d["Subject"].astype("string"))
+    nullable.loc[3, "Reaction"] = pd.NA
+    for fit in (lambda x: fit_mixed(x, "Reaction ~ Days", group="Subject"),
+                lambda x: fit_cluster_robust(x, "Reaction ~ Days", cluster="Subject")):
+        a, b = fit(nullable), fit(plain)
+        assert a.n_obs == 179
+        pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_project_design_units_as_strata_in_the_dose_response():
+    # DESIGN.md: every unit surveyed, members sampled within units -> strata = unit, fpc = unit
+    # size. Then members are the PSUs inside each unit stratum (no cluster term).
+    d = load("apiclus1_long").assign(unit_size=lambda x: x.groupby("dnum")["snum"].transform("size") * 3)
+    kw = dict(outcome="score", exposure="intensity", unit="dnum", wave="wave")
+    res = fit_dose_response(d, **kw, method="cluster_robust", weights="pw", strata="dnum", fpc="unit_size")
+    direct = fit_cluster_robust(d, "score ~ intensity + wave", cluster=None, weights="pw", strata="dnum",
+                                fpc="unit_size")
+    pd.testing.assert_frame_equal(res.table, direct.table)
+    assert res.n_groups == res.n_obs  # each member is its own PSU
+    with pytest.raises(ValueError, match="fpc differs within stratum"):
+        fit_cluster_robust(d.assign(unit_size=np.arange(len(d)) + 100), "score ~ intensity", cluster=None,
+                           strata="dnum", fpc="unit_size")
+
+
+def test_rank_deficient_designs_are_refused():
+    d = load("apiclus1").assign(ell2=lambda x: 2 * x["ell"])
+    with pytest.raises(ValueError, match="rank deficient"):
+        fit_cluster_robust(d, "api00 ~ ell + ell2", cluster="dnum")
+    with pytest.raises(ValueError, match="rank deficient"):
+        fit_mixed(d, "api00 ~ ell + ell2", group="dnum")
+
+
+def test_mixed_model_is_fast_on_a_wave_sized_sample():
+    import time
+
+    rng = np.random.default_rng(0)
+    unit = np.repeat(np.arange(100), 60)
+    wave = np.tile(["2024", "2025"], 3000)
+    dose = rng.uniform(0, 1, 100)[unit]
+    d = pd.DataFrame({"u": unit, "w": wave, "org": np.where(unit < 50, "CDVC", "DTN"), "dose": dose,
+                      "y": 3 + 0.4 * dose + rng.normal(0, 0.3, 100)[unit] + rng.normal(0, 0.7, 6000)})
+    start = time.perf_counter()
+    res = fit_dose_response(d, outcome="y", exposure="dose", unit="u", wave="w", org="org")
+    assert time.perf_counter() - start < 3.0
+    row = res.key_table().iloc[0]
+    assert row["ci_low"] < 0.4 < row["ci_high"]  # the planted slope is recovered
+    assert 60 < row["df"] < 120  # unit-level exposure: df near the number of units, not 6000

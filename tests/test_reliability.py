@@ -244,3 +244,12 @@ def test_reliability_by_with_cluster_gives_the_bootstrap_interval():
         ci = bootstrap_alpha_ci(sub[[f"q{i}" for i in range(5)]], sub["unit"].to_numpy(), n_boot=300, seed=5)
         assert (row.ci_low, row.ci_high) == (ci.ci_low, ci.ci_high)
         assert row.ci_low < row.alpha < row.ci_high
+
+
+def test_nullable_int_items_from_processed_waves():
+    # Processed waves store Likert answers as nullable Int64 with pd.NA (CONTRIBUTING.md).
+    x = keyed("conscientiousness")
+    res = cronbach_alpha(x.astype("Int64"))
+    assert res.alpha == pytest.approx(REF["scales"]["conscientiousness"]["pairwise"]["alpha"], abs=ALPHA_TOL)
+    assert omega_total(x.astype("Int64")).omega_total == pytest.approx(
+        REF["scales"]["conscientiousness"]["omega_pairwise"]["omega_total"], abs=OMEGA_TOL)

@@ -502,6 +502,8 @@ def fit_cluster_robust(
     w = np.ones(len(y)) if weights is None else rows[weights].to_numpy(float)
     if (w <= 0).any() or not np.isfinite(w).all():
         raise ValueError(f"weights column {weights!r} must be positive and finite")
+    if np.linalg.matrix_rank(x) < x.shape[1]:
+        raise ValueError(f"the design matrix of {formula!r} is rank deficient (collinear or empty terms)")
     a = x.T @ (x * w[:, None])
     beta = np.linalg.solve(a, x.T @ (w * y))
     infl = (x * (w * (y - x @ beta))[:, None]) @ np.linalg.inv(a)
@@ -534,6 +536,10 @@ def _stratified_cluster_cov(infl: np.ndarray, psu: np.ndarray, strata: np.ndarra
     centred = z - totals.groupby(level="_h").transform("mean").to_numpy()
     scale = n_h / (n_h - 1)
     if fpc is not None:
+        per_stratum = pd.Series(fpc).groupby(strata).nunique()
+        if (per_stratum > 1).any():
+            raise ValueError(f"fpc differs within stratum {per_stratum.index[per_stratum > 1][0]!r}; "
+                             "it is the stratum's population size")
         pop = pd.Series(fpc).groupby([strata, psu]).first().to_numpy()
         # svydesign: fpc <= 1 is a sampling fraction, otherwise a population count of clusters.
         frac = np.where(pop <= 1, pop, n_h / pop)
