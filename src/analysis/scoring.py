@@ -209,7 +209,7 @@ def compute_indicators(df: pd.DataFrame, instrument: Instrument, *,
     -----
     Select answers enter formulas as their choice ``value`` (yes = 1, no = 0); missing codes
     and blanks as NaN. An indicator is NaN for a row when any item it uses is NaN — for
-    example ``us_crd_rev``-style items skipped by ``relevant`` — so a share is computed among
+    example an item skipped by its ``relevant`` condition — so a share is computed among
     the units the question applies to.
 
     Examples
