@@ -372,3 +372,10 @@ def test_mixed_model_is_fast_on_a_wave_sized_sample():
     row = res.key_table().iloc[0]
     assert row["ci_low"] < 0.4 < row["ci_high"]  # the planted slope is recovered
     assert 60 < row["df"] < 120  # unit-level exposure: df near the number of units, not 6000
+
+
+def test_did_accepts_a_boolean_high_column():
+    d = load("apiclus1_long")
+    a = estimate_did(d.assign(high=d["high"].astype(bool)), outcome="score", unit="dnum", wave="wave", high="high")
+    b = estimate_did(d, outcome="score", unit="dnum", wave="wave", high="high")
+    pd.testing.assert_frame_equal(a.table, b.table)

@@ -253,3 +253,10 @@ def test_nullable_int_items_from_processed_waves():
     assert res.alpha == pytest.approx(REF["scales"]["conscientiousness"]["pairwise"]["alpha"], abs=ALPHA_TOL)
     assert omega_total(x.astype("Int64")).omega_total == pytest.approx(
         REF["scales"]["conscientiousness"]["omega_pairwise"]["omega_total"], abs=OMEGA_TOL)
+
+
+def test_omega_needs_three_items():
+    with pytest.raises(ValueError, match="at least 3 items"):
+        omega_total(keyed("agreeableness")[["A2", "A3"]])
+    table = reliability_by(keyed("agreeableness"), {"pair": ["A2", "A3"]})
+    assert np.isfinite(table.loc[0, "alpha"]) and np.isnan(table.loc[0, "omega_total"])

@@ -626,7 +626,8 @@ def fit_dose_response(
                 level=level, key_terms=(exposure,), extra_assumption="")
 
 
-def _fit(data, formula, *, method, unit, weights, strata, fpc, level, key_terms, extra_assumption) -> ModelResult:
+def _fit(data: pd.DataFrame, formula: str, *, method: str, unit: str, weights: str | None, strata: str | None,
+         fpc: str | None, level: float, key_terms: Sequence[str], extra_assumption: str) -> ModelResult:
     """Dispatch to the mixed or the design-based fit with the right assumptions text."""
     if method == "mixed":
         if weights or strata or fpc:
@@ -718,7 +719,8 @@ def estimate_did(
     if (varying > 1).any():
         raise ValueError(f"column {high!r} changes within unit(s) {sorted(varying.index[varying > 1], key=str)[:5]}; "
                          "the high/low class must be fixed per unit")
-    data = _as_categorical(data, wave, baseline_wave)
+    # As a number, so the formula names the term after the column (a bool would become high[T.True]).
+    data = _as_categorical(data.assign(**{high: data[high].astype("float64")}), wave, baseline_wave)
     levels = list(data[wave].cat.categories)
     if len(levels) < 2:
         raise ValueError(f"column {wave!r} needs at least two waves")

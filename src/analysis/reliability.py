@@ -353,6 +353,12 @@ def omega_total(items: pd.DataFrame, *, missing: Missing = "pairwise") -> OmegaR
     OmegaResult
         ``omega_total``, ``loadings`` (Series by item), ``n``, ``k``.
 
+    Raises
+    ------
+    ValueError
+        Fewer than three items (the one-factor model is not identified), a non-numeric
+        item, or an undefined correlation.
+
     Notes
     -----
     Matches ``psych::omega(x, nfactors = 1)$omega.tot`` (psych 2.2.9), which computes
@@ -380,6 +386,9 @@ def omega_total(items: pd.DataFrame, *, missing: Missing = "pairwise") -> OmegaR
     0.949437
     """
     x, names, _ = _as_matrix(items, missing)
+    if len(names) < 3:
+        # Two items: any split of r12 into l1 * l2 fits exactly, so omega is not identified.
+        raise ValueError(f"omega total needs at least 3 items for a one-factor model, got {names}")
     n_pair, s, q, p = _blocks(x)
     r = _pairwise_cor(n_pair, s, q, p)
     if not np.isfinite(r).all():
