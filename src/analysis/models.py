@@ -6,16 +6,16 @@ ci_high]`` and which carries ``n_obs``, ``n_groups``, ``variance_components``, `
 ``method`` and a bilingual ``assumptions`` text. Results are associations: the plan reached
 every unit, so there is no untreated comparison group.
 
-=========================  ===============================================  =======================
-function                   model                                            matched in R (tests)
-=========================  ===============================================  =======================
-:func:`fit_mixed`          Gaussian random-intercept model, REML            ``lme4::lmer``
-:func:`fit_cluster_robust` weighted least squares, design-based sandwich    ``survey::svyglm``
-:func:`fit_dose_response`  outcome ~ implementation + wave (+ org, controls) via the two above
-:func:`estimate_did`       wave x high/low implementation interaction       ``lmer`` / ``svyglm``
-:func:`fit_unit_panel`     unit indicators over waves, random or fixed      ``lmer`` / ``lm`` +
-                           unit effects                                     ``sandwich::vcovCL``
-=========================  ===============================================  =======================
+* :func:`fit_mixed` - Gaussian random-intercept model by REML; matches ``lme4::lmer``
+  (estimates, SEs, variance components, REML criterion) and ``lmerTest`` (Satterthwaite df).
+* :func:`fit_cluster_robust` - survey-weighted least squares with design-based sandwich
+  standard errors; matches ``survey::svyglm``.
+* :func:`fit_dose_response` - outcome ~ implementation intensity + wave (+ org, controls),
+  with either of the two fits above.
+* :func:`estimate_did` - the wave x high/low implementation interaction (difference in
+  differences); matches ``lmer`` / ``svyglm`` with ``y ~ high * wave``.
+* :func:`fit_unit_panel` - unit indicators over waves with unit random intercepts (``lmer``)
+  or unit fixed effects with clustered SEs (``lm`` + ``sandwich::vcovCL``).
 
 Formulas use statsmodels' formula syntax (``y ~ x + C(g)``); text columns become treatment
 contrasts with the first sorted level as reference, as in R. Rows with a missing value in any
@@ -54,10 +54,16 @@ _ASSOCIATION = (
 )
 ASSUMPTIONS = {
     "mixed": (
-        "Mô hình tuyến tính hỗn hợp (REML) với hệ số chặn ngẫu nhiên theo đơn vị cơ sở; "
-        "sai số chuẩn và khoảng tin cậy Wald (phân phối chuẩn), không dùng trọng số khảo sát. "
-        "Linear mixed model (REML) with a random intercept per grassroots unit; Wald standard "
-        "errors and normal-theory intervals; survey weights are not used."
+        "Mô hình tuyến tính hỗn hợp (REML) với hệ số chặn ngẫu nhiên theo đơn vị cơ sở; kiểm định "
+        "t với bậc tự do Satterthwaite; không dùng trọng số khảo sát. "
+        "Linear mixed model (REML) with a random intercept per grassroots unit; t tests on "
+        "Satterthwaite degrees of freedom; survey weights are not used."
+    ),
+    "mixed_wald": (
+        "Mô hình tuyến tính hỗn hợp (REML) với hệ số chặn ngẫu nhiên theo đơn vị cơ sở; khoảng tin "
+        "cậy Wald (phân phối chuẩn); không dùng trọng số khảo sát. "
+        "Linear mixed model (REML) with a random intercept per grassroots unit; Wald (normal) "
+        "tests and intervals; survey weights are not used."
     ),
     "cluster_robust": (
         "Hồi quy có trọng số khảo sát; sai số chuẩn theo thiết kế (sandwich), cho phép các "
@@ -297,7 +303,7 @@ def fit_mixed(
         table=table, n_obs=len(y), n_groups=len(np.unique(g)),
         variance_components={f"{group} (Intercept)": tau2, "Residual": fit["sigma2"]},
         formula=f"{formula} + (1 | {group})", method="mixed",
-        assumptions=assumptions or f"{_ASSOCIATION} {ASSUMPTIONS['mixed']}",
+        assumptions=assumptions or f"{_ASSOCIATION} {ASSUMPTIONS['mixed' if df is not None else 'mixed_wald']}",
         key_terms=tuple(key_terms), level=level, converged=fit["converged"],
         reml_criterion=fit["reml_criterion"],
     )
@@ -714,11 +720,12 @@ def estimate_did(
     _check_columns(data, [outcome, unit, wave, high])
     values = set(pd.unique(data[high].dropna()))
     if not values <= {0, 1} or len(values) < 2:
-        raise ValueError(f"column {high!r} must hold 0 and 1 (high/low implementation); found {sorted(values, key=str)}")
+        raise ValueError(f"column {high!r} must hold 0 and 1 (high/low implementation); "
+                         f"found {sorted(values, key=str)}")
     varying = data.groupby(unit, observed=True)[high].nunique()
     if (varying > 1).any():
-        raise ValueError(f"column {high!r} changes within unit(s) {sorted(varying.index[varying > 1], key=str)[:5]}; "
-                         "the high/low class must be fixed per unit")
+        units = sorted(varying.index[varying > 1], key=str)[:5]
+        raise ValueError(f"column {high!r} changes within unit(s) {units}; the high/low class must be fixed per unit")
     # As a number, so the formula names the term after the column (a bool would become high[T.True]).
     data = _as_categorical(data.assign(**{high: data[high].astype("float64")}), wave, baseline_wave)
     levels = list(data[wave].cat.categories)
