@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser"]
 COMMAND_MODULES: tuple[str, ...] = (
     "analysis.report",
     "analysis.instrument_cli",
+    "analysis.ingest",
 )
 
 _DESCRIPTION = """\
