@@ -255,7 +255,8 @@ def fit_mixed(
     :math:`\\hat\\sigma^2` follow in closed form. statsmodels ``MixedLM`` fits the same model
     but its default optimiser stops about 1e-4 (relative) short in the variance components
     and fails on boundary fits (:math:`\\tau^2 = 0`, lme4's "singular fit"), which this
-    handles; the tests check both against lme4. Fixed-effect covariance is lme4's ``vcov()``:
+    handles; a test cross-checks the two with MixedLM's BFGS at ``gtol = 1e-12``.
+    Fixed-effect covariance is lme4's ``vcov()``:
     :math:`\\hat\\sigma^2 (X'H^{-1}X)^{-1}` with :math:`H = I + (\\hat\\tau^2/\\hat\\sigma^2) ZZ'`
     (computed per group by the Woodbury identity), not statsmodels' observed-information
     matrix, which also involves the variance parameters. Matches
@@ -263,7 +264,7 @@ def fit_mixed(
     Dyestuff, Dyestuff2, cake). Satterthwaite:
     :math:`\\nu_j = 2 f_j^2 / (\\nabla f_j' A \\nabla f_j)` with
     :math:`f_j = \\operatorname{Var}(\\hat\\beta_j)` as a function of
-    :math:`\\psi = (\\theta, \\sigma)` and :math:`A = 2 H^{-1}`, :math:`H` the Hessian of
+    :math:`\\psi = (\\theta, \\sigma)` and :math:`A = 2 K^{-1}`, :math:`K` the Hessian of
     the REML deviance in :math:`\\psi` (lmerTest's parametrisation, so boundary fits agree
     too); gradient and Hessian are analytic here, numerical in lmerTest, which agrees to
     1e-6 (Kuznetsova, Brockhoff & Christensen 2017, *J. Stat. Softw.* 82(13)).
