@@ -350,6 +350,17 @@ class Instrument:
         """Items answered on an ordered numeric scale (select_one on a list with ≥3 values)."""
         return tuple(i for i in self.items if self.is_scale(i))
 
+    @property
+    def sensitive_items(self) -> tuple[Item, ...]:
+        """Items marked ``sensitive`` (disclosure applies the homogeneity rule to them).
+
+        Examples
+        --------
+        >>> any(i.role == "comment" for i in load("member").sensitive_items)
+        True
+        """
+        return tuple(i for i in self.items if i.sensitive)
+
     def is_scale(self, item: Item) -> bool:
         """True for a select_one whose list has at least 3 non-missing choices, all with a value."""
         if item.base_type != "select_one" or item.list_name is None:
