@@ -219,3 +219,40 @@ def test_comparable_items_detects_a_changed_scale(tmp_path):
 def test_comparable_items_refuses_different_instruments(member, unit):
     with pytest.raises(ValueError, match="different instruments"):
         I.comparable_items(member, unit)
+
+
+def test_check_all_flags_a_changed_item_that_kept_its_name(tmp_path):
+    surveys = make_surveys(tmp_path)
+    v1 = (surveys / "member" / "v1.yaml").read_text(encoding="utf-8")
+    _write_v2(surveys, v1.replace('version: "1"', 'version: "2"')
+              .replace('label::vi: "Câu một"', 'label::vi: "Câu một, sửa lời"')
+              .replace('name: t_cy_03, construct: cy', 'name: t_cy_04, comparable_to: t_gone, construct: cy'))
+    with pytest.raises(I.InstrumentError) as info:
+        I.check_all(surveys_dir=surveys)
+    f = surveys / "member" / "v2.yaml"
+    assert info.value.problems == (
+        f"{f}: item 't_cy_04': comparable_to names 't_gone', which is not an item of an earlier version",
+        f"{f}: item 't_cx_01': wording or scale differs from v1 under the same name; a changed item needs a new name",
+    )
+
+
+def test_load_for_wave_uses_the_manifest_version(tmp_path):
+    import json
+
+    folder = tmp_path / "processed" / "member"
+    folder.mkdir(parents=True)
+    (folder / "2024.parquet").write_bytes(b"")
+    (folder / "2024.manifest.json").write_text(json.dumps({"instrument": "member", "wave": "2024",
+                                                           "instrument_version": "1"}), encoding="utf-8")
+    assert I.load_for_wave("member", "2024", processed_dir=tmp_path / "processed") is I.load("member", "1")
+    (folder / "2024.manifest.json").write_text(json.dumps({"instrument": "member", "wave": "2024"}), encoding="utf-8")
+    with pytest.raises(ValueError, match="does not declare instrument_version"):
+        I.load_for_wave("member", "2024", processed_dir=tmp_path / "processed")
+
+
+def test_instrument_is_hashable_and_sensitive_items_exclude_quasi_identifiers(member):
+    assert hash(member) == hash(I.load("member"))
+    sensitive = member.sensitive_items
+    assert member.role_item("party") in sensitive
+    assert all(member.role_item(r) not in sensitive for r in ("unit", "sex", "age_group", "position"))
+    assert set(member.by_role("comment")) <= set(sensitive)

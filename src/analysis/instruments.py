@@ -53,6 +53,7 @@ __all__ = [
     "Instrument",
     "ItemComparison",
     "load",
+    "load_for_wave",
     "versions",
     "instrument_path",
     "check_file",
@@ -881,12 +882,33 @@ def _coverage_problems(member: Instrument, unit: Instrument) -> list[str]:
             for n in TASK_GROUP_NUMBERS if n not in covered]
 
 
+def _version_problems(series: list[Instrument]) -> list[str]:
+    """Across the versions of one instrument: a changed item must have a new name, and
+    ``comparable_to`` / ``replaces`` must name an item of an earlier version."""
+    problems: list[str] = []
+    for k, newer in enumerate(series):
+        earlier = series[:k]
+        for it in newer.items:
+            for key, ref in (("comparable_to", it.comparable_to), ("replaces", it.replaces)):
+                if ref and not any(old.has_item(ref) for old in earlier):
+                    problems.append(f"{newer.path}: item '{it.name}': {key} names '{ref}', which is not an item "
+                                    "of an earlier version")
+        if earlier:
+            cmp = comparable_items(earlier[-1], newer)
+            for name, reason in cmp.not_comparable:
+                if reason.startswith("wording or scale changed"):
+                    problems.append(f"{newer.path}: item '{name}': wording or scale differs from "
+                                    f"v{earlier[-1].version} under the same name; a changed item needs a new name")
+    return problems
+
+
 def check_all(*, surveys_dir: Path | str | None = None,
               population_dir: Path | str | None = None) -> tuple[str, ...]:
     """Check every instrument file under *surveys_dir*; raise one `InstrumentError` listing all problems.
 
     Besides the per-file checks, every pairing of a member version with a unit version must
-    cover all six task groups. Returns the files checked.
+    cover all six task groups, and across versions of one instrument an item whose wording or
+    scale changed must carry a new name. Returns the files checked.
 
     Examples
     --------
@@ -908,6 +930,8 @@ def check_all(*, surveys_dir: Path | str | None = None,
     for m in loaded.get("member", []):
         for u in loaded.get("unit", []):
             problems.extend(_coverage_problems(m, u))
+    for series in loaded.values():
+        problems.extend(_version_problems(sorted(series, key=lambda i: int(i.version))))
     if problems:
         raise InstrumentError(problems)
     return tuple(_display(p) for p in files)
@@ -943,6 +967,28 @@ def load(name: str, version: str | int | None = None, *, surveys_dir: Path | str
     return _load_cached(str(path.resolve()), str(sdir.resolve()),
                         None if population_dir is None else str(Path(population_dir).resolve()),
                         path.stat().st_mtime_ns)
+
+
+def load_for_wave(name: str, wave: str, *, processed_dir: Path | str | None = None,
+                  surveys_dir: Path | str | None = None) -> Instrument:
+    """The instrument version a processed wave was collected with (its manifest's ``instrument_version``).
+
+    Raises
+    ------
+    ValueError
+        When the manifest does not declare ``instrument_version`` (file named).
+    FileNotFoundError
+        When the wave has not been imported.
+    """
+    from analysis import waves  # local import: waves reads data/, instruments itself does not
+
+    pdir = Path(processed_dir) if processed_dir is not None else None
+    manifest = waves.wave_manifest(name, wave, processed_dir=pdir)
+    version = manifest.get("instrument_version")
+    if version in (None, ""):
+        raise ValueError(f"manifest of wave {wave!r} of {name!r} does not declare instrument_version "
+                         "(rule: every wave declares the instrument version it used, in wave.yaml)")
+    return load(name, str(version), surveys_dir=surveys_dir)
 
 
 # ----------------------------------------------------------------------------- comparability
