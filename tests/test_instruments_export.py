@@ -92,6 +92,8 @@ def test_questionnaire_html_has_anonymity_grid_and_skips_in_words(tmp_path):
 def test_unit_questionnaire_skips_in_words(tmp_path):
     html = X.export_questionnaire(load("unit"), tmp_path).read_text(encoding="utf-8")
     assert "Chỉ trả lời nếu câu" in html and "lớn hơn 0" in html
+    assert '<table class="grid">' not in html          # a lone rating item is a question, not a grid
+    assert "Hoàn thành tốt nhiệm vụ" in html
     assert "${" not in html
 
 

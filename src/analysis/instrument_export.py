@@ -227,10 +227,21 @@ def _blocks(ins: Instrument, lang: str) -> tuple[list[dict], dict[str, str]]:
                                      "filter": " / ".join(v for _, v in c.filters)} for c in choices]
                 entry["grouped"] = it.choice_filter is not None
             blocks.append({"kind": "question", "q": entry})
+        blocks = [_ungrid(b) for b in blocks]
         sections.append({"title": g.label(lang) if g else "", "skip": skip_text(ins, g.relevant if g else None,
                                                                                   numbers, lang),
                          "blocks": blocks})
     return sections, numbers
+
+
+def _ungrid(block: dict) -> dict:
+    """A grid of one row reads badly on paper: print it as an ordinary question."""
+    if block["kind"] != "grid" or len(block["rows"]) > 1:
+        return block
+    entry = dict(block["rows"][0])
+    entry["choices"] = [{"code": code, "label": label, "filter": ""}
+                        for code, label in zip(block["codes"], block["columns"])]
+    return {"kind": "question", "q": entry}
 
 
 def export_questionnaire(ins: Instrument, out_dir: Path | str, *, lang: str = "vi") -> Path:
