@@ -245,17 +245,36 @@ def test_rounding_alone_does_not_protect_a_proportion():
     assert counts[(counts >= f["low"] * 3) & (counts <= f["high"] * 3)].tolist() == [2]
 
 
-def test_rounding_wide_enough_is_not_reported():
-    # same table published to 1 decimal: count interval 2.3 +/- 3.85 holds many counts
+def test_coarser_rounding_still_reports_a_small_hidden_group():
+    # same table published to 1 decimal: count interval 2.3 +/- 3.85 holds many counts, and
+    # the proportion interval is 2.57 wide; rounding would protect a larger group ...
     t = _prop_table([("CDVC", "CDVC01", 0.6, 20), ("CDVC", "CDVC02", 0.5, 17),
                      ("CDVC", "CDVC03", None, None), ("CDVC", None, 0.6, 40)])
-    assert find_disclosures([("p", t, BY)], UNITS, policy=load_policy(decimals=1)).empty
-    # means published as whole numbers: 25*3 - 12*3 - 10*3 = 9 +/- 0.5*(25+12+10) -> width 15.7
+    # ... except that a hidden group of fewer than k (here 3) is never allowed to be derivable:
+    found = find_disclosures([("p", t, BY)], UNITS, policy=load_policy(decimals=1))
+    assert found["n"].tolist() == [3, 3]
+    # a hidden group of 8 under the same rounding: count 6.5 +/- 0.05*(45+20+17) = 4.1 -> not reported
+    t8 = _prop_table([("CDVC", "CDVC01", 0.6, 20), ("CDVC", "CDVC02", 0.5, 17),
+                      ("CDVC", "CDVC03", None, None), ("CDVC", None, 0.6, 45)])
+    assert find_disclosures([("p", t8, BY)], UNITS, policy=load_policy(decimals=1)).empty
+
+
+def test_rounding_threshold_for_larger_hidden_groups():
+    # a hidden group of 6 (e.g. hidden for homogeneity): 28*3 - 12*3 - 10*3 = 18 -> 3.0
     means = mean_table([("CDVC", "CDVC01", 3.0, 12), ("CDVC", "CDVC02", 3.0, 10),
-                        ("CDVC", "CDVC03", np.nan, np.nan), ("CDVC", None, 3.0, 25)])
+                        ("CDVC", "CDVC03", np.nan, np.nan), ("CDVC", None, 3.0, 28)])
+    # whole numbers: +/- 0.5*(28+12+10)/6 -> width 8.33 >= 0.5: rounding protects, not reported
     assert find_disclosures([("m", means, BY)], UNITS, policy=load_policy(decimals=0)).empty
+    # two decimals: width 2*0.005*50/6 = 0.083333 < 0.5: derivable within rounding, reported
     found = find_disclosures([("m", means, BY)], UNITS, policy=load_policy(decimals=2))
-    assert found["width"].round(6).tolist() == [0.156667]  # 2*0.005*47/3: caught within rounding
+    assert found[["n", "estimate", "method"]].to_dict("records") == [
+        {"n": 6, "estimate": 3.0, "method": "within_rounding"}]
+    assert found["width"].round(6).tolist() == [0.083333]
+    # a hidden group of 3 is reported whatever the rounding
+    small = mean_table([("CDVC", "CDVC01", 3.0, 12), ("CDVC", "CDVC02", 3.0, 10),
+                        ("CDVC", "CDVC03", np.nan, np.nan), ("CDVC", None, 3.0, 25)])
+    found = find_disclosures([("m", small, BY)], UNITS, policy=load_policy(decimals=0))
+    assert found[["n", "width"]].round(6).to_dict("records") == [{"n": 3, "width": 15.666667}]
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ in the row space of ``P``: then ``m_s = y' P`` for some ``y``, so ``n_s = y' n_P
 within ``± n_j * 0.5 * 10**-d``, so the hidden mean is known within
 ``± sum_j |y_j| n_j 0.5 * 10**-d / n_s``. A derivation counts as a disclosure when that interval is
 narrower than the policy's threshold (or, for a proportion, when it pins the hidden count within
-one respondent). This covers parents and children, row and column totals, several tables at once,
+one respondent); a hidden group of fewer than k respondents counts whenever it is derivable at
+all, whatever the rounding (one respondent's integer answer within +/- 0.3 is that answer). This covers parents and children, row and column totals, several tables at once,
 several waves, and organizations; it is the classic audit of linked tables (Hundepool et al.,
 *Statistical Disclosure Control*, Wiley 2012, ch. 4) restricted to equality relations.
 
@@ -355,7 +356,12 @@ def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy) -> list[Fi
             est = float(y @ TP) / n_s
             width = 2 * hw / n_s
             threshold = policy.min_width_proportion if is_prop else policy.min_width_mean
-            if width < threshold or (is_prop and 2 * hw < 1):
+            # A hidden group of fewer than k must not be derivable at all: for n = 1 or 2 even a
+            # wide interval pins the answers (a mean of one integer answer within +/- 0.3 is
+            # that answer). Larger hidden groups (hidden to protect another cell, or for
+            # homogeneity) count when the interval is narrow, or when a proportion's count is
+            # pinned to within one respondent.
+            if round(n_s) < policy.k or width < threshold or (is_prop and 2 * hw < 1):
                 derived[tgt[0]] = True
                 findings.append(Finding(kind, tgt, used, round(n_s), est, est - hw / n_s, est + hw / n_s,
                                         "exact" if hw == 0 else "within_rounding"))
