@@ -1,0 +1,165 @@
+"""Narrative rules: exact sentences, never more than the numbers say; scorecard statuses."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+import pytest
+
+from analysis.narrative import (
+    STATUS_LABELS,
+    cohen_label,
+    describe_change,
+    describe_estimate,
+    scorecard,
+    scorecard_status,
+    task_group_scorecard,
+    task_group_status,
+)
+from analysis.tables import MINUS
+
+LABEL = "sự hài lòng với hoạt động của tổ chức"
+KW = {"label": LABEL, "wave_a": "2023", "wave_b": "2025", "table": "member_change", "keys": ["org", "variable"]}
+
+
+def _row(a, b, lo, hi, p, **extra):
+    return {"org": "CDVC", "variable": "sat", "estimate_a": a, "estimate_b": b, "difference": b - a,
+            "ci_low": lo, "ci_high": hi, "p_value": p, "p_adjusted": p, **extra}
+
+
+def test_significant_increase_vi_and_en():
+    s = describe_change(_row(3.41, 3.68, 0.15, 0.39, 0.001), **KW)
+    assert s.kind == "increase"
+    assert s.source == "member_change[org=CDVC, variable=sat]"
+    assert s.text == (
+        "Điểm trung bình về sự hài lòng với hoạt động của tổ chức tăng có ý nghĩa thống kê từ 3,41 "
+        "(năm 2023) lên 3,68 (năm 2025), mức chênh lệch 0,27 điểm (khoảng tin cậy 95%: 0,15–0,39; "
+        "p hiệu chỉnh = 0,001).")
+    en = describe_change(_row(3.41, 3.68, 0.15, 0.39, 0.001), **{**KW, "label": "satisfaction"}, lang="en")
+    assert en.text == ("The mean score for satisfaction rose significantly from 3.41 (2023) to 3.68 (2025), "
+                       "a difference of 0.27 points (95% CI: 0.15–0.39; adjusted p = 0.001).")
+
+
+def test_significant_decrease_with_effect_size():
+    s = describe_change(_row(3.68, 3.41, -0.39, -0.15, 0.0004, effect_size=-0.31), **KW)
+    assert s.kind == "decrease"
+    assert s.text == (
+        f"Điểm trung bình về {LABEL} giảm có ý nghĩa thống kê từ 3,68 (năm 2023) xuống 3,41 (năm 2025), "
+        f"mức chênh lệch 0,27 điểm (khoảng tin cậy 95%: {MINUS}0,39 đến {MINUS}0,15; p hiệu chỉnh < 0,001), "
+        "mức độ khác biệt nhỏ (d của Cohen = −0,31).")
+
+
+def test_not_significant_by_p():
+    s = describe_change(_row(3.41, 3.45, -0.08, 0.16, 0.52, effect_size=0.9), **KW)
+    assert s.kind == "no_difference"
+    assert s.text == (
+        f"Điểm trung bình về {LABEL} không có khác biệt có ý nghĩa thống kê giữa năm 2023 (3,41) và năm "
+        f"2025 (3,45) (chênh lệch 0,04 điểm; khoảng tin cậy 95%: {MINUS}0,08 đến 0,16; p hiệu chỉnh = 0,520).")
+    assert "lớn" not in s.text  # no effect-size word for a non-significant change
+
+
+def test_interval_crossing_zero_with_small_p_is_not_significant():
+    s = describe_change(_row(3.41, 3.51, -0.01, 0.21, 0.01), **KW)
+    assert s.kind == "no_difference"
+    assert "không có khác biệt có ý nghĩa thống kê" in s.text
+    assert "tăng" not in s.text
+    en = describe_change(_row(3.41, 3.51, -0.01, 0.21, 0.01), **KW, lang="en")
+    assert en.text.startswith("There is no statistically significant difference")
+    for word in ("rose", "improved", "increase"):
+        assert word not in en.text
+
+
+def test_p_at_alpha_is_not_significant_and_p_just_below_shows_four_decimals():
+    assert describe_change(_row(3.4, 3.6, 0.05, 0.35, 0.05), **KW).kind == "no_difference"
+    s = describe_change(_row(3.4, 3.6, 0.05, 0.35, 0.0496), **KW)
+    assert s.kind == "increase" and "p hiệu chỉnh = 0,0496" in s.text
+
+
+def test_proportion_in_percentage_points():
+    s = describe_change(_row(0.45, 0.523, 0.021, 0.125, 0.012), **{**KW, "label": "đoàn viên tham gia"},
+                        measure="proportion")
+    assert s.text == (
+        "Tỷ lệ đoàn viên tham gia tăng có ý nghĩa thống kê từ 45,0% (năm 2023) lên 52,3% (năm 2025), mức "
+        "chênh lệch 7,3 điểm phần trăm (khoảng tin cậy 95%: 2,1–12,5; p hiệu chỉnh = 0,012).")
+
+
+def test_missing_row_gives_no_numbers():
+    s = describe_change(_row(float("nan"), 3.5, float("nan"), float("nan"), float("nan")), **KW)
+    assert s.kind == "no_data"
+    assert not any(ch.isdigit() for ch in s.text.replace("2023", "").replace("2025", ""))
+
+
+def test_estimate_sentence_and_nfc():
+    decomposed = unicodedata.normalize("NFD", LABEL)
+    s = describe_estimate({"variable": "sat", "estimate": 3.62, "ci_low": 3.5, "ci_high": 3.74, "n": 4816},
+                          label=decomposed, wave="2025", table="t")
+    assert s.text == f"Điểm trung bình về {LABEL} năm 2025 là 3,62 (khoảng tin cậy 95%: 3,50–3,74; n = 4.816)."
+    assert unicodedata.is_normalized("NFC", s.text)
+
+
+@pytest.mark.parametrize(("d", "vi", "en"), [(0.19, "không đáng kể", "negligible"), (0.2, "nhỏ", "small"),
+                                              (-0.5, "trung bình", "medium"), (1.2, "lớn", "large")])
+def test_cohen_words(d, vi, en):
+    assert cohen_label(d) == vi and cohen_label(d, lang="en") == en
+
+
+@pytest.mark.parametrize(
+    ("args", "kw", "expected"),
+    [
+        ((0.9, 0.85, 0.95), {"target_year": 2025, "year": 2024}, "achieved"),
+        ((0.9, 0.8, 0.95), {"target_year": 2025, "year": 2025}, "achieved"),        # ci_low == target
+        ((0.85, 0.75, 0.95), {"target_year": 2025, "year": 2025}, "not_achieved"),  # contains target, due
+        ((0.6, 0.5, 0.7), {"target_year": 2025, "year": 2026}, "not_achieved"),    # below, due
+        ((0.7, 0.6, 0.85), {"target_year": 2025, "year": 2024}, "on_track"),
+        ((0.7, 0.6, 0.85), {"target_year": 2025, "year": 2024, "baseline": 0.75}, "not_achieved"),
+        ((0.5, 0.4, 0.6), {"target_year": 2025, "year": 2024}, "not_achieved"),    # target out of reach
+        ((0.9, None, None), {"target_year": 2023, "year": 2024}, "achieved"),        # census, no interval
+        ((float("nan"), None, None), {"target_year": 2023, "year": 2024}, "not_measurable"),
+    ],
+)
+def test_scorecard_status_rules(args, kw, expected):
+    assert scorecard_status(*args, target=0.8, **kw) == expected
+
+
+def test_scorecard_lower_is_better_and_no_target():
+    assert scorecard_status(1.0, 0.5, 1.5, target=2, target_year=2025, year=2025, direction="lower") == "achieved"
+    assert scorecard_status(3.0, 2.5, 3.5, target=2, target_year=2025, year=2025, direction="lower") == "not_achieved"
+    assert scorecard_status(3.0, 2.5, 3.5, target=None, target_year=None, year=2025) == "not_measurable"
+
+
+def test_scorecard_sentences_and_task_groups():
+    t = pd.DataFrame({
+        "indicator": ["i1", "i2", "i3", "i4"],
+        "task_group": [3, 3, 3, 6],
+        "estimate": [0.9, 0.7, 0.6, float("nan")],
+        "ci_low": [0.85, 0.6, 0.5, float("nan")],
+        "ci_high": [0.95, 0.85, 0.7, float("nan")],
+        "target": [0.8, 0.8, 1.0, 1.0],
+        "target_year": [2025, 2025, 2023, 2023],
+        "direction": "higher",
+        "unit": "share",
+    })
+    labels = {"i1": "Chỉ tiêu một", "i2": "Chỉ tiêu hai", "i3": "Chỉ tiêu ba", "i4": "Chỉ tiêu bốn"}
+    entries = scorecard(t, year=2024, labels=labels)
+    assert [e.status for e in entries] == ["achieved", "on_track", "not_achieved", "not_measurable"]
+    assert [e.sentence.text for e in entries] == [
+        "Chỉ tiêu một: Đạt (90,0%, khoảng tin cậy 95%: 85,0%–95,0%; cả khoảng ước lượng đạt mục tiêu 80,0% vào năm 2025).",
+        "Chỉ tiêu hai: Đúng tiến độ (70,0%, khoảng tin cậy 95%: 60,0%–85,0%; năm 2024 chưa đến hạn, mục tiêu 80,0% vào năm 2025 vẫn nằm trong tầm đạt được).",
+        "Chỉ tiêu ba: Chưa đạt (60,0%, khoảng tin cậy 95%: 50,0%–70,0%; thấp hơn mục tiêu 100,0% vào năm 2023).",
+        "Chỉ tiêu bốn: Chưa đo được (chưa có số liệu hoặc chưa có mục tiêu định lượng).",
+    ]
+    assert entries[2].sentence.source == "scorecard[indicator=i3]"
+    groups = task_group_scorecard(entries, t["task_group"].tolist(), group_labels={3: "Nhóm ba", 6: "Nhóm sáu"})
+    assert [g.status for g in groups] == ["not_achieved", "not_measurable"]
+    assert groups[0].sentence.text == ("Nhóm nhiệm vụ 3 (Nhóm ba): Chưa đạt — 1 chỉ tiêu đạt, 1 đúng tiến độ, "
+                                       "1 chưa đạt, 0 chưa đo được.")
+    assert [STATUS_LABELS[s]["vi"] for s in ("achieved", "on_track", "not_achieved", "not_measurable")] == [
+        "Đạt", "Đúng tiến độ", "Chưa đạt", "Chưa đo được"]
+
+
+def test_task_group_status_combination():
+    assert task_group_status([]) == "not_measurable"
+    assert task_group_status(iter(["achieved", "achieved"])) == "achieved"
+    with pytest.raises(ValueError, match="unknown status"):
+        task_group_status(["great"])
