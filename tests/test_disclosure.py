@@ -20,6 +20,7 @@ from analysis.disclosure import (
     load_policy,
     mask_for_plot,
     pool_small_groups,
+    protect_comparison,
     protect_table,
     safe_text,
 )
@@ -457,3 +458,35 @@ def test_sentences_about_hidden_groups_are_replaced():
         "This group's result is not published, to protect respondents' confidentiality."
     )
     assert safe_text("Cơ sở CDVC01 đạt 3,25.", pt) == "Cơ sở CDVC01 đạt 3,25."
+
+
+# --------------------------------------------------------------------------------------------
+# comparisons from compare.compare_waves
+
+
+def test_compare_waves_output_is_protected_with_both_level_tables():
+    from analysis.compare import compare_waves
+
+    lv = {w: LEVELS[LEVELS.wave == w].drop(columns="wave").reset_index(drop=True) for w in ("2024", "2025")}
+    a = protect_table(lv["2024"], by=BY, hierarchy=UNITS)
+    b = protect_table(lv["2025"], by=BY, hierarchy=UNITS)
+    cmp = compare_waves(lv["2024"], lv["2025"])  # computed on the unprotected estimates
+    # compare_waves repeats both ends: unprotected, it prints the hidden 2024 value of CDVC03
+    assert cmp.loc[cmp["unit"] == "CDVC03", "estimate_a"].round(4).tolist() == [round(PLANTED, 4)]
+    pc = protect_comparison(cmp, by=BY, a=a, b=b)
+    out = pc.table.set_index(cmp["unit"].fillna("(org)"))
+    assert out["display"].to_dict() == {"CDVC01": "0.25", "CDVC02": "x", "CDVC03": "x", "(org)": "0.00"}
+    hidden = out.loc[["CDVC02", "CDVC03"]]
+    assert hidden[["estimate_a", "estimate_b", "difference", "se", "ci_low", "ci_high", "z", "p_value"]].isna().all().all()
+    assert pc.log[["unit", "reason"]].to_dict("records") == [
+        {"unit": "CDVC02", "reason": "wave"}, {"unit": "CDVC03", "reason": "wave"}]
+
+
+def test_unit_hierarchy_uses_the_instruments_item_names():
+    from analysis.disclosure import unit_hierarchy
+    from analysis.instruments import load
+
+    ins = load("member")
+    h = unit_hierarchy(ins)
+    assert list(h.columns) == [ins.role_item("unit").name, ins.role_item("org").name]
+    assert h.groupby(h.columns[1]).size().to_dict() == {"CDVC": 48, "DTN": 35, "HCCB": 20}

@@ -165,6 +165,8 @@ def test_project_policy_file_loads():
     assert p.pool_label_vi == "Đơn vị khác (gộp)" and p.pool_label_en == "Other units (pooled)"
     assert p.quasi_identifiers == ("unit", "sex", "age_group", "party", "position")
     assert "Nguyễn" in p.comment_surnames and "đồng chí" in p.comment_titles
+    # config.MIN_GROUP_SIZE (the notebooks' default parameter) must not drift from the policy
+    assert config.MIN_GROUP_SIZE == p.k
 
 
 def test_policy_file_with_k2_is_rejected(tmp_path: Path):
@@ -197,3 +199,26 @@ def test_policy_markdown_mentions_k_vietnamese_first():
     assert "fewer than 6 respondents" in en and '"n<6"' in en
     with pytest.raises(ValueError, match="lang must be"):
         policy_markdown(load_policy(), "fr")
+
+
+def test_export_maps_quasi_identifier_roles_to_item_names():
+    from analysis.instruments import load
+
+    ins = load("member")
+    unit, sex = ins.role_item("unit").name, ins.role_item("sex").name
+    d = _members(2).rename(columns={"unit": unit, "sex": sex})
+    # without the instrument none of the roles is a column: refused rather than passed unchecked
+    with pytest.raises(DisclosureError, match=r"none of the quasi-identifiers \(unit, sex, age_group, party, position\) is a column"):
+        k_anonymous_export(d)
+    with pytest.raises(DisclosureError) as e:
+        k_anonymous_export(d, instrument=ins)
+    assert f"sharing the same {unit}, {sex} has 2 respondent(s)" in str(e.value)
+    assert len(k_anonymous_export(_members(5).rename(columns={"unit": unit, "sex": sex}), instrument=ins)) == 11
+
+
+def test_unit_identifiers_from_the_frame_catch_unit_names():
+    from analysis.disclosure import unit_identifiers
+
+    _, held = screen_comments(_comments(["Ở Cơ sở CĐVC 12 không ai dám nói."]), group_col="org",
+                              identifiers=unit_identifiers())
+    assert held["match"].tolist() == ["CDVC12; Cơ sở CĐVC 12"]

@@ -96,9 +96,12 @@ __all__ = [
     "mask_for_plot",
     "policy_markdown",
     "pool_small_groups",
+    "protect_comparison",
     "protect_table",
     "safe_text",
     "screen_comments",
+    "unit_hierarchy",
+    "unit_identifiers",
     "write_withheld",
 ]
 
@@ -583,6 +586,7 @@ def k_anonymous_export(
     *,
     policy: DisclosurePolicy | None = None,
     hierarchy: pd.DataFrame | None = None,
+    instrument: object | None = None,
 ) -> pd.DataFrame:
     """Return a respondent-level export if it is k-anonymous, else refuse.
 
@@ -597,9 +601,14 @@ def k_anonymous_export(
         Defaults to the policy's k; never below 3.
     policy : DisclosurePolicy, optional
     hierarchy : DataFrame, optional
-        ``[child, parent]`` (e.g. ``[unit, org]``): when given and the export is not
-        k-anonymous, the child column is replaced by its parent (generalisation) and checked
-        again.
+        ``[child, parent]`` (e.g. ``[unit, org]``, see :func:`unit_hierarchy`): when given and
+        the export is not k-anonymous, the child column is replaced by its parent
+        (generalisation) and checked again.
+    instrument : Instrument, optional
+        Maps the quasi-identifier *roles* (``unit``, ``sex``, …) to the instrument's item names,
+        which is how the processed data name their columns. Without it the names are used as
+        given, and an export in which none of them is a column is refused (it would otherwise
+        pass unchecked because its columns are item names).
 
     Returns
     -------
@@ -628,7 +637,16 @@ def k_anonymous_export(
         raise DisclosureError(f"k_anonymous_export: k = {k!r} is below the allowed minimum of 3")
     drop = [c for c in df.columns if any(str(c).startswith(p) for p in pol.export_drop_prefixes)]
     out = df.drop(columns=drop)
-    qi = [c for c in (quasi_identifiers if quasi_identifiers is not None else pol.quasi_identifiers) if c in out.columns]
+    wanted = list(quasi_identifiers if quasi_identifiers is not None else pol.quasi_identifiers)
+    if instrument is not None:
+        wanted = [_role_column(instrument, c) for c in wanted]
+    qi = [c for c in wanted if c in out.columns]
+    if wanted and not qi and instrument is None:
+        raise DisclosureError(
+            f"export refused: none of the quasi-identifiers ({', '.join(wanted)}) is a column; pass "
+            "instrument= so that roles map to item names, or quasi_identifiers=[] if the export "
+            "really has none"
+        )
 
     def smallest(frame: pd.DataFrame, cols: list[str]) -> int:
         return int(frame.groupby(cols, dropna=False, sort=False).size().min()) if cols and len(frame) else len(frame)
@@ -651,6 +669,136 @@ def k_anonymous_export(
         f"{size} respondent(s), fewer than k = {k}; generalise these columns (e.g. replace unit "
         "by org) or drop one of them"
     )
+
+
+def _role_column(instrument: object, role: str) -> str:
+    """The instrument's item playing *role*, or *role* itself when it is not a role."""
+    try:
+        item = instrument.role_item(role)  # type: ignore[attr-defined]
+    except ValueError:  # not a role name: a column name given directly
+        return role
+    return item.name if item is not None else role
+
+
+def unit_hierarchy(instrument: object | None = None, units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The unit -> organization nesting for ``hierarchy=``, with the data's column names.
+
+    Parameters
+    ----------
+    instrument : Instrument, optional
+        When given, the columns are named after the items with roles ``unit`` and ``org`` (as in
+        the processed data and in estimate tables grouped by them); else ``unit`` and ``org``.
+    units : DataFrame, optional
+        ``unit_id, org`` (default: :func:`analysis.population.load_units`).
+
+    Returns
+    -------
+    DataFrame
+        Two columns, finest first.
+
+    Examples
+    --------
+    >>> h = unit_hierarchy()
+    >>> list(h.columns), h.iloc[0].tolist(), len(h)
+    (['unit', 'org'], ['CDVC01', 'CDVC'], 103)
+    """
+    if units is None:
+        from analysis.population import load_units
+
+        units = load_units()
+    cols = ("unit", "org") if instrument is None else (_role_column(instrument, "unit"), _role_column(instrument, "org"))
+    return pd.DataFrame({cols[0]: units["unit_id"].astype(str).to_numpy(), cols[1]: units["org"].astype(str).to_numpy()})
+
+
+def unit_identifiers(units: pd.DataFrame | None = None) -> list[str]:
+    """Codes and names of every unit (for ``screen_comments(identifiers=...)``).
+
+    Examples
+    --------
+    >>> ids = unit_identifiers()
+    >>> ids[:3], len(ids)
+    (['CDVC01', 'Cơ sở CĐVC 01', 'Trade Union unit 01'], 309)
+    """
+    if units is None:
+        from analysis.population import load_units
+
+        units = load_units()
+    cols = [c for c in ("unit_id", "name_vi", "name_en") if c in units.columns]
+    return [str(v) for row in units[cols].itertuples(index=False) for v in row if str(v).strip()]
+
+
+def protect_comparison(
+    comparison: pd.DataFrame,
+    *,
+    by: Sequence[str] | str,
+    a: ProtectedTable,
+    b: ProtectedTable,
+    policy: DisclosurePolicy | None = None,
+) -> ProtectedTable:
+    """Protect a wave comparison (``compare.compare_waves`` output) with its two level tables.
+
+    Parameters
+    ----------
+    comparison : DataFrame
+        ``[*by, variable, (level,) estimate_a, estimate_b, difference, se, ci_low, ci_high, z,
+        p_value, p_adjusted]``.
+    by : str or sequence of str
+    a, b : ProtectedTable
+        The protected level tables of the earlier and the later wave (same ``by``).
+    policy : DisclosurePolicy, optional
+        Defaults to ``a``'s.
+
+    Returns
+    -------
+    ProtectedTable
+        A row is published only when the group is published in *both* level tables; otherwise
+        every number of the row is missing and it shows the neutral marker (``x``, whatever the
+        reason, so the comparison does not tell which wave was small). A published row then
+        holds nothing the level tables do not already show, so it cannot reveal a hidden end.
+        ``log`` reason: ``wave``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lv = lambda n2: pd.DataFrame({"unit": ["U1", "U2"], "variable": "s",
+    ...                               "estimate": [3.0, 4.0], "n": [9, n2]})
+    >>> a, b = protect_table(lv(3), by="unit"), protect_table(lv(8), by="unit")
+    >>> cmp = pd.DataFrame({"unit": ["U1", "U2"], "variable": "s", "estimate_a": [3.0, 4.0],
+    ...                     "estimate_b": [3.0, 4.0], "difference": [0.0, 0.0], "se": 0.1,
+    ...                     "ci_low": -0.2, "ci_high": 0.2, "z": 0.0, "p_value": 1.0, "p_adjusted": 1.0})
+    >>> protect_comparison(cmp, by="unit", a=a, b=b).table[["unit", "estimate_a", "display"]].to_dict("list")
+    {'unit': ['U1', 'U2'], 'estimate_a': [3.0, nan], 'display': ['0.00', 'x']}
+    """
+    pol = policy or a.policy
+    by = [by] if isinstance(by, str) else list(by)
+    keys = [*by, "variable", *(["level"] if "level" in comparison.columns else [])]
+
+    def key_frame(t: pd.DataFrame) -> pd.DataFrame:
+        return t[keys].astype("string").fillna("\0margin")
+
+    def shown(pt: ProtectedTable) -> pd.Series:
+        t = pt.table
+        idx = pd.MultiIndex.from_frame(key_frame(t))
+        return pd.Series(~t["suppressed"].to_numpy(), index=idx).groupby(level=list(range(len(keys)))).all()
+
+    cidx = pd.MultiIndex.from_frame(key_frame(comparison))
+    ok = shown(a).reindex(cidx, fill_value=False).to_numpy() & shown(b).reindex(cidx, fill_value=False).to_numpy()
+    out = comparison.copy()
+    num = [c for c in out.columns if c not in keys and pd.api.types.is_numeric_dtype(out[c])
+           and not pd.api.types.is_bool_dtype(out[c])]
+    out[num] = out[num].astype(float)
+    out.loc[~ok, num] = np.nan
+    rounded = [c for c in ("estimate_a", "estimate_b", "difference", "se", "ci_low", "ci_high") if c in out.columns]
+    out[rounded] = out[rounded].round(pol.decimals)
+    out["suppressed"] = ~ok
+    out["note"] = np.where(ok, "", pol.marker_other)
+    diff_text = out["difference"].map(lambda v: "" if pd.isna(v) else f"{v:.{pol.decimals}f}") if "difference" in out.columns else ""
+    out["display"] = np.where(ok, diff_text, pol.marker_other)
+    log = out.loc[~ok, [*by, "variable"]].drop_duplicates().copy()
+    log["reason"] = "wave"
+    log["n"] = pd.array([pd.NA] * len(log), dtype="Int64")
+    log["detail"] = "the group is hidden (or absent) in one of the two waves"
+    return ProtectedTable(out, log.reset_index(drop=True), tuple(by), pol, a.parents)
 
 
 # --------------------------------------------------------------------------------------------
