@@ -146,6 +146,12 @@ ref("ps_mean_api00", "svymean(~api00, dclus1p, deff = TRUE)", tidy_stat)
 ref("ps_total_enroll", "svytotal(~enroll, dclus1p, deff = TRUE)", tidy_stat)
 ref("ps_by_api00_awards", "svyby(~api00, ~awards, dclus1p, svymean, deff = TRUE)", tidy_by)
 
+# Chained calibration: post-stratify, then rake on two other margins (both kept for the SEs).
+chain_setup <- paste("dclus1pr <- rake(postStratify(dclus1, ~stype, pop_stype), list(~sch.wide, ~awards),",
+                     "list(pop_schwide, pop_awards), control = list(maxit = 200, epsilon = 1e-13))")
+ref("chain_mean_api00", "svymean(~api00, dclus1pr, deff = TRUE)", tidy_stat, setup = chain_setup)
+ref("chain_by_enroll_stype", "svyby(~enroll, ~stype, dclus1pr, svytotal, deff = TRUE)", tidy_by)
+
 # ---- nhanes: strata + clusters (nested), missing values -----------------------------------
 ref("nh_mean_hichol", "svymean(~HI_CHOL, dnh, na.rm = TRUE, deff = TRUE)", tidy_stat)
 ref("nh_total_hichol", "svytotal(~HI_CHOL, dnh, na.rm = TRUE, deff = TRUE)", tidy_stat)

@@ -205,6 +205,8 @@ class SurveyDesign:
         self._spec = {"weights": weights, "strata": strata, "cluster": cluster, "fpc": fpc}
         self._lonely_psu: LonelyPSU = lonely_psu
         self._calibrations: tuple[_Calibration, ...] = ()
+        self._plan_cache: _Plan | None = None
+        self._code_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
         n = len(data)
         index = data.index
 
@@ -290,6 +292,7 @@ class SurveyDesign:
     def _replace(self, **changes: object) -> SurveyDesign:
         """A shallow copy with some private attributes replaced (arrays are never mutated)."""
         new = copy.copy(self)
+        new._plan_cache = None  # depends on weights and calibrations; domain codes do not
         for key, value in changes.items():
             setattr(new, f"_{key}", value)
         if "w" in changes:
@@ -336,19 +339,35 @@ class SurveyDesign:
         return self._replace(lonely_psu=rule)
 
     # ------------------------------------------------------------------ variance machinery
-    def _remove_calibration(self, x: np.ndarray) -> np.ndarray:
-        """Residualise linearised values on each calibration step, as R's svyrecvar."""
-        for cal in self._calibrations:
-            if cal.kind == "poststratify":
-                x = _poststratify_residual(cal, x)
-            else:
-                x = _raking_residual(cal, x)
-        return x
+    def _plan(self) -> _Plan:
+        """Calibration terms and their PSU-by-category weight sums, built once per design."""
+        if self._plan_cache is None:
+            self._plan_cache = _Plan.build(self)
+        return self._plan_cache
 
-    def _vcov(self, x: np.ndarray) -> np.ndarray:
-        """Covariance matrix of the totals of the columns of ``x`` (n x k linearised values)."""
-        x = self._remove_calibration(x)
-        totals = self._psu_sum @ x  # PSU totals, n_psu x k
+    def _vcov(self, x: np.ndarray | _DomainColumns) -> np.ndarray:
+        """Covariance matrix of the totals of linearised values (n x k dense, or by domain).
+
+        Same numbers as R's ``svyrecvar`` (`_vcov_direct` is its literal translation), but
+        each calibration step subtracts ``psw * c[category]`` from the linearised values, so
+        only category sums and PSU totals are formed: no n x k residual matrix.
+        """
+        lin = x if isinstance(x, _DomainColumns) else _DomainColumns.dense(x)
+        plan = self._plan()
+        shifts = plan.shifts(lin)
+        totals = lin.psu_totals(self._psu, self._psu_sum.shape[0])
+        for wpk, shift in zip(plan.psu_by_category, shifts, strict=True):
+            totals = totals - wpk @ shift
+        return self._stratified_vcov(totals)
+
+    def _vcov_direct(self, x: np.ndarray) -> np.ndarray:
+        """R's algorithm row by row (residualise n x k values, then PSU totals); for tests."""
+        for cal in self._calibrations:
+            x = _poststratify_residual(cal, x) if cal.kind == "poststratify" else _raking_residual(cal, x)
+        return self._stratified_vcov(self._psu_sum @ x)
+
+    def _stratified_vcov(self, totals: np.ndarray) -> np.ndarray:
+        """``sum_h scale_h sum_i (z_hi - mean_h)(z_hi - mean_h)'`` over PSU totals (onestrat)."""
         n_h = self._psu_per_stratum
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.where(np.isinf(self._popsize), 1.0, (self._popsize - n_h) / self._popsize)
@@ -360,9 +379,8 @@ class SurveyDesign:
                 f"{int(lonely.sum())} stratum/strata have only one PSU (lonely PSU) and a sampling "
                 "fraction below 1; choose lonely_psu='adjust', 'certainty' or 'remove'"
             )
-        stratum_means = np.zeros((len(n_h), x.shape[1]))
-        np.add.at(stratum_means, self._psu_stratum, totals)
-        stratum_means /= n_h[:, None]
+        stratum_sum = _indicator(self._psu_stratum, len(n_h), len(self._psu_stratum))
+        stratum_means = np.asarray(stratum_sum @ totals) / n_h[:, None]
         if self._lonely_psu == "adjust":
             stratum_means[lonely] = 0.0  # R does not centre a lonely PSU under "adjust"
         centred = totals - stratum_means[self._psu_stratum]
@@ -376,7 +394,10 @@ class SurveyDesign:
         names = [by] if isinstance(by, str) else list(by)
         if not names:
             return self._domains(None)
-        codes, levels = _codes(self._data, names, "by")
+        key = tuple(names)
+        if key not in self._code_cache:  # factorising text columns is the slow part at 1M rows
+            self._code_cache[key] = _codes(self._data, names, "by")
+        codes, levels = self._code_cache[key]
         # Domains with no positive weight are dropped, as svyby(drop.empty.groups=TRUE).
         keep = np.unique(codes[(codes >= 0) & (self._w > 0)])
         remap = np.full(len(levels), -1, dtype=np.int64)
@@ -406,13 +427,13 @@ class SurveyDesign:
             estimate = mean * wsum
         rows = np.flatnonzero(valid)
         variance = np.empty(n_domains)
-        chunk = max(1, _MAX_CELLS // len(y))
+        # Domains in column chunks so PSU totals (n_psu x chunk) stay under _MAX_CELLS.
+        chunk = max(1, _MAX_CELLS // self._psu_sum.shape[0])
         for start in range(0, n_domains, chunk):
             stop = min(n_domains, start + chunk)
             sel = (dv >= start) & (dv < stop)
-            x = np.zeros((len(y), stop - start))
-            x[rows[sel], dv[sel] - start] = z[sel]
-            variance[start:stop] = np.diag(self._vcov(x))
+            lin = _DomainColumns(rows[sel], dv[sel] - start, z[sel], stop - start)
+            variance[start:stop] = np.diag(self._vcov(lin))
         with np.errstate(divide="ignore", invalid="ignore"):
             vsrs = s2 * (wsum - n) / (wsum * n)
             if kind == "total":
@@ -618,6 +639,119 @@ class SurveyDesign:
         from analysis.compare import chisq
 
         return chisq(self, a, b)
+
+
+@dataclass(frozen=True, eq=False)
+class _DomainColumns:
+    """Linearised values with at most one nonzero column per row (one column per domain)."""
+
+    rows: np.ndarray
+    col: np.ndarray
+    z: np.ndarray
+    width: int
+    full: np.ndarray | None = None  # dense n x k values when not of the one-column form
+
+    @classmethod
+    def dense(cls, x: np.ndarray) -> _DomainColumns:
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(empty, empty, np.zeros(0), x.shape[1], full=x)
+
+    def group_sum(self, codes: np.ndarray, k: int, a: np.ndarray) -> np.ndarray:
+        """``sum_i a_i x_i`` by category: (k x width)."""
+        if self.full is not None:
+            return np.asarray(_indicator(codes, k, len(codes)) @ (self.full * a[:, None]))
+        flat = np.bincount(
+            codes[self.rows] * self.width + self.col, weights=a[self.rows] * self.z, minlength=k * self.width
+        )
+        return flat.reshape(k, self.width)
+
+    def psu_totals(self, psu: np.ndarray, n_psu: int) -> np.ndarray:
+        if self.full is not None:
+            return np.asarray(_indicator(psu, n_psu, len(psu)) @ self.full)
+        flat = np.bincount(psu[self.rows] * self.width + self.col, weights=self.z, minlength=n_psu * self.width)
+        return flat.reshape(n_psu, self.width)
+
+
+@dataclass(frozen=True, eq=False)
+class _Plan:
+    """Calibration steps as terms ``psw_j * shift_j[codes_j]`` subtracted from the linearised
+    values, with the small cross tables the shifts need (R's svyrecvar, done on sums)."""
+
+    codes: tuple[np.ndarray, ...]
+    sizes: tuple[int, ...]
+    psw: tuple[np.ndarray, ...]
+    steps: tuple[tuple[str, tuple[int, ...], np.ndarray, tuple[np.ndarray, ...]], ...]
+    psu_by_category: tuple[sparse.csr_matrix, ...]
+    cross: dict[tuple[int, int], np.ndarray]
+
+    @classmethod
+    def build(cls, design: SurveyDesign) -> _Plan:
+        codes: list[np.ndarray] = []
+        sizes: list[int] = []
+        psw: list[np.ndarray] = []
+        steps = []
+        for cal in design._calibrations:
+            idx = []
+            for c, k in zip(cal.codes, cal.n_categories, strict=True):
+                idx.append(len(codes))
+                codes.append(c)
+                sizes.append(k)
+                psw.append(cal.weights)
+            positive = cal.weights > 0
+            safe = np.where(positive, cal.weights, 1.0)
+            if cal.kind == "poststratify":
+                old = cal.old_weights if cal.old_weights is not None else np.ones_like(cal.weights)
+                a = np.where(positive, old / safe, 0.0)
+                denom: tuple[np.ndarray, ...] = (
+                    np.bincount(cal.codes[0], weights=old, minlength=cal.n_categories[0]),
+                )
+            else:
+                a = np.where(positive, 1.0 / safe, 0.0)
+                denom = tuple(
+                    np.bincount(c, minlength=k).astype(float)
+                    for c, k in zip(cal.codes, cal.n_categories, strict=True)
+                )
+            steps.append((cal.kind, tuple(idx), a, denom))
+        n_psu = design._psu_sum.shape[0]
+        wpk = tuple(
+            sparse.csr_matrix((p, (design._psu, c)), shape=(n_psu, k))
+            for c, k, p in zip(codes, sizes, psw, strict=True)
+        )
+        return cls(tuple(codes), tuple(sizes), tuple(psw), tuple(steps), wpk, {})
+
+    def _cross(self, j: int, r: int, a: np.ndarray) -> np.ndarray:
+        """``sum a_i psw_r,i`` by (category of term j, category of term r); cached."""
+        if (j, r) not in self.cross:
+            flat = np.bincount(
+                self.codes[j] * self.sizes[r] + self.codes[r],
+                weights=a * self.psw[r],
+                minlength=self.sizes[j] * self.sizes[r],
+            )
+            self.cross[(j, r)] = flat.reshape(self.sizes[j], self.sizes[r])
+        return self.cross[(j, r)]
+
+    def shifts(self, lin: _DomainColumns) -> list[np.ndarray]:
+        """Per term, the per-category constants R's svyrecvar subtracts (times ``psw``)."""
+        shifts: list[np.ndarray] = []
+        for kind, idx, a, denom in self.steps:
+            earlier = len(shifts)
+            base = []
+            for j in idx:
+                s = lin.group_sum(self.codes[j], self.sizes[j], a)
+                for r in range(earlier):
+                    s = s - self._cross(j, r, a) @ shifts[r]
+                base.append(s)
+            inv = [np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)[:, None] for d in denom]
+            if kind == "poststratify":
+                shifts.append(base[0] * inv[0])
+                continue
+            own = [np.zeros_like(b) for b in base]
+            for _ in range(10):  # R's ten backfitting sweeps over the raking margins
+                for m, j in enumerate(idx):
+                    current = base[m] - sum(self._cross(j, r, a) @ own[i] for i, r in enumerate(idx))
+                    own[m] = own[m] + current * inv[m]
+            shifts.extend(own)
+        return shifts
 
 
 def _poststratify_residual(cal: _Calibration, x: np.ndarray) -> np.ndarray:
