@@ -120,7 +120,7 @@ def meta_for(spec: InstrumentSpec, wave: str = "2026", **extra) -> dict:
 
 
 def _grid(frame: pd.DataFrame) -> list[list[str]]:
-    return [list(frame.columns)] + [["" if v is None else str(v) for v in row] for row in frame.itertuples(index=False)]
+    return [list(frame.columns)] + [["" if v is None or pd.isna(v) else str(v) for v in row] for row in frame.itertuples(index=False)]
 
 
 def write_csv(frame: pd.DataFrame, path: Path, encoding: str = "utf-8", delimiter: str = ",") -> Path:

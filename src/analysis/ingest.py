@@ -159,6 +159,11 @@ def _problem(code: str, file: str, en: str, vi: str) -> Message:
     return Message("error", code, en, vi, file)
 
 
+def _unprefix(text: str, name: str) -> str:
+    """Drop a leading '<file>: ' (the `Message` carries the file separately)."""
+    return text[len(name) + 2:] if text.startswith(f"{name}: ") else text
+
+
 # ============================================================================================
 # Reading: bytes -> RawTable of strings
 # ============================================================================================
@@ -239,7 +244,7 @@ def _read_text(data: bytes, name: str) -> RawTable:
     try:
         text, encoding = vn_encoding.decode_bytes(data, name)
     except vn_encoding.EncodingProblem as exc:
-        raise IngestError([_problem("encoding", name, exc.en, exc.vi)]) from None
+        raise IngestError([_problem("encoding", name, _unprefix(exc.en, name), _unprefix(exc.vi, name))]) from None
     text = text.lstrip("\ufeff")
     first_line = text.split("\n", 1)[0]
     # The header line decides the separator: Excel "Unicode Text" uses tabs, a vi-VN Excel
@@ -446,35 +451,40 @@ def _scan_legacy(table: RawTable) -> list[Message]:
 
 
 def _normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFrame, list[Message]]:
-    """NFC, control characters removed (counted), blanks → None; free text keeps its line breaks."""
+    """NFC, control characters removed (counted), blanks → None; free text keeps its line breaks.
+
+    All non-empty cells are processed as one long Series (one pass for the whole file, not
+    one per column), then put back in place.
+    """
     notes = []
-    out = {}
-    for pos in table.cells.columns:
-        col = table.cells[pos]
-        is_str = col.notna()  # readers give text or None only
-        s = col[is_str].astype(str)
-        if s.empty:
-            out[pos] = col
-            continue
-        s = s.str.replace("\r\n", "\n", regex=False).str.normalize("NFC")
-        bad = s.str.contains(_CONTROL)
-        if bad.any():
-            rows = [int(table.rows[i]) for i in s[bad].index]
+    cells = table.cells
+    arr = cells.to_numpy(dtype=object, copy=True)
+    present = pd.notna(arr)
+    if not present.any():
+        return cells.copy(), notes
+    r_idx, c_idx = np.nonzero(present)
+    s = pd.Series(arr[present], dtype="string")
+    s = s.str.replace("\r\n", "\n", regex=False).str.normalize("NFC")
+    bad = s.str.contains(_CONTROL).to_numpy(dtype=bool)
+    if bad.any():
+        for pos in sorted(set(c_idx[bad])):
+            rows = [int(table.rows[r]) for r in r_idx[bad & (c_idx == pos)]]
             name = table.header[pos] or f"#{pos + 1}"
             notes.append(Message("warning", "control_characters",
                                  f"column {name!r}: control or invisible characters removed in {len(rows)} cell(s) (rows {_rowlist(rows)})",
                                  f"cột {name!r}: đã xóa ký tự điều khiển hoặc ký tự ẩn trong {len(rows)} ô (dòng {_rowlist(rows)})",
                                  table.file))
-            s = s.str.replace(_CONTROL, "", regex=True)
-        if pos in text_columns:
-            # Free text: keep line breaks and inner spacing, only trim the ends.
-            s = s.str.replace("\u00a0", " ", regex=False).str.strip()
-        else:
-            s = s.str.replace(_SPACES, " ", regex=True).str.strip()
-        col = col.copy()
-        col[is_str] = s.where(s != "", None)
-        out[pos] = col
-    return pd.DataFrame(out, index=table.cells.index, dtype=object), notes
+        s = s.str.replace(_CONTROL, "", regex=True)
+    # Free text keeps line breaks and inner spacing (only the ends are trimmed); every other
+    # cell has its whitespace folded, so codes and labels compare cleanly.
+    is_text = np.isin(c_idx, sorted(text_columns))
+    folded = s.str.replace(_SPACES, " ", regex=True).str.strip()
+    trimmed = s.str.replace("\u00a0", " ", regex=False).str.strip()
+    s = trimmed.where(is_text, folded)
+    values = s.to_numpy(dtype=object, na_value=None)
+    values[values == ""] = None
+    arr[r_idx, c_idx] = values
+    return pd.DataFrame(arr, index=cells.index, columns=cells.columns, dtype=object), notes
 
 
 # ============================================================================================
@@ -610,7 +620,7 @@ def _check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | 
     if unknown:
         # A two-row header: row 2 holds item names/labels under the unknown row-1 titles.
         second = [cells.iloc[0, i] if len(cells) else None for i in unknown]
-        looks_like_header = sum(isinstance(v, str) and (fold(v) in lookup.names or lookup.labels.get(fold(v))) for v in second)
+        looks_like_header = sum(bool(isinstance(v, str) and (fold(v) in lookup.names or lookup.labels.get(fold(v)))) for v in second)
         listed = ", ".join(f"{_col_letter(i)} {folded[i]!r}" for i in unknown[:12]) + (" …" if len(unknown) > 12 else "")
         if looks_like_header and looks_like_header >= len(unknown) / 2:
             problems.append(_problem("two_row_header", name,
@@ -1018,7 +1028,7 @@ def _prepare(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: Wave
                 texts = pd.Series(table.cells.to_numpy().ravel()).dropna().astype(str)
                 vn_encoding.check_cp1258_plausible("\n".join([*table.header, *texts]), name)
             except vn_encoding.EncodingProblem as exc:
-                problems.append(_problem("encoding", name, exc.en, exc.vi))
+                problems.append(_problem("encoding", name, _unprefix(exc.en, name), _unprefix(exc.vi, name)))
                 continue
         targets = _resolve_meta_targets(_map_header(table.header, spec, lookup))
         text_cols = {i for i, t in enumerate(targets) if t and t.kind == "item" and t.name in text_items}

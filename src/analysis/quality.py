@@ -149,15 +149,15 @@ def find_duplicates(ids: pd.Series, content: pd.DataFrame) -> DuplicateDecision:
     >>> d.drop_exact.tolist(), d.conflict.tolist(), d.kept_copy.tolist()
     ([False, True, False, False, False], [False, False, True, True, False], [True, False, False, False, False])
     """
-    key = content.astype(str).agg("\x1f".join, axis=1) if content.shape[1] else pd.Series("", index=ids.index)
     has_id = ids.notna() & (ids.astype(str) != "")
-    frame = pd.DataFrame({"id": ids.astype(object), "key": key, "has": has_id}, index=ids.index)
-    exact_repeat = frame.duplicated(["id", "key"], keep="first") & has_id
-    first_of_exact = frame.duplicated(["id", "key"], keep=False) & has_id & ~exact_repeat
-    distinct = frame[~exact_repeat & has_id]
-    n_versions = distinct.groupby("id")["key"].nunique()
-    conflicting_ids = n_versions[n_versions > 1].index
-    conflict = has_id & ~exact_repeat & frame["id"].isin(conflicting_ids)
+    frame = content.astype(str).copy()
+    frame.insert(0, "\x00id", ids.astype(object).astype(str))
+    # DataFrame.duplicated compares whole rows (vectorised hashing of every column).
+    exact_repeat = frame.duplicated(keep="first") & has_id
+    first_of_exact = frame.duplicated(keep=False) & has_id & ~exact_repeat
+    versions = frame.loc[~exact_repeat & has_id, "\x00id"].value_counts()
+    conflicting_ids = versions[versions > 1].index
+    conflict = has_id & ~exact_repeat & frame["\x00id"].isin(conflicting_ids)
     return DuplicateDecision(exact_repeat.astype(bool), conflict.astype(bool), (first_of_exact & ~conflict).astype(bool))
 
 

@@ -1,0 +1,489 @@
+"""Import: formats, encodings, normalisation, headers, conversion, storage, CLI.
+
+Fixtures are built here from one small answer set generated from the instrument
+(`test_ingest_fixtures.answers`), then saved in each format or spoiled in one way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import stat
+import unicodedata
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from analysis import ingest
+from analysis.ingest import IngestError, import_wave
+from test_ingest_fixtures import (answers, meta_for, spec_of, write_csv, write_forms_xlsx, write_kobo_xlsx,
+                                  write_sav)
+
+MEMBER = spec_of("member")
+UNIT = spec_of("unit")
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _run(tmp_path: Path, files, spec=MEMBER, wave="2026", **kw):
+    meta = kw.pop("meta", meta_for(spec, wave))
+    return import_wave(spec.name, wave, files, meta=meta, data_dir=tmp_path / "data", **kw)
+
+
+def _problems(exc: pytest.ExceptionInfo) -> list[tuple[str, str]]:
+    return [(p.code, p.en) for p in exc.value.problems]
+
+
+def _scale(spec=MEMBER, k=0) -> str:
+    return spec.scale_items[k].name
+
+
+def _comment(spec=MEMBER) -> str:
+    return spec.by_role("comment")[0].name
+
+
+# --------------------------------------------------------------------------------------------
+# The same answers in every format and encoding give the same bytes
+# --------------------------------------------------------------------------------------------
+WRITERS = {
+    "csv-utf8": lambda a, s, p: write_csv(a, p, "utf-8"),
+    "csv-utf8-bom": lambda a, s, p: write_csv(a, p, "utf-8-sig"),
+    "csv-semicolon": lambda a, s, p: write_csv(a, p, "utf-8", delimiter=";"),
+    "txt-utf16-tab": lambda a, s, p: write_csv(a, p, "utf-16"),
+    "csv-cp1258": lambda a, s, p: write_csv(a, p, "cp1258"),
+    "xlsx-kobo": lambda a, s, p: write_kobo_xlsx(a, s, p),
+    "xlsx-forms-labels": lambda a, s, p: write_forms_xlsx(a, s, p),
+    "sav": lambda a, s, p: write_sav(a, s, p),
+}
+
+
+@pytest.mark.parametrize("spec", [MEMBER, UNIT], ids=["member", "unit"])
+def test_same_answers_in_every_format_give_byte_identical_parquet(tmp_path, spec):
+    a = answers(spec)
+    digests, frames = {}, {}
+    for fmt, writer in WRITERS.items():
+        folder = tmp_path / fmt
+        folder.mkdir()
+        # Same file name everywhere (the format is recognised from the content), because the
+        # file name is part of the data (_source_file).
+        path = writer(a, spec, folder / "export")
+        result = import_wave(spec.name, "2026", [path], meta=meta_for(spec), data_dir=folder / "data")
+        assert (result.rows_read, result.accepted, result.quarantined, result.dropped) == (6, 6, 0, 0), fmt
+        digests[fmt] = _sha(result.parquet_path)
+        frames[fmt] = pd.read_parquet(result.parquet_path)
+    assert len(set(digests.values())) == 1, digests
+    data = frames["csv-utf8"]
+    # The answers are the generated codes, exactly (labels in the Forms file mapped back).
+    for it in spec.items:
+        expected = a[it.name]
+        if it.kind in ("select_one", "text"):
+            assert data[it.name].astype(object).where(data[it.name].notna(), None).tolist() == expected.tolist(), it.name
+        elif it.kind == "integer":
+            got = data[it.name].astype(object).where(data[it.name].notna(), None).tolist()
+            assert got == [None if v is None else int(v) for v in expected], it.name
+    assert data["_submission_id"].tolist() == a["_submission_id"].tolist()
+    assert str(data["_submitted_at"].dtype) == "datetime64[us, UTC]"
+    assert data["_submitted_at"].iloc[0] == pd.Timestamp("2026-03-02T01:15:00Z")
+    assert data["_source_row"].tolist() == [2, 3, 4, 5, 6, 7]
+    assert list(data.columns) == ingest.processed_columns(spec)
+
+
+def test_processed_dtypes_follow_the_contract(tmp_path):
+    a = answers(UNIT)
+    r = _run(tmp_path, [write_csv(a, tmp_path / "u.csv")], spec=UNIT)
+    data = pd.read_parquet(r.parquet_path)
+    kinds = {it.name: it.kind for it in UNIT.items}
+    assert {str(data[n].dtype) for n, k in kinds.items() if k == "integer"} == {"Int64"}
+    assert {str(data[n].dtype) for n, k in kinds.items() if k == "select_one"} == {"string"}
+    assert {str(data[n].dtype) for n, k in kinds.items() if k == "date"} == {"datetime64[us]"}
+    assert str(data["_source_row"].dtype) == "Int64"
+    assert {str(data[c].dtype) for c in ingest.FLAG_COLUMNS} == {"bool"}
+
+
+def test_kobo_duration_comes_from_start_and_end_items(tmp_path):
+    a = answers(MEMBER)
+    r = _run(tmp_path, [write_kobo_xlsx(a, MEMBER, tmp_path / "kobo.xlsx")])
+    data = pd.read_parquet(r.parquet_path)
+    # The generator gives row j an interview of 600 + 60 j seconds.
+    assert data["_duration_s"].tolist() == [600.0 + 60 * j for j in range(6)]
+
+
+def test_identifiers_stay_text(tmp_path):
+    a = answers(MEMBER, n=2)
+    a["_submission_id"] = ["001", "1"]
+    r = _run(tmp_path, [write_csv(a, tmp_path / "ids.csv")])
+    assert sorted(pd.read_parquet(r.parquet_path)["_submission_id"]) == ["001", "1"]
+
+
+# --------------------------------------------------------------------------------------------
+# Encodings
+# --------------------------------------------------------------------------------------------
+def test_shift_jis_is_refused_with_a_message(tmp_path):
+    a = answers(MEMBER, n=2)
+    path = tmp_path / "sjis.csv"
+    text = write_csv(a, tmp_path / "tmp.csv").read_text(encoding="utf-8")
+    path.write_bytes(text.replace("Cần đổi mới", "日本語のテキスト").encode("shift_jis", errors="replace"))
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    (code, en), = _problems(exc)
+    assert code == "encoding"
+    assert exc.value.problems[0].file == "sjis.csv"
+    assert en.startswith("the text encoding is not supported (tried strictly: utf-8, cp1258;") or \
+        "contains characters that do not occur in Vietnamese" in en
+    assert not (tmp_path / "data").exists()  # nothing written
+
+
+def test_random_bytes_and_nul_bytes_are_refused(tmp_path):
+    path = tmp_path / "noise.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    assert _problems(exc)[0][0] == "encoding"
+    assert "NUL bytes but no UTF-16 byte-order mark" in _problems(exc)[0][1]
+
+
+def test_cp1258_text_that_is_not_vietnamese_is_refused(tmp_path):
+    path = tmp_path / "cyrillic.csv"
+    path.write_bytes("a,b\nПривет,мир\n".encode("cp1251"))
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    (code, en), = _problems(exc)
+    assert code == "encoding" and "read as Windows-1258 it contains characters that do not occur in Vietnamese" in en
+
+
+# Our own TCVN3 and VNI encodings of a handful of letters (independent of the detector's tables).
+TCVN3 = {"à": "µ", "ộ": "é", "ệ": "Ö", "ả": "¶", "Đ": "§", "ô": "«", "đ": "®", "ố": "è", "ư": "\xad", "ờ": "ê",
+         "ơ": "¬", "ế": "Õ", "ị": "Þ", "ê": "ª", "ổ": "æ", "ớ": "í", "á": "¸", "ã": "·", "ủ": "ñ", "ĩ": "Ü",
+         "ạ": "¹", "ể": "Ó", "ă": "¨", "ố": "è", "ồ": "å", "ơ": "¬"}
+VNI = {"à": "aø", "ộ": "oä", "ệ": "eä", "ả": "aû", "Đ": "Ñ", "ô": "oâ", "đ": "ñ", "ố": "oá", "ư": "ö", "ờ": "ôø",
+       "ơ": "ô", "ế": "eá", "ị": "ò", "ê": "eâ", "ổ": "oå", "á": "aù", "ã": "aõ", "ủ": "uû", "ĩ": "ó", "ớ": "ôù",
+       "ạ": "aï", "ể": "eå", "ă": "aê", "ố": "oá", "ồ": "oà"}
+
+
+def _legacy(text: str, table: dict[str, str]) -> str:
+    return "".join(table.get(ch, ch) for ch in unicodedata.normalize("NFC", text))
+
+
+@pytest.mark.parametrize("scheme,table", [("TCVN3", TCVN3), ("VNI", VNI)])
+def test_legacy_font_text_is_refused_naming_file_column_and_rows(tmp_path, scheme, table):
+    a = answers(MEMBER, n=4)
+    comment = _comment()
+    a.loc[1, comment] = _legacy("Đổi mới hoạt động đoàn thể", table)
+    a.loc[3, comment] = _legacy("Tăng cường đối thoại", table)
+    path = write_csv(a, tmp_path / "legacy.csv")
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    (code, en), = _problems(exc)
+    assert code == "legacy_encoding"
+    assert exc.value.problems[0].file == "legacy.csv"
+    assert en.startswith(f"column {comment!r}: 2 cell(s) are {scheme} legacy-font text, e.g. row 3: ")
+    assert "(= 'Đổi mới hoạt động đoàn thể')" in en and "row 5:" in en
+    assert f"source {scheme}" in en
+
+
+def test_tcvn3_bytes_read_as_cp1258_are_recognised(tmp_path):
+    # A CSV saved by an old office PC: the bytes themselves are TCVN3 (invalid UTF-8).
+    a = answers(MEMBER, n=2)
+    comment = _comment()
+    text = write_csv(a, tmp_path / "tmp.csv").read_text(encoding="utf-8")
+    text = text.replace("Cần đổi mới hình thức sinh hoạt", _legacy("Hà Nội và Nghệ An", TCVN3))
+    (tmp_path / "tcvn.csv").write_bytes(text.encode("latin-1"))
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [tmp_path / "tcvn.csv"])
+    code, en = _problems(exc)[0]
+    assert {c for c, _ in _problems(exc)} == {"legacy_encoding"}
+    assert en.startswith(f"column {comment!r}: 1 cell(s) are TCVN3 legacy-font text, e.g. row 2: 'Hµ Néi vµ NghÖ An' "
+                         "(= 'Hà Nội và Nghệ An')")
+
+
+def test_legacy_text_in_xlsx_is_refused(tmp_path):
+    a = answers(MEMBER, n=3)
+    a.loc[0, _comment()] = _legacy("Cộng đồng đoàn viên", VNI)
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [write_kobo_xlsx(a, MEMBER, tmp_path / "kobo.xlsx")])
+    assert _problems(exc)[0][0] == "legacy_encoding" and "row 2: " in _problems(exc)[0][1]
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation and label mapping
+# --------------------------------------------------------------------------------------------
+def test_nfd_text_labels_case_and_nbsp_map_to_the_same_codes(tmp_path):
+    a = answers(MEMBER, n=3)
+    base = _run(tmp_path / "a", [write_csv(a, tmp_path / "a.csv")])
+    b = a.copy()
+    scale = _scale()
+    choices = {c.code: c for c in MEMBER.choices[MEMBER.item(scale).list_name]}
+    # Row 0: the Vietnamese label in NFD; row 1: the English label upper case; row 2: NBSP inside the label.
+    b.loc[0, scale] = unicodedata.normalize("NFD", choices[b.loc[0, scale]].label_vi)
+    b.loc[1, scale] = choices[b.loc[1, scale]].label_en.upper()
+    b.loc[2, scale] = choices[b.loc[2, scale]].label_vi.replace(" ", "\u00a0", 1)
+    b.loc[0, _comment()] = unicodedata.normalize("NFD", b.loc[0, _comment()])
+    other = _run(tmp_path / "b", [write_csv(b, tmp_path / "a.csv")])
+    assert _sha(base.parquet_path) == _sha(other.parquet_path)
+    assert pd.read_parquet(other.parquet_path)[_comment()].iloc[0] == "Cần đổi mới hình thức sinh hoạt"
+
+
+def test_khong_biet_maps_to_the_missing_code(tmp_path):
+    a = answers(MEMBER, n=2)
+    scale = _scale()
+    dk = [c for c in MEMBER.choices[MEMBER.item(scale).list_name] if c.missing][0]
+    a.loc[0, scale] = "Không biết"
+    a.loc[1, scale] = dk.label_vi
+    r = _run(tmp_path, [write_csv(a, tmp_path / "dk.csv")])
+    assert pd.read_parquet(r.parquet_path)[scale].tolist() == [dk.code, dk.code]
+
+
+def test_unknown_label_quarantines_the_row_with_the_label(tmp_path):
+    a = answers(MEMBER, n=3)
+    scale = _scale()
+    a.loc[1, scale] = "Rất đồng ý"
+    r = _run(tmp_path, [write_csv(a, tmp_path / "labels.csv")])
+    assert (r.accepted, r.quarantined, r.dropped) == (2, 1, 0)
+    f = r.failures
+    assert f[["file", "row", "column", "value", "rule"]].to_dict("records") == [
+        {"file": "labels.csv", "row": 3, "column": scale, "value": "Rất đồng ý", "rule": "choice"}]
+    assert f["message_en"].iloc[0].startswith("not a code or label of the item's choice list 'agree5' (codes: 1, 2, 3, 4, 5, 9)")
+    q = pd.read_csv(r.quarantine_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert q.loc[0, "rule"] == "choice" and q.loc[0, scale] == "Rất đồng ý" and q.loc[0, "row"] == "3"
+
+
+def test_decimal_comma_and_thousands_dot_are_errors_not_conversions(tmp_path):
+    a = answers(UNIT, n=4)
+    counts = [it.name for it in UNIT.items if it.kind == "integer" and not it.relevant][1:3]
+    a.loc[0, counts[0]] = "4,5"
+    a.loc[2, counts[1]] = "1.234"
+    a.loc[3, counts[1]] = "4.5"
+    r = _run(tmp_path, [write_csv(a, tmp_path / "numbers.csv")], spec=UNIT)
+    got = r.failures[["row", "column", "value", "rule"]].to_dict("records")
+    assert {"row": 2, "column": counts[0], "value": "4,5", "rule": "decimal_comma"} in got
+    assert {"row": 4, "column": counts[1], "value": "1.234", "rule": "thousands_separator"} in got
+    assert {"row": 5, "column": counts[1], "value": "4.5", "rule": "integer"} in got
+    assert r.quarantined == 3 and r.accepted == 1
+
+
+def test_control_characters_are_removed_and_logged(tmp_path):
+    a = answers(MEMBER, n=2)
+    a.loc[0, _comment()] = "Cần\x07 đổi\u200b mới"
+    r = _run(tmp_path, [write_csv(a, tmp_path / "ctl.csv")])
+    assert pd.read_parquet(r.parquet_path)[_comment()].iloc[0] == "Cần đổi mới"
+    logged = [m for m in r.messages if m.code == "control_characters"]
+    assert [m.en for m in logged] == [f"column {_comment()!r}: control or invisible characters removed in 1 cell(s) (rows 2)"]
+
+
+# --------------------------------------------------------------------------------------------
+# Headers and rows
+# --------------------------------------------------------------------------------------------
+def test_unknown_and_missing_columns_are_file_level_errors(tmp_path):
+    a = answers(MEMBER, n=2)
+    gone = _scale(k=3)
+    a = a.drop(columns=[gone]).assign(**{"Ghi chú thêm": ["x", "y"]})
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [write_csv(a, tmp_path / "cols.csv")])
+    problems = dict(_problems(exc))
+    assert set(problems) == {"unknown_column", "missing_column"}
+    assert problems["unknown_column"].startswith(
+        "1 column(s) match no item of instrument member v1 by name, group path or exact question text: "
+        f"{ingest._col_letter(len(a.columns) - 1)} 'Ghi chú thêm' — rename them")
+    assert problems["missing_column"].startswith(f"1 item(s) of instrument member v1 have no column: {gone} — export")
+    assert not (tmp_path / "data").exists()
+
+
+def test_two_row_header_is_refused(tmp_path):
+    a = answers(MEMBER, n=2)
+    path = write_csv(a, tmp_path / "two.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    titles = ",".join(["Phần I"] + [""] * (len(a.columns) - 1))
+    path.write_text("\n".join([titles, *lines]) + "\n", encoding="utf-8")
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    codes = [c for c, _ in _problems(exc)]
+    assert codes[0] == "header" and "have data but no header in row 1 (a two-row or merged header?)" in _problems(exc)[0][1]
+
+
+def test_two_row_header_with_group_titles_everywhere_is_named(tmp_path):
+    a = answers(MEMBER, n=2)
+    path = write_csv(a, tmp_path / "two.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    titles = ",".join(f"Nhóm {i}" for i in range(len(a.columns)))
+    path.write_text("\n".join([titles, *lines]) + "\n", encoding="utf-8")
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    assert [c for c, _ in _problems(exc)] == ["two_row_header", "missing_column"]
+    assert "the file has a two-row header — delete row 1" in _problems(exc)[0][1]
+
+
+def test_merged_header_cells_are_refused(tmp_path):
+    a = answers(MEMBER, n=2)
+    path = write_kobo_xlsx(a, MEMBER, tmp_path / "merged.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb.active.insert_rows(1)
+    wb.active["A1"] = "Phần I"
+    wb.active.merge_cells("A1:C1")
+    wb.save(path)
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    (code, en), = _problems(exc)
+    assert code == "merged_header"
+    assert en == ("sheet 'data': merged header cells A1:C1: the header must be one row of one name per column — unmerge "
+                  "the cells and delete the group-title row")
+
+
+def test_blank_and_whitespace_rows_are_dropped_and_counted(tmp_path):
+    a = answers(MEMBER, n=3)
+    blank = pd.DataFrame([[None] * len(a.columns), ["  "] * len(a.columns)], columns=a.columns)
+    b = pd.concat([a.iloc[:1], blank, a.iloc[1:], pd.DataFrame([[None] * len(a.columns)] * 2, columns=a.columns)],
+                  ignore_index=True)
+    r = _run(tmp_path, [write_csv(b, tmp_path / "blank.csv")])
+    # Trailing blank rows are not rows; the two inside are read and dropped.
+    assert (r.rows_read, r.accepted, r.quarantined, r.dropped, r.dropped_blank) == (5, 3, 0, 2, 2)
+    assert [m.en for m in r.messages if m.code == "blank_rows"] == ["2 blank row(s) dropped (blank.csv:3, blank.csv:4)"]
+    assert pd.read_parquet(r.parquet_path)["_source_row"].tolist() == [2, 5, 6]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation reaches the researcher with file, row, column, value, rule
+# --------------------------------------------------------------------------------------------
+def test_out_of_range_constraint_required_and_skip_logic_in_one_pass(tmp_path):
+    a = answers(UNIT, n=4)
+    bounded = next(it for it in UNIT.items if it.constraint and "${" in it.constraint and not it.relevant)
+    total = bounded.constraint.split("${")[1].split("}")[0]
+    gated = next(it for it in UNIT.items if it.relevant)
+    required = next(it for it in UNIT.items if it.required and not it.relevant and it.kind == "select_one" and not it.role)
+    a.loc[0, bounded.name] = str(int(a.loc[0, total]) + 5)
+    a.loc[1, required.name] = None
+    parent = gated.relevant.split("${")[1].split("}")[0]
+    a.loc[2, parent] = "no" if "yes" in gated.relevant else a.loc[2, parent]
+    a.loc[2, gated.name] = a.loc[2, gated.name] or "3"
+    r = _run(tmp_path, [write_csv(a, tmp_path / "rules.csv")], spec=UNIT)
+    got = r.failures[["row", "column", "rule"]].to_dict("records")
+    assert {"row": 2, "column": bounded.name, "rule": "constraint"} in got
+    assert {"row": 3, "column": required.name, "rule": "required"} in got
+    assert {"row": 4, "column": gated.name, "rule": "not_relevant"} in got
+    assert r.quarantined == 3 and r.accepted == 1
+    assert r.rows_read == r.accepted + r.quarantined + r.dropped
+
+
+def test_unit_must_belong_to_its_organization(tmp_path):
+    a = answers(MEMBER, n=3)
+    unit = MEMBER.by_role("unit")[0].name
+    a.loc[0, unit] = a.loc[1, unit]  # a unit of another organization
+    r = _run(tmp_path, [write_csv(a, tmp_path / "cf.csv")])
+    assert r.failures[["row", "column", "rule"]].to_dict("records") == [{"row": 2, "column": unit, "rule": "choice_filter"}]
+
+
+def test_out_of_range_code_is_a_choice_failure(tmp_path):
+    a = answers(MEMBER, n=2)
+    a.loc[0, _scale()] = "7"
+    r = _run(tmp_path, [write_csv(a, tmp_path / "range.csv")])
+    assert r.failures[["row", "column", "value", "rule"]].to_dict("records") == [
+        {"row": 2, "column": _scale(), "value": "7", "rule": "choice"}]
+
+
+# --------------------------------------------------------------------------------------------
+# Storage, provenance, idempotency, replacement
+# --------------------------------------------------------------------------------------------
+def test_raw_files_are_stored_read_only_with_sha256_and_metadata(tmp_path):
+    path = write_csv(answers(MEMBER), tmp_path / "export.csv")
+    r = _run(tmp_path, [path])
+    stored = r.raw_dir / "export.csv"
+    assert stored.read_bytes() == path.read_bytes()
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o444
+    files = json.loads((r.raw_dir / "files.json").read_text(encoding="utf-8"))["files"]
+    assert [(f["name"], f["sha256"], f["encoding"], f["rows"]) for f in files] == [("export.csv", _sha(path), "utf-8", 6)]
+    wave = (r.raw_dir / "wave.yaml").read_text(encoding="utf-8")
+    assert "synthetic: true" in wave and "speeder_seconds: 300.0" in wave and "fieldwork_start: '2026-03-02'" in wave
+    manifest = json.loads(r.manifest_path.read_text(encoding="utf-8"))
+    assert {k: manifest[k] for k in ("instrument", "wave", "instrument_version", "synthetic", "rows_read", "accepted",
+                                     "quarantined", "dropped")} == {
+        "instrument": "member", "wave": "2026", "instrument_version": "1", "synthetic": True, "rows_read": 6,
+        "accepted": 6, "quarantined": 0, "dropped": 0}
+    assert manifest["files"] == [{"name": "export.csv", "sha256": _sha(path)}]
+    quality = pd.read_csv(r.quality_path)
+    assert quality.set_index("metric").loc[["rows_read", "accepted", "quarantined", "dropped"], "value"].tolist() == [6, 6, 0, 0]
+
+
+def test_importing_the_same_file_again_changes_nothing(tmp_path):
+    path = write_csv(answers(MEMBER), tmp_path / "export.csv")
+    first = _run(tmp_path, [path])
+    before = {p: (p.stat().st_mtime_ns, _sha(p)) for p in first.parquet_path.parent.iterdir()}
+    again = _run(tmp_path, [path])
+    assert again.status == "unchanged"
+    assert [m.en for m in again.messages] == [
+        "wave 2026 of member is already imported from these same files (same sha256): nothing changed"]
+    assert {p: (p.stat().st_mtime_ns, _sha(p)) for p in first.parquet_path.parent.iterdir()} == before
+
+
+def test_a_different_file_needs_replace_and_the_old_version_is_kept(tmp_path):
+    a = answers(MEMBER)
+    first = _run(tmp_path, [write_csv(a, tmp_path / "v1.csv")])
+    old_sha = _sha(first.parquet_path)
+    second_file = write_csv(a.iloc[:4], tmp_path / "v2.csv")
+    with pytest.raises(FileExistsError, match="run again with --replace"):
+        _run(tmp_path, [second_file])
+    second = _run(tmp_path, [second_file], replace=True)
+    assert second.status == "replaced" and second.accepted == 4
+    kept = [p for p in first.raw_dir.iterdir() if p.name.startswith(".replaced-")]
+    assert len(kept) == 1
+    assert sorted(p.name for p in kept[0].iterdir()) == ["files.json", "processed", "v1.csv", "wave.yaml"]
+    assert _sha(kept[0] / "processed" / "2026.parquet") == old_sha
+    assert not (first.raw_dir / "v1.csv").exists()
+
+
+def test_file_level_error_writes_nothing_and_lists_every_file(tmp_path):
+    a = answers(MEMBER, n=2)
+    good = write_csv(a, tmp_path / "good.csv")
+    bad1 = tmp_path / "bad.csv"
+    bad1.write_bytes(b"\x81\x82\x00")
+    bad2 = write_csv(a.drop(columns=[_scale()]), tmp_path / "short.csv")
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [good, bad1, bad2])
+    assert [(p.file, p.code) for p in exc.value.problems] == [("bad.csv", "encoding"), ("short.csv", "missing_column")]
+    assert not (tmp_path / "data").exists()
+
+
+def test_several_files_make_one_wave(tmp_path):
+    a = answers(MEMBER)
+    r = _run(tmp_path, [write_csv(a.iloc[:3], tmp_path / "a.csv"), write_kobo_xlsx(a.iloc[3:], MEMBER, tmp_path / "b.xlsx")])
+    data = pd.read_parquet(r.parquet_path)
+    assert r.accepted == 6
+    assert list(zip(data["_source_file"], data["_source_row"])) == [("a.csv", 2), ("a.csv", 3), ("a.csv", 4),
+                                                                   ("b.xlsx", 2), ("b.xlsx", 3), ("b.xlsx", 4)]
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+def test_cli_exit_codes_and_bilingual_summary(tmp_path, capsys):
+    from analysis.cli import main
+
+    a = answers(MEMBER, n=3)
+    a.loc[0, _scale()] = "Rất đồng ý"
+    path = write_csv(a, tmp_path / "export.csv")
+    meta = tmp_path / "wave.yaml"
+    import yaml
+    meta.write_text(yaml.safe_dump(meta_for(MEMBER)), encoding="utf-8")
+    code = main(["add-wave", "--instrument", "member", "--wave", "2026", str(path), "--meta", str(meta),
+                 "--data-dir", str(tmp_path / "data")])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "rows read 3 = accepted 2 + quarantined 1 + dropped 0" in out
+    assert "số dòng đọc 3 = chấp nhận 2 + tạm giữ 1 + loại 0" in out
+    assert "1 row(s) quarantined: fix them in the source file" in err and "1 dòng bị tạm giữ" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\xff\x00\x81")
+    code = main(["add-wave", "--instrument", "member", "--wave", "2027", str(bad), "--data-dir", str(tmp_path / "data")])
+    out, err = capsys.readouterr()
+    assert code == 2 and "nothing was imported / chưa nhập gì" in err and "[error] bad.csv:" in err
+    assert not (tmp_path / "data" / "processed" / "member" / "2027.parquet").exists()
+
+
+def test_wave_metadata_must_match_the_command(tmp_path):
+    path = write_csv(answers(MEMBER, n=2), tmp_path / "e.csv")
+    with pytest.raises(ValueError, match="wave.yaml is for member 2025, not member 2026"):
+        _run(tmp_path, [path], meta=meta_for(MEMBER, "2025"))
+    with pytest.raises(ValueError, match=r"unknown key\(s\) \['speeders'\]"):
+        _run(tmp_path, [path], meta={**meta_for(MEMBER), "speeders": 3})
