@@ -94,7 +94,7 @@ def test_rerun_with_unchanged_inputs_reuses_the_report_without_executing(project
     result = report.run_report("member", WAVE, progress=False, **project.dirs())
     elapsed = time.monotonic() - t0
     assert result.reused and result.executed == ()
-    assert elapsed < 3.0, f"reuse took {elapsed:.1f} s"
+    assert elapsed < 5.0, f"reuse took {elapsed:.1f} s"
     assert _snapshot(final) == before  # same manifest (same start time): nothing was executed
 
 
@@ -197,7 +197,7 @@ def test_interrupted_run_stops_kernels_keeps_the_run_in_failed_and_previous_inta
     proc.send_signal(signal.SIGINT)  # Ctrl-C
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 130, err
-    assert time.monotonic() - t0 < 10  # the sleeping kernel was stopped, not waited for
+    assert time.monotonic() - t0 < 15  # the sleeping kernel was stopped, not waited for
     assert _snapshot(final) == before
     assert not list(project.reports.glob(".tmp-*"))
     kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/manifest.json"))
