@@ -603,7 +603,8 @@ def validate_answers(data: pd.DataFrame, spec: InstrumentSpec, *, rules: Mapping
         r = rules[it.name]
         if r.constraint is not None:
             ok = r.constraint.evaluate(data, specs, current=it.name)
-            check = present & ~r.constraint.undecided(data)
+            # An answer that should not be there at all is reported once, as not_relevant.
+            check = present & ~r.constraint.undecided(data) & (applies[it.name] | ~decided)
             parts.append(_failures(check & ~ok, data, it.name, "constraint",
                                    it.constraint_message_en or f"'{it.name}' breaks the rule {it.constraint}",
                                    it.constraint_message_vi or f"'{it.name}' không thỏa điều kiện {it.constraint}"))
