@@ -1,0 +1,854 @@
+"""The study's glue: every wave of both surveys, this project's design, tidy results for the report.
+
+The pipeline notebooks call these functions and nothing else does any arithmetic in them. Each
+function is pure (DataFrames in, a tidy DataFrame out) and reads the instrument, never an item
+name: member answers reach the report through *roles* (``org``, ``unit``, ``sex``…), construct
+scores (named as the construct) and indicator values (named as the indicator).
+
+The project's design, one wave at a time (DESIGN.md, statistical contract):
+
+* every grassroots unit is surveyed, members are sampled within their unit, so **units are
+  strata** and the unit's member count is the **fpc**;
+* **base weight** = members of the unit / respondents of the unit;
+* the base weights are **raked** to the frame's margins of organization, sex and party
+  membership (`analysis.population.margins`); the standard errors account for the raking.
+
+Tables keep the statistics core's columns ``[wave, *by, variable, estimate, se, ci_low,
+ci_high, n, deff]`` so that `analysis.disclosure.protect_table` and `analysis.compare` take them
+as they are.
+
+Examples
+--------
+>>> ROLE_COLUMNS[:3]
+('org', 'unit', 'sex')
+>>> significance_label(0.01, 0.2, lang="en"), significance_label(0.3, 0.2, lang="vi")
+('significant increase', 'không thay đổi có ý nghĩa')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import compare, instruments, population, reliability, scoring, weighting
+from analysis import waves as waves_mod
+from analysis.design import SurveyDesign
+from analysis.instruments import Instrument
+
+__all__ = [
+    "ROLE_COLUMNS",
+    "WAVE",
+    "FLAGGED",
+    "ALPHA",
+    "WaveDesign",
+    "role_columns",
+    "load_member",
+    "load_units",
+    "wave_design",
+    "designs_by_wave",
+    "estimate_means",
+    "changes_since_baseline",
+    "significance_label",
+    "comparable_constructs",
+    "item_distribution",
+    "response_rates",
+    "sample_composition",
+    "weight_summary",
+    "quality_effect",
+    "import_counts",
+    "reliability_table",
+    "item_statistics",
+    "unit_indicators",
+    "indicator_estimates",
+    "indicator_spread",
+    "indicator_attainment",
+    "indicator_changes",
+    "unit_task_matrix",
+    "implementation_index",
+    "dose_response",
+    "scorecard_inputs",
+    "labels_for",
+]
+
+#: Canonical respondent columns, named by the role their item plays in the instrument.
+ROLE_COLUMNS: tuple[str, ...] = ("org", "unit", "sex", "age_group", "party", "education", "theory", "position")
+#: The wave column of every table (as `analysis.disclosure`'s policy expects).
+WAVE = "wave"
+#: Rows with any import quality flag (``_flag_*``): kept, and reported with and without.
+FLAGGED = "flagged"
+#: Significance level applied to BH-adjusted p-values.
+ALPHA = 0.05
+_STATS = ["estimate", "se", "ci_low", "ci_high", "n", "deff"]
+
+
+# ------------------------------------------------------------------------------ loading
+
+def role_columns(df: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """The respondent's role columns (org, unit, sex…), missing codes as missing.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A processed wave (item columns hold choice codes as strings).
+    instrument : Instrument
+        The version the wave was collected with.
+
+    Returns
+    -------
+    DataFrame
+        One object column per role in `ROLE_COLUMNS` that the instrument has, aligned to *df*.
+    """
+    out = pd.DataFrame(index=df.index)
+    for role in ROLE_COLUMNS:
+        item = instrument.role_item(role)
+        if item is None or item.name not in df.columns:
+            continue
+        codes = df[item.name].astype(object).where(df[item.name].notna(), None)
+        if item.list_name:
+            # "Don't know" is not a sex or a party: it must not become a raking category.
+            codes = codes.where(~codes.isin(instrument.missing_codes(item.list_name)), None)
+        out[role] = codes
+    return out
+
+
+def _flags(df: pd.DataFrame) -> pd.Series:
+    cols = [c for c in df.columns if str(c).startswith("_flag_")]
+    if not cols:
+        return pd.Series(False, index=df.index)
+    return df[cols].fillna(False).astype(bool).any(axis=1)
+
+
+def load_member(waves: Sequence[str], *, instrument: str = "member", processed_dir: Path | None = None,
+                population_dir: Path | None = None) -> pd.DataFrame:
+    """Every respondent of *waves*, with roles, construct scores and the frame's unit size.
+
+    Parameters
+    ----------
+    waves : sequence of str
+        Imported waves, oldest first.
+    instrument : str
+        The member instrument's id.
+    processed_dir, population_dir : path, optional
+        Defaults from `analysis.config`.
+
+    Returns
+    -------
+    DataFrame
+        ``wave``, the role columns, ``unit_size`` (members of the unit in the frame),
+        ``flagged`` (any ``_flag_*``), one float column per construct of the latest version
+        (NaN in a wave whose version lacks it), and the wave's item columns (item names; other
+        code reads them through the instrument only).
+
+    Raises
+    ------
+    ValueError
+        A respondent's unit is not in the population frame (the unit is named).
+    """
+    sizes = population.unit_sizes(population_dir)
+    frames = []
+    for wave in waves:
+        raw = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir)
+        ins = instruments.load_for_wave(instrument, wave, processed_dir=processed_dir)
+        roles = role_columns(raw, ins)
+        scores = scoring.score_constructs(raw, ins)
+        meta = pd.DataFrame({WAVE: wave, FLAGGED: _flags(raw)}, index=raw.index)
+        frame = pd.concat([meta, roles, scores, raw.drop(columns=[c for c in scores.columns if c in raw.columns])],
+                          axis=1)
+        unknown = sorted(set(frame["unit"].dropna()) - set(sizes))
+        if unknown:
+            raise ValueError(f"{instrument} wave {wave}: unit(s) {', '.join(unknown)} not in the population "
+                             "frame (data/population/units.csv)")
+        frame["unit_size"] = frame["unit"].map(sizes).astype("float64")
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def load_units(waves: Sequence[str], *, instrument: str = "unit",
+               processed_dir: Path | None = None) -> pd.DataFrame:
+    """Every unit's answers and indicator values in *waves* (the unit panel).
+
+    Returns
+    -------
+    DataFrame
+        ``wave, org, unit`` then one float column per indicator (named as the indicator), and
+        the items. Waves not imported are skipped (the member report may run before any unit
+        wave exists).
+    """
+    imported = set(waves_mod.list_waves(instrument, processed_dir=processed_dir))
+    frames = []
+    for wave in [w for w in waves if w in imported]:
+        raw = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir)
+        ins = instruments.load_for_wave(instrument, wave, processed_dir=processed_dir)
+        roles = role_columns(raw, ins)[["org", "unit"]]
+        values = scoring.compute_indicators(raw, ins)
+        frames.append(pd.concat([pd.DataFrame({WAVE: wave}, index=raw.index), roles, values,
+                                 raw.drop(columns=[c for c in values.columns if c in raw.columns])], axis=1))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[WAVE, "org", "unit"])
+
+
+# ------------------------------------------------------------------------------- design
+
+@dataclass(frozen=True)
+class WaveDesign:
+    """One wave's design before and after raking, with what was done and why.
+
+    Attributes
+    ----------
+    wave : str
+    base : SurveyDesign
+        Base weights (unit size / respondents in the unit), strata = unit, fpc = unit size.
+    design : SurveyDesign
+        ``base`` raked to the frame's margins (the design every estimate uses).
+    margins : dict
+        The margins raked to (``{column: {level: count}}``).
+    notes : tuple of str
+        Margins left out and why (e.g. a column with missing answers).
+    """
+
+    wave: str
+    base: SurveyDesign
+    design: SurveyDesign
+    margins: Mapping[str, Mapping[str, int]] = field(repr=False)
+    notes: tuple[str, ...] = ()
+
+
+def wave_design(data: pd.DataFrame, *, exclude_flagged: bool = False,
+                population_dir: Path | None = None) -> WaveDesign:
+    """The project's design for one wave's respondents (see the module docstring).
+
+    Parameters
+    ----------
+    data : DataFrame
+        One wave of `load_member` (needs ``unit``, ``unit_size``, ``org``, ``sex``, ``party``).
+    exclude_flagged : bool
+        Leave out rows with a quality flag (the base weights are then recomputed).
+    population_dir : path, optional
+
+    Returns
+    -------
+    WaveDesign
+
+    Notes
+    -----
+    A unit with one respondent is a lonely stratum: ``lonely_psu="adjust"`` (conservative, as
+    R's ``survey.lonely.psu = "adjust"``). A raking margin whose column has missing answers is
+    skipped (a missing answer has no population target) and the note says so.
+    """
+    df = data[~data[FLAGGED]] if exclude_flagged else data
+    df = df[df["unit"].notna()].copy()
+    df["base_weight"] = df["unit_size"] / df.groupby("unit")["unit"].transform("size")
+    base = SurveyDesign(df, weights="base_weight", strata="unit", fpc="unit_size", lonely_psu="adjust")
+    wanted = population.margins(population_dir)
+    notes = []
+    margins = {}
+    for column, targets in wanted.items():
+        if column not in df.columns or df[column].isna().any():
+            notes.append(f"{column}: not raked ({int(df[column].isna().sum()) if column in df else 'no'} "
+                         "missing answers)")
+            continue
+        margins[column] = targets
+    design = weighting.rake(base, margins) if margins else base
+    wave = str(df[WAVE].iloc[0]) if len(df) else ""
+    return WaveDesign(wave=wave, base=base, design=design, margins=margins, notes=tuple(notes))
+
+
+def designs_by_wave(data: pd.DataFrame, *, exclude_flagged: bool = False,
+                    population_dir: Path | None = None) -> dict[str, WaveDesign]:
+    """`wave_design` for every wave of *data*, keyed by wave (oldest first)."""
+    return {w: wave_design(data[data[WAVE] == w], exclude_flagged=exclude_flagged, population_dir=population_dir)
+            for w in sorted(data[WAVE].unique())}
+
+
+# ---------------------------------------------------------------------------- estimates
+
+def _by(by: str | Sequence[str] | None) -> list[str]:
+    return [] if by is None else ([by] if isinstance(by, str) else list(by))
+
+
+def estimate_means(designs: Mapping[str, WaveDesign], variables: Sequence[str], *,
+                   by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Weighted means of *variables* in every wave (and domain).
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, *by, variable, estimate, se, ci_low, ci_high, n, deff]``, waves oldest first,
+        variables in the order given; a variable that a wave does not have is left out for it.
+    """
+    cols = [WAVE, *_by(by), "variable", *_STATS]
+    parts = []
+    for wave, wd in designs.items():
+        for var in variables:
+            if var not in wd.design.data.columns or wd.design.data[var].isna().all():
+                continue
+            est = wd.design.mean(var, by=by)
+            parts.append(est.assign(**{WAVE: wave}))
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)[cols]
+    return out.dropna(subset=[c for c in _by(by)]).reset_index(drop=True)
+
+
+def significance_label(p_adjusted: float, difference: float, *, lang: str = "vi", alpha: float = ALPHA) -> str:
+    """Plain words for a BH-adjusted test: increase, decrease or no significant change.
+
+    Examples
+    --------
+    >>> significance_label(0.001, -0.3)
+    'giảm có ý nghĩa'
+    """
+    words = {"vi": ("tăng có ý nghĩa", "giảm có ý nghĩa", "không thay đổi có ý nghĩa", "không so sánh được"),
+             "en": ("significant increase", "significant decrease", "no significant change", "not comparable")}[lang]
+    if p_adjusted is None or pd.isna(p_adjusted) or pd.isna(difference):
+        return words[3]
+    if p_adjusted < alpha:
+        return words[0] if difference > 0 else words[1]
+    return words[2]
+
+
+def comparable_constructs(instrument: str, wave: str, baseline_wave: str, *,
+                          processed_dir: Path | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Constructs whose items are all comparable between the two waves' instrument versions.
+
+    Returns
+    -------
+    (comparable, not_comparable)
+        Construct names, and ``(construct, reason)`` for the others.
+    """
+    a = instruments.load_for_wave(instrument, baseline_wave, processed_dir=processed_dir)
+    b = instruments.load_for_wave(instrument, wave, processed_dir=processed_dir)
+    cmp = instruments.comparable_items(a, b)
+    return list(cmp.constructs), list(cmp.not_comparable_constructs)
+
+
+def changes_since_baseline(designs: Mapping[str, WaveDesign], variables: Sequence[str], *, wave: str,
+                           baseline_wave: str, by: str | Sequence[str] | None = None,
+                           family: str = "constructs", lang: str = "vi") -> pd.DataFrame:
+    """Change of each variable from the baseline to *wave*, with interval, effect size and BH.
+
+    Parameters
+    ----------
+    designs : mapping
+        `designs_by_wave` output holding both waves.
+    variables : sequence of str
+        Only comparable variables (see `comparable_constructs`).
+    by : str or sequence, optional
+        Domains (e.g. ``"org"``).
+    family : str
+        The declared family: all rows of this table form one Benjamini–Hochberg family.
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, baseline_wave, *by, variable, estimate_a, estimate_b, estimate (the
+        difference), se, ci_low, ci_high, n (the smaller wave's n), z, p_value, p_adjusted,
+        d, family, significant, status]``.
+
+    Notes
+    -----
+    Independent cross-sections: ``se = sqrt(se_a² + se_b²)`` (`analysis.compare.compare_waves`);
+    Cohen's d with the weighted pooled SD (`analysis.compare.cohens_d_waves`).
+    """
+    names = _by(by)
+    est = estimate_means({w: designs[w] for w in (baseline_wave, wave)}, variables, by=by)
+    a = est[est[WAVE] == baseline_wave].drop(columns=WAVE)
+    b = est[est[WAVE] == wave].drop(columns=WAVE)
+    diff = compare.compare_waves(a, b)
+    diff["p_adjusted"] = compare.adjust_bh(diff["p_value"].to_numpy())  # one declared family
+    n = pd.merge(a[[*names, "variable", "n"]], b[[*names, "variable", "n"]], on=[*names, "variable"],
+                 suffixes=("_a", "_b"))
+    n["n"] = n[["n_a", "n_b"]].min(axis=1)
+    diff = diff.merge(n[[*names, "variable", "n"]], on=[*names, "variable"], how="left")
+    ds = pd.concat([compare.cohens_d_waves(designs[baseline_wave].design, designs[wave].design, v, by=by)
+                    for v in variables], ignore_index=True)
+    diff = diff.merge(ds[[*names, "variable", "d"]], on=[*names, "variable"], how="left")
+    diff = diff.rename(columns={"difference": "estimate"})
+    diff.insert(0, "baseline_wave", baseline_wave)
+    diff.insert(0, WAVE, wave)
+    diff["family"] = family
+    diff["significant"] = diff["p_adjusted"] < ALPHA
+    diff["status"] = [significance_label(p, e, lang=lang) for p, e in zip(diff["p_adjusted"], diff["estimate"])]
+    order = {v: i for i, v in enumerate(variables)}
+    diff = diff.sort_values([*names, "variable"], key=lambda s: s.map(order) if s.name == "variable" else s)
+    return diff.reset_index(drop=True)[[WAVE, "baseline_wave", *names, "variable", "estimate_a", "estimate_b",
+                                        "estimate", "se", "ci_low", "ci_high", "n", "z", "p_value", "p_adjusted",
+                                        "d", "family", "significant", "status"]]
+
+
+def item_distribution(design: SurveyDesign, instrument: Instrument, *, lang: str = "vi") -> pd.DataFrame:
+    """Weighted answer distribution of every scale item (missing codes left out).
+
+    Returns
+    -------
+    DataFrame
+        ``[construct, variable (item), question, level (code), label, value, estimate, se,
+        ci_low, ci_high, n, deff]``, levels in scale order; codes are the instrument's.
+    """
+    parts = []
+    for item in instrument.scale_items:
+        if item.name not in design.data.columns or design.data[item.name].isna().all():
+            continue
+        missing = set(instrument.missing_codes(item.list_name))
+        valid = design.data[item.name].where(~design.data[item.name].isin(missing))
+        # same weights and calibration, the item's "don't know" codes as missing
+        sub = design._replace(data=design.data.assign(**{item.name: valid}))
+        est = sub.proportion(item.name)
+        values = instrument.choice_values(item.list_name)
+        est["value"] = est["level"].map(values)
+        est["label"] = est["level"].map(lambda c, ln=item.list_name: instrument.choice_label(ln, c, lang))
+        est["construct"] = item.construct
+        est["question"] = item.label(lang)
+        parts.append(est.sort_values("value"))
+    cols = ["construct", "variable", "question", "level", "label", "value", *_STATS]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
+# ------------------------------------------------------------------------ data quality
+
+def response_rates(data: pd.DataFrame, wave: str, *, population_dir: Path | None = None) -> pd.DataFrame:
+    """Respondents against the frame, by organization (margin rows) and by unit.
+
+    Returns
+    -------
+    DataFrame
+        ``[org, unit, variable, estimate (response rate), n (respondents), members]``; the
+        organization rows have ``unit`` missing and an overall row has both missing. Shaped
+        for `analysis.disclosure.protect_table` (``by=["org", "unit"]``).
+    """
+    units = population.load_units(population_dir)[["unit_id", "org", "members"]].rename(columns={"unit_id": "unit"})
+    got = data[data[WAVE] == wave].groupby("unit").size().rename("n")
+    per_unit = units.merge(got, left_on="unit", right_index=True, how="left").fillna({"n": 0})
+    per_org = per_unit.groupby("org", sort=False)[["n", "members"]].sum().reset_index().assign(unit=None)
+    total = pd.DataFrame({"org": [None], "unit": [None], "n": [per_unit["n"].sum()],
+                          "members": [per_unit["members"].sum()]})
+    out = pd.concat([total, per_org, per_unit], ignore_index=True)
+    out["variable"] = "response_rate"
+    out["estimate"] = out["n"] / out["members"]
+    out["n"] = out["n"].astype("float64")
+    return out[["org", "unit", "variable", "estimate", "n", "members"]]
+
+
+def sample_composition(wd: WaveDesign) -> pd.DataFrame:
+    """Sample shares before weighting, after base weights and after raking, next to the frame.
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, variable, level, target, n, sample_share, base_share, raked_share,
+        target_share]``.
+    """
+    unweighted = SurveyDesign(wd.base.data.assign(_one=1.0), weights="_one")
+    before = weighting.margin_table(unweighted, wd.base, wd.margins)
+    after = weighting.margin_table(unweighted, wd.design, wd.margins)
+    out = before.rename(columns={"before_share": "sample_share", "after_share": "base_share"})
+    out["raked_share"] = after["after_share"].to_numpy()
+    out["n"] = out["before"].round().astype("int64")
+    out.insert(0, WAVE, wd.wave)
+    return out[[WAVE, "variable", "level", "target", "n", "sample_share", "base_share", "raked_share", "target_share"]]
+
+
+def weight_summary(designs: Mapping[str, WaveDesign]) -> pd.DataFrame:
+    """Kish effective sample size and design effect of weighting, base and raked, per wave.
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, weights, n, weight_min, weight_max, weight_cv, n_effective, deff_weighting]``.
+    """
+    rows = []
+    for wave, wd in designs.items():
+        for name, d in (("base", wd.base), ("raked", wd.design)):
+            diag = weighting.weight_diagnostics(d).assign(**{WAVE: wave, "weights": name})
+            rows.append(diag)
+    cols = [WAVE, "weights", "n", "weight_min", "weight_max", "weight_cv", "n_effective", "deff_weighting"]
+    return pd.concat(rows, ignore_index=True)[cols]
+
+
+def quality_effect(data: pd.DataFrame, variables: Sequence[str], *,
+                   population_dir: Path | None = None) -> pd.DataFrame:
+    """Construct means with and without quality-flagged rows, per wave.
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, rows, variable, estimate, se, ci_low, ci_high, n, deff]`` with ``rows`` =
+        ``all`` or ``unflagged``; feed both to `analysis.disclosure.protect_table`.
+    """
+    parts = []
+    for flag, label in ((False, "all"), (True, "unflagged")):
+        designs = designs_by_wave(data, exclude_flagged=flag, population_dir=population_dir)
+        parts.append(estimate_means(designs, variables).assign(rows=label))
+    out = pd.concat(parts, ignore_index=True)
+    return out[[WAVE, "rows", "variable", *_STATS]]
+
+
+def import_counts(instrument: str, waves: Sequence[str], *, processed_dir: Path | None = None) -> pd.DataFrame:
+    """Rows read, accepted, quarantined and dropped, and flags, per wave (from the import files).
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, rows_read, accepted, quarantined, dropped, balanced, flag columns…,
+        synthetic, instrument_version]``; ``balanced`` checks read = accepted + quarantined
+        + dropped. Flag counts come from the processed data (``_flag_*`` columns).
+    """
+    rows = []
+    for wave in waves:
+        m = waves_mod.wave_manifest(instrument, wave, processed_dir=processed_dir)
+        row = {WAVE: wave, **{k: m.get(k) for k in ("rows_read", "accepted", "quarantined", "dropped")}}
+        row["balanced"] = (row["rows_read"] == sum(int(row[k] or 0) for k in ("accepted", "quarantined", "dropped")))
+        data = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir)
+        for col in sorted(c for c in data.columns if str(c).startswith("_flag_")):
+            row[col.removeprefix("_")] = int(data[col].fillna(False).astype(bool).sum())
+        row["synthetic"] = m.get("synthetic", True) is not False
+        row["instrument_version"] = str(m.get("instrument_version", ""))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------- measurement
+
+def _construct_items(data: pd.DataFrame, instrument: Instrument) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Reverse-keyed numeric items of every construct present in *data*."""
+    scales = {c.name: [i.name for i in instrument.construct_items(c.name) if i.name in data.columns]
+              for c in instrument.constructs}
+    scales = {k: v for k, v in scales.items() if len(v) >= 2}
+    cols = sorted({i for v in scales.values() for i in v})
+    items = scoring.recode_items(data[cols], instrument, reverse=True)
+    return items, scales
+
+
+def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequence[str] = (WAVE, "org"),
+                      n_boot: int = 200, seed: int = 20230) -> pd.DataFrame:
+    """Alpha, omega and a unit-cluster bootstrap interval for alpha, per construct and group.
+
+    Returns
+    -------
+    DataFrame
+        ``[*by, variable (construct), alpha, alpha_std, omega_total, ci_low, ci_high, n, k,
+        estimate]`` (``estimate`` = alpha, for disclosure control).
+    """
+    items, scales = _construct_items(data, instrument)
+    frame = pd.concat([data[list(by) + ["unit"]], items], axis=1)
+    out = reliability.reliability_by(frame, scales, by=list(by), cluster="unit", n_boot=n_boot, seed=seed)
+    out = out.rename(columns={"scale": "variable"})
+    out["estimate"] = out["alpha"]
+    out["n"] = out["n"].astype("float64")
+    return out
+
+
+def item_statistics(data: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Item statistics of every construct (one wave): r_drop, alpha if dropped, mean, sd, flags.
+
+    Returns
+    -------
+    DataFrame
+        ``[variable (construct), item, question, alpha, r_drop, alpha_if_dropped, mean, sd, n,
+        low_r_drop, alpha_rises, misbehaves]``: ``low_r_drop`` is ``r_drop < 0.30``;
+        ``alpha_rises`` that alpha without the item is higher than with it.
+    """
+    items, scales = _construct_items(data, instrument)
+    parts = []
+    for name, cols in scales.items():
+        res = reliability.cronbach_alpha(items[cols])
+        t = res.items.copy()
+        t.insert(0, "variable", name)
+        t["alpha"] = res.alpha
+        parts.append(t)
+    out = pd.concat(parts, ignore_index=True)
+    out["question"] = out["item"].map(lambda n: instrument.item(n).label())
+    out["low_r_drop"] = out["r_drop"] < 0.30
+    out["alpha_rises"] = out["alpha_if_dropped"] > out["alpha"] + 1e-9
+    out["misbehaves"] = out["low_r_drop"] | out["alpha_rises"]
+    return out[["variable", "item", "question", "alpha", "r_drop", "alpha_if_dropped", "mean", "sd", "n",
+                "low_r_drop", "alpha_rises", "misbehaves"]]
+
+
+# ------------------------------------------------------------------------- unit survey
+
+def unit_indicators(units: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """The unit panel in long form: one row per wave, unit and indicator.
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, org, unit, indicator, task_group, value]``.
+    """
+    names = [i.name for i in instrument.indicators if i.name in units.columns]
+    long = units[[WAVE, "org", "unit", *names]].melt(id_vars=[WAVE, "org", "unit"], var_name="indicator",
+                                                     value_name="value")
+    long["task_group"] = long["indicator"].map({i.name: i.task_group for i in instrument.indicators})
+    return long[[WAVE, "org", "unit", "indicator", "task_group", "value"]]
+
+
+def _unit_design(units: pd.DataFrame, population_dir: Path | None = None) -> SurveyDesign:
+    """Units as observations: strata = organization, every unit weight 1, no fpc.
+
+    Every unit answers, so a finite-population view would give zero standard errors: the
+    intervals here treat the year's unit outcomes as draws from the process that produces them
+    (a superpopulation view), which is what a statement about the plan's effect needs.
+    """
+    return SurveyDesign(units.assign(_unit_weight=1.0), weights="_unit_weight", strata="org",
+                        lonely_psu="adjust")
+
+
+def indicator_estimates(units: pd.DataFrame, instrument: Instrument, *, by: str | Sequence[str] | None = None,
+                        population_dir: Path | None = None) -> pd.DataFrame:
+    """Mean of every indicator over units, per wave (and organization), with intervals.
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, *by, variable (indicator), estimate, se, ci_low, ci_high, n (units), deff,
+        task_group]``. Every unit answers, so the interval mostly reflects missing units.
+    """
+    names = [i.name for i in instrument.indicators if i.name in units.columns]
+    parts = []
+    for wave, sub in units.groupby(WAVE, sort=True):
+        d = _unit_design(sub, population_dir)
+        parts += [d.mean(n, by=by).assign(**{WAVE: wave}) for n in names if sub[n].notna().any()]
+    out = pd.concat(parts, ignore_index=True)
+    out["task_group"] = out["variable"].map({i.name: i.task_group for i in instrument.indicators})
+    return out[[WAVE, *_by(by), "variable", *_STATS, "task_group"]]
+
+
+def indicator_spread(units: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.DataFrame:
+    """Spread of every indicator across units in *wave*, by organization.
+
+    Returns
+    -------
+    DataFrame
+        ``[org, variable, n, min, q25, median, q75, max]`` (units with a value).
+    """
+    long = unit_indicators(units[units[WAVE] == wave], instrument).dropna(subset=["value"])
+    g = long.groupby(["org", "indicator"], sort=False)["value"]
+    out = g.describe(percentiles=[0.25, 0.5, 0.75])[["count", "min", "25%", "50%", "75%", "max"]].reset_index()
+    out.columns = ["org", "variable", "n", "min", "q25", "median", "q75", "max"]
+    return out
+
+
+def indicator_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: str,
+                         population_dir: Path | None = None) -> pd.DataFrame:
+    """Share of units meeting each target in *wave*, with an interval (units as a stratified census).
+
+    Returns
+    -------
+    DataFrame
+        ``[variable (indicator), task_group, target, direction, target_year, due, estimate
+        (share of units at target), se, ci_low, ci_high, n, deff, mean]``; indicators
+        without a target are left out.
+    """
+    sub = units[units[WAVE] == wave]
+    att = scoring.indicator_attainment(sub, instrument, wave=wave)
+    att = att[att["target"].notna()]
+    met = {}
+    for ind in instrument.indicators:
+        if ind.target is None or ind.name not in sub.columns:
+            continue
+        col = sub[ind.name]
+        hit = col >= ind.target if ind.direction == "higher" else col <= ind.target
+        met[f"met__{ind.name}"] = hit.astype("float64").where(col.notna())
+    d = _unit_design(sub.assign(**met), population_dir)
+    rows = [d.mean(c).assign(variable=c.removeprefix("met__")) for c in met if d.data[c].notna().any()]
+    est = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["variable", *_STATS])
+    out = att.rename(columns={"indicator": "variable"})[["variable", "task_group", "target", "direction",
+                                                          "target_year", "due", "mean"]]
+    return out.merge(est[["variable", *_STATS]], on="variable", how="left")
+
+
+def indicator_changes(units: pd.DataFrame, instrument: Instrument, *, wave: str, baseline_wave: str,
+                      population_dir: Path | None = None, lang: str = "vi") -> pd.DataFrame:
+    """Change of every indicator from the baseline to *wave* within units (the panel).
+
+    Returns
+    -------
+    DataFrame
+        As `changes_since_baseline` (family ``indicators``), ``n`` = units with both values.
+
+    Notes
+    -----
+    Units are a panel, so the change is the mean of each unit's own difference (paired), its
+    SE from the units-in-organizations design; d = mean difference / pooled SD of the two
+    waves.
+    """
+    names = [i.name for i in instrument.indicators if i.name in units.columns]
+    a = units[units[WAVE] == baseline_wave].set_index("unit")
+    b = units[units[WAVE] == wave].set_index("unit")
+    both = a.index.intersection(b.index)
+    diffs = (b.loc[both, names].astype("float64") - a.loc[both, names].astype("float64")).add_prefix("diff__")
+    frame = pd.concat([b.loc[both, ["org"]], diffs], axis=1).reset_index()
+    d = _unit_design(frame, population_dir)
+    rows = []
+    for n in names:
+        if not frame[f"diff__{n}"].notna().any():
+            continue
+        est = d.mean(f"diff__{n}").iloc[0]
+        sa, sb = a.loc[both, n].astype("float64"), b.loc[both, n].astype("float64")
+        pooled = np.sqrt((sa.var() + sb.var()) / 2)
+        se = est["se"]
+        z = est["estimate"] / se if se > 0 else np.nan
+        rows.append({WAVE: wave, "baseline_wave": baseline_wave, "variable": n,
+                     "estimate_a": sa.mean(), "estimate_b": sb.mean(), "estimate": est["estimate"],
+                     "se": se, "ci_low": est["ci_low"], "ci_high": est["ci_high"], "n": float(est["n"]),
+                     "z": z, "d": est["estimate"] / pooled if pooled > 0 else np.nan})
+    out = pd.DataFrame(rows)
+    from scipy import stats  # local: only this function needs the normal tail
+
+    out["p_value"] = 2 * stats.norm.sf(np.abs(out["z"]))
+    out["p_adjusted"] = compare.adjust_bh(out["p_value"].to_numpy())
+    out["family"] = "indicators"
+    out["significant"] = out["p_adjusted"] < ALPHA
+    out["status"] = [significance_label(p, e, lang=lang) for p, e in zip(out["p_adjusted"], out["estimate"])]
+    out["task_group"] = out["variable"].map({i.name: i.task_group for i in instrument.indicators})
+    return out
+
+
+def unit_task_matrix(units: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.DataFrame:
+    """Per unit and task group: share of the group's targeted indicators the unit meets.
+
+    Returns
+    -------
+    DataFrame
+        ``[org, unit, task_group, estimate, n]`` (``n`` = targeted indicators with a value);
+        task groups without a targeted indicator are NaN.
+    """
+    sub = units[units[WAVE] == wave]
+    parts = []
+    for ind in instrument.indicators:
+        if ind.target is None or ind.name not in sub.columns:
+            continue
+        col = sub[ind.name]
+        hit = (col >= ind.target) if ind.direction == "higher" else (col <= ind.target)
+        parts.append(pd.DataFrame({"org": sub["org"], "unit": sub["unit"], "task_group": ind.task_group,
+                                   "met": hit.astype("float64").where(col.notna())}))
+    long = pd.concat(parts, ignore_index=True)
+    out = long.groupby(["org", "unit", "task_group"], sort=True)["met"].agg(["mean", "count"]).reset_index()
+    out = out.rename(columns={"mean": "estimate", "count": "n"})
+    full = pd.MultiIndex.from_product([sorted(sub["unit"].dropna().unique()),
+                                       [tg.number for tg in instrument.task_groups]], names=["unit", "task_group"])
+    out = out.set_index(["unit", "task_group"]).reindex(full).reset_index()
+    out["org"] = out["unit"].map(dict(zip(sub["unit"], sub["org"])))
+    return out[["org", "unit", "task_group", "estimate", "n"]]
+
+
+def implementation_index(units: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+    """Each unit's plan implementation per wave: share of targeted indicators it meets.
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, unit, implementation]`` (0–1), the exposure of the dose-response model.
+    """
+    parts = []
+    for wave, sub in units.groupby(WAVE, sort=True):
+        m = unit_task_matrix(sub, instrument, wave=wave)
+        # every targeted indicator counts once, whatever its task group
+        m = m.dropna(subset=["estimate"])
+        tot = (m["estimate"] * m["n"]).groupby(m["unit"]).sum() / m["n"].groupby(m["unit"]).sum()
+        parts.append(pd.DataFrame({WAVE: wave, "unit": tot.index, "implementation": tot.to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[WAVE, "unit", "implementation"])
+
+
+def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence[str], *,
+                  method: str = "cluster_robust") -> pd.DataFrame:
+    """Member outcomes on their unit's implementation index (cluster-robust by unit, or mixed).
+
+    Parameters
+    ----------
+    members : DataFrame
+        `load_member` output (all waves).
+    index : DataFrame
+        `implementation_index` output.
+    outcomes : sequence of str
+        Construct columns.
+    method : {"mixed", "cluster_robust"}
+        See `analysis.models.fit_dose_response`.
+
+    Returns
+    -------
+    DataFrame
+        ``[variable, term, estimate, se, statistic, df, p_value, ci_low, ci_high, n_obs,
+        n_groups, p_adjusted, method, assumptions]``: the exposure's coefficient, the change in
+        the construct score for a unit meeting all its targets rather than none, same wave and
+        organization. BH within this family.
+    """
+    from analysis import models  # heavy import, only here
+
+    data = members.merge(index, on=[WAVE, "unit"], how="inner")
+    rows = []
+    for var in outcomes:
+        # construct names are not always safe in a formula (e.g. "inf"): fit a neutral name
+        sub = data[[var, "implementation", "unit", WAVE, "org"]].dropna().rename(columns={var: "outcome"})
+        if sub["unit"].nunique() < 5 or sub["implementation"].nunique() < 2:
+            continue
+        res = models.fit_dose_response(sub, outcome="outcome", exposure="implementation", unit="unit", wave=WAVE,
+                                       org="org", method=method)
+        row = res.key_table().iloc[0].to_dict()
+        row.update(variable=var, n_obs=res.n_obs, n_groups=res.n_groups, method=res.method,
+                   assumptions=res.assumptions)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["p_adjusted"] = compare.adjust_bh(out["p_value"].to_numpy())
+        out["n"] = out["n_obs"].astype("float64")
+    return out
+
+
+# ---------------------------------------------------------------------------- scorecard
+
+def scorecard_inputs(attainment: pd.DataFrame, changes: pd.DataFrame | None, instrument: Instrument, *,
+                     lang: str = "vi") -> pd.DataFrame:
+    """Per task group: its targeted indicators' attainment intervals and their changes.
+
+    Parameters
+    ----------
+    attainment : DataFrame
+        `indicator_attainment` output (latest wave).
+    changes : DataFrame or None
+        `indicator_changes` output (or None at the baseline).
+
+    Returns
+    -------
+    DataFrame
+        ``[task_group, task_label, variable, label, target (share of units: 1.0), due,
+        estimate, ci_low, ci_high, n, change, change_significant]`` — one row per targeted
+        indicator, and one row with ``variable`` missing for a task group without one (not
+        measurable). The plan expects every unit to meet a target, so the target is 100%.
+    """
+    rows = []
+    for tg in instrument.task_groups:
+        sub = attainment[attainment["task_group"] == tg.number]
+        if sub.empty:
+            rows.append({"task_group": tg.number, "task_label": tg.label(lang), "variable": None})
+            continue
+        for _, r in sub.iterrows():
+            ch = changes[changes["variable"] == r["variable"]] if changes is not None and len(changes) else None
+            rows.append({"task_group": tg.number, "task_label": tg.label(lang), "variable": r["variable"],
+                         "label": instrument.indicator(r["variable"]).label(lang), "target": 1.0,
+                         "due": bool(r["due"]), "estimate": r["estimate"], "ci_low": r["ci_low"],
+                         "ci_high": r["ci_high"], "n": r["n"],
+                         "change": None if ch is None or ch.empty else float(ch["estimate"].iloc[0]),
+                         "change_significant": None if ch is None or ch.empty else bool(ch["significant"].iloc[0])})
+    return pd.DataFrame(rows)
+
+
+def labels_for(instrument: Instrument, lang: str = "vi") -> dict[str, str]:
+    """Display labels: constructs, indicators, task groups (``tg1``…) and role codes.
+
+    Returns
+    -------
+    dict
+        ``{code: label}`` in *lang* (falls back to Vietnamese).
+    """
+    out = {c.name: c.label(lang) for c in instrument.constructs}
+    out.update({i.name: i.label(lang) for i in instrument.indicators})
+    out.update({f"tg{tg.number}": tg.label(lang) for tg in instrument.task_groups})
+    for role in ROLE_COLUMNS:
+        item = instrument.role_item(role)
+        if item is not None and item.list_name and role != "unit":
+            out.update({c.name: c.label(lang) for c in instrument.choice_list(item.list_name) if c.name not in out})
+    return out
