@@ -490,3 +490,17 @@ def test_unit_hierarchy_uses_the_instruments_item_names():
     h = unit_hierarchy(ins)
     assert list(h.columns) == [ins.role_item("unit").name, ins.role_item("org").name]
     assert h.groupby(h.columns[1]).size().to_dict() == {"CDVC": 48, "DTN": 35, "HCCB": 20}
+
+
+def test_org_rows_repeated_from_a_published_org_table_are_consistent():
+    org = protect_table(mean_table([("CDVC", 3.48, 25)], by=["org"]), by="org", name="orgs")
+    pt = protect_table(ORG3, by=BY, hierarchy=UNITS, published=[("orgs", org, "org")], name="units")
+    assert pt.table["display"].tolist() == ["3.25", "x", "n<5", "3.48"]
+    assert find_disclosures([("orgs", org, "org"), ("units", pt, BY)], UNITS).empty
+
+
+def test_total_only_and_single_group_tables():
+    total = mean_table([(3.1, 4)], by=[])
+    assert protect_table(total, by=[]).table["display"].tolist() == ["n<5"]
+    one = mean_table([("CDVC", 3.1, 40)], by=["org"])
+    assert protect_table(one, by="org").table["display"].tolist() == ["3.10"]

@@ -28,7 +28,7 @@ def _respondents(orgs: list[list[int]], seed: int, with_sex: bool) -> tuple[pd.D
     return pd.DataFrame(rows, columns=["org", "unit", "sex", "score"]), pd.DataFrame(units)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orgs=hierarchies, seed=st.integers(0, 10_000))
 def test_unit_within_org_tables_pass_the_attacker(orgs, seed):
     resp, units = _respondents(orgs, seed, with_sex=False)
@@ -68,7 +68,7 @@ def _relations(t: pd.DataFrame):
         yield np.array([o]), np.flatnonzero(~unit_na & (t["org"] == t.at[o, "org"]).to_numpy())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orgs=st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=4), min_size=1, max_size=2),
        seed=st.integers(0, 10_000))
 def test_unit_by_sex_tables_with_all_margins_pass_the_attacker(orgs, seed):

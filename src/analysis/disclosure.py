@@ -359,6 +359,9 @@ def protect_table(
         pos = f["pos"].to_numpy()
         known = f["known"].to_numpy().copy()
         gpos = group.to_numpy()
+        # cells also published by another table: hiding them here would protect nothing
+        ident = list(zip(f["key"], f["variable"], f["level"]))
+        elsewhere = {x for x, kn, c in zip(ident, known, cur) if kn and not c}
         while True:
             findings = audit(cells, known, pol)
             if not findings:
@@ -381,7 +384,7 @@ def protect_table(
                     ancestor = any(ck <= tk for tk in tkeys)
                     sibling = any(len(ck) == len(tk) and len(ck - tk) == 1
                                   and {d for d, _ in ck} == {d for d, _ in tk} for tk in tkeys)
-                    return (ancestor, not sibling, f.at[c, "n"], str(sorted(ck)), c)
+                    return (ident[c] in elsewhere, ancestor, not sibling, f.at[c, "n"], str(sorted(ck)), c)
 
                 chosen.add(int(gpos[pos[min(cand, key=rank)]]))
             for g in sorted(chosen):

@@ -323,6 +323,9 @@ def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy) -> list[Fi
     n_all, est_all, half_all = f["n"].to_numpy(), f["estimate"].to_numpy(), f["half"].to_numpy()
     level = ~f["is_diff"].to_numpy()
     derived = np.zeros(len(f), bool)
+    # the same group published in another table: not a disclosure when it has k or more
+    # respondents (hidden here only to protect another cell, and public anyway)
+    public = set(zip(f.loc[known & level, "key"], f.loc[known & level, "variable"], f.loc[known & level, "level"]))
     for (_, _), idx in f[level].groupby(["variable", "level"], sort=True).groups.items():
         idx = np.asarray(idx)
         kn, un = idx[known[idx]], idx[~known[idx]]
@@ -347,6 +350,9 @@ def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy) -> list[Fi
                 continue
             hw = float(np.abs(y) @ hP)
             used = tuple(int(kn[i]) for i in np.flatnonzero(np.abs(y) > 1e-9))
+            if kind == "cell" and round(n_s) >= policy.k and (
+                    f.at[tgt[0], "key"], f.at[tgt[0], "variable"], f.at[tgt[0], "level"]) in public:
+                continue
             if kind == "pooled_remainder":
                 if round(n_s) < policy.k:
                     est = float(y @ TP) / n_s
