@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analysis.report",
     "analysis.instrument_cli",
     "analysis.ingest",
+    "analysis.demo",
 )
 
 _DESCRIPTION = """\
