@@ -99,6 +99,18 @@ def export_xlsform(ins: Instrument, out_dir: Path | str) -> Path:
 
     Returns the path written. Nested groups are flattened to one level (the instruments use
     one level).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pyxform.xls2xform import convert
+    >>> from analysis.instruments import load
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = export_xlsform(load("unit"), tmp)
+    ...     warnings = []
+    ...     _ = convert(xlsform=str(path), warnings=warnings)
+    >>> path.name, warnings
+    ('unit_v1.xlsx', [])
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -245,7 +257,19 @@ def _ungrid(block: dict) -> dict:
 
 
 def export_questionnaire(ins: Instrument, out_dir: Path | str, *, lang: str = "vi") -> Path:
-    """Write the printable questionnaire ``<name>_v<version>_questionnaire.html`` (A4)."""
+    """Write the printable questionnaire ``<name>_v<version>_questionnaire.html`` (A4).
+
+    *lang* ``en`` writes an English version (``…_questionnaire_en.html``) for reviewers.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analysis.instruments import load
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     html = export_questionnaire(load("member"), tmp).read_text(encoding="utf-8")
+    >>> "Hoàn toàn không đồng ý" in html, "@page { size: A4" in html
+    (True, True)
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sections, _ = _blocks(ins, lang)
@@ -275,7 +299,16 @@ INDICATOR_COLUMNS = (
 
 
 def codebook_rows(ins: Instrument) -> list[dict[str, str]]:
-    """One dict per item with the `CODEBOOK_COLUMNS` (strings; empty when not applicable)."""
+    """One dict per item with the `CODEBOOK_COLUMNS` (strings; empty when not applicable).
+
+    Examples
+    --------
+    >>> from analysis.instruments import load
+    >>> member = load("member")
+    >>> row = [r for r in codebook_rows(member) if r["reverse"] == "yes"][0]
+    >>> row["missing_codes"], row["choices"].split(" | ")[0]
+    ('9', '1=Hoàn toàn không đồng ý [1]')
+    """
     constructs = {c.name: c for c in ins.constructs}
     rows = []
     for pos, it in enumerate(ins.items, start=1):
@@ -322,7 +355,19 @@ def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]])
 
 
 def export_codebook(ins: Instrument, out_dir: Path | str) -> tuple[Path, ...]:
-    """Write the codebook: ``_codebook.csv``, ``_codebook.html`` and, with indicators, ``_indicators.csv``."""
+    """Write the codebook: ``_codebook.csv``, ``_codebook.html`` and, with indicators, ``_indicators.csv``.
+
+    The CSV files are UTF-8 with a byte-order mark so that Excel shows the diacritics.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from analysis.instruments import load
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     names = [p.name for p in export_codebook(load("unit"), tmp)]
+    >>> names
+    ['unit_v1_codebook.csv', 'unit_v1_codebook.html', 'unit_v1_indicators.csv']
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = codebook_rows(ins)
