@@ -13,7 +13,7 @@ the same steps, in one direction:
    header cells, two-row headers, unknown or missing columns, two columns for one item.
 3. **normalise** text: Unicode NFC, non-breaking spaces, leading/trailing blanks; control and
    invisible characters are removed and counted (`Message` ``control_characters``).
-4. **map** columns to items — by item name, by Kobo group path (``ms_g_act/ms_sat_01``) or by
+4. **map** columns to items — by item name, by Kobo group path (``<group>/<item>``, e.g. ``grp_a/q_sat_01``) or by
    the exact question label (Vietnamese or English, NFC and whitespace-folded, optionally
    behind its group label as Kobo writes it) — never by similarity; and answers to codes —
    by code, or by choice label ignoring case, NFC/NFD and non-breaking spaces.
@@ -94,8 +94,8 @@ What the import accepts (the synthetic generator writes exactly this)
 --------------------------------------------------------------------
 Header: one row, row 1; no merged cells; no blank header above a column with data.
 Item columns, one per data item of the instrument (note items have none), any order, named by
-  - the item name                        ms_sat_01
-  - or its Kobo group path               ms_g_act/ms_sat_01   (separator '/')
+  - the item name                        q_sat_01
+  - or its Kobo group path               grp_a/q_sat_01   (separator '/')
   - or its exact label, vi or en         Nhìn chung, tôi hài lòng với … (NFC, spaces folded)
   - or Kobo "group label/item label"     Phần II. Hoạt động …/Nhìn chung, tôi hài lòng …
 Answers: choice codes (1…5, 9, yes, CDVC01 …) or choice labels (vi or en; case, NFC/NFD and
@@ -112,7 +112,7 @@ Metadata columns (case-insensitive):
                   Dấu thời gian | Completion time | Thời gian hoàn thành
   duration        _duration_s | _duration | duration_s | duration (seconds, digits) — else
                   end − start from the items with role start/end (Kobo 'start'/'end' columns
-                  named after those items, e.g. ms_meta_start, or simply 'start'/'end').
+                  named after those items, or simply 'start'/'end').
   ignored         Kobo _id, _index, _validation_status, _status, _submitted_by, __version__,
                   _notes, _tags, _attachments, _geolocation, formhub/uuid, meta/*, deviceid,
                   today, username…; Forms Email, Name, Last modified time (listed in the log).

@@ -19,7 +19,7 @@ Why not pandera
 ---------------
 pandera 0.35 runs on pandas 3, and its lazy validation does report every failure, but almost
 nothing here is a column check: requiredness depends on skip logic, constraints compare columns
-with each other (``. <= ${us_mem_total}``), and every failure must carry the row number the
+with each other (``. <= ${members_total}``), and every failure must carry the row number the
 researcher sees in the file. That would mean wrapping a hand-written expression evaluator in
 pandera ``Check`` objects and mapping its failure cases back to rows — more code, not less. So
 the checks are vectorised pandas (one boolean mask per item and rule; loops are over items,
@@ -31,13 +31,13 @@ The XLSForm expression subset
 into vectorised evaluators. Supported: ``.``, ``${name}``, numbers, quoted strings, ``= != < <=
 > >=``, ``+ - * div mod``, ``and or``, parentheses and the functions ``not``, ``selected``,
 ``count-selected``, ``string-length``, ``regex``, ``number``, ``int``, ``if``, ``true``,
-``false``; in a ``choice_filter``, bare names are attributes of the choice (``org=${ms_dem_org}``).
+``false``; in a ``choice_filter``, bare names are attributes of the choice (``org=${org_item}``).
 Anything else raises `ExpressionError` naming the item and the expression: an instrument that
 uses more of XLSForm must extend this translator rather than have its rules silently skipped.
 
 Semantics follow ODK/XPath 1.0 with one deliberate exception: when an expression refers to an
 item that is blank, the result is *undecided* and the rule is not applied to that row (the
-blank item has its own ``required`` failure). So a missing ``${ms_dem_party}`` does not turn
+blank item has its own ``required`` failure). So a missing party-membership answer does not turn
 every answer in the party-admission section into a ``not_relevant`` failure as well.
 """
 
@@ -643,15 +643,16 @@ def spec_from_instrument(instrument) -> InstrumentSpec:
 
     Group relevance is joined into each item's ``relevant`` (an item is asked only when its
     group is), group names and labels become the item's path (Kobo headers such as
-    ``ms_g_act/ms_sat_01``), and a choice's ``filters`` become its attributes.
+    ``<group>/<item>``), and a choice's ``filters`` become its attributes.
 
     Examples
     --------
     >>> from analysis.instruments import load
     >>> spec = spec_from_instrument(load("member"))
+    >>> party = spec.by_role("party")[0].name
     >>> adm = [it for it in spec.items if it.construct == "adm"][0]
-    >>> adm.relevant, adm.group_path
-    ("${ms_dem_party} = 'no'", ('ms_g_adm',))
+    >>> adm.relevant == f"${{{party}}} = 'no'", len(adm.group_path)
+    (True, 1)
     """
     groups = {g.name: g for g in getattr(instrument, "groups", ())}
     scale = {i.name for i in instrument.scale_items}
