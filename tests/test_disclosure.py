@@ -504,3 +504,23 @@ def test_total_only_and_single_group_tables():
     assert protect_table(total, by=[]).table["display"].tolist() == ["n<5"]
     one = mean_table([("CDVC", 3.1, 40)], by=["org"])
     assert protect_table(one, by="org").table["display"].tolist() == ["3.10"]
+
+
+def test_a_derived_pool_that_is_homogeneous_on_a_sensitive_item_is_caught():
+    # CDVC01 (n=3, primary) and CDVC02 (n=10, complementary) are hidden, but their pool of 13 is
+    # org minus CDVC03: 0.76*25 - 0.50*12 = 13 of 13 said yes -> everyone's answer in both units
+    rows = [("CDVC", "CDVC01", 1.0, 3), ("CDVC", "CDVC02", 1.0, 10), ("CDVC", "CDVC03", 0.5, 12),
+            ("CDVC", None, 0.76, 25)]
+    t = _prop_table(rows, variable="s_sens")
+    leak = protect_table(t, by=BY, hierarchy=UNITS)  # sensitive not declared
+    assert leak.table.loc[leak.table["suppressed"], "unit"].unique().tolist() == ["CDVC01", "CDVC02"]
+    assert find_disclosures([("t", leak, BY)], UNITS).empty  # the generic attacker is satisfied
+    found = find_disclosures([("t", leak, BY)], UNITS, sensitive=["s_sens"])
+    assert found[["kind", "level", "n"]].to_dict("records") == [
+        {"kind": "pooled_homogeneous", "level": "no", "n": 13},
+        {"kind": "pooled_homogeneous", "level": "yes", "n": 13},
+    ]
+    pt = protect_table(t, by=BY, hierarchy=UNITS, sensitive=["s_sens"])
+    assert pt.table.groupby("unit", dropna=False)["suppressed"].all().to_dict() == {
+        "CDVC01": True, "CDVC02": True, "CDVC03": True, np.nan: False}
+    assert find_disclosures([("t", pt, BY)], UNITS, sensitive=["s_sens"]).empty

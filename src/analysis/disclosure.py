@@ -309,7 +309,7 @@ def protect_table(
     # 1. primary: fewer than k respondents behind the estimate
     mark(df["n"] < pol.k, "primary")
     # 2. homogeneity on sensitive items (everyone gave the same answer)
-    sens = set(sensitive) | set(pol.sensitive_variables)
+    sens = set(map(str, sensitive)) | set(pol.sensitive_variables)
     if sens:
         on = df["variable"].astype(str).isin(sens)
         if is_prop:
@@ -363,7 +363,7 @@ def protect_table(
         ident = list(zip(f["key"], f["variable"], f["level"]))
         elsewhere = {x for x, kn, c in zip(ident, known, cur) if kn and not c}
         while True:
-            findings = audit(cells, known, pol)
+            findings = audit(cells, known, pol, frozenset(sens))
             if not findings:
                 break
             chosen: set[int] = set()

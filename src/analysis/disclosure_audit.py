@@ -316,8 +316,11 @@ def _solve(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Y, resid < _TOL
 
 
-def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy) -> list[Finding]:
-    """Every disclosure given which cells are published (*known*, aligned to ``cells.frame``)."""
+def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset()) -> list[Finding]:
+    """Every disclosure given which cells are published (*known*, aligned to ``cells.frame``).
+
+    *sensitive* variables are also checked for homogeneity of derived pooled groups.
+    """
     f = cells.frame
     findings: list[Finding] = []
     n_all, est_all, half_all = f["n"].to_numpy(), f["estimate"].to_numpy(), f["half"].to_numpy()
@@ -354,9 +357,14 @@ def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy) -> list[Fi
                     f.at[tgt[0], "key"], f.at[tgt[0], "variable"], f.at[tgt[0], "level"]) in public:
                 continue
             if kind == "pooled_remainder":
-                if round(n_s) < policy.k:
-                    est = float(y @ TP) / n_s
-                    findings.append(Finding(kind, tgt, used, round(n_s), est, est - hw / n_s, est + hw / n_s,
+                est = float(y @ TP) / n_s
+                lo_c, hi_c = n_s * est - hw, n_s * est + hw  # the pooled count of a level
+                # homogeneous pool on a sensitive item: the only counts left are 0 or all
+                homogeneous = (is_prop and f.at[tgt[0], "variable"] in sensitive
+                               and (hi_c < 1 - 1e-9 or lo_c > n_s - 1 + 1e-9))
+                if round(n_s) < policy.k or homogeneous:
+                    findings.append(Finding(kind if not homogeneous else "pooled_homogeneous", tgt, used,
+                                            round(n_s), est, est - hw / n_s, est + hw / n_s,
                                             "exact" if hw == 0 else "within_rounding"))
                 continue
             est = float(y @ TP) / n_s
@@ -477,6 +485,7 @@ def find_disclosures(
     hierarchy: pd.DataFrame | None = None,
     *,
     policy: DisclosurePolicy | None = None,
+    sensitive: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Attack a set of published tables: which hidden values can be recovered?
 
@@ -491,12 +500,15 @@ def find_disclosures(
         Nesting of grouping columns, finest first, e.g. ``units[["unit", "org"]]``.
     policy : DisclosurePolicy, optional
         Supplies k, the rounding thresholds and the wave column names.
+    sensitive : iterable of str
+        Sensitive variables (added to the policy's): a derived pooled group whose answers must
+        all be the same on one of them is reported as ``pooled_homogeneous``.
 
     Returns
     -------
     DataFrame
         One row per disclosure: ``table, row, by, variable, level, kind`` (``cell``,
-        ``pooled_remainder`` or ``difference``), ``method`` (``exact`` or ``within_rounding``),
+        ``pooled_remainder``, ``pooled_homogeneous`` or ``difference``), ``method`` (``exact`` or ``within_rounding``),
         the recovered ``n`` and ``estimate``, the interval ``low, high, width`` and the published
         cells ``used``. Empty when nothing can be recovered.
 
@@ -517,7 +529,8 @@ def find_disclosures(
     pol = policy or load_policy()
     tabs = _as_tables(tables)
     cells = build_cells(tabs, hierarchy, pol)
-    findings = audit(cells, cells.frame["known"].to_numpy(), pol)
+    sens = frozenset(sensitive) | frozenset(pol.sensitive_variables)
+    findings = audit(cells, cells.frame["known"].to_numpy(), pol, sens)
     return _describe(cells, findings)
 
 
@@ -526,8 +539,9 @@ def assert_no_disclosure(
     hierarchy: pd.DataFrame | None = None,
     *,
     policy: DisclosurePolicy | None = None,
+    sensitive: Iterable[str] = (),
 ) -> None:
-    """Raise :class:`DisclosureError` listing every recoverable hidden value.
+    """Raise :class:`DisclosureError` listing every recoverable hidden value (see :func:`find_disclosures`).
 
     Examples
     --------
@@ -540,7 +554,7 @@ def assert_no_disclosure(
     analysis.disclosure_policy.DisclosureError: 1 hidden value(s) can be recovered from the published tables:
       t: unit=A, score: cell within_rounding, n=4, estimate in [2.73, 2.77] from t[1]; t[2]
     """
-    found = find_disclosures(tables, hierarchy, policy=policy)
+    found = find_disclosures(tables, hierarchy, policy=policy, sensitive=sensitive)
     if found.empty:
         return
     lines = [
