@@ -148,12 +148,13 @@ def test_cli_check_ok(capsys):
     ("xlsform", ["member_v1.xlsx"]),
     ("questionnaire", ["member_v1_questionnaire.html"]),
     ("codebook", ["member_v1_codebook.csv", "member_v1_codebook.html"]),
+    ("all", ["member_v1_codebook.csv", "member_v1_codebook.html", "member_v1_questionnaire.html", "member_v1.xlsx"]),
 ])
 def test_cli_export_writes_into_the_given_folder(fmt, files, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(config, "REPORTS_DIR", tmp_path / "reports")
     out = tmp_path / "reports" / "instruments"
     assert _run(["instrument", "export", "member", "--format", fmt, "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == files
+    assert sorted(p.name for p in out.iterdir()) == sorted(files)
     assert capsys.readouterr().out.splitlines() == [str(out / f) for f in files]
 
 

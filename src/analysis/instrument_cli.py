@@ -5,6 +5,7 @@ Commands::
     python -m analysis instrument check
     python -m analysis instrument export member --format xlsform --out reports/instruments
     python -m analysis instrument export unit --format codebook --version 1
+    python -m analysis instrument export member --format all
 
 Outputs go to a folder the user names (default ``reports/instruments/``), which must lie inside
 the project's ``data/`` or ``reports/`` folders (`analysis.config.resolve_inside`).
@@ -49,9 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    "  python -m analysis instrument export unit --format questionnaire --out reports/instruments",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     e.add_argument("name", help="instrument id: member or unit")
-    e.add_argument("--format", "-f", required=True, choices=sorted(EXPORTERS), dest="fmt",
+    e.add_argument("--format", "-f", required=True, choices=[*sorted(EXPORTERS), "all"], dest="fmt",
                    help="xlsform: .xlsx for ODK/Kobo (survey, choices, settings); questionnaire: printable "
-                        "HTML in Vietnamese; codebook: CSV + HTML for researchers")
+                        "HTML in Vietnamese; codebook: CSV + HTML for researchers; all: the three")
     e.add_argument("--version", "-v", default=None, help="instrument version (default: the latest)")
     e.add_argument("--out", "-o", default=None,
                    help="output folder inside data/ or reports/ (default: reports/instruments/)")
@@ -81,8 +82,10 @@ def run_export(args: argparse.Namespace) -> int:
     except InstrumentError as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    exporter = EXPORTERS[args.fmt]
-    written = exporter(ins, out, lang=args.lang) if args.fmt == "questionnaire" else exporter(ins, out)
-    for path in (written if isinstance(written, tuple) else (written,)):
-        print(path)
+    formats = sorted(EXPORTERS) if args.fmt == "all" else [args.fmt]
+    for fmt in formats:
+        exporter = EXPORTERS[fmt]
+        written = exporter(ins, out, lang=args.lang) if fmt == "questionnaire" else exporter(ins, out)
+        for path in (written if isinstance(written, tuple) else (written,)):
+            print(path)
     return 0
