@@ -59,6 +59,7 @@ __all__ = [
     "cohen_label",
     "describe_change",
     "describe_estimate",
+    "is_significant",
     "row_source",
     "scorecard",
     "scorecard_status",
@@ -158,8 +159,19 @@ def _fmt(v: float, decimals: int, lang: str, percent: bool) -> str:
     return format_percent(v, decimals, lang=lang) if percent else format_number(v, decimals, lang=lang)
 
 
-def _significant(diff: float, lo: float, hi: float, p_adj: float, alpha: float) -> bool:
-    """Both the test and the interval must agree (an inconsistent pair is not significant)."""
+def is_significant(diff: float, lo: float, hi: float, p_adj: float, *, alpha: float = 0.05) -> bool:
+    """The significance rule shared by sentences and charts.
+
+    True only when the adjusted p-value is below *alpha* and the interval excludes zero on the
+    side of the difference; an inconsistent pair (small p, interval across zero) is not
+    significant, so no output claims more than both numbers support.
+
+    Examples
+    --------
+    >>> is_significant(0.27, 0.15, 0.39, 0.001), is_significant(0.1, -0.01, 0.21, 0.01)
+    (True, False)
+    """
+    diff, lo, hi, p_adj = (float("nan") if v is None or v is pd.NA else float(v) for v in (diff, lo, hi, p_adj))
     if _missing(diff, lo, hi, p_adj) or p_adj >= alpha:
         return False
     return (lo > 0 and diff > 0) or (hi < 0 and diff < 0)
@@ -236,7 +248,7 @@ def describe_change(
     unit = ("điểm phần trăm" if pct else "điểm") if lang == "vi" else ("percentage points" if pct else "points")
     ci = format_interval(lo * 100 if pct else lo, hi * 100 if pct else hi, dec, lang=lang)
     p = format_pvalue(p_adj, lang=lang, alpha=alpha)
-    if not _significant(diff, lo, hi, p_adj, alpha):
+    if not is_significant(diff, lo, hi, p_adj, alpha=alpha):
         if lang == "vi":
             text = (f"{subject} không có khác biệt có ý nghĩa thống kê giữa năm {wave_a} ({f(a)}) và năm "
                     f"{wave_b} ({f(b)}) (chênh lệch {fd(diff)} {unit}; khoảng tin cậy 95%: {ci}; "
