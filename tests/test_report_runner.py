@@ -31,7 +31,10 @@ WAVE = "2025"
 def completed(tmp_path_factory) -> tuple[ReportProject, report.ReportResult]:
     """One complete run of the fixture pipeline (member, 2025)."""
     project = make_report_project(tmp_path_factory.mktemp("completed") / "project")
+    cwd = os.getcwd()
     result = report.run_report("member", WAVE, progress=False, **project.dirs())
+    # Notebooks run in the run folder, but the runner's own working directory never changes.
+    assert os.getcwd() == cwd
     return project, result
 
 
@@ -71,6 +74,7 @@ def test_independent_notebooks_run_in_parallel_and_the_summary_waits_for_both(co
     assert _when(summary["started_at"]) >= max(_when(alpha["ended_at"]), _when(beta["ended_at"]))
     summary_record = json.loads((final / "results" / "00_summary.json").read_text(encoding="utf-8"))
     assert summary_record["params"]["output_dir"].startswith(str(project.reports / ".tmp-member.2025."))
+    assert summary_record["cwd"] == summary_record["params"]["output_dir"]  # kernels run in the run folder
     # The planned, absent notebook is skipped and recorded, not an error.
     assert manifest["skipped"] == [{"name": "30_later", "reason": "planned, notebook not written yet"}]
     # Common parameters as documented: baseline = first imported wave, waves as a list.
@@ -142,6 +146,8 @@ def test_failing_cell_names_notebook_and_cell_keeps_it_and_leaves_previous_repor
     assert len(kept) == 1 and str(kept[0]) in err
     failed_manifest = json.loads((kept[0].parents[1] / "manifest.json").read_text())
     assert failed_manifest["status"] == "failed" and "20_beta" in failed_manifest["error"]
+    assert {r["name"]: r["status"] for r in failed_manifest["notebooks"]} == {
+        "10_alpha": "complete", "20_beta": "failed"}
     assert "planned failure" in kept[0].read_text(encoding="utf-8")  # the executed notebook, with the error
     assert _snapshot(final) == before  # previous complete report byte-identical
     assert not list(project.reports.glob(".tmp-*")) and not list(project.reports.glob(".old-*"))

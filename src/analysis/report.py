@@ -638,8 +638,10 @@ def _execute_one(step: Step, notebooks_dir: Path, run_dir: Path, parameters: Map
             parameters=dict(parameters),
             kernel_name=config.KERNEL_NAME,
             progress_bar=False,
-            # Stray relative writes land in the (discardable) run folder, not in notebooks/.
-            cwd=str(run_dir),
+            # The kernel's working directory is the run folder, so stray relative writes land
+            # there, not in notebooks/. Not papermill's `cwd=`: it calls os.chdir, which is
+            # process-wide and races between the worker threads.
+            resources={"metadata": {"path": str(run_dir)}},
         )
     except PapermillExecutionError as exc:
         raise NotebookFailedError(step.name, exc.cell_index, _first_line(exc.source),
@@ -652,17 +654,19 @@ def _execute_one(step: Step, notebooks_dir: Path, run_dir: Path, parameters: Map
 
 
 def _execute_steps(steps: Sequence[Step], notebooks_dir: Path, run_dir: Path,
-                   parameters: Mapping[str, Any], *, jobs: int, progress: bool, label: str) -> list[dict]:
+                   parameters: Mapping[str, Any], records: list[dict], *, jobs: int, progress: bool,
+                   label: str) -> None:
     """Run *steps* with up to *jobs* notebooks at a time, each once all it needs has finished.
 
-    On the first failure no new notebook starts; running ones finish, then the error is raised.
+    One record per finished notebook is appended to *records* (also when a later one fails, so
+    the failed run's manifest shows what ran). On the first failure no new notebook starts;
+    running ones finish, then the error is raised.
     """
     from tqdm import tqdm
 
     pending = list(_topological_order(steps))
     done: set[str] = set()
     running: dict[Future, Step] = {}
-    records: list[dict] = []
     failure: NotebookFailedError | None = None
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="notebook")
     bar = tqdm(total=len(steps), desc=label, unit="notebook", file=sys.stderr, disable=not progress,
@@ -699,7 +703,6 @@ def _execute_steps(steps: Sequence[Step], notebooks_dir: Path, run_dir: Path,
     pool.shutdown(wait=True)
     if failure is not None:
         raise failure
-    return records
 
 
 def _kill_kernels() -> None:
@@ -861,8 +864,8 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
     _say(f"{instrument} {wave}: running {len(steps)} notebook(s) in {run_dir}")
     status = "failed"
     try:
-        manifest["notebooks"] = _execute_steps(steps, notebooks_dir, run_dir, run_params, jobs=jobs,
-                                               progress=progress, label=f"{instrument} {wave}")
+        _execute_steps(steps, notebooks_dir, run_dir, run_params, manifest["notebooks"], jobs=jobs,
+                       progress=progress, label=f"{instrument} {wave}")
         assemble(run_dir, run_params, synthetic=synthetic)
         status = "complete"
     except NotebookFailedError as exc:
