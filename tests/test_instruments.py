@@ -10,7 +10,7 @@ import pytest
 
 from analysis import instruments as I
 from analysis.population import load_units
-from instrument_helpers import make_surveys
+from test_instruments_helpers import make_surveys
 
 DEMOGRAPHIC_ROLES = ("org", "unit", "sex", "age_group", "party", "education", "theory", "position")
 LIKERT_VI = ("Hoàn toàn không đồng ý", "Không đồng ý", "Phân vân", "Đồng ý", "Hoàn toàn đồng ý")

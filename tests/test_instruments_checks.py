@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analysis import instruments as I
-from instrument_helpers import AGREE5, make_surveys
+from test_instruments_helpers import AGREE5, make_surveys
 
 
 def _problems(surveys, name="member"):

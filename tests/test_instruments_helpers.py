@@ -1,4 +1,4 @@
-"""Small instrument files for tests: a valid minimal member/unit pair in a temporary surveys/."""
+"""Helpers (no tests): small instrument files — a valid minimal member/unit pair in a temporary surveys/."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from analysis import scoring
 from analysis.instruments import load
-from instrument_helpers import AGREE5, make_surveys
+from test_instruments_helpers import AGREE5, make_surveys
 
 NaN = float("nan")
 
