@@ -28,7 +28,7 @@ def _respondents(orgs: list[list[int]], seed: int, with_sex: bool) -> tuple[pd.D
     return pd.DataFrame(rows, columns=["org", "unit", "sex", "score"]), pd.DataFrame(units)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orgs=hierarchies, seed=st.integers(0, 10_000))
 def test_unit_within_org_tables_pass_the_attacker(orgs, seed):
     resp, units = _respondents(orgs, seed, with_sex=False)
@@ -68,7 +68,7 @@ def _relations(t: pd.DataFrame):
         yield np.array([o]), np.flatnonzero(~unit_na & (t["org"] == t.at[o, "org"]).to_numpy())
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orgs=st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=4), min_size=1, max_size=2),
        seed=st.integers(0, 10_000))
 def test_unit_by_sex_tables_with_all_margins_pass_the_attacker(orgs, seed):
@@ -80,3 +80,31 @@ def test_unit_by_sex_tables_with_all_margins_pass_the_attacker(orgs, seed):
     pt = protect_table(t, by=by, hierarchy=units)
     assert find_disclosures([("t", pt, by)], units).empty
     assert pt.table.loc[t["n"] < 5, "suppressed"].all()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=st.lists(st.tuples(st.integers(1, 12), st.integers(1, 12)), min_size=2, max_size=5),
+       seed=st.integers(0, 10_000))
+def test_two_waves_and_their_differences_pass_the_attacker(sizes, seed):
+    rng = np.random.default_rng(seed)
+    rows = [{"org": "O0", "unit": f"O0U{u}", "wave": w, "score": float(rng.integers(1, 6))}
+            for u, pair in enumerate(sizes) for w, n in zip(("2024", "2025"), pair) for _ in range(n)]
+    resp = pd.DataFrame(rows)
+    units = pd.DataFrame({"unit": [f"O0U{u}" for u in range(len(sizes))], "org": "O0"})
+    by = ["org", "unit", "wave"]
+    lv = tidy_means(resp, [by, ["org", "wave"]], all_dims=by)
+    plv = protect_table(lv, by=by, hierarchy=units, name="levels")
+    keyed = lv.assign(unit=lv["unit"].fillna("")).set_index(["org", "unit"])
+    a, b = keyed[keyed.wave == "2024"], keyed[keyed.wave == "2025"]
+    d = (b["estimate"] - a["estimate"]).round(2)
+    diff = pd.DataFrame({"variable": "score", "estimate": d, "n": b["n"]}).reset_index()
+    diff["unit"] = diff["unit"].replace("", None)
+    diff["wave"], diff["baseline_wave"] = "2025", "2024"
+    dby = ["org", "unit", "wave", "baseline_wave"]
+    pdiff = protect_table(diff, by=dby, hierarchy=units, published=[("levels", plv, by)], name="diff")
+    assert find_disclosures([("levels", plv, by), ("diff", pdiff, dby)], units).empty
+    # a difference is shown only when both of its ends are shown
+    shown = plv.table.assign(unit=plv.table["unit"].fillna("")).set_index(["org", "unit", "wave"])["suppressed"]
+    for r in pdiff.table.assign(unit=pdiff.table["unit"].fillna("")).itertuples():
+        if not r.suppressed:
+            assert not shown[(r.org, r.unit, "2024")] and not shown[(r.org, r.unit, "2025")]
