@@ -252,6 +252,16 @@ class SurveyDesign:
         self._psu_per_stratum = psu_per_stratum
         self._popsize = popsize
         self._psu_sum = _indicator(psu, n_psu, n)
+        self._stratum_sum = _indicator(psu_stratum, n_strata, n_psu)
+        self._rows_are_psus = not cluster
+        # onestrat's scale per stratum: fpc factor (N - n)/N times n/(n - 1) (f alone if n = 1);
+        # strata with a sampling fraction of 1 (f < 1e-7) contribute nothing, as in R.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(np.isinf(popsize), 1.0, (popsize - psu_per_stratum) / popsize)
+            scale = np.where(psu_per_stratum > 1, f * psu_per_stratum / (psu_per_stratum - 1), f)
+        self._scale = np.where(f < 1e-7, 0.0, scale)
+        self._psu_scale = self._scale[psu_stratum]
+        self._lonely = (psu_per_stratum == 1) & (self._scale > 0)
 
     # ------------------------------------------------------------------ construction helpers
     def _labels(self, name: str, role: str) -> np.ndarray:
@@ -355,9 +365,9 @@ class SurveyDesign:
         lin = x if isinstance(x, _DomainColumns) else _DomainColumns.dense(x)
         plan = self._plan()
         shifts = plan.shifts(lin)
-        totals = lin.psu_totals(self._psu, self._psu_sum.shape[0])
-        for wpk, shift in zip(plan.psu_by_category, shifts, strict=True):
-            totals = totals - wpk @ shift
+        totals = lin.psu_totals(None if self._rows_are_psus else self._psu, self._psu_sum.shape[0])
+        if shifts:  # one sparse product for all calibration terms
+            totals = totals - plan.psu_by_category @ np.vstack(shifts)
         return self._stratified_vcov(totals)
 
     def _vcov_direct(self, x: np.ndarray) -> np.ndarray:
@@ -369,23 +379,17 @@ class SurveyDesign:
     def _stratified_vcov(self, totals: np.ndarray) -> np.ndarray:
         """``sum_h scale_h sum_i (z_hi - mean_h)(z_hi - mean_h)'`` over PSU totals (onestrat)."""
         n_h = self._psu_per_stratum
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(np.isinf(self._popsize), 1.0, (self._popsize - n_h) / self._popsize)
-            scale = np.where(n_h > 1, f * n_h / (n_h - 1), f)
-        scale = np.where(f < 1e-7, 0.0, scale)  # self-representing strata contribute nothing
-        lonely = (n_h == 1) & (scale > 0)
+        lonely = self._lonely
         if lonely.any() and self._lonely_psu == "fail":
             raise DesignError(
                 f"{int(lonely.sum())} stratum/strata have only one PSU (lonely PSU) and a sampling "
                 "fraction below 1; choose lonely_psu='adjust', 'certainty' or 'remove'"
             )
-        stratum_sum = _indicator(self._psu_stratum, len(n_h), len(self._psu_stratum))
-        stratum_means = np.asarray(stratum_sum @ totals) / n_h[:, None]
+        stratum_means = np.asarray(self._stratum_sum @ totals) / n_h[:, None]
         if self._lonely_psu == "adjust":
             stratum_means[lonely] = 0.0  # R does not centre a lonely PSU under "adjust"
         centred = totals - stratum_means[self._psu_stratum]
-        weighted = centred * scale[self._psu_stratum][:, None]
-        return centred.T @ weighted
+        return centred.T @ (centred * self._psu_scale[:, None])
 
     # ------------------------------------------------------------------ estimates
     def _domains(self, by: str | Sequence[str] | None) -> tuple[list[str], np.ndarray, pd.DataFrame]:
@@ -399,7 +403,8 @@ class SurveyDesign:
             self._code_cache[key] = _codes(self._data, names, "by")
         codes, levels = self._code_cache[key]
         # Domains with no positive weight are dropped, as svyby(drop.empty.groups=TRUE).
-        keep = np.unique(codes[(codes >= 0) & (self._w > 0)])
+        counts = np.bincount(codes[(codes >= 0) & (self._w > 0)], minlength=len(levels))
+        keep = np.flatnonzero(counts)
         remap = np.full(len(levels), -1, dtype=np.int64)
         remap[keep] = np.arange(len(keep))
         codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
@@ -411,7 +416,8 @@ class SurveyDesign:
         """Point estimates, variances and deff of mean or total of ``y`` in each domain."""
         w = self._w
         valid = ~np.isnan(y) & (domain >= 0) & (w > 0)
-        dv, wv, yv = domain[valid], w[valid], y[valid]
+        rows = np.flatnonzero(valid)
+        dv, wv, yv = domain[rows], w[rows], y[rows]
         n = np.bincount(dv, minlength=n_domains)
         wsum = np.bincount(dv, weights=wv, minlength=n_domains)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -425,14 +431,16 @@ class SurveyDesign:
         else:
             z = wv * yv
             estimate = mean * wsum
-        rows = np.flatnonzero(valid)
         variance = np.empty(n_domains)
         # Domains in column chunks so PSU totals (n_psu x chunk) stay under _MAX_CELLS.
         chunk = max(1, _MAX_CELLS // self._psu_sum.shape[0])
         for start in range(0, n_domains, chunk):
             stop = min(n_domains, start + chunk)
-            sel = (dv >= start) & (dv < stop)
-            lin = _DomainColumns(rows[sel], dv[sel] - start, z[sel], stop - start)
+            if start == 0 and stop == n_domains:  # the usual case: no copies
+                lin = _DomainColumns(rows, dv, z, n_domains)
+            else:
+                sel = (dv >= start) & (dv < stop)
+                lin = _DomainColumns(rows[sel], dv[sel] - start, z[sel], stop - start)
             variance[start:stop] = np.diag(self._vcov(lin))
         with np.errstate(divide="ignore", invalid="ignore"):
             vsrs = s2 * (wsum - n) / (wsum * n)
@@ -665,9 +673,14 @@ class _DomainColumns:
         )
         return flat.reshape(k, self.width)
 
-    def psu_totals(self, psu: np.ndarray, n_psu: int) -> np.ndarray:
+    def psu_totals(self, psu: np.ndarray | None, n_psu: int) -> np.ndarray:
+        """PSU totals (n_psu x width); ``psu=None`` when every row is its own PSU."""
         if self.full is not None:
-            return np.asarray(_indicator(psu, n_psu, len(psu)) @ self.full)
+            return self.full if psu is None else np.asarray(_indicator(psu, n_psu, len(psu)) @ self.full)
+        if psu is None:
+            out = np.zeros((n_psu, self.width))
+            out[self.rows, self.col] = self.z
+            return out
         flat = np.bincount(psu[self.rows] * self.width + self.col, weights=self.z, minlength=n_psu * self.width)
         return flat.reshape(n_psu, self.width)
 
@@ -681,7 +694,7 @@ class _Plan:
     sizes: tuple[int, ...]
     psw: tuple[np.ndarray, ...]
     steps: tuple[tuple[str, tuple[int, ...], np.ndarray, tuple[np.ndarray, ...]], ...]
-    psu_by_category: tuple[sparse.csr_matrix, ...]
+    psu_by_category: sparse.csr_matrix  # n_psu x (sum of category counts), psw sums
     cross: dict[tuple[int, int], np.ndarray]
 
     @classmethod
@@ -713,9 +726,16 @@ class _Plan:
                 )
             steps.append((cal.kind, tuple(idx), a, denom))
         n_psu = design._psu_sum.shape[0]
-        wpk = tuple(
-            sparse.csr_matrix((p, (design._psu, c)), shape=(n_psu, k))
-            for c, k, p in zip(codes, sizes, psw, strict=True)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        wpk = sparse.csr_matrix(
+            (
+                np.concatenate(psw) if psw else np.zeros(0),
+                (
+                    np.tile(design._psu, len(codes)),
+                    np.concatenate([c + o for c, o in zip(codes, offsets, strict=False)]) if codes else np.zeros(0),
+                ),
+            ),
+            shape=(n_psu, int(offsets[-1])),
         )
         return cls(tuple(codes), tuple(sizes), tuple(psw), tuple(steps), wpk, {})
 
