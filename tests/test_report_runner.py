@@ -214,8 +214,21 @@ def test_stop_between_renames_restores_the_previous_report(project):
     final = _final(project)
     before = _snapshot(final)
     os.rename(final, project.reports / f".old-member.{WAVE}.20260101T000000000Z")  # as if killed there
+    stale = project.reports / f".tmp-member.{WAVE}.20260101T000001000Z.999999"  # a SIGKILLed run's folder
+    (stale / "notebooks").mkdir(parents=True)
     result = report.run_report("member", WAVE, progress=False, **project.dirs())
     assert result.reused and _snapshot(final) == before
+    assert not stale.exists()
+    assert (project.reports / ".failed" / "member" / f"{WAVE}-20260101T000001000Z-abandoned" / "notebooks").is_dir()
+
+
+def test_a_second_run_of_the_same_report_waits_for_none_and_says_why(project):
+    import fcntl
+
+    with open(project.reports / f".lock-member.{WAVE}", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as if another run were in progress
+        with pytest.raises(report.ReportError, match="in progress"):
+            report.run_report("member", WAVE, progress=False, **project.dirs())
 
 
 def test_missing_active_notebook_is_an_error_naming_it(project):

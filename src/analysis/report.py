@@ -47,6 +47,7 @@ comes first, then ``10_…``, ``20_…``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -65,7 +66,7 @@ import time
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import yaml
 
@@ -717,6 +718,32 @@ def _kill_kernels() -> None:
             pass
 
 
+@contextlib.contextmanager
+def _run_lock(reports_root: Path, instrument: str, wave: str) -> Iterator[None]:
+    """One run per instrument and wave at a time (the OS releases the lock if the process dies)."""
+    import fcntl
+
+    path = resolve_inside_reports(reports_root / f".lock-{instrument}.{wave}", reports_root)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReportError(f"another report run for {instrument} {wave} is in progress "
+                              f"(lock {path}); wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _tidy_leftovers(final: Path, reports_root: Path, instrument: str, wave: str) -> None:
+    """Under the lock, earlier runs of this report are dead: restore or file away their folders."""
+    _recover_aside(final, reports_root, instrument, wave)
+    for stale in sorted(reports_root.glob(f".tmp-{instrument}.{wave}.*")):
+        kept = _keep_failed(stale, reports_root, instrument, wave, stale.name.split(".")[3] + "-abandoned")
+        _say(f"note: an earlier run stopped without finishing; its folder is kept in {kept}")
+
+
 def _recover_aside(final: Path, reports_root: Path, instrument: str, wave: str) -> None:
     """If a run died between 'old aside' and 'new in', put the old complete report back."""
     if final.exists():
@@ -826,65 +853,66 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
                             source_dir=Path(source_dir or _SOURCE_DIR))
     key = compute_cache_key(inputs, params, packages)
 
-    _recover_aside(final, reports_root, instrument, wave)
-    previous = _read_manifest(final) if final.is_dir() else None
-    if not force and previous and previous.get("status") == "complete" and previous.get("cache_key") == key:
-        _say(f"{instrument} {wave}: inputs, parameters and code unchanged; reusing {final}")
-        return ReportResult(final, previous, True, ())
-
-    started = _now()
     reports_root.mkdir(parents=True, exist_ok=True)
-    run_dir = resolve_inside_reports(
-        reports_root / f".tmp-{instrument}.{wave}.{_stamp(started)}.{os.getpid()}", reports_root)
-    for sub in ("notebooks", *OUTPUT_SUBDIRS):
-        (run_dir / sub).mkdir(parents=True)
-    run_params = {**params, "output_dir": str(run_dir)}
-    synthetic = _is_synthetic(instrument, wave, processed_dir)
-    manifest: dict[str, Any] = {
-        "schema": _MANIFEST_SCHEMA,
-        "instrument": instrument,
-        "wave": wave,
-        "status": "running",
-        "cache_key": key,
-        "synthetic": synthetic,
-        # output_dir was the run's temporary folder, renamed to this one at the end.
-        "parameters": params,
-        "notebooks": [],
-        "skipped": [{"name": s.name, "reason": r} for s, r in skipped],
-        "inputs": inputs,
-        "git": _git_state(_SOURCE_DIR),  # the code that ran, wherever the data live
-        "packages": packages,
-        "kernel": config.KERNEL_NAME,
-        "started_at": started.isoformat(),
-        "ended_at": None,
-        "duration_s": None,
-        "pid": os.getpid(),
-    }
-    _write_json(run_dir / MANIFEST_NAME, manifest)
-    _say(f"{instrument} {wave}: running {len(steps)} notebook(s) in {run_dir}")
-    status = "failed"
-    try:
-        _execute_steps(steps, notebooks_dir, run_dir, run_params, manifest["notebooks"], jobs=jobs,
-                       progress=progress, label=f"{instrument} {wave}")
-        assemble(run_dir, run_params, synthetic=synthetic)
-        status = "complete"
-    except NotebookFailedError as exc:
-        manifest["error"] = str(exc)
-        kept = _finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
-        raise exc.with_kept_at(kept / "notebooks" / f"{exc.notebook}.ipynb") from None
-    except BaseException as exc:  # includes KeyboardInterrupt: keep the evidence, never promote
-        manifest["error"] = f"{type(exc).__name__}: {exc}"
-        kept = _finish_failed(run_dir, manifest, "interrupted" if isinstance(exc, KeyboardInterrupt)
-                              else "failed", reports_root, instrument, wave, started)
-        _say(f"run stopped; partial results kept in {kept}")
-        raise
-    ended = _now()
-    manifest.update(status=status, ended_at=ended.isoformat(),
-                    duration_s=round((ended - started).total_seconds(), 3),
-                    outputs=_list_outputs(run_dir))
-    _write_json(run_dir / MANIFEST_NAME, manifest)
-    _promote(run_dir, final, reports_root, instrument, wave)
-    return ReportResult(final, manifest, False, tuple(r["name"] for r in manifest["notebooks"]))
+    with _run_lock(reports_root, instrument, wave):
+        _tidy_leftovers(final, reports_root, instrument, wave)
+        previous = _read_manifest(final) if final.is_dir() else None
+        if not force and previous and previous.get("status") == "complete" and previous.get("cache_key") == key:
+            _say(f"{instrument} {wave}: inputs, parameters and code unchanged; reusing {final}")
+            return ReportResult(final, previous, True, ())
+
+        started = _now()
+        run_dir = resolve_inside_reports(
+            reports_root / f".tmp-{instrument}.{wave}.{_stamp(started)}.{os.getpid()}", reports_root)
+        for sub in ("notebooks", *OUTPUT_SUBDIRS):
+            (run_dir / sub).mkdir(parents=True)
+        run_params = {**params, "output_dir": str(run_dir)}
+        synthetic = _is_synthetic(instrument, wave, processed_dir)
+        manifest: dict[str, Any] = {
+            "schema": _MANIFEST_SCHEMA,
+            "instrument": instrument,
+            "wave": wave,
+            "status": "running",
+            "cache_key": key,
+            "synthetic": synthetic,
+            # output_dir was the run's temporary folder, renamed to this one at the end.
+            "parameters": params,
+            "notebooks": [],
+            "skipped": [{"name": s.name, "reason": r} for s, r in skipped],
+            "inputs": inputs,
+            "git": _git_state(_SOURCE_DIR),  # the code that ran, wherever the data live
+            "packages": packages,
+            "kernel": config.KERNEL_NAME,
+            "started_at": started.isoformat(),
+            "ended_at": None,
+            "duration_s": None,
+            "pid": os.getpid(),
+        }
+        _write_json(run_dir / MANIFEST_NAME, manifest)
+        _say(f"{instrument} {wave}: running {len(steps)} notebook(s) in {run_dir}")
+        status = "failed"
+        try:
+            _execute_steps(steps, notebooks_dir, run_dir, run_params, manifest["notebooks"], jobs=jobs,
+                           progress=progress, label=f"{instrument} {wave}")
+            assemble(run_dir, run_params, synthetic=synthetic)
+            status = "complete"
+        except NotebookFailedError as exc:
+            manifest["error"] = str(exc)
+            kept = _finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
+            raise exc.with_kept_at(kept / "notebooks" / f"{exc.notebook}.ipynb") from None
+        except BaseException as exc:  # includes KeyboardInterrupt: keep the evidence, never promote
+            manifest["error"] = f"{type(exc).__name__}: {exc}"
+            kept = _finish_failed(run_dir, manifest, "interrupted" if isinstance(exc, KeyboardInterrupt)
+                                  else "failed", reports_root, instrument, wave, started)
+            _say(f"run stopped; partial results kept in {kept}")
+            raise
+        ended = _now()
+        manifest.update(status=status, ended_at=ended.isoformat(),
+                        duration_s=round((ended - started).total_seconds(), 3),
+                        outputs=_list_outputs(run_dir))
+        _write_json(run_dir / MANIFEST_NAME, manifest)
+        _promote(run_dir, final, reports_root, instrument, wave)
+        return ReportResult(final, manifest, False, tuple(r["name"] for r in manifest["notebooks"]))
 
 
 def _finish_failed(run_dir: Path, manifest: dict, status: str, reports_root: Path, instrument: str,
@@ -1152,6 +1180,11 @@ def _cli(args: argparse.Namespace) -> int:
     targets = _targets(instrument, wave, args.all_waves, processed_dir, notebooks_dir)
     if not targets and not instrument and not wave and _prepare_demo_if_possible():
         targets = _targets(instrument, wave, args.all_waves, processed_dir, notebooks_dir)
+    if not targets and wave:
+        print(f"wave {wave!r} is not imported for {instrument or 'any instrument'}; "
+              f"run python -m analysis add-wave --instrument {instrument or 'member'} --wave {wave} FILE…",
+              file=sys.stderr)
+        return 1
     if not targets:
         print("no wave imported; run python -m analysis add-wave --instrument member --wave 2025 FILE… "
               "(or python -m analysis demo for synthetic data)", file=sys.stderr)
@@ -1162,7 +1195,7 @@ def _cli(args: argparse.Namespace) -> int:
         try:
             result = run_report(name, w, baseline_wave=baseline, lang=lang, min_group_size=min_group,
                                 extra=extra, jobs=args.jobs, force=args.force, progress=not args.no_progress)
-        except (NotebookFailedError, PipelineError, KernelMismatchError) as exc:
+        except ReportError as exc:  # failed cell, pipeline, kernel, lock: already explained
             print(f"error: {name} {w}: {exc}", file=sys.stderr)
             return 1
         written.append(result)
