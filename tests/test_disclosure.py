@@ -524,3 +524,17 @@ def test_a_derived_pool_that_is_homogeneous_on_a_sensitive_item_is_caught():
     assert pt.table.groupby("unit", dropna=False)["suppressed"].all().to_dict() == {
         "CDVC01": True, "CDVC02": True, "CDVC03": True, np.nan: False}
     assert find_disclosures([("t", pt, BY)], UNITS, sensitive=["s_sens"]).empty
+
+
+def test_pooling_into_a_reporting_column_keeps_the_strata():
+    resp = respondents({("CDVC", "CDVC01"): 10, ("CDVC", "CDVC02"): 3, ("CDVC", "CDVC03"): 4})
+    pool = pool_small_groups(resp, "unit", 5, "org", into="unit_reported")
+    assert pool.data["unit"].tolist() == resp["unit"].tolist()  # strata untouched
+    assert pool.data.groupby("unit_reported").size().to_dict() == {"CDVC01": 10, "Đơn vị khác (gộp)": 7}
+    est = tidy_means(pool.data, [["org", "unit_reported"], ["org"]])
+    hier = UNITS.rename(columns={"unit": "unit_reported"})
+    pt = protect_table(est, by=["org", "unit_reported"], hierarchy=hier, pooling=pool)
+    assert not pt.table["suppressed"].any()
+    assert pt.log[["unit_reported", "reason", "n"]].to_dict("records") == [
+        {"unit_reported": "CDVC02", "reason": "pooled", "n": 3},
+        {"unit_reported": "CDVC03", "reason": "pooled", "n": 4}]

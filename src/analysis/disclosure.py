@@ -183,6 +183,8 @@ class PooledGroups:
 
     data: pd.DataFrame
     log: pd.DataFrame
+    group_col: str = ""
+    into: str | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,6 +428,8 @@ def _build_log(df: pd.DataFrame, by: list[str], group: pd.Series, reason: dict[i
     parts = [rows]
     if pooling is not None and len(pooling.log):
         pl = pooling.log.rename(columns={"pooled_into": "_into"})
+        if pooling.into and pooling.group_col in pl.columns:
+            pl = pl.rename(columns={pooling.group_col: pooling.into})  # the unit, under the reporting column
         extra = pd.DataFrame({c: pl[c] if c in pl.columns else None for c in by})
         extra["variable"] = None
         extra["reason"] = "pooled"
@@ -491,6 +495,7 @@ def pool_small_groups(
     policy: DisclosurePolicy | None = None,
     label: str | None = None,
     force: Iterable[str] = (),
+    into: str | None = None,
 ) -> PooledGroups:
     """Pool the small groups of each parent into one group of at least k respondents.
 
@@ -510,6 +515,10 @@ def pool_small_groups(
     force : iterable of str
         Groups pooled whatever their size (those pooled in another wave, so that the pooled
         group means the same units in every wave).
+    into : str, optional
+        Write the pooled grouping to this new column and leave *group_col* as it is. Use it
+        with the stratified design (``strata="unit", fpc="unit_size"``): the strata and their
+        fpc must stay the real units, only the reporting group is pooled.
 
     Returns
     -------
@@ -567,15 +576,20 @@ def pool_small_groups(
                 + ("" if total >= k else f" (still fewer than {k}: suppressed as a small group)"),
             })
     log = pd.DataFrame(pooled_rows, columns=["p", "g", "n", "pooled_into", "detail"])
+    target = into or group_col
+    if into is not None:
+        if into in data.columns:
+            raise ValueError(f"pool_small_groups: column {into!r} already exists")
+        data[into] = data[group_col]
     if len(log):
         hit = pd.MultiIndex.from_arrays([parent.fillna(""), g.fillna("")]).isin(
             pd.MultiIndex.from_arrays([log["p"], log["g"]]))
-        data[group_col] = data[group_col].astype(object)
-        data.loc[hit, group_col] = label
+        data[target] = data[target].astype(object)
+        data.loc[hit, target] = label
     log = log.rename(columns={"p": parent_col or "_parent", "g": group_col})
     if not parent_col:
         log = log.drop(columns="_parent")
-    return PooledGroups(data, log.reset_index(drop=True))
+    return PooledGroups(data, log.reset_index(drop=True), group_col, into)
 
 
 # --------------------------------------------------------------------------------------------
