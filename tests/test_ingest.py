@@ -56,6 +56,7 @@ WRITERS = {
     "txt-utf16-tab": lambda a, s, p: write_csv(a, p, "utf-16"),
     "csv-cp1258": lambda a, s, p: write_csv(a, p, "cp1258"),
     "xlsx-kobo": lambda a, s, p: write_kobo_xlsx(a, s, p),
+    "xlsx-kobo-labels": lambda a, s, p: write_kobo_xlsx(a, s, p, labels=True),
     "xlsx-forms-labels": lambda a, s, p: write_forms_xlsx(a, s, p),
     "sav": lambda a, s, p: write_sav(a, s, p),
 }
@@ -110,6 +111,25 @@ def test_kobo_duration_comes_from_start_and_end_items(tmp_path):
     data = pd.read_parquet(r.parquet_path)
     # The generator gives row j an interview of 600 + 60 j seconds.
     assert data["_duration_s"].tolist() == [600.0 + 60 * j for j in range(6)]
+
+
+def test_without_an_id_column_the_unit_code_identifies_a_unit_form(tmp_path):
+    a = answers(UNIT, n=3).drop(columns=["_submission_id"])
+    r = _run(tmp_path, [write_csv(a, tmp_path / "units.csv")], spec=UNIT)
+    unit = UNIT.by_role("unit")[0].name
+    data = pd.read_parquet(r.parquet_path)
+    assert data["_submission_id"].tolist() == data[unit].tolist() == sorted(a[unit])
+    assert [m.code for m in r.messages if m.code.startswith("submission_id")] == ["submission_id_from_unit"]
+
+
+def test_without_an_id_column_member_ids_are_derived_from_the_answers(tmp_path):
+    a = answers(MEMBER, n=3).drop(columns=["_submission_id"])
+    r1 = _run(tmp_path / "1", [write_csv(a, tmp_path / "m.csv")])
+    r2 = _run(tmp_path / "2", [write_kobo_xlsx(a.assign(_submission_id=None), MEMBER, tmp_path / "m.xlsx")])
+    ids = pd.read_parquet(r1.parquet_path)["_submission_id"].tolist()
+    assert all(i.startswith("row-") and i.endswith("-1") and len(i) == 22 for i in ids)
+    assert sorted(pd.read_parquet(r2.parquet_path)["_submission_id"]) == sorted(ids)  # same answers, same ids
+    assert [m.code for m in r1.messages if m.code.startswith("submission_id")] == ["submission_id_derived"]
 
 
 def test_identifiers_stay_text(tmp_path):

@@ -148,8 +148,12 @@ def _save_xlsx(header: list[str], rows: list[list[object]], path: Path) -> Path:
     return path
 
 
-def write_kobo_xlsx(frame: pd.DataFrame, spec: InstrumentSpec, path: Path) -> Path:
-    """A KoboToolbox "XML values and headers" export: group paths, _uuid, _submission_time (UTC, naive)."""
+def write_kobo_xlsx(frame: pd.DataFrame, spec: InstrumentSpec, path: Path, *, labels: bool = False) -> Path:
+    """A KoboToolbox export: group paths, _uuid, _submission_time (UTC, naive).
+
+    ``labels=True`` is Kobo's "Labels" export: headers "group label/question label", answers
+    as choice labels (start/end keep their names, they have no label).
+    """
     items = {it.name: it for it in spec.items}
     header, cols = [], []
     for c in frame.columns:
@@ -158,7 +162,10 @@ def write_kobo_xlsx(frame: pd.DataFrame, spec: InstrumentSpec, path: Path) -> Pa
         if c == "_submitted_at":
             continue
         it = items[c]
-        header.append("/".join((*it.group_path, it.name)))
+        if labels and it.label_vi:
+            header.append("/".join((*it.group_labels_vi, it.label_vi)))
+        else:
+            header.append("/".join((*it.group_path, it.name)))
         cols.append(c)
     header += ["_id", "_uuid", "_submission_time", "_validation_status", "_index"]
     rows = []
@@ -166,6 +173,9 @@ def write_kobo_xlsx(frame: pd.DataFrame, spec: InstrumentSpec, path: Path) -> Pa
         values: list[object] = [rec[c] for c in cols]
         # Kobo writes integers as numbers.
         values = [int(v) if v is not None and items[c].kind == "integer" else v for c, v in zip(cols, values)]
+        if labels:
+            values = [next(ch.label_vi for ch in spec.choices[items[c].list_name] if ch.code == v)
+                      if v is not None and items[c].kind == "select_one" else v for c, v in zip(cols, values)]
         submitted = dt.datetime.strptime(rec["_submitted_at"], "%Y-%m-%dT%H:%M:%SZ").strftime("%Y-%m-%dT%H:%M:%S")
         rows.append(values + [1000 + i, rec["_submission_id"], submitted, None, i + 1])
     return _save_xlsx(header, rows, path)

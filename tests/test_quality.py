@@ -61,6 +61,9 @@ def test_resolution_file_decides_and_is_reapplied_on_every_run(tmp_path):
     again = _run(tmp_path, frame, meta=meta_for(MEMBER, speeder_seconds=100))
     assert again.status == "reprocessed" and (again.accepted, again.quarantined, again.dropped_resolved) == (4, 0, 1)
     assert json.loads(again.manifest_path.read_text())["resolutions_sha256"] is not None
+    assert (again.raw_dir / "resolutions.csv").read_text(encoding="utf-8") == res.read_text(encoding="utf-8")
+    third = _run(tmp_path, frame, meta=meta_for(MEMBER, speeder_seconds=200))
+    assert (third.accepted, third.quarantined, third.dropped_resolved) == (4, 0, 1)
 
 
 def test_resolution_none_drops_every_version(tmp_path):

@@ -1455,6 +1455,8 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
     res_path = Path(resolutions) if resolutions is not None else (stored_res if stored_res.is_file() else None)
     res_sha = _sha256(res_path) if res_path is not None else None
     res_frame = _load_resolutions(res_path) if res_path is not None else None
+    # Kept in memory: the stored copy is moved aside with the rest before it is written again.
+    res_bytes = res_path.read_bytes() if res_path is not None else None
 
     # --- idempotency and replacement --------------------------------------------------------------------
     fingerprint = _fingerprint(shas, wave_meta, res_sha)
@@ -1502,8 +1504,8 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
     (raw / "files.json").write_text(json.dumps({"instrument": instrument, "wave": wave, "files": file_records},
                                                indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (raw / "wave.yaml").write_text(wave_meta.to_yaml(), encoding="utf-8")
-    if res_path is not None and res_path.resolve() != (raw / "resolutions.csv").resolve():
-        shutil.copyfile(res_path, raw / "resolutions.csv")
+    if res_bytes is not None:
+        (raw / "resolutions.csv").write_bytes(res_bytes)
         os.chmod(raw / "resolutions.csv", stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
 
     _atomic_write(paths["parquet"], lambda p: _write_parquet(prepared.data, spec, p))
