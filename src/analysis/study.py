@@ -72,6 +72,18 @@ __all__ = [
     "dose_response",
     "scorecard_inputs",
     "labels_for",
+    "unit_hierarchy",
+    "estimate_with_total",
+    "likert_args",
+    "change_sentences",
+    "scorecard_table",
+    "scorecard_frame",
+    "task_group_labels",
+    "comments",
+    "comment_sample",
+    "unit_response",
+    "misbehaving_sentence",
+    "comparability_text",
 ]
 
 #: Canonical respondent columns, named by the role their item plays in the instrument.
@@ -149,8 +161,9 @@ def load_member(waves: Sequence[str], *, instrument: str = "member", processed_d
         A respondent's unit is not in the population frame (the unit is named).
     """
     sizes = population.unit_sizes(population_dir)
+    imported = set(waves_mod.list_waves(instrument, processed_dir=processed_dir))
     frames = []
-    for wave in waves:
+    for wave in [w for w in waves if w in imported]:  # a unit report may run before a member wave exists
         raw = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir)
         ins = instruments.load_for_wave(instrument, wave, processed_dir=processed_dir)
         roles = role_columns(raw, ins)
@@ -497,7 +510,8 @@ def import_counts(instrument: str, waves: Sequence[str], *, processed_dir: Path 
         + dropped. Flag counts come from the processed data (``_flag_*`` columns).
     """
     rows = []
-    for wave in waves:
+    imported = set(waves_mod.list_waves(instrument, processed_dir=processed_dir))
+    for wave in [w for w in waves if w in imported]:
         m = waves_mod.wave_manifest(instrument, wave, processed_dir=processed_dir)
         row = {WAVE: wave, **{k: m.get(k) for k in ("rows_read", "accepted", "quarantined", "dropped")}}
         row["balanced"] = (row["rows_read"] == sum(int(row[k] or 0) for k in ("accepted", "quarantined", "dropped")))
@@ -836,15 +850,27 @@ def scorecard_inputs(attainment: pd.DataFrame, changes: pd.DataFrame | None, ins
     return pd.DataFrame(rows)
 
 
+_ROLE_WORDS = {
+    "org": ("Tổ chức", "Organization"), "unit": ("Cơ sở", "Unit"), "sex": ("Giới tính", "Sex"),
+    "age_group": ("Nhóm tuổi", "Age group"), "party": ("Đảng viên", "Party member"),
+    "education": ("Trình độ chuyên môn", "Education"), "theory": ("Lý luận chính trị", "Political theory"),
+    "position": ("Chức vụ", "Position"), "": ("Toàn Khối", "All organizations"),
+    "base": ("Trọng số cơ sở", "Base weights"), "raked": ("Sau hiệu chỉnh (raking)", "Raked"),
+    "all": ("Tất cả phiếu", "All rows"), "unflagged": ("Bỏ phiếu bị đánh dấu", "Without flagged rows"),
+}
+
+
 def labels_for(instrument: Instrument, lang: str = "vi") -> dict[str, str]:
-    """Display labels: constructs, indicators, task groups (``tg1``…) and role codes.
+    """Display labels: constructs, indicators, task groups (``tg1``…), roles and role codes.
 
     Returns
     -------
     dict
-        ``{code: label}`` in *lang* (falls back to Vietnamese).
+        ``{code: label}`` in *lang* (falls back to Vietnamese); ``""`` (a margin row) is
+        "Toàn Khối" / "All organizations".
     """
-    out = {c.name: c.label(lang) for c in instrument.constructs}
+    out = {k: v[0 if lang == "vi" else 1] for k, v in _ROLE_WORDS.items()}
+    out.update({c.name: c.label(lang) for c in instrument.constructs})
     out.update({i.name: i.label(lang) for i in instrument.indicators})
     out.update({f"tg{tg.number}": tg.label(lang) for tg in instrument.task_groups})
     for role in ROLE_COLUMNS:
@@ -852,3 +878,162 @@ def labels_for(instrument: Instrument, lang: str = "vi") -> dict[str, str]:
         if item is not None and item.list_name and role != "unit":
             out.update({c.name: c.label(lang) for c in instrument.choice_list(item.list_name) if c.name not in out})
     return out
+
+
+# ------------------------------------------------------------------------ report helpers
+
+def unit_hierarchy(population_dir: Path | None = None) -> pd.DataFrame:
+    """``[unit, org]`` from the frame: the nesting `analysis.disclosure` needs."""
+    units = population.load_units(population_dir)
+    return units[["unit_id", "org"]].rename(columns={"unit_id": "unit"})
+
+
+def estimate_with_total(designs: Mapping[str, WaveDesign], variables: Sequence[str], *, by: str) -> pd.DataFrame:
+    """`estimate_means` by *by* with the overall rows added (``by`` missing = the total)."""
+    total = estimate_means(designs, variables).assign(**{by: None})
+    parts = estimate_means(designs, variables, by=by)
+    out = pd.concat([total, parts], ignore_index=True)
+    return out[[WAVE, by, "variable", *_STATS]]
+
+
+def likert_args(instrument: Instrument, lang: str = "vi") -> dict:
+    """Levels, level labels and item labels of the instrument's scale for `analysis.plots.likert_bars`."""
+    lists = [i.list_name for i in instrument.scale_items]
+    main = max(set(lists), key=lists.count)
+    return {"levels": list(instrument.valid_codes(main)),
+            "level_labels": {c.name: c.label(lang) for c in instrument.choice_list(main)},
+            "item_labels": {i.name: i.label(lang) for i in instrument.scale_items}}
+
+
+def change_sentences(changes: pd.DataFrame, labels: Mapping[str, str], *, table: str, lang: str = "vi",
+                     keys: Sequence[str] = ("variable",), only_significant: bool = False,
+                     measure: str = "mean") -> list:
+    """`analysis.narrative.describe_change` for every row of a (protected) change table.
+
+    Hidden rows (suppressed) get the "not enough data" sentence of narrative; labels of the
+    key columns are joined (e.g. organization · construct).
+    """
+    from analysis import narrative
+
+    rows = changes.rename(columns={"estimate": "difference"})
+    if only_significant:
+        rows = rows[rows["significant"].fillna(False).astype(bool)]
+    out = []
+    for _, row in rows.iterrows():
+        label = " – ".join(labels.get(str(row[k]), str(row[k])) for k in reversed(list(keys)) if pd.notna(row[k]))
+        out.append(narrative.describe_change(row, label=label, wave_a=str(row["baseline_wave"]),
+                                             wave_b=str(row[WAVE]), table=table, keys=list(keys), lang=lang,
+                                             measure=measure))
+    return out
+
+
+def scorecard_table(units: pd.DataFrame, instrument: Instrument, *, wave: str, baseline_wave: str,
+                    population_dir: Path | None = None) -> pd.DataFrame:
+    """Every indicator's mean over units in *wave* with its interval, target and baseline.
+
+    Returns
+    -------
+    DataFrame
+        ``[variable, task_group, unit, direction, target, target_year, baseline, estimate, se,
+        ci_low, ci_high, n (units), deff]`` — the input of `analysis.narrative.scorecard`
+        (``key="variable"``), through `analysis.disclosure.protect_table` first.
+    """
+    now = indicator_estimates(units[units[WAVE] == wave], instrument, population_dir=population_dir)
+    base = indicator_estimates(units[units[WAVE] == baseline_wave], instrument, population_dir=population_dir)
+    meta = pd.DataFrame([{"variable": i.name, "task_group": i.task_group, "unit": i.unit, "direction": i.direction,
+                          "target": i.target, "target_year": i.target_year} for i in instrument.indicators])
+    out = meta.merge(base[["variable", "estimate"]].rename(columns={"estimate": "baseline"}), on="variable", how="left")
+    out = out.merge(now[["variable", *_STATS]], on="variable", how="left")
+    out["target"] = out["target"].astype("float64")
+    out["target_year"] = out["target_year"].astype("Int64")
+    return out
+
+
+def task_group_labels(instrument: Instrument, lang: str = "vi") -> dict[int, str]:
+    """``{number: label}`` of the plan's six task groups."""
+    return {tg.number: tg.label(lang) for tg in instrument.task_groups}
+
+
+def scorecard_frame(groups: Sequence, *, n_units: int, lang: str = "vi") -> pd.DataFrame:
+    """Task-group scorecard entries (`analysis.narrative.task_group_scorecard`) as a table.
+
+    Returns
+    -------
+    DataFrame
+        ``[task_group, variable ("status"), label, status, status_label, sentence, estimate
+        (NaN: no number), n (units behind the statuses)]`` ready for `protect_table`.
+    """
+    from analysis import narrative
+
+    rows = [{"task_group": int(str(g.sentence.source).rsplit("=", 1)[-1].rstrip("]")), "variable": "status",
+             "label": g.label, "status": g.status, "status_label": narrative.STATUS_LABELS[g.status][lang],
+             "sentence": g.sentence.text, "estimate": np.nan, "n": float(n_units)} for g in groups]
+    return pd.DataFrame(rows)
+
+
+def comments(members: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.DataFrame:
+    """Free-text answers of *wave*, one row per comment: ``[org, question, comment]``."""
+    sub = members[members[WAVE] == wave]
+    parts = []
+    for item in instrument.by_role("comment"):
+        if item.name in sub.columns:
+            texts = sub[item.name].astype("string").str.strip()
+            keep = texts.notna() & (texts != "")
+            parts.append(pd.DataFrame({"org": sub.loc[keep, "org"], "question": item.label(),
+                                       "comment": texts[keep].astype(str)}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["org", "question", "comment"])
+
+
+def comment_sample(publishable: pd.DataFrame, *, per_group: int = 8, seed: int = 20230324) -> pd.DataFrame:
+    """A reproducible random sample of screened comments per organization (never in submission order)."""
+    if publishable.empty:
+        return publishable
+    return (publishable.groupby("org", group_keys=False, sort=True)
+            .apply(lambda g: g.sample(n=min(per_group, len(g)), random_state=seed))
+            .sort_values(["org", "comment"]).reset_index(drop=True))
+
+
+def unit_response(units: pd.DataFrame, *, population_dir: Path | None = None) -> pd.DataFrame:
+    """Units that answered the unit survey, per wave and organization, against the frame.
+
+    Returns
+    -------
+    DataFrame
+        ``[wave, org, variable, estimate (share of units), n (units answering), units]``.
+    """
+    frame = population.load_units(population_dir).groupby("org").size().rename("units")
+    got = units.groupby([WAVE, "org"]).size().rename("n").reset_index()
+    got["units"] = got["org"].map(frame)
+    got["estimate"] = got["n"] / got["units"]
+    got["variable"] = "unit_response"
+    got["n"] = got["n"].astype("float64")
+    return got[[WAVE, "org", "variable", "estimate", "n", "units"]]
+
+
+def misbehaving_sentence(items: pd.DataFrame, labels: Mapping[str, str], *, lang: str = "vi") -> str:
+    """One sentence naming the constructs whose items misbehave (or saying none do)."""
+    bad = items[items["misbehaves"].fillna(False).astype(bool)]
+    if bad.empty:
+        return {"vi": "Không có câu hỏi nào có tương quan với phần còn lại của thang đo dưới 0,30 hoặc làm "
+                      "tăng alpha khi bỏ đi.",
+                "en": "No item correlates below 0.30 with the rest of its scale or raises alpha when dropped."}[lang]
+    names = ", ".join(dict.fromkeys(labels.get(v, v) for v in bad["variable"]))
+    return {"vi": f"{len(bad)} câu hỏi cần xem lại (tương quan với phần còn lại dưới 0,30 hoặc alpha tăng khi "
+                  f"bỏ đi), thuộc các thang đo: {names}.",
+            "en": f"{len(bad)} item(s) to review (correlation with the rest below 0.30, or alpha rises when "
+                  f"dropped), in: {names}."}[lang]
+
+
+def comparability_text(comparable: Sequence[str], not_comparable: Sequence[tuple[str, str]],
+                       labels: Mapping[str, str], *, wave: str, baseline_wave: str, lang: str = "vi") -> str:
+    """Which constructs are compared across the two waves' instrument versions, and which not."""
+    if not not_comparable:
+        return {"vi": f"Tất cả {len(comparable)} thang đo dùng cùng câu hỏi ở đợt {baseline_wave} và đợt {wave}, "
+                      "nên được so sánh trực tiếp.",
+                "en": f"All {len(comparable)} scales use the same questions in {baseline_wave} and {wave}, "
+                      "so they are compared directly."}[lang]
+    names = "; ".join(f"{labels.get(c, c)} ({why})" for c, why in not_comparable)
+    return {"vi": f"Chỉ so sánh {len(comparable)} thang đo có câu hỏi giống nhau giữa hai phiên bản phiếu. "
+                  f"Không so sánh: {names}.",
+            "en": f"Only the {len(comparable)} scales with the same questions in both versions are compared. "
+                  f"Not compared: {names}."}[lang]

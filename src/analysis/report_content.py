@@ -1,0 +1,459 @@
+"""What the report shows: protected tables, figures and sentences, in HTML and in the DOCX.
+
+A pipeline notebook creates one `Section` and publishes through it:
+
+* `Section.table` takes a `analysis.disclosure.ProtectedTable` (never a raw estimate table:
+  anything else is refused), writes it as CSV and XLSX (`analysis.tables`, formula-injection
+  safe) into ``tables/``, and shows it as an escaped HTML table with numbered caption, the
+  disclosure footnotes and the source;
+* `Section.figure` saves a `matplotlib` figure (built by `analysis.plots` from a protected
+  table) into ``figures/`` and shows it with a numbered caption;
+* `Section.sentences` shows generated sentences (`analysis.narrative`) after checking each one
+  against the protected tables it talks about (`analysis.disclosure.safe_text`).
+
+Each published block is also attached to the notebook output as metadata (``"analysis"``), so
+`docx_blocks` can rebuild the same content, in the same order, for the Word report without
+re-running anything, and the HTML assembled by `analysis.report.assemble` shows exactly what
+the DOCX shows.
+
+Examples
+--------
+>>> caption_prefix("30_member_sentiment", 2, "table", "vi"), caption_prefix("00_executive_summary", 1, "figure", "en")
+('Bảng 3.2', 'Figure 0.1')
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis import disclosure, tables
+
+__all__ = [
+    "Section",
+    "ColumnSpec",
+    "caption_prefix",
+    "docx_blocks",
+    "write_docx",
+    "markdown_blocks",
+]
+
+_WORDS = {
+    "vi": {"table": "Bảng", "figure": "Hình", "source": "Nguồn", "note": "Ghi chú",
+           "banner": "DỮ LIỆU MÔ PHỎNG — synthetic data. Các con số chỉ để minh họa, không phản ánh ý kiến thực tế."},
+    "en": {"table": "Table", "figure": "Figure", "source": "Source", "note": "Note",
+           "banner": "DỮ LIỆU MÔ PHỎNG — synthetic data. The numbers are illustrative only, not real opinions."},
+}
+#: Column kinds and how a value is shown.
+_KINDS = ("text", "mean", "pct", "int", "p", "ci", "ci_pct", "num", "d")
+
+
+def caption_prefix(notebook: str, number: int, kind: str, lang: str) -> str:
+    """``Bảng 3.2``: the notebook's section digit, then the table's or figure's number."""
+    section = int(notebook[:2]) // 10 if notebook[:2].isdigit() else 0
+    return f"{_WORDS[lang][kind]} {section}.{number}"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One displayed column: source column, header, kind (see ``_KINDS``) and optional labels."""
+
+    column: str
+    header: str
+    kind: str = "text"
+    labels: Mapping[str, str] | None = None
+
+
+_PERCENT_UNITS = {"share", "yes/no", "proportion", "percent"}
+
+
+def _fmt(value: Any, kind: str, lang: str, row: Mapping[str, Any] | None = None, column: str = "") -> str:
+    """One cell as text in the reader's number convention."""
+    row = row or {}
+    if kind in ("ind", "ind_ci"):
+        # an indicator is a share (shown as %) or a count/rate (a number), as its instrument unit says
+        kind = {"ind": "pct", "ind_ci": "pct_ci"}[kind] if str(row.get("unit", "")) in _PERCENT_UNITS else \
+            {"ind": "num", "ind_ci": "mean_ci"}[kind]
+    if kind in ("mean_ci", "pct_ci"):
+        main = _fmt(value, "mean" if kind == "mean_ci" else "pct", lang, row)
+        ci = _fmt(None, "ci" if kind == "mean_ci" else "ci_pct", lang, row)
+        return f"{main} ({ci})" if main and ci else main
+    if kind == "ci" or kind == "ci_pct":
+        lo, hi = row.get("ci_low"), row.get("ci_high")
+        if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+            return ""
+        return tables.format_interval(lo, hi, 1 if kind == "ci_pct" else 2, lang=lang, percent=kind == "ci_pct")
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if kind == "mean":
+        return tables.format_number(float(value), 2, lang=lang)
+    if kind == "num":
+        return tables.format_number(float(value), 2, lang=lang)
+    if kind == "d":
+        return tables.format_number(float(value), 2, lang=lang)
+    if kind == "pct100":
+        return tables.format_number(float(value), 0, lang=lang) + "%"
+    if kind == "pct":
+        return tables.format_percent(float(value), 1, lang=lang)
+    if kind == "int":
+        return tables.format_number(int(round(float(value))), 0, lang=lang)
+    if kind == "p":
+        p = float(value)
+        return ("< " + tables.format_number(0.001, 3, lang=lang)) if p < 0.001 else tables.format_number(p, 3, lang=lang)
+    if isinstance(value, (bool, np.bool_)):
+        return {"vi": {True: "có", False: "không"}, "en": {True: "yes", False: "no"}}[lang][value]
+    return unicodedata.normalize("NFC", str(value))
+
+
+def _display_frame(table: pd.DataFrame, columns: Sequence[ColumnSpec], lang: str) -> pd.DataFrame:
+    """The table as the reader sees it: labels, formatted numbers, markers in hidden rows."""
+    out = {}
+    hidden = table["suppressed"].astype(bool) if "suppressed" in table.columns else pd.Series(False, index=table.index)
+    notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
+    first_stat = next((c.column for c in columns if c.kind not in ("text",)), None)
+    records = table.to_dict("records")
+    for spec in columns:
+        cells = []
+        for rec, hid, note in zip(records, hidden, notes):
+            value = rec.get(spec.column)
+            if spec.kind == "text":
+                text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else _fmt(value, "text", lang)
+                cells.append(unicodedata.normalize("NFC", (spec.labels or {}).get(text, text)))
+            elif hid:
+                cells.append(note if spec.column == first_stat else "")
+            else:
+                cells.append(_fmt(value, spec.kind, lang, rec, spec.column))
+        out[spec.header] = cells
+    return pd.DataFrame(out)
+
+
+def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeric: Sequence[bool]) -> str:
+    esc = lambda s: html.escape(unicodedata.normalize("NFC", str(s)), quote=True)  # noqa: E731
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in frame.columns)
+    rows = []
+    for rec in frame.itertuples(index=False, name=None):
+        cells = "".join(f'<td class="num">{esc(v)}</td>' if num else f'<td style="text-align:left">{esc(v)}</td>'
+                        for v, num in zip(rec, numeric))
+        rows.append(f"<tr>{cells}</tr>")
+    foot = "".join(f'<p class="table-note" style="font-size:.9em;margin:.1em 0">{esc(t)}</p>' for t in footer)
+    return (f'<figure class="report-table" style="margin:1em 0"><table><caption style="caption-side:top;'
+            f'font-weight:bold;text-align:left;margin-bottom:.3em">{esc(caption)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{foot}</figure>")
+
+
+@dataclass
+class Section:
+    """The publishing helper of one pipeline notebook (see the module docstring).
+
+    Parameters
+    ----------
+    output_dir : str or path
+        The run folder (``tables/``, ``figures/``, ``results/`` are created inside).
+    notebook : str
+        The notebook's name, e.g. ``30_member_sentiment`` (numbers its tables ``Bảng 3.n``).
+    lang : {"vi", "en"}
+    """
+
+    output_dir: str | Path
+    notebook: str
+    lang: str = "vi"
+    _tables: int = field(default=0, init=False)
+    _figures: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self.output_dir = Path(self.output_dir)
+        for sub in ("tables", "figures", "results"):
+            (self.output_dir / sub).mkdir(parents=True, exist_ok=True)
+
+    # -- words --------------------------------------------------------------------------
+    def words(self, vi: str, en: str) -> str:
+        """The text in the section's language."""
+        return vi if self.lang == "vi" else en
+
+    def _show(self, html_text: str, block: dict) -> None:
+        from IPython.display import HTML, display
+
+        display(HTML(html_text), metadata={"analysis": block})
+
+    # -- blocks -------------------------------------------------------------------------
+    def banner(self, synthetic: bool) -> None:
+        """The synthetic-data banner, when the data are synthetic."""
+        if synthetic:
+            text = _WORDS[self.lang]["banner"]
+            self._show(f'<p class="synthetic-note" style="color:#b00020;font-weight:bold">{html.escape(text)}</p>',
+                       {"type": "paragraph", "text": text, "style": "banner"})
+
+    def table(self, protected: disclosure.ProtectedTable, *, name: str, title: str,
+              columns: Sequence[ColumnSpec], source: str, note: str | None = None,
+              export: pd.DataFrame | None = None, pivot: tuple[Sequence[str], str] | None = None) -> pd.DataFrame:
+        """Publish a protected table: CSV + XLSX in ``tables/``, escaped HTML, DOCX block.
+
+        Parameters
+        ----------
+        protected : ProtectedTable
+            Output of `analysis.disclosure.protect_table`.
+        name : str
+            File stem in ``tables/`` (``[a-z0-9_]``).
+        title : str
+            Caption after the number.
+        columns : sequence of ColumnSpec
+            What to show, in order.
+        source, note : str
+            "Nguồn: …" and "Ghi chú: …" lines under the table.
+        export : DataFrame, optional
+            Columns of ``protected.table`` to export (default: all but the internal ones);
+            it must come from the protected table.
+        pivot : (row headers, column header), optional
+            Show the table wide: rows keyed by the columns with these headers, one column per
+            value of the *column header* column, cells = the remaining (single) column.
+
+        Returns
+        -------
+        DataFrame
+            The exported table (codes and rounded numbers; hidden rows empty with their marker).
+        """
+        if not isinstance(protected, disclosure.ProtectedTable):
+            raise TypeError(f"table {name!r}: publish a ProtectedTable (analysis.disclosure.protect_table), "
+                            f"not {type(protected).__name__}")
+        if not re.fullmatch(r"[a-z0-9_]+", name):
+            raise ValueError(f"table name {name!r}: use lower-case letters, digits and '_'")
+        self._tables += 1
+        caption = f"{caption_prefix(self.notebook, self._tables, 'table', self.lang)}. {title}"
+        data = protected.table if export is None else export
+        out = data.drop(columns=[c for c in ("display",) if c in data.columns]).reset_index(drop=True)
+        if "suppressed" in out.columns:
+            # every number of a hidden row goes, not only the core's statistics (e.g. the two
+            # wave means next to a difference, a p-value, an effect size)
+            hid = out["suppressed"].astype(bool).to_numpy()
+            nums = [c for c in out.columns if c not in protected.by and c != "suppressed"
+                    and pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+            out[nums] = out[nums].astype("float64")
+            out.loc[hid, nums] = np.nan
+        tables.export_table(out, self.output_dir / "tables", name)
+        shown = _display_frame(protected.table.reset_index(drop=True), columns, self.lang)
+        if pivot is not None:
+            index, across = list(pivot[0]), pivot[1]
+            value = [c for c in shown.columns if c not in index and c != across]
+            shown = shown.pivot_table(index=index, columns=across, values=value[0], aggfunc="first", sort=False)
+            shown = shown.reset_index()
+            shown.columns = [str(c) for c in shown.columns]
+            columns = [ColumnSpec(c, c, "text") for c in index] + [ColumnSpec(c, c, "num") for c in shown.columns[len(index):]]
+        footer = list(protected.footnotes(self.lang))
+        if note:
+            footer.append(f"{_WORDS[self.lang]['note']}: {note}")
+        footer.append(f"{_WORDS[self.lang]['source']}: {source}")
+        numeric = [c.kind != "text" for c in columns]
+        block = {"type": "table", "name": name, "caption": unicodedata.normalize("NFC", caption),
+                 "columns": list(shown.columns), "rows": shown.values.tolist(), "numeric": numeric,
+                 "notes": [unicodedata.normalize("NFC", t) for t in footer]}
+        self._show(_html_table(shown, caption, footer, numeric), block)
+        return out
+
+    def figure(self, fig: Any, *, name: str, title: str, source: str, note: str | None = None) -> Path:
+        """Save a figure (built from a protected table) as PNG and show it with its caption."""
+        from analysis import plots
+
+        self._figures += 1
+        caption = f"{caption_prefix(self.notebook, self._figures, 'figure', self.lang)}. {title}"
+        path = plots.save_figure(fig, self.output_dir / "figures" / f"{name}.png")
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+        lines = ([f"{_WORDS[self.lang]['note']}: {note}"] if note else []) + [f"{_WORDS[self.lang]['source']}: {source}"]
+        foot = "".join(f'<p style="font-size:.9em;margin:.1em 0">{html.escape(t)}</p>' for t in lines)
+        block = {"type": "figure", "name": name, "path": f"figures/{name}.png",
+                 "caption": unicodedata.normalize("NFC", caption), "notes": lines}
+        self._show(f'<figure style="margin:1em 0"><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+                   f'<figcaption style="font-weight:bold">{html.escape(caption)}</figcaption>{foot}</figure>', block)
+        return Path(path)
+
+    def sentences(self, sentences: Sequence[Any], protected: Sequence[disclosure.ProtectedTable] = (), *,
+                  labels: Mapping[str, str] | None = None, sources: bool = True) -> list[str]:
+        """Show generated sentences as a list, each checked by `analysis.disclosure.safe_text`.
+
+        Parameters
+        ----------
+        sentences : sequence of narrative.Sentence (or str)
+        protected : sequence of ProtectedTable
+            The tables the sentences talk about.
+        sources : bool
+            Add the source (table and row) after each sentence, in small print.
+        """
+        texts, items = [], []
+        for s in sentences:
+            text = getattr(s, "text", str(s))
+            src = getattr(s, "source", "")
+            safe = disclosure.safe_text(text, list(protected), labels=labels, lang=self.lang) if protected else \
+                unicodedata.normalize("NFC", text)
+            texts.append(safe)
+            item = html.escape(safe)
+            if sources and src and safe == unicodedata.normalize("NFC", text):
+                item += f' <small style="color:#555">[{html.escape(src)}]</small>'
+            items.append(f"<li>{item}</li>")
+        self._show(f"<ul class=\"findings\">{''.join(items)}</ul>", {"type": "bullets", "items": texts})
+        return texts
+
+    def paragraph(self, text: str) -> None:
+        """A generated paragraph (already safe: no numbers about groups)."""
+        self._show(f"<p>{html.escape(unicodedata.normalize('NFC', text))}</p>", {"type": "paragraph", "text": text})
+
+    def markdown(self, text: str) -> None:
+        """A Markdown block (e.g. the disclosure policy from `policy_markdown`)."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(text), metadata={"analysis": {"type": "markdown", "text": text}})
+
+    def save_result(self, name: str, frame: pd.DataFrame | disclosure.ProtectedTable) -> Path:
+        """A protected table for another notebook, in ``results/<name>.csv`` (not shown)."""
+        if not isinstance(frame, disclosure.ProtectedTable):
+            raise TypeError(f"result {name!r}: save a ProtectedTable, not {type(frame).__name__}")
+        path = self.output_dir / "results" / f"{name}.csv"
+        tables.write_csv(frame.table.drop(columns=["display"]), path, excel_safe=False)
+        return path
+
+    def load_result(self, name: str) -> pd.DataFrame | None:
+        """A table saved by another notebook of this run (None when that notebook did not run)."""
+        path = self.output_dir / "results" / f"{name}.csv"
+        if not path.is_file():
+            return None
+        return pd.read_csv(path, encoding="utf-8-sig", dtype={"wave": str, "baseline_wave": str})
+
+
+# --------------------------------------------------------------------------------- DOCX
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+
+
+def _plain(text: str) -> str:
+    """Markdown inline markup removed (bold, italics, code, links)."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"(\*\*|__)(.*?)\1", r"\2", text)
+    text = re.sub(r"(?<![\w*])\*(?!\s)(.*?)(?<!\s)\*(?!\w)", r"\1", text)
+    return unicodedata.normalize("NFC", text.replace("`", ""))
+
+
+def markdown_blocks(text: str) -> list[dict]:
+    """Headings, paragraphs and bullet lists of a Markdown cell as DOCX blocks.
+
+    Examples
+    --------
+    >>> markdown_blocks("# Tiêu đề\\n\\nĐoạn **một**.\\n\\n- a\\n- b")
+    [{'type': 'heading', 'level': 1, 'text': 'Tiêu đề'}, {'type': 'paragraph', 'text': 'Đoạn một.'}, {'type': 'bullets', 'items': ['a', 'b']}]
+    """
+    blocks: list[dict] = []
+    para: list[str] = []
+    bullets: list[str] = []
+
+    def flush() -> None:
+        if para:
+            blocks.append({"type": "paragraph", "text": _plain(" ".join(para))})
+            para.clear()
+        if bullets:
+            blocks.append({"type": "bullets", "items": [_plain(b) for b in bullets]})
+            bullets.clear()
+
+    for line in text.splitlines():
+        stripped = line.strip()
+        m = _MD_HEADING.match(stripped)
+        if m:
+            flush()
+            blocks.append({"type": "heading", "level": len(m.group(1)), "text": _plain(m.group(2))})
+        elif re.match(r"^([-*+]|\d+\.)\s+", stripped):
+            if para:
+                flush()
+            bullets.append(re.sub(r"^([-*+]|\d+\.)\s+", "", stripped))
+        elif not stripped:
+            flush()
+        elif stripped.startswith("|") or stripped.startswith("<"):
+            continue  # raw tables/HTML in narrative cells are not carried to the DOCX
+        else:
+            if bullets:
+                bullets[-1] += " " + stripped
+            else:
+                para.append(stripped)
+    flush()
+    return blocks
+
+
+def docx_blocks(run_dir: Path | str) -> list[dict]:
+    """The report's content, in order, from the executed notebooks of a run folder.
+
+    Markdown cells give headings and paragraphs; outputs published through `Section` give
+    their tables, figures (with the PNG's path) and sentences. Other outputs (working displays)
+    are not carried over.
+
+    Returns
+    -------
+    list of dict
+        Blocks ``{"type": "heading"|"paragraph"|"bullets"|"table"|"figure"|"markdown", …}``.
+    """
+    import nbformat
+
+    run_dir = Path(run_dir)
+    blocks: list[dict] = []
+    for path in sorted((run_dir / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                blocks += markdown_blocks(cell.source)
+                continue
+            for out in cell.get("outputs", []):
+                block = (out.get("metadata") or {}).get("analysis")
+                if not block:
+                    continue
+                block = dict(block)
+                if block["type"] == "figure":
+                    block["path"] = str(run_dir / block["path"])
+                if block["type"] == "markdown":
+                    blocks += markdown_blocks(block["text"])
+                    continue
+                blocks.append(block)
+    return blocks
+
+
+def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: bool) -> Path:
+    """Build ``report.docx`` in *run_dir* from the executed notebooks (`analysis.docx_report`).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from analysis import docx_report
+
+    run_dir = Path(run_dir)
+    lang = params.get("lang", "vi") if params.get("lang") in ("vi", "en") else "vi"
+    title = {"vi": "BÁO CÁO KẾT QUẢ KHẢO SÁT ĐÁNH GIÁ THỰC HIỆN ĐỀ ÁN 04-ĐA/ĐUK",
+             "en": "SURVEY REPORT: ASSESSING PLAN 04-ĐA/ĐUK"}[lang]
+    subtitle = {"vi": f"Phiếu {params.get('instrument', '')} — đợt khảo sát năm {params.get('wave', '')}",
+                "en": f"Instrument {params.get('instrument', '')} — wave {params.get('wave', '')}"}[lang]
+    blocks = [{"type": "paragraph", "text": subtitle, "style": "subtitle"}] + docx_blocks(run_dir)
+    target = run_dir / "report.docx"
+    docx_report.build_docx(_to_docx_model(blocks, docx_report), target, title=title, synthetic=synthetic, lang=lang)
+    return target
+
+
+def _to_docx_model(blocks: Sequence[dict], docx_report: Any) -> list:
+    """Our blocks in `analysis.docx_report`'s block model (adapter: one place to change)."""
+    convert = getattr(docx_report, "blocks_from_dicts", None)
+    if convert is not None:
+        return list(convert(blocks))
+    return list(blocks)
+
+
+def _json_default(value: Any) -> Any:  # pragma: no cover - used for debugging dumps only
+    return str(value)
+
+
+def dump_blocks(run_dir: Path | str) -> str:
+    """The DOCX blocks as JSON text (for inspection and tests)."""
+    return json.dumps(docx_blocks(run_dir), ensure_ascii=False, indent=1, default=_json_default)
