@@ -161,6 +161,14 @@ def test_census_stratum_alone_is_not_lonely() -> None:
     assert np.isfinite(se) and se > 0
 
 
+def test_units_as_clusters_with_unit_count_as_fpc_warns() -> None:
+    # The classic silent error: sampling fraction 1 at the first stage, so every SE is 0.
+    df = pd.DataFrame({"unit": ["a", "a", "b", "b"], "n_units": [2] * 4, "w": [1.0] * 4, "y": [1.0, 2, 3, 5]})
+    with pytest.warns(UserWarning, match="census"):
+        d = SurveyDesign(df, weights="w", cluster="unit", fpc="n_units")
+    assert d.mean("y")["se"].iloc[0] == 0.0
+
+
 def test_columns_and_order() -> None:
     out = D["dstrat"].mean("api00", by=["awards", "sch.wide"])
     assert list(out.columns) == ["awards", "sch.wide", *COLUMNS]

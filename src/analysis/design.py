@@ -13,7 +13,10 @@ scripts/r_reference/design.R):
   factor (one row per level).
 * Standard errors: the one-stage "ultimate cluster" variance of R's ``svyrecvar``/``onestrat``
   with ``fpc`` (population size of the first-stage stratum, or a sampling fraction when every
-  value is <= 1), after removing the calibration (post-stratification, raking) as R does.
+  value is <= 1), after removing the calibration as R does: post-stratification by residuals
+  from the post-stratum means; raking by R's *ten backfitting sweeps* of
+  ``x - psw * ave(x / psw, margin)`` over the margins (R's approximation of the residual of the
+  linear calibration on the margin indicators; reproduced as is, so the numbers are R's).
 * ``ci_low``/``ci_high``: normal quantiles, as ``confint()`` on a ``svystat``.
 * ``deff``: R's ``deff=TRUE`` (not ``"replace"``): the design variance over the variance of the
   same estimator under simple random sampling *without* replacement of ``n`` units from a
@@ -36,11 +39,19 @@ Domains are never estimated by deleting rows: out-of-domain rows contribute zero
 linearised variable (R's ``svyby``), so strata and PSUs without domain members still count.
 Missing values are dropped like ``na.rm=TRUE`` (R subsets the design, which for these designs is
 the same as a domain of the complete cases).
+
+Performance: every calibration step subtracts ``psw * c[category]`` from the linearised values,
+so the constants ``c`` are found from category sums and small cross tables, and the variance
+from PSU totals; no respondent-by-domain residual matrix is formed and there is no Python loop
+over respondents or strata (bincount and sparse indicator products). 1M respondents in 103
+strata, raking on three margins and 20 means by organization: about 3.5 s of CPU
+(scripts/bench.py).
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -54,7 +65,7 @@ __all__ = ["SurveyDesign", "DesignError", "LonelyPSU", "ESTIMATE_COLUMNS"]
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove"]
 _LONELY_OPTIONS = ("fail", "adjust", "certainty", "remove")
 ESTIMATE_COLUMNS = ("variable", "estimate", "se", "ci_low", "ci_high", "n", "deff")
-# Dense linearised matrices are built in column chunks of at most this many cells (64 MB).
+# PSU totals (PSUs x domains) are formed in domain chunks of at most this many cells (64 MB).
 _MAX_CELLS = 8_000_000
 _Z975 = float(stats.norm.ppf(0.975))
 
@@ -262,6 +273,16 @@ class SurveyDesign:
         self._scale = np.where(f < 1e-7, 0.0, scale)
         self._psu_scale = self._scale[psu_stratum]
         self._lonely = (psu_per_stratum == 1) & (self._scale > 0)
+        if fpc and not (self._scale > 0).any():
+            # E.g. units given as clusters with the number of units as fpc: every standard
+            # error would silently be zero (see DESIGN.md, statistical contract).
+            warnings.warn(
+                f"fpc={fpc!r} makes every first-stage stratum a census (sampling fraction 1): all "
+                "standard errors will be 0. For members sampled within units use strata='unit', "
+                "fpc='unit_size'.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     # ------------------------------------------------------------------ construction helpers
     def _labels(self, name: str, role: str) -> np.ndarray:
