@@ -36,6 +36,7 @@ def _comments(texts: list[str], group: str = "CDVC", filler: int = 12) -> pd.Dat
         ("Đề nghị đồng chí Hùng công khai tài chính.", "name", "Hùng"),
         ("Chị Lan làm việc rất tốt.", "name", "Chị Lan"),
         ("Tôi thấy bà Mai chưa sát sao.", "name", "Mai"),
+        ("Tran Hung khong cong bang.", "name", "Tran Hung"),  # typed without diacritics
         ("Liên hệ 0912 345 678 để biết thêm.", "phone", "0912 345 678"),
         ("Số của tôi: +84 912345678", "phone", "+84 912345678"),
         ("Gọi 0383.456.789 hoặc 0238-3844-123", "phone", "0383.456.789; 0238-3844-123"),

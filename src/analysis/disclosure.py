@@ -39,6 +39,35 @@ never shown. The reasons are in :attr:`ProtectedTable.log`, which is for the res
 
 How notebooks call it
 ---------------------
+``policy = load_policy(k=min_group_size)``; ``hier = unit_hierarchy(ins)``;
+``sens = [i.name for i in ins.sensitive_items]``. Pool units on the respondent data
+(``pool_small_groups(data, unit_col, policy.k, org_col, into="unit_reported", force=...)``),
+estimate, put the parent rows in the same table (``pd.concat`` of ``by=[org, unit]``,
+``by=org`` and overall) or pass them in ``published=``, then
+``protect_table(est, by=..., hierarchy=..., policy=policy, sensitive=sens, published=[...],
+name=...)``. Write ``pt.table`` (with ``pt.footnotes("vi")``/``("en")`` under it), draw
+``mask_for_plot(pt)``, keep ``pt.log`` in results/ (never in reports/). Wave comparisons:
+``protect_comparison(compare_waves(a, b), by=..., a=pt_a, b=pt_b)``. Sentences:
+``safe_text(sentence, pt)``. Comments: ``screen_comments(..., identifiers=unit_identifiers())``
+then ``write_withheld(withheld, "data/processed/<instrument>/<wave>_withheld_comments.csv")``.
+Exports: ``k_anonymous_export(df, instrument=ins, hierarchy=hier)``. Before assembly, the
+report runner should call ``assert_no_disclosure`` on every table of the report together.
+
+Known gaps
+----------
+* Equality relations only: bounds (a hidden mean cannot leave the scale, counts are
+  non-negative) are not used, except that a derived pool of a *sensitive proportion* that must
+  be 0% or 100% is reported; a derived pool of a mean at the scale end is not.
+* The rounding interval uses the minimum-norm combination of published cells; an optimiser
+  could find a narrower one. It matters only for hidden groups of k or more (a hidden group of
+  fewer than k is reported whenever it is derivable at all).
+* Weighted estimates: the unweighted n stands in for the weights in the recovery.
+* Variables are attacked separately; n shared across variables is not combined.
+* Complementary suppression is greedy (smallest-n sibling first), not minimum-loss.
+* Consistency with earlier reports holds only for the tables passed in ``published=``.
+
+Example
+-------
 >>> import pandas as pd
 >>> est = pd.DataFrame({"org": ["CDVC", "CDVC", "CDVC", "CDVC"],
 ...                     "unit": ["CDVC01", "CDVC02", "CDVC03", None],

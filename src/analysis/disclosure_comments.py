@@ -60,7 +60,8 @@ def _names(text: str, policy: DisclosurePolicy) -> list[str]:
         text = text.replace(_nfc(phrase), " ~ " * len(phrase.split()))
     titles = sorted({_nfc(t).casefold() for t in policy.comment_titles}, key=len, reverse=True)
     single_titles = {t for t in titles if " " not in t}
-    surnames = {_nfc(s) for s in policy.comment_surnames}
+    # family names also without diacritics ("Nguyen Hung" typed on a phone without Telex)
+    surnames = {_fold(s) for s in policy.comment_surnames}
     words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
     runs: list[list[tuple[str, int, int]]] = []
     for w in words:
@@ -75,7 +76,7 @@ def _names(text: str, policy: DisclosurePolicy) -> list[str]:
         after_title = any(before.endswith(t) and (len(before) == len(t) or not before[-len(t) - 1].isalnum())
                           for t in titles)
         if (
-            (tokens[0] in surnames and len(tokens) >= 2)
+            (_fold(tokens[0]) in surnames and len(tokens) >= 2)
             or (tokens[0].casefold() in single_titles and len(tokens) >= 2)
             or len(tokens) >= 3
             or after_title
