@@ -53,6 +53,7 @@ __all__ = [
     "format_percent",
     "format_pvalue",
     "is_formula_like",
+    "normalise_ooxml",
     "render_html_table",
     "write_csv",
     "write_xlsx",
@@ -261,11 +262,12 @@ def _put(ws: Any, row: int, col: int, value: Any) -> None:
             cell.quotePrefix = True
 
 
-def _normalise_xlsx(data: bytes) -> bytes:
+def normalise_ooxml(data: bytes) -> bytes:
     """Rewrite the zip with fixed entry timestamps and pinned core-property dates.
 
-    openpyxl stamps the current time both in the zip entries and in ``docProps/core.xml``
-    (``modified`` is reset on save), which would make every export differ from the last.
+    openpyxl and python-docx stamp the current time both in the zip entries and in
+    ``docProps/core.xml`` (``modified`` is reset on save), which would make every export differ
+    from the last. Used for XLSX here and for DOCX by :mod:`analysis.docx_report`.
     """
     stamp = FIXED_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -317,7 +319,7 @@ def write_xlsx(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Pa
     props.modified = FIXED_TIMESTAMP
     buf = io.BytesIO()
     wb.save(buf)
-    path.write_bytes(_normalise_xlsx(buf.getvalue()))
+    path.write_bytes(normalise_ooxml(buf.getvalue()))
     return path
 
 
