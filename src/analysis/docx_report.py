@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,7 +56,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Mm, Pt, RGBColor
+from docx.shared import Cm, Mm, Pt, RGBColor, Twips
 
 from analysis.tables import FIXED_TIMESTAMP, format_number, normalise_ooxml
 
@@ -255,14 +256,20 @@ def _setup_styles(doc: Any, lang: str) -> None:
         ppr.remove(border)
 
 
+def _twips_at_least(mm: float) -> Twips:
+    """*mm* as whole twips (how DOCX stores margins), rounded up: 15 mm is 850.4 twips, and
+    rounding to 850 would give 14.99 mm, outside the decree's 15–20 mm."""
+    return Twips(math.ceil(mm * 1440 / 25.4 - 1e-9))
+
+
 def _page(section: Any, *, landscape: bool = False) -> None:
     w, h = Mm(LAYOUT.page_width_mm), Mm(LAYOUT.page_height_mm)
     section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = (h, w) if landscape else (w, h)
-    section.top_margin = Mm(LAYOUT.margin_top_mm)
-    section.bottom_margin = Mm(LAYOUT.margin_bottom_mm)
-    section.left_margin = Mm(LAYOUT.margin_left_mm)
-    section.right_margin = Mm(LAYOUT.margin_right_mm)
+    section.top_margin = _twips_at_least(LAYOUT.margin_top_mm)
+    section.bottom_margin = _twips_at_least(LAYOUT.margin_bottom_mm)
+    section.left_margin = _twips_at_least(LAYOUT.margin_left_mm)
+    section.right_margin = _twips_at_least(LAYOUT.margin_right_mm)
     section.header_distance = Mm(LAYOUT.header_distance_mm)
     section.footer_distance = Mm(LAYOUT.header_distance_mm)
 
