@@ -432,6 +432,8 @@ def test_importing_the_same_file_again_changes_nothing(tmp_path):
     before = {p: (p.stat().st_mtime_ns, _sha(p)) for p in first.parquet_path.parent.iterdir()}
     again = _run(tmp_path, [path])
     assert again.status == "unchanged"
+    # Also without --meta (the stored wave.yaml, with its derived fieldwork dates, is reused).
+    assert import_wave("member", "2026", [path], data_dir=tmp_path / "data").status == "unchanged"
     assert [m.en for m in again.messages] == [
         "wave 2026 of member is already imported from these same files (same sha256): nothing changed"]
     assert {p: (p.stat().st_mtime_ns, _sha(p)) for p in first.parquet_path.parent.iterdir()} == before

@@ -1447,6 +1447,12 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
     if (wave_meta.instrument, wave_meta.wave) != (instrument, wave):
         raise ValueError(f"wave.yaml is for {wave_meta.instrument} {wave_meta.wave}, not {instrument} {wave} / "
                          f"wave.yaml thuộc {wave_meta.instrument} {wave_meta.wave}, không phải {instrument} {wave}")
+    if wave_meta.fieldwork_start is None and stored_meta_path.is_file():
+        # Fieldwork dates derived from the submissions on an earlier run are not a change.
+        stored = WaveMeta.from_mapping(yaml.safe_load(stored_meta_path.read_text(encoding="utf-8")), where=str(stored_meta_path))
+        undated = {**stored.to_mapping(), "fieldwork_start": None, "fieldwork_end": None}
+        if undated == {**wave_meta.to_mapping(), "fieldwork_end": None}:
+            wave_meta = stored
     inst = instruments.load(instrument, version=wave_meta.instrument_version)
     spec = validate.spec_from_instrument(inst)
 
@@ -1482,6 +1488,8 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         local = prepared.data["_submitted_at"].dropna().dt.tz_convert(LOCAL_UTC_OFFSET)
         wave_meta = WaveMeta(**{**wave_meta.to_mapping(), "fieldwork_start": local.min().date().isoformat(),
                                 "fieldwork_end": local.max().date().isoformat()})
+        # The stored wave.yaml holds the derived dates, so a rerun compares against them.
+        fingerprint = _fingerprint(shas, wave_meta, res_sha)
 
     # --- write: raw (read-only) first, then processed outputs atomically ----------------------------------
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
