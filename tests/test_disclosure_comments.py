@@ -181,6 +181,11 @@ def test_policy_file_with_k2_is_rejected(tmp_path: Path):
     )
 
 
+def test_missing_policy_file_is_an_error(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="disclosure policy .* is missing"):
+        load_policy(tmp_path / "nope.yaml")
+
+
 def test_policy_file_unknown_key_and_coarsen_rule_rejected(tmp_path: Path):
     f = tmp_path / "d.yaml"
     f.write_text("min_group_sise: 5\n", encoding="utf-8")

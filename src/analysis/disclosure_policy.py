@@ -171,8 +171,8 @@ def load_policy(path: str | Path | None = None, **overrides: Any) -> DisclosureP
     Parameters
     ----------
     path : str or Path, optional
-        The policy file. Without it, the project's ``config/disclosure.yaml``; if that file is
-        absent (an installed package without the checkout) the built-in defaults are used.
+        The policy file. Without it, the project's ``config/disclosure.yaml`` (a missing file is
+        an error, never a silent fallback to other values).
     **overrides
         Field values that replace the file's (e.g. ``k=min_group_size`` from a notebook
         parameter); validated like the file.
@@ -185,6 +185,8 @@ def load_policy(path: str | Path | None = None, **overrides: Any) -> DisclosureP
     ------
     DisclosureError
         An unknown key, or a value outside the allowed range (e.g. k below 3).
+    FileNotFoundError
+        The policy file does not exist.
 
     Examples
     --------
@@ -199,20 +201,22 @@ def load_policy(path: str | Path | None = None, **overrides: Any) -> DisclosureP
     """
     fields: dict[str, Any] = {}
     file = Path(path) if path is not None else POLICY_PATH
-    if path is not None or file.is_file():
-        raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        if not isinstance(raw, dict):
-            raise DisclosureError(f"{file}: the policy must be a mapping, got {type(raw).__name__}")
-        for key, value in _flatten(raw).items():
-            if key == ("version",):
-                continue
-            if key not in _YAML_FIELDS:
-                raise DisclosureError(f"{file}: unknown policy key {'.'.join(key)!r}")
-            if isinstance(value, list):
-                value = tuple(_nfc(v) if isinstance(v, str) else v for v in value)
-            elif isinstance(value, str):
-                value = _nfc(value)
-            fields[_YAML_FIELDS[key]] = value
+    if not file.is_file():
+        # no silent fallback to built-in values: the policy lives in one place
+        raise FileNotFoundError(f"disclosure policy {file} is missing (config/disclosure.yaml in the project)")
+    raw = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise DisclosureError(f"{file}: the policy must be a mapping, got {type(raw).__name__}")
+    for key, value in _flatten(raw).items():
+        if key == ("version",):
+            continue
+        if key not in _YAML_FIELDS:
+            raise DisclosureError(f"{file}: unknown policy key {'.'.join(key)!r}")
+        if isinstance(value, list):
+            value = tuple(_nfc(v) if isinstance(v, str) else v for v in value)
+        elif isinstance(value, str):
+            value = _nfc(value)
+        fields[_YAML_FIELDS[key]] = value
     fields.update(overrides)
     try:
         return DisclosurePolicy(**fields)
