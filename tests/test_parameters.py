@@ -108,6 +108,15 @@ def test_params_file_is_typed_and_checked(tmp_path):
         report.load_params_file(bad)
 
 
+def test_p_values_are_strings_unless_the_params_file_types_them():
+    file_params = {"count": 3, "ratio": 0.5, "flag": False, "orgs": ["CDVC"], "code": "001"}
+    merged = report.merge_parameters(file_params, {"count": "7", "ratio": "1.25", "flag": "true",
+                                                   "orgs": "[CDVC, DTN]", "code": "002", "new": "007"})
+    assert merged == {"count": 7, "ratio": 1.25, "flag": True, "orgs": ["CDVC", "DTN"], "code": "002", "new": "007"}
+    with pytest.raises(report.ParameterError, match="gives count as int"):
+        report.merge_parameters(file_params, {"count": "seven"})
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text())
 def test_papermill_writes_any_string_as_a_literal_that_reads_back_exactly(value):

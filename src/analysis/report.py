@@ -87,6 +87,7 @@ __all__ = [
     "check_parameter_name",
     "parse_assignment",
     "load_params_file",
+    "merge_parameters",
     "build_parameters",
     "check_kernel",
     "collect_inputs",
@@ -381,6 +382,51 @@ def load_params_file(path: Path | str) -> dict[str, Any]:
             raise ParameterError(f"{path}: {name} must be a quoted string, e.g. {name}: \"{value}\"")
         out[name] = _check_value(name, value)
     return out
+
+
+def _coerce_like(name: str, text: str, example: object) -> object:
+    """Read a ``-p`` string as the type the params file gave *name* (strings stay raw)."""
+    if example is None or isinstance(example, str):
+        return text
+    if isinstance(example, bool):
+        lowered = text.strip().lower()
+        if lowered in ("true", "yes", "1"):
+            return True
+        if lowered in ("false", "no", "0"):
+            return False
+    elif isinstance(example, int) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", text):
+        return int(text)
+    elif isinstance(example, float):
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    else:  # list or mapping: YAML flow syntax, e.g. -p orgs=[CDVC, DTN]
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = None
+        if isinstance(value, type(example)):
+            return _check_value(name, value)
+    raise ParameterError(f"-p {name}={text!r}: the params file gives {name} as "
+                         f"{type(example).__name__} ({example!r}); give a value of that type")
+
+
+def merge_parameters(file_params: Mapping[str, Any], cli_params: Mapping[str, str]) -> dict[str, Any]:
+    """Extra parameters: the params file's, overridden by ``-p``.
+
+    A ``-p`` value is a raw string, unless the params file gives that name a typed value
+    (number, boolean, list…): then it is read as that type, or refused.
+
+    Examples
+    --------
+    >>> merge_parameters({"count": 3, "code": "001"}, {"count": "7", "code": "002", "note": "1e3"})
+    {'count': 7, 'code': '002', 'note': '1e3'}
+    """
+    merged = dict(file_params)
+    for name, text in cli_params.items():
+        merged[name] = _coerce_like(name, text, file_params.get(name))
+    return merged
 
 
 def build_parameters(instrument: str, wave: str, *, baseline_wave: str | None = None,
@@ -1069,8 +1115,9 @@ Without --instrument/--wave: every instrument of notebooks/pipeline.yaml that ha
 the synthetic demo waves are prepared first (if analysis.demo is available).
 
 Parameters given to every notebook: instrument, wave, baseline_wave, waves (all imported waves up
-to --wave), lang, output_dir, min_group_size, plus each -p name=value (always a string; use
---params-file for typed values: numbers, lists, booleans). Precedence: params file < options < -p.
+to --wave), lang, output_dir, min_group_size, plus each -p name=value (a string, unless --params-file
+gives that name a typed value: number, boolean, list; then -p must be of that type).
+Precedence: params file < options < -p.
 
 Examples:
   python -m analysis report
@@ -1096,7 +1143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lang", choices=LANGUAGES, help="report language (default vi)")
     p.add_argument("--min-group-size", type=int, metavar="N", help=f"smallest group shown (default {config.MIN_GROUP_SIZE})")
     p.add_argument("-p", "--param", dest="params", action="append", default=[], metavar="NAME=VALUE",
-                   help="extra notebook parameter, passed as a string (repeatable)")
+                   help="extra notebook parameter, a string unless the params file types it (repeatable)")
     p.add_argument("--params-file", type=Path, metavar="YAML",
                    help="YAML mapping of parameters with typed values (e.g. a per-wave file)")
     p.add_argument("--all-waves", action="store_true", help="report every imported wave, not only the latest")
@@ -1174,7 +1221,7 @@ def _cli(args: argparse.Namespace) -> int:
     lang = args.lang or named.get("lang", "vi")
     min_group = args.min_group_size if args.min_group_size is not None else named.get(
         "min_group_size", config.MIN_GROUP_SIZE)
-    extra = {**file_params, **cli_params}
+    extra = merge_parameters(file_params, cli_params)
 
     processed_dir, notebooks_dir = config.PROCESSED_DIR, config.NOTEBOOKS_DIR
     targets = _targets(instrument, wave, args.all_waves, processed_dir, notebooks_dir)
