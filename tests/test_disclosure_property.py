@@ -28,7 +28,7 @@ def _respondents(orgs: list[list[int]], seed: int, with_sex: bool) -> tuple[pd.D
     return pd.DataFrame(rows, columns=["org", "unit", "sex", "score"]), pd.DataFrame(units)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orgs=hierarchies, seed=st.integers(0, 10_000))
 def test_unit_within_org_tables_pass_the_attacker(orgs, seed):
     resp, units = _respondents(orgs, seed, with_sex=False)
@@ -82,7 +82,7 @@ def test_unit_by_sex_tables_with_all_margins_pass_the_attacker(orgs, seed):
     assert pt.table.loc[t["n"] < 5, "suppressed"].all()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sizes=st.lists(st.tuples(st.integers(1, 12), st.integers(1, 12)), min_size=2, max_size=5),
        seed=st.integers(0, 10_000))
 def test_two_waves_and_their_differences_pass_the_attacker(sizes, seed):
