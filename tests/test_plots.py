@@ -71,6 +71,8 @@ def test_likert_text_and_no_artist_for_hidden_item():
     bars = [p for ax in fig.axes for p in ax.patches if p.get_gid()]
     assert {p.get_gid().split("|")[0] for p in bars} == {"a", "b"}
     assert len([p for p in bars if p.get_gid().endswith("dont_know")]) == 2
+    ends = next(p for p in bars if p.get_gid() == "a|1")
+    assert ends.get_hatch() == "xx" and mpl.colors.to_hex(ends.get_hatchcolor()) == "#ffffff"  # visible in print
     # neutral centred: item a's "Phân vân" bar straddles zero symmetrically
     mid = next(p for p in bars if p.get_gid() == "a|3")
     assert mid.get_x() == pytest.approx(-mid.get_width() / 2)
@@ -130,6 +132,11 @@ def test_trend_words_styles_and_hidden_point():
     assert isinstance(whiskers, LineCollection)
     drawn = [seg for seg in whiskers.get_segments() if len(seg) and not np.isnan(seg).any()]
     assert len(drawn) == 2  # no whisker at the hidden wave
+
+
+def test_protected_table_object_is_accepted():
+    fig = plots.trend_plot(protect_table(_trend(), by=["wave", "org"]), series_labels=ORG_LABELS)
+    assert "HCCB: n<5" in _texts(fig)
 
 
 def test_trend_english_axis():

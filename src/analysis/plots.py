@@ -81,6 +81,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 #: black and white; other scale lengths follow the same pattern (:func:`_hatch`).
 HATCHES = ("xx", "//", "", "\\\\", "..", "++", "oo")
 MISSING_HATCH = "////"
+_DARK = frozenset({"#ca0020", "#0571b0", "#b2182b", "#2166ac"})
 MISSING_FACE = "#f0f0f0"
 _EDGE = "#404040"
 
@@ -168,12 +169,13 @@ _STAT_COLUMNS = frozenset({"estimate", "se", "ci_low", "ci_high", "n", "deff", "
                            "difference", "z", "p_value", "p_adjusted", "effect_size", "d", "value"})
 
 
-def _mask(df: pd.DataFrame, keys: Sequence[str] = ()) -> pd.DataFrame:
+def _mask(df: Any, keys: Sequence[str] = ()) -> pd.DataFrame:
     """Numeric values of hidden rows removed and a ``_marker`` column (None when shown).
 
     ``mask_for_plot`` empties *every* numeric column of a hidden row, numeric keys too (a task
     group number, an integer wave); the keys are put back so the hidden cell keeps its place.
     """
+    df = getattr(df, "table", df)  # a ProtectedTable is drawn from its table
     if "suppressed" in df.columns:
         from analysis.disclosure import mask_for_plot
 
@@ -283,10 +285,12 @@ def likert_bars(
                 if np.isnan(width) or width <= 0:
                     left += 0 if np.isnan(width) else width
                     continue
+                dark = palette[j] in _DARK
+                # white hatch on the dark ends: a dark hatch on a dark fill vanishes in print
                 ax.barh(y[i], width, left=left, height=0.7, color=palette[j], edgecolor=_EDGE,
-                        linewidth=0.5, hatch=_hatch(j, k), gid=f"{item}|{levels[j]}")
+                        linewidth=0.5, hatch=_hatch(j, k), hatchcolor="white" if dark else _EDGE,
+                        gid=f"{item}|{levels[j]}")
                 if width >= 8:
-                    dark = palette[j] in ("#ca0020", "#0571b0", "#b2182b", "#2166ac")
                     ax.text(left + width / 2, y[i], format_number(width, 0, lang=lang), ha="center",
                             va="center", fontsize=7, color="white" if dark else "black",
                             bbox={"facecolor": palette[j], "edgecolor": "none", "pad": 0.5})
@@ -305,6 +309,7 @@ def likert_bars(
         ax.set_xlabel(w["share"])
         _font_ticks(ax)
         handles = [Patch(facecolor=palette[j], edgecolor=_EDGE, hatch=_hatch(j, k),
+                         hatchcolor="white" if palette[j] in _DARK else _EDGE,
                          label=_nfc(level_labels.get(levels[j], levels[j]))) for j in range(k)]
         if show_dk:
             ax_dk.set_xlim(0, 50)
