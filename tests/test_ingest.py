@@ -132,6 +132,31 @@ def test_without_an_id_column_member_ids_are_derived_from_the_answers(tmp_path):
     assert [m.code for m in r1.messages if m.code.startswith("submission_id")] == ["submission_id_derived"]
 
 
+def test_kobo_group_prefixes_map_whatever_the_group_names(tmp_path):
+    a = answers(MEMBER, n=2)
+    base = _run(tmp_path / "a", [write_csv(a, tmp_path / "a.csv")])
+    renamed = a.rename(columns={it.name: f"grp_a/sub/{it.name}" for it in MEMBER.items[:5]})
+    other = _run(tmp_path / "b", [write_csv(renamed, tmp_path / "a.csv")])
+    assert _sha(base.parquet_path) == _sha(other.parquet_path)
+
+
+def test_spss_user_missing_values_are_blank_unless_labelled_as_a_missing_choice(tmp_path):
+    a = answers(UNIT, n=3)
+    count = next(it for it in UNIT.items if it.kind == "integer" and not it.relevant and "${" not in (it.constraint or ""))
+    a.loc[1, count.name] = "-9"
+    path = write_sav(a, UNIT, tmp_path / "u.sav")
+    import pyreadstat
+    df, meta = pyreadstat.read_sav(str(path), user_missing=True)
+    pyreadstat.write_sav(df, str(path), variable_value_labels=meta.variable_value_labels,
+                         missing_ranges={**{k: v for k, v in (meta.missing_ranges or {}).items()}, count.name: [-9.0]})
+    r = _run(tmp_path, [path], spec=UNIT)
+    assert [m.en for m in r.messages if m.code == "user_missing"] == [
+        f"column {count.name!r}: 1 SPSS user-missing value(s) read as blank"]
+    # Blank where the answer is required: reported as such, not as the number -9.
+    assert r.failures[["row", "column", "value", "rule"]].to_dict("records") == [
+        {"row": 3, "column": count.name, "value": "", "rule": "required"}]
+
+
 def test_identifiers_stay_text(tmp_path):
     a = answers(MEMBER, n=2)
     a["_submission_id"] = ["001", "1"]

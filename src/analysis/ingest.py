@@ -95,7 +95,7 @@ What the import accepts (the synthetic generator writes exactly this)
 Header: one row, row 1; no merged cells; no blank header above a column with data.
 Item columns, one per data item of the instrument (note items have none), any order, named by
   - the item name                        q_sat_01
-  - or its Kobo group path               grp_a/q_sat_01   (separator '/')
+  - or its Kobo group path               grp_a/q_sat_01   (separator '/'; any group names)
   - or its exact label, vi or en         Nhìn chung, tôi hài lòng với … (NFC, spaces folded)
   - or Kobo "group label/item label"     Phần II. Hoạt động …/Nhìn chung, tôi hài lòng …
 Answers: choice codes (1…5, 9, yes, CDVC01 …) or choice labels (vi or en; case, NFC/NFD and
@@ -537,6 +537,9 @@ def _build_lookup(spec: InstrumentSpec) -> _Lookup:
     return _Lookup(names, labels)
 
 
+_GROUP_PATH = re.compile(r"((?:[A-Za-z_][A-Za-z0-9_.-]*/)+)([A-Za-z_][A-Za-z0-9_.-]*)")
+
+
 def _map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) -> list[_Target | None]:
     """Target of every column (None = unknown). Exact rules only; see the module docstring."""
     start = spec.by_role("start")
@@ -545,6 +548,11 @@ def _map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) ->
     for raw in header:
         h = fold(raw)
         low = h.casefold()
+        # Kobo writes "<group>/<item>"; the group names of a deployed form may differ from the
+        # instrument's (renamed groups, nested groups), but the item name is exact and unique.
+        grouped = _GROUP_PATH.fullmatch(h)
+        if grouped and grouped.group(2) in lookup.names and h not in lookup.names:
+            h = grouped.group(2)
         if h in lookup.names:
             item = lookup.names[h]
             role = spec.item(item).role
