@@ -201,3 +201,16 @@ def test_blocks_from_json_file(tmp_path, png):
     assert [c.text for c in docx.Document(out).tables[0].rows[1].cells] == ["CDVC", "4.816"]
     with pytest.raises(ValueError, match="unknown type 'chart'"):
         blocks_from_json([{"type": "chart"}])
+
+
+def test_tall_figure_is_scaled_to_fit_the_page(tmp_path):
+    tall = tmp_path / "tall.png"
+    fig = MplFigure(figsize=(4, 20))
+    fig.add_subplot().plot([1, 2])
+    fig.savefig(tall, dpi=150)
+    out = build_docx([Figure(tall, caption="Cao")], tmp_path / "r.docx", title="T", synthetic=False)
+    d = docx.Document(out)
+    shape = d.inline_shapes[0]
+    s = d.sections[0]
+    assert shape.height <= s.page_height - s.top_margin - s.bottom_margin
+    assert shape.width / shape.height == pytest.approx(4 / 20, rel=1e-3)

@@ -333,6 +333,10 @@ def _text_width_cm(section: Any) -> float:
     return (section.page_width - section.left_margin - section.right_margin) / 360000
 
 
+def _text_height_cm(section: Any) -> float:
+    return (section.page_height - section.top_margin - section.bottom_margin) / 360000
+
+
 # ------------------------------------------------------------------------------------------
 # blocks
 
@@ -417,7 +421,15 @@ def _table(doc: Any, block: Table, number: int, lang: str) -> None:
     _source_note(doc, block.source, block.note, words)
 
 
-def _figure(doc: Any, block: Figure, number: int, lang: str, max_width_cm: float) -> None:
+def _png_size(path: Path) -> tuple[int, int]:
+    """Pixel width and height from a PNG's IHDR chunk (0, 0 for another format)."""
+    head = path.read_bytes()[:24]
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return 0, 0
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def _figure(doc: Any, block: Figure, number: int, lang: str, max_width_cm: float, max_height_cm: float) -> None:
     words = _WORDS[lang]
     path = Path(block.path)
     if not path.is_file():
@@ -426,7 +438,11 @@ def _figure(doc: Any, block: Figure, number: int, lang: str, max_width_cm: float
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     p.paragraph_format.first_line_indent = Cm(0)
     p.paragraph_format.keep_with_next = True
-    p.add_run().add_picture(str(path), width=Cm(min(block.width_cm, max_width_cm)))
+    width_cm = min(block.width_cm, max_width_cm)
+    px_w, px_h = _png_size(path)
+    if px_w and width_cm * px_h / px_w > max_height_cm:
+        width_cm = max_height_cm * px_w / px_h  # a tall chart (e.g. 103 units) must fit on one page
+    p.add_run().add_picture(str(path), width=Cm(width_cm))
     cap = doc.add_paragraph(style="Caption")
     cap.add_run(f"{words['figure']} {number}. {_nfc(block.caption)}")
     _source_note(doc, block.source, block.note, words)
@@ -506,7 +522,7 @@ def build_docx(
             _table(doc, block, n_table, lang)
         elif isinstance(block, Figure):
             n_figure += 1
-            _figure(doc, block, n_figure, lang, _text_width_cm(doc.sections[-1]))
+            _figure(doc, block, n_figure, lang, _text_width_cm(doc.sections[-1]), _text_height_cm(doc.sections[-1]) - 3)
         elif isinstance(block, PageBreak):
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         elif isinstance(block, Appendix):
