@@ -480,6 +480,13 @@ def test_compare_waves_output_is_protected_with_both_level_tables():
     assert hidden[["estimate_a", "estimate_b", "difference", "se", "ci_low", "ci_high", "z", "p_value"]].isna().all().all()
     assert pc.log[["unit", "reason"]].to_dict("records") == [
         {"unit": "CDVC02", "reason": "wave"}, {"unit": "CDVC03", "reason": "wave"}]
+    # the whole report audited together; an unprotected comparison is refused
+    # (level tables of different waves carry their wave, or they would look like one table)
+    audited = [("a", a.table.assign(wave="2024"), [*BY, "wave"]),
+               ("b", b.table.assign(wave="2025"), [*BY, "wave"]), ("cmp", pc, BY)]
+    assert find_disclosures(audited, UNITS).empty
+    with pytest.raises(ValueError, match="must go through protect_comparison"):
+        find_disclosures([("cmp", cmp, BY)], UNITS)
 
 
 def test_unit_hierarchy_uses_the_instruments_item_names():

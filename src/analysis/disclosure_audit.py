@@ -444,6 +444,12 @@ def _as_tables(tables: Iterable[Any]) -> list[tuple[str, pd.DataFrame, list[str]
     for item in tables:
         name, df, by = item
         df = getattr(df, "table", df)  # a ProtectedTable is audited as published
+        if {"estimate_a", "estimate_b"} <= set(df.columns):
+            # A wave comparison (compare_waves) shows a row only when protect_comparison found
+            # both ends shown in their level tables: it repeats them and adds nothing to attack.
+            if "suppressed" not in df.columns:
+                raise ValueError(f"{name}: a wave comparison must go through protect_comparison before it is published")
+            continue
         out.append((str(name), df, [by] if isinstance(by, str) else list(by)))
     return out
 
@@ -495,7 +501,11 @@ def find_disclosures(
         Everything published together (this report, earlier reports, other waves). Hidden cells
         are those with a missing ``estimate`` or ``n`` or ``suppressed == True``. Margins are rows
         with a missing value in a ``by`` column. Difference tables carry both the policy's
-        ``wave_column`` and ``baseline_column`` in ``by``.
+        ``wave_column`` and ``baseline_column`` in ``by``. Wave comparisons from
+        ``compare_waves`` (columns ``estimate_a, estimate_b``) must have gone through
+        ``protect_comparison``; they only repeat published ends and are not attacked further.
+        Tables of different waves must carry the wave (``table.assign(wave="2025")`` with
+        ``"wave"`` in ``by``): without it, two waves of the same group look like one cell.
     hierarchy : DataFrame, optional
         Nesting of grouping columns, finest first, e.g. ``units[["unit", "org"]]``.
     policy : DisclosurePolicy, optional
