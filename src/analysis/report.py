@@ -42,6 +42,16 @@ Guarantees (why the code is shaped as it is):
 Needs on notebooks that do not run for this instrument (``applies_to``) or that are planned and
 absent are ignored. The assembled report orders notebooks by name, so ``00_executive_summary``
 comes first, then ``10_…``, ``20_…``.
+
+Every notebook receives ``instrument``, ``wave``, ``baseline_wave`` (first imported wave by
+default), ``waves`` (imported waves up to ``wave``, a list), ``lang`` (``vi``/``en``),
+``output_dir`` (the run folder, a str), ``min_group_size`` and any extra parameter.
+
+A report folder ``reports/<instrument>/<wave>/`` holds ``report.html`` (all notebooks),
+``html/<notebook>.html``, ``notebooks/<notebook>.ipynb`` (executed), ``tables/``, ``figures/``,
+``results/`` (written by the notebooks) and ``manifest.json``. Next to the folders:
+``.tmp-*`` (runs in progress, or killed), ``.failed/`` (failed, interrupted or abandoned runs),
+``.lock-<instrument>.<wave>`` (one run per report at a time).
 """
 
 from __future__ import annotations
@@ -94,7 +104,10 @@ __all__ = [
     "compute_cache_key",
     "run_report",
     "assemble",
+    "make_offline",
+    "resolve_inside_reports",
     "register",
+    "LANGUAGES",
 ]
 
 #: Parameters every pipeline notebook receives (see CONTRIBUTING.md, "Notebooks and reports").
