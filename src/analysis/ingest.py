@@ -724,7 +724,6 @@ class _Converted:
     typed: pd.DataFrame
     canonical: pd.DataFrame
     failures: list[pd.DataFrame]
-    notes: list[Message]
 
 
 def _fail_frame(rows: pd.Index, column: str, values: pd.Series, rule: str, detail_en: str = "", detail_vi: str = "") -> pd.DataFrame:
@@ -838,7 +837,7 @@ def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str,
         # as unconverted, so two rows differing only in an invalid cell are not "the same".
         marked = ("\x00" + raw.astype("string")).astype(object).where(raw.notna(), "")
         canon[it.name] = codes.astype(object).where(codes.notna(), marked)
-    return _Converted(pd.DataFrame(typed, index=idx), pd.DataFrame(canon, index=idx), failures, [])
+    return _Converted(pd.DataFrame(typed, index=idx), pd.DataFrame(canon, index=idx), failures)
 
 
 def _parse_date(text: str) -> str | None:
@@ -1006,6 +1005,52 @@ def processed_columns(spec: InstrumentSpec) -> list[str]:
     return [*META_COLUMNS, *(it.name for it in spec.items), *TRAILING_COLUMNS, *FLAG_COLUMNS]
 
 
+def _frame_from_table(table: RawTable, cells: pd.DataFrame, targets: Sequence[_Target | None], spec: InstrumentSpec,
+                      offset: int) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame, list[Message]]:
+    """One file's cells as item columns (text) + metadata columns, indexed from *offset*.
+
+    Returns the frame, SPSS value labels per item, the original cells (for the quarantine
+    file, headers as in the file) and notes.
+    """
+    notes: list[Message] = []
+    labels: dict[str, pd.Series] = {}
+    index = pd.RangeIndex(offset, offset + len(cells))
+    frame = pd.DataFrame(index=index)
+    for i, t in enumerate(targets):
+        if t is None or t.kind in ("ignore", "ambiguous"):
+            continue
+        col = pd.Series(cells[i].to_numpy(), index=index, dtype=object)
+        if t.kind not in ("item", "start", "end"):
+            frame[f"__{t.kind}"] = col
+            if t.kind == "time":
+                frame["__time_tz"] = str(t.tz)
+            continue
+        if i in table.user_missing:
+            # SPSS user-missing: blank unless its value label names a missing choice of the item.
+            item = spec.item(t.name)
+            user_missing = col.isin(list(table.user_missing[i]))
+            _, keyed = _choice_lookup(spec, item.list_name) if item.list_name else ({}, {})
+            label_codes = _keys(col.map(table.value_labels.get(i, {}))).map(keyed)
+            keeps = label_codes.isin(list(spec.missing_codes(item.list_name)))
+            blanked = user_missing & ~keeps
+            if blanked.any():
+                notes.append(Message("info", "user_missing",
+                                     f"column {t.name!r}: {int(blanked.sum())} SPSS user-missing value(s) read as blank",
+                                     f"cột {t.name!r}: {int(blanked.sum())} giá trị thiếu do người dùng khai báo (SPSS) được coi là để trống",
+                                     table.file))
+            col = col.where(~blanked, None)
+        frame[t.name] = col
+        if i in table.value_labels:
+            labels[t.name] = pd.Series(col.map(table.value_labels[i]).to_numpy(), index=index)
+    frame["_source_file"] = table.file
+    frame["_sheet"] = table.sheet
+    frame["_source_row"] = table.rows
+    original = cells.copy()
+    original.columns = [fold(h) or f"column {_col_letter(i)}" for i, h in enumerate(table.header)]
+    original.index = index
+    return frame, labels, original, notes
+
+
 def _prepare(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: WaveMeta,
              resolutions: pd.DataFrame | None, resolutions_name: str) -> _Prepared:
     """Everything except writing: read, refuse, normalise, map, convert, validate, flag."""
@@ -1017,7 +1062,6 @@ def _prepare(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: Wave
     frames: list[pd.DataFrame] = []
     originals: list[pd.DataFrame] = []
     sav_labels: dict[str, list[pd.Series]] = {}
-    formats: set[str] = set()
     text_items = {it.name for it in spec.items if it.kind == "text"}
     offset = 0
     for path, name in files:
@@ -1051,46 +1095,13 @@ def _prepare(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: Wave
             messages.append(Message("info", "ignored_columns", f"export metadata columns not imported: {ignored}",
                                     f"các cột siêu dữ liệu không được nhập: {ignored}", name))
         tables.append(table)
-        formats.add(table.format)
-        n = len(cells)
-        index = pd.RangeIndex(offset, offset + n)
-        offset += n
-        frame = pd.DataFrame(index=index)
-        for i, t in enumerate(targets):
-            if t is None or t.kind in ("ignore", "ambiguous"):
-                continue
-            col = pd.Series(cells[i].to_numpy(), index=index, dtype=object)
-            if t.kind in ("item", "start", "end"):
-                if i in table.user_missing:
-                    # SPSS user-missing: blank unless its label names a missing choice of the item.
-                    um = col.isin(list(table.user_missing[i]))
-                    lab = pd.Series(col.map(table.value_labels.get(i, {})).to_numpy(), index=index)
-                    item = spec.item(t.name)
-                    _, keyed = _choice_lookup(spec, item.list_name or "") if item.list_name else ({}, {})
-                    missing_codes = spec.missing_codes(item.list_name)
-                    keeps = lab.map(lambda v: isinstance(v, str) and keyed.get(_key(v)) in missing_codes)
-                    blanked = um & ~keeps
-                    if blanked.any():
-                        messages.append(Message("info", "user_missing",
-                                                f"column {t.name!r}: {int(blanked.sum())} SPSS user-missing value(s) read as blank",
-                                                f"cột {t.name!r}: {int(blanked.sum())} giá trị thiếu do người dùng khai báo (SPSS) được coi là để trống",
-                                                name))
-                    col = col.where(~blanked, None)
-                frame[t.name] = col
-                if i in table.value_labels:
-                    sav_labels.setdefault(t.name, []).append(pd.Series(col.map(table.value_labels[i]).to_numpy(), index=index))
-            else:
-                frame[f"__{t.kind}"] = col
-                if t.kind == "time":
-                    frame["__time_tz"] = str(t.tz)
-        frame["_source_file"] = name
-        frame["_sheet"] = table.sheet
-        frame["_source_row"] = table.rows
+        frame, labels, original, notes = _frame_from_table(table, cells, targets, spec, offset)
+        offset += len(frame)
+        messages.extend(notes)
+        for item, series in labels.items():
+            sav_labels.setdefault(item, []).append(series)
         frames.append(frame)
-        orig = cells.copy()
-        orig.columns = [fold(h) or f"column {_col_letter(i)}" for i, h in enumerate(table.header)]
-        orig.index = index
-        originals.append(orig)
+        originals.append(original)
     if problems:
         raise IngestError(problems)
     if not frames:
