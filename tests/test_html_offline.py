@@ -123,3 +123,17 @@ def test_report_opens_offline_in_chromium(built, tmp_path):
     assert "time.sleep(" not in text
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+
+def test_assemble_embeds_linked_figures_and_honours_lang(built, tmp_path):
+    # A markdown image linked to figures/ (relative to the run folder) becomes a data URI.
+    run = tmp_path / "run"
+    (run / "notebooks").mkdir(parents=True)
+    (run / "figures").mkdir()
+    (run / "figures" / "f.png").write_bytes((built / "figures" / "fixture.png").read_bytes())
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# Hình\n\n![Hình 1](figures/f.png)")]),
+                   run / "notebooks" / "00_x.ipynb")
+    page = report.assemble(run, {"lang": "en", "instrument": "member", "wave": "2025"}).read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "SURVEY REPORT" in page and "DỮ LIỆU MÔ PHỎNG" not in page
+    assert re.search(r'<img alt="Hình 1" src="data:image/png;base64,', page)
+    assert _external(page) == []

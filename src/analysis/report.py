@@ -1049,7 +1049,10 @@ def _notebook_body(path: Path, index: int) -> tuple[str, list[dict[str, Any]]]:
 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True, embed_images=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+    # Relative image links in markdown resolve against the run folder (the kernels' working
+    # directory), where figures/ lives; embed_images turns them into data URIs.
+    resources = {"metadata": {"path": str(path.parent.parent)}}
+    body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4), resources=resources)
     body = _ANCHOR_LINK.sub("", body)
     headings: list[dict[str, Any]] = []
 
