@@ -545,3 +545,21 @@ def test_pooling_into_a_reporting_column_keeps_the_strata():
     assert pt.log[["unit_reported", "reason", "n"]].to_dict("records") == [
         {"unit_reported": "CDVC02", "reason": "pooled", "n": 3},
         {"unit_reported": "CDVC03", "reason": "pooled", "n": 4}]
+
+
+def test_the_attacker_finds_the_narrowest_derivation(monkeypatch):
+    # The hidden unit U2 (6 respondents) is org A minus U1, or total minus org B minus U1. The
+    # minimum-norm combination mixes both routes (coefficients 2/3 on A, 1/3 on the total and
+    # -1/3 on B): half-width 0.005*(620/3 + 2*20/3 + 600/3 + 14) = 2.17, width 0.72 >= 0.5. The
+    # narrowest, A - U1, gives 0.005*(20 + 14) = 0.17, width 0.056667 < 0.5: disclosed.
+    units = pd.DataFrame({"unit": ["U1", "U2"], "org": ["A", "A"]})
+    t = mean_table([("A", "U1", 3.0, 14), ("A", "U2", np.nan, np.nan), ("A", None, 3.3, 20),
+                    ("B", None, 3.5, 600), (None, None, 3.49, 620)])
+    found = find_disclosures([("t", t, BY)], units)
+    assert found[["by", "n", "estimate", "width", "used"]].round(6).to_dict("records") == [
+        {"by": "org=A, unit=U2", "n": 6, "estimate": 4.0, "width": 0.056667, "used": "t[0]; t[2]"}]
+    # with the minimum-norm combination only, rounding would wrongly look protective
+    from analysis import disclosure_audit
+
+    monkeypatch.setattr(disclosure_audit, "_narrowest", lambda *args: None)
+    assert find_disclosures([("t", t, BY)], units).empty

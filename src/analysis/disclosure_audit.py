@@ -344,6 +344,7 @@ def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive:
         B = np.stack([cells.member[list(t)][:, used_cols].sum(axis=0) for _, t in targets], axis=1).astype(float)
         Y, ok = _solve(A, B)
         nP, TP, hP = n_all[kn], n_all[kn] * est_all[kn], n_all[kn] * half_all[kn]
+        threshold = policy.min_width_proportion if is_prop else policy.min_width_mean
         for j, (kind, tgt) in enumerate(targets):
             if not ok[j]:
                 continue
@@ -351,36 +352,65 @@ def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive:
             n_s = float(y @ nP)
             if n_s < 0.5:  # an empty group discloses nothing
                 continue
-            hw = float(np.abs(y) @ hP)
-            used = tuple(int(kn[i]) for i in np.flatnonzero(np.abs(y) > 1e-9))
             if kind == "cell" and round(n_s) >= policy.k and (
                     f.at[tgt[0], "key"], f.at[tgt[0], "variable"], f.at[tgt[0], "level"]) in public:
                 continue
-            if kind == "pooled_remainder":
-                est = float(y @ TP) / n_s
-                lo_c, hi_c = n_s * est - hw, n_s * est + hw  # the pooled count of a level
-                # homogeneous pool on a sensitive item: the only counts left are 0 or all
-                homogeneous = (is_prop and f.at[tgt[0], "variable"] in sensitive
-                               and (hi_c < 1 - 1e-9 or lo_c > n_s - 1 + 1e-9))
-                if round(n_s) < policy.k or homogeneous:
-                    findings.append(Finding(kind if not homogeneous else "pooled_homogeneous", tgt, used,
-                                            round(n_s), est, est - hw / n_s, est + hw / n_s,
-                                            "exact" if hw == 0 else "within_rounding"))
+            verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
+                               f.at[tgt[0], "variable"] in sensitive)
+            if verdict is None and float(np.abs(y) @ hP) > 0:
+                # the minimum-norm combination is not the narrowest: ask for the combination
+                # with the smallest rounding uncertainty before concluding that rounding protects
+                y_lp = _narrowest(A, B[:, j], hP)
+                if y_lp is not None:
+                    y = y_lp
+                    verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
+                                       f.at[tgt[0], "variable"] in sensitive)
+            if verdict is None:
                 continue
-            est = float(y @ TP) / n_s
-            width = 2 * hw / n_s
-            threshold = policy.min_width_proportion if is_prop else policy.min_width_mean
-            # A hidden group of fewer than k must not be derivable at all: for n = 1 or 2 even a
-            # wide interval pins the answers (a mean of one integer answer within +/- 0.3 is
-            # that answer). Larger hidden groups (hidden to protect another cell, or for
-            # homogeneity) count when the interval is narrow, or when a proportion's count is
-            # pinned to within one respondent.
-            if round(n_s) < policy.k or width < threshold or (is_prop and 2 * hw < 1):
+            kind_out, est, hw = verdict
+            used = tuple(int(kn[i]) for i in np.flatnonzero(np.abs(y) > 1e-9))
+            if kind_out == "cell":
                 derived[tgt[0]] = True
-                findings.append(Finding(kind, tgt, used, round(n_s), est, est - hw / n_s, est + hw / n_s,
-                                        "exact" if hw == 0 else "within_rounding"))
+            findings.append(Finding(kind_out, tgt, used, round(n_s), est, est - hw / n_s, est + hw / n_s,
+                                    "exact" if hw == 0 else "within_rounding"))
     findings += _difference_findings(f, known, derived, policy)
     return findings
+
+
+def _verdict(kind: str, y: np.ndarray, n_s: float, TP: np.ndarray, hP: np.ndarray, is_prop: bool,
+             threshold: float, policy: DisclosurePolicy, sensitive: bool) -> tuple[str, float, float] | None:
+    """``(kind, estimate, half-width)`` when the derivation *y* discloses, else None."""
+    hw = float(np.abs(y) @ hP)
+    est = float(y @ TP) / n_s
+    if kind == "pooled_remainder":
+        lo_c, hi_c = n_s * est - hw, n_s * est + hw  # the pooled count of a level
+        # a homogeneous pool on a sensitive item: the only count left is 0 or all of them
+        if is_prop and sensitive and (hi_c < 1 - 1e-9 or lo_c > n_s - 1 + 1e-9):
+            return "pooled_homogeneous", est, hw
+        return (kind, est, hw) if round(n_s) < policy.k else None
+    # A hidden group of fewer than k must not be derivable at all: for n = 1 or 2 even a wide
+    # interval pins the answers (a mean of one integer answer within +/- 0.3 is that answer).
+    # Larger hidden groups (hidden to protect another cell, or for homogeneity) count when the
+    # interval is narrow, or when a proportion's count is pinned to within one respondent.
+    if round(n_s) < policy.k or 2 * hw / n_s < threshold or (is_prop and 2 * hw < 1):
+        return kind, est, hw
+    return None
+
+
+def _narrowest(A: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+    """``y`` with ``A' y = b`` minimising ``sum(weights * |y|)`` (a linear programme), or None."""
+    try:
+        from scipy.optimize import linprog
+    except ImportError:  # pragma: no cover - scipy is a project dependency
+        return None
+    p = A.shape[0]
+    # y = u - v with u, v >= 0; minimise w'(u + v) subject to A'(u - v) = b
+    res = linprog(np.concatenate([weights, weights]), A_eq=np.hstack([A.T, -A.T]), b_eq=b,
+                  bounds=(0, None), method="highs")
+    if not res.success:
+        return None
+    y = res.x[:p] - res.x[p:]
+    return y if np.abs(A.T @ y - b).max() < _TOL else None
 
 
 def _remainder_groups(f: pd.DataFrame, unknown: np.ndarray) -> list[tuple[str, tuple[int, ...]]]:
@@ -524,8 +554,10 @@ def find_disclosures(
 
     Notes
     -----
-    See the module docstring for the attack. Derivations use the minimum-norm combination of
-    published cells; a narrower interval may exist (see known gaps in ``analysis.disclosure``).
+    See the module docstring for the attack. A derivation's interval comes from the
+    minimum-norm combination of published cells; when that interval would not count as a
+    disclosure, the combination with the smallest rounding uncertainty is found by linear
+    programming (scipy's HiGHS) and used instead.
 
     Examples
     --------
