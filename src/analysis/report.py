@@ -535,7 +535,8 @@ def check_kernel(kernel_name: str = config.KERNEL_NAME) -> Path:
     if not resolved or not _same_interpreter(resolved, sys.executable):
         raise KernelMismatchError(
             f"Jupyter kernel {kernel_name!r} ({spec.resource_dir}) runs {argv0!r}, not this interpreter "
-            f"({sys.executable}); run `make install` to register the project's kernel"
+            f"({sys.executable}); run `make install` to register the project's kernel (and delete "
+            f"{spec.resource_dir} if it belongs to another environment: it would shadow it)"
         )
     return Path(resolved)
 
@@ -1120,6 +1121,10 @@ def assemble(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: bool 
                                                          encoding="utf-8")
     target = run_dir / "report.html"
     target.write_text(_render_page(sections, params, synthetic), encoding="utf-8")
+    # The Word report for the Board, from the same executed notebooks (analysis.report_content).
+    from analysis import report_content
+
+    report_content.write_docx(run_dir, params, synthetic=synthetic)
     return target
 
 
