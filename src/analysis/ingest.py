@@ -734,23 +734,68 @@ def _fail_frame(rows: pd.Index, column: str, values: pd.Series, rule: str, detai
     })
 
 
-def _to_select(raw: pd.Series, item: ItemSpec, spec: InstrumentSpec, labels: pd.Series | None,
-               numeric_values: tuple[Mapping[str, str], pd.Series] | None) -> tuple[pd.Series, pd.Series]:
-    """Codes for a select_one column; returns (codes, failed mask)."""
-    exact, keyed = _choice_lookup(spec, item.list_name or "")
-    present = raw.notna()
-    codes = raw.map(exact).astype(object)
-    via_key = _keys(raw).map(keyed).astype(object)
-    codes = codes.where(codes.notna(), via_key)
-    if labels is not None:
-        # SPSS: a value label is the meaning of the stored number; it wins over the number.
-        via_label = _keys(labels).map(keyed).astype(object)
+def _numeric_values(spec: InstrumentSpec, list_name: str) -> dict[str, str]:
+    """``{"1": "yes", "0": "no"}`` from the choices' ``value``; empty when two codes share a value."""
+    values = {str(int(c.value)) if float(c.value).is_integer() else str(c.value): c.code
+              for c in spec.choices.get(list_name, ()) if c.value is not None}
+    return values if len(values) == len({c.code for c in spec.choices.get(list_name, ()) if c.value is not None}) else {}
+
+
+def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: InstrumentSpec,
+                  sav_labels: Mapping[str, pd.Series], sav_rows: pd.Series) -> tuple[dict[str, pd.Series], pd.DataFrame | None]:
+    """Codes for every select_one column at once (one long Series, one dictionary look-up).
+
+    Order of evidence: the exact code; the folded code or label (vi/en, case, NFC and spaces
+    ignored); for SPSS rows, the value label of the stored number wins, and a number with no
+    label stands for the choice whose ``value`` it is (SPSS cannot store codes such as "yes").
+    Returns ``{item: codes}`` and the ``choice`` failures (None when there are none).
+    """
+    names = [it.name for it in items]
+    idx = frame.index
+    arr = frame[names].to_numpy(dtype=object)
+    present = pd.notna(arr)
+    r, c = np.nonzero(present)
+    out = np.full(arr.shape, None, dtype=object)
+    if len(r) == 0:
+        return {n: pd.Series(out[:, k], index=idx).astype("string") for k, n in enumerate(names)}, None
+    lists = np.array([it.list_name or "" for it in items], dtype=object)
+    prefix = pd.Series(lists[c], dtype="string") + "\x1f"
+    exact_map, key_map, value_map = {}, {}, {}
+    for ln in dict.fromkeys(lists):
+        exact, keyed = _choice_lookup(spec, ln)
+        exact_map.update({f"{ln}\x1f{k}": v for k, v in exact.items()})
+        key_map.update({f"{ln}\x1f{k}": v for k, v in keyed.items()})
+        value_map.update({f"{ln}\x1f{k}": v for k, v in _numeric_values(spec, ln).items()})
+    vals = pd.Series(arr[present], dtype="string")
+    codes = (prefix + vals).map(exact_map).astype(object)
+    codes = codes.where(codes.notna(), (prefix + _keys(vals)).map(key_map).astype(object))
+    if sav_labels:
+        labels = np.full(arr.shape, None, dtype=object)
+        for k, n in enumerate(names):
+            if n in sav_labels:
+                labels[:, k] = sav_labels[n].to_numpy(dtype=object)
+        lab = pd.Series(labels[present], dtype="string")
+        via_label = (prefix + _keys(lab)).map(key_map).astype(object)
         codes = via_label.where(via_label.notna(), codes)
-    if numeric_values is not None:
-        via_value = raw.map(numeric_values[0]).astype(object).where(numeric_values[1], None)
+    if sav_rows.any():
+        in_sav = sav_rows.to_numpy(dtype=bool)[r]
+        via_value = (prefix + vals).map(value_map).astype(object).where(in_sav, None)
         codes = codes.where(codes.notna(), via_value)
-    failed = present & codes.isna()
-    return codes, failed
+    out[r, c] = codes.to_numpy(dtype=object)
+    result = {n: pd.Series(out[:, k], index=idx).astype("string") for k, n in enumerate(names)}
+    failed = codes.isna().to_numpy(dtype=bool)
+    if not failed.any():
+        return result, None
+    en, vi = RULES["choice"]
+    detail = {ln: ", ".join(ch.code for ch in spec.choices.get(ln, ())[:12]) for ln in dict.fromkeys(lists)}
+    fail_lists = lists[c[failed]]
+    failures = pd.DataFrame({
+        "_row": idx[r[failed]], "column": np.array(names, dtype=object)[c[failed]],
+        "value": vals[failed].to_numpy(dtype=object), "rule": "choice",
+        "message_en": [f"{en} '{ln}' (codes: {detail[ln]})" for ln in fail_lists],
+        "message_vi": [f"{vi} '{ln}' (mã: {detail[ln]})" for ln in fail_lists],
+    })
+    return result, failures
 
 
 def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str, pd.Series],
@@ -760,28 +805,30 @@ def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str,
     canon: dict[str, pd.Series] = {}
     failures: list[pd.DataFrame] = []
     idx = frame.index
+    selects, select_failures = _select_codes(frame, [it for it in spec.items if it.kind == "select_one"], spec,
+                                             sav_labels, sav_rows)
+    if select_failures is not None:
+        failures.append(select_failures)
     for it in spec.items:
         raw = frame[it.name] if it.name in frame.columns else pd.Series(None, index=idx, dtype=object)
         present = raw.notna()
         kind = it.kind
-        if kind in ("select_one", "select_multiple"):
-            values = {str(int(c.value)) if c.value is not None and float(c.value).is_integer() else str(c.value): c.code
-                      for c in spec.choices.get(it.list_name or "", ()) if c.value is not None}
-            # Numbers stand for codes only in SPSS files, where codes such as "yes" cannot be stored.
-            numeric = (values, sav_rows) if len(values) == len(set(values.values())) and sav_rows.any() else None
-            if kind == "select_multiple":
-                exact, keyed = _choice_lookup(spec, it.list_name or "")
-                tokens = raw.dropna().astype(str).str.split().explode()
-                mapped = tokens.map(exact).astype(object)
-                mapped = mapped.where(mapped.notna(), _keys(tokens).map(keyed).astype(object))
-                ok_rows = mapped.notna().groupby(level=0).all()
-                joined = mapped.groupby(level=0).agg(lambda p: " ".join(p.astype(str)))
-                codes = pd.Series(None, index=idx, dtype=object)
-                good_rows = ok_rows[ok_rows].index
-                codes.loc[good_rows] = joined.loc[good_rows]
-                failed = present & codes.isna()
-            else:
-                codes, failed = _to_select(raw, it, spec, sav_labels.get(it.name), numeric)
+        if kind == "select_one":
+            typed[it.name] = selects[it.name]
+            codes = typed[it.name]
+        elif kind == "select_multiple":
+            # Space-separated codes (Kobo) or labels; every token must map. Not used by the
+            # current instruments, kept so a new instrument version does not need new code.
+            exact, keyed = _choice_lookup(spec, it.list_name or "")
+            tokens = raw.dropna().astype(str).str.split().explode()
+            mapped = tokens.map(exact).astype(object)
+            mapped = mapped.where(mapped.notna(), _keys(tokens).map(keyed).astype(object))
+            ok_rows = mapped.notna().groupby(level=0).all()
+            joined = mapped.groupby(level=0).agg(lambda p: " ".join(p.astype(str)))
+            codes = pd.Series(None, index=idx, dtype=object)
+            good_rows = ok_rows[ok_rows].index
+            codes.loc[good_rows] = joined.loc[good_rows]
+            failed = present & codes.isna()
             if failed.any():
                 listed = ", ".join(c.code for c in spec.choices.get(it.list_name or "", ())[:12])
                 failures.append(_fail_frame(idx[failed], it.name, raw, "choice",

@@ -528,10 +528,10 @@ def relevance(data: pd.DataFrame, spec: InstrumentSpec, rules: Mapping[str, _Ite
     return pd.DataFrame(applies, index=data.index), pd.DataFrame(undecided, index=data.index)
 
 
-def _failures(mask: pd.Series, data: pd.DataFrame, column: str, rule: str, en: str, vi: str) -> pd.DataFrame:
+def _failures(mask: pd.Series, data: pd.DataFrame, column: str, rule: str, en: str, vi: str) -> pd.DataFrame | None:
+    if not mask.any():
+        return None
     rows = mask[mask].index
-    if len(rows) == 0:
-        return pd.DataFrame(columns=["_row", "column", "value", "rule", "message_en", "message_vi"])
     values = data.loc[rows, column]
     return pd.DataFrame({
         "_row": rows,
@@ -587,7 +587,7 @@ def validate_answers(data: pd.DataFrame, spec: InstrumentSpec, *, rules: Mapping
     specs = {it.name: it for it in spec.items}
     applies, undecided = relevance(data, spec, rules)
     order = {it.name: i for i, it in enumerate(spec.items)}
-    parts: list[pd.DataFrame] = []
+    parts: list[pd.DataFrame | None] = []
     for it in spec.items:
         if it.name not in data.columns:
             continue
@@ -618,7 +618,7 @@ def validate_answers(data: pd.DataFrame, spec: InstrumentSpec, *, rules: Mapping
             parts.append(_failures(check & ~ok, data, it.name, "choice_filter",
                                    f"'{it.name}' does not belong to the answer it depends on ({it.choice_filter})",
                                    f"'{it.name}' không thuộc lựa chọn của câu trước ({it.choice_filter})"))
-    parts = [p for p in parts if len(p)]
+    parts = [p for p in parts if p is not None]
     if not parts:
         return pd.DataFrame(columns=["_row", "column", "value", "rule", "message_en", "message_vi"])
     out = pd.concat(parts, ignore_index=True)
