@@ -24,16 +24,22 @@ scripts/r_reference/design.R):
   ``s2 = n/(n-1) * sum(w (y - ybar)^2) / sum(w)`` (``svyvar``), times ``N_hat^2`` for totals.
   Within a domain, ``n`` and ``N_hat`` are the domain's. When ``N_hat < n`` it is NaN (R warns).
 
-Dependencies. ``svy`` 0.35.0 (successor of ``samplics``) was evaluated against R: its Taylor
-standard errors match R to 1e-13 (apistrat stratified mean of api00: se 9.40894080278459 vs R
-9.40894080278458; apiclus1 raked on stype, sch.wide and awards: 23.39182948098344 vs R
-23.391829480984), but its intervals use t quantiles with the design df (R's ``confint`` on
-``svymean`` uses normal quantiles: 643.732 vs 643.846), ``deff`` is not returned by default, its
-API is pre-1.0 and it brings ``polars`` and a compiled extension. ``samplics`` 0.6.1 is archived
-("no longer maintained"), needs enum parameters, and with ``fpc`` given as stratum fractions gave
-se 1.552 for the same apistrat mean (R 9.409). Neither is used: this module implements the
-estimators itself (numpy/scipy only, vectorised; sparse indicator matrices for PSU and
-calibration sums) and pins every number to R.
+Dependencies (evaluated in a throwaway venv, 15 minutes, against the R values in tests/):
+
+* ``svy`` 0.35.0 (successor of ``samplics``; polars-based, compiled ``svy_rs``): Taylor SEs
+  match R to 1e-13 where checked (apistrat stratified mean of api00: 9.40894080278459 vs R
+  9.40894080278458; apiclus1 raked on stype, sch.wide, awards: 23.39182948098344 vs R
+  23.391829480984, so it removes the raking like R). But its intervals use t quantiles with
+  the design df (lower limit 643.732 vs R ``confint`` 643.846), ``deff`` is not returned by
+  default, the API is pre-1.0 and it adds polars and a compiled extension to the lock file.
+* ``samplics`` 0.6.1: with ``fpc`` given as ``1 - n_h/N_h`` it matches R for uncalibrated
+  designs (apistrat mean 9.40894080278458; domains 15.334770976045, 11.8566309874443; apiclus1
+  23.542240693781) but it is archived ("no longer maintained, migrate to svy"), ``deff`` came
+  back empty, and its Taylor SE with raked weights ignores the raking (23.6312 vs R 23.3918).
+
+Neither is used: a short evaluation cannot establish agreement for deff, domains with missing
+values, lonely-PSU rules, Rao–Scott, trimming and chained calibration, which are all pinned to
+R here (numpy/scipy only). ``svy`` is the candidate to revisit after its 1.0.
 
 Domains are never estimated by deleting rows: out-of-domain rows contribute zeros to the
 linearised variable (R's ``svyby``), so strata and PSUs without domain members still count.
