@@ -492,6 +492,12 @@ def test_file_level_error_writes_nothing_and_lists_every_file(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_a_header_without_rows_is_a_file_level_error(tmp_path):
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [write_csv(answers(MEMBER).iloc[:0], tmp_path / "header.csv")])
+    assert _problems(exc) == [("no_rows", "the file has a header row but no data rows")]
+
+
 def test_several_files_make_one_wave(tmp_path):
     a = answers(MEMBER)
     r = _run(tmp_path, [write_csv(a.iloc[:3], tmp_path / "a.csv"), write_kobo_xlsx(a.iloc[3:], MEMBER, tmp_path / "b.xlsx")])

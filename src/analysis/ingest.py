@@ -1134,6 +1134,9 @@ def _prepare(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: Wave
         cells, notes = _normalise_cells(table, text_cols)
         messages.extend(notes)
         header_problems = _check_header(table, cells, targets, spec, lookup)
+        if not len(cells):
+            header_problems.append(_problem("no_rows", name, "the file has a header row but no data rows",
+                                            "tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào"))
         if header_problems:
             problems.extend(header_problems)
             continue
