@@ -703,6 +703,9 @@ def _execute_one(step: Step, notebooks_dir: Path, run_dir: Path, parameters: Map
             # there, not in notebooks/. Not papermill's `cwd=`: it calls os.chdir, which is
             # process-wide and races between the worker threads.
             resources={"metadata": {"path": str(run_dir)}},
+            # Quiet the kernel's start-up warnings (local TCP transport) that would break the
+            # progress bar; errors still show, and cell errors are reported by papermill.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
         raise NotebookFailedError(step.name, exc.cell_index, _first_line(exc.source),
