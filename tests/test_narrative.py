@@ -163,3 +163,13 @@ def test_task_group_status_combination():
     assert task_group_status(iter(["achieved", "achieved"])) == "achieved"
     with pytest.raises(ValueError, match="unknown status"):
         task_group_status(["great"])
+
+
+def test_scorecard_count_indicator_from_attainment_table():
+    t = pd.DataFrame({"indicator": ["s"], "task_group": [1], "unit": ["count"], "direction": ["higher"],
+                      "target": [2.0], "target_year": pd.array([2023], dtype="Int64"), "mean": [2.4]})
+    e = scorecard(t, year=2024, labels={"s": "Số buổi làm việc"}, estimate_col="mean")[0]
+    assert e.status == "achieved"
+    assert e.sentence.text == "Số buổi làm việc: Đạt (2,40; đạt mục tiêu 2 vào năm 2023)."
+    en = scorecard(t.assign(mean=1.5), year=2024, labels={"s": "Working sessions"}, estimate_col="mean", lang="en")[0]
+    assert en.sentence.text == "Working sessions: not achieved (1.50; below the target of 2 by 2023)."

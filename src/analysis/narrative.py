@@ -394,12 +394,14 @@ def _scorecard_sentence(status: str, label: str, est: float, lo: float, hi: floa
         return f"{label}: {word.lower()} (no data, or no quantified target)."
     has_ci = not _missing(lo, hi) and hi > lo
     ci = format_interval(lo, hi, dec, lang=lang, percent=percent) if has_ci else ""
+    # a whole-number target of a count reads "2", not "2,00"
+    ft = f if percent or float(target) != int(target) else (lambda v: format_number(int(v), lang=lang))  # noqa: E731
     if lang == "vi":
         ev = f"{f(est)}" + (f", khoảng tin cậy 95%: {ci}" if has_ci else "")
-        goal = f"mục tiêu {f(target)}" + (f" vào năm {target_year}" if target_year else "")
+        goal = f"mục tiêu {ft(target)}" + (f" vào năm {target_year}" if target_year else "")
         below = (hi < target) if direction == "higher" else (lo > target)
         reason = {
-            "achieved": f"cả khoảng ước lượng đạt {goal}",
+            "achieved": f"cả khoảng ước lượng đạt {goal}" if has_ci else f"đạt {goal}",
             "on_track": f"năm {year} chưa đến hạn, {goal} vẫn nằm trong tầm đạt được",
             "not_achieved": (f"thấp hơn {goal}" if direction == "higher" else f"cao hơn {goal}") if below
             else f"số liệu chưa cho phép khẳng định đã đạt {goal}",
@@ -408,10 +410,10 @@ def _scorecard_sentence(status: str, label: str, est: float, lo: float, hi: floa
             reason = f"chậm so với tiến độ để đạt {goal}"
         return f"{label}: {word} ({ev}; {reason})."
     ev = f"{f(est)}" + (f", 95% CI: {ci}" if has_ci else "")
-    goal = f"the target of {f(target)}" + (f" by {target_year}" if target_year else "")
+    goal = f"the target of {ft(target)}" + (f" by {target_year}" if target_year else "")
     below = (hi < target) if direction == "higher" else (lo > target)
     reason = {
-        "achieved": f"the whole interval meets {goal}",
+        "achieved": f"the whole interval meets {goal}" if has_ci else f"meets {goal}",
         "on_track": f"{year} is before the deadline and {goal} is still within reach",
         "not_achieved": (f"{'below' if direction == 'higher' else 'above'} {goal}" if below
                          else f"the data do not show that {goal} was met"),
@@ -429,6 +431,7 @@ def scorecard(
     table: str = "scorecard",
     lang: str = "vi",
     key: str = "indicator",
+    estimate_col: str = "estimate",
 ) -> list[ScorecardEntry]:
     """Status and sentence for every indicator row.
 
@@ -442,6 +445,9 @@ def scorecard(
         The wave being reported.
     labels : {indicator: label}
         Labels from the instrument (``Indicator.label(lang)``).
+    estimate_col : str
+        Column holding the estimate (``"mean"`` for ``scoring.indicator_attainment`` output,
+        which has no interval: a census of units counts as an interval of width zero).
 
     Returns
     -------
@@ -460,7 +466,7 @@ def scorecard(
     """
     entries = []
     for _, row in indicators.iterrows():
-        est, lo, hi = (_get(row, k) for k in ("estimate", "ci_low", "ci_high"))
+        est, lo, hi = (_get(row, k) for k in (estimate_col, "ci_low", "ci_high"))
         target = _get(row, "target")
         ty = row.get("target_year")
         ty = None if ty is None or pd.isna(ty) else int(ty)
