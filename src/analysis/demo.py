@@ -16,7 +16,10 @@ import manifest; the report runner calls `prepare_demo` when no wave has been im
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,7 +58,7 @@ def _up_to_date(out: Path, cfg: SyntheticConfig, waves: Sequence[str]) -> bool:
 
 def prepare_demo(*, seed: int = DEFAULT_SEED, out_dir: Path | str | None = None,
                  waves: Sequence[str] = DEFAULT_WAVES, import_waves: Sequence[str] | None = IMPORTED_WAVES,
-                 data_dir: Path | str | None = None, verbose: bool = False) -> dict:
+                 data_dir: Path | str | None = None, workers: int | None = None, verbose: bool = False) -> dict:
     """Generate the demo files (if not already there) and import the demo waves. Idempotent.
 
     Parameters
@@ -70,6 +73,8 @@ def prepare_demo(*, seed: int = DEFAULT_SEED, out_dir: Path | str | None = None,
         Waves to import (both instruments); None or empty imports nothing.
     data_dir : path, optional
         The ``data/`` folder the import writes to (default `analysis.config.DATA_DIR`).
+    workers : int, optional
+        Imports run in this many processes (default: the number of CPUs; 1 = in this process).
     verbose : bool
         Print one line per step.
 
@@ -85,7 +90,6 @@ def prepare_demo(*, seed: int = DEFAULT_SEED, out_dir: Path | str | None = None,
     replaced: it is listed under ``skipped``. A synthetic wave imported from other files
     (another seed) is replaced; the previous version is kept by the import.
     """
-    from analysis import ingest
     from analysis.synthetic import member_file_name, unit_file_name
 
     cfg = SyntheticConfig(seed=int(seed))
@@ -98,7 +102,7 @@ def prepare_demo(*, seed: int = DEFAULT_SEED, out_dir: Path | str | None = None,
         generated = True
     if verbose:
         print(f"demo files {'written to' if generated else 'up to date in'} {out}")
-    imports, skipped = [], []
+    imports, skipped, tasks = [], [], []
     root = Path(data_dir) if data_dir is not None else config.DATA_DIR
     for wave in sorted(set(import_waves or ()) & set(waves)):
         for instrument, name in (("member", member_file_name(wave)), ("unit", unit_file_name(wave))):
@@ -109,14 +113,44 @@ def prepare_demo(*, seed: int = DEFAULT_SEED, out_dir: Path | str | None = None,
                 if verbose:
                     print(f"  {instrument} {wave}: real data already imported, demo not imported")
                 continue
-            result = ingest.import_wave(instrument, wave, [folder / name], meta=folder / "wave.yaml",
-                                        replace=True, data_dir=root)
-            imports.append({"instrument": instrument, "wave": wave, "status": result.status, "accepted": result.accepted,
-                            "quarantined": result.quarantined, "dropped": result.dropped})
-            if verbose:
-                print(f"  {instrument} {wave}: {result.status}, {result.accepted} accepted, "
-                      f"{result.quarantined} quarantined, {result.dropped} dropped")
+            tasks.append((instrument, wave, str(folder / name), str(folder / "wave.yaml"), str(root)))
+    n_workers = min(len(tasks), workers if workers is not None else (os.cpu_count() or 1))
+    if n_workers > 1 and not all(_unchanged(root, t) for t in tasks):
+        # Each wave is imported independently (its own raw folder and processed files), so the
+        # imports run side by side; spawn, not fork: the caller may be a threaded kernel.
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+            done = list(pool.map(_import_one, tasks))
+    else:
+        done = [_import_one(t) for t in tasks]
+    for row in done:
+        imports.append(row)
+        if verbose:
+            print(f"  {row['instrument']} {row['wave']}: {row['status']}, {row['accepted']} accepted, "
+                  f"{row['quarantined']} quarantined, {row['dropped']} dropped")
     return {"out_dir": str(out), "generated": generated, "imports": imports, "skipped": skipped}
+
+
+def _unchanged(root: Path, task: tuple[str, str, str, str, str]) -> bool:
+    """True when the wave was imported from this very file (the import would only say 'unchanged')."""
+    from analysis.synthetic import file_sha256
+
+    instrument, wave, path, _, _ = task
+    manifest = root / "processed" / instrument / f"{wave}.manifest.json"
+    if not manifest.is_file():
+        return False
+    files = json.loads(manifest.read_text(encoding="utf-8")).get("files", [])
+    return [f.get("sha256") for f in files] == [file_sha256(Path(path))]
+
+
+def _import_one(task: tuple[str, str, str, str, str]) -> dict:
+    """Import one demo file (top-level so that a worker process can run it)."""
+    from analysis import ingest
+
+    instrument, wave, path, meta, root = task
+    result = ingest.import_wave(instrument, wave, [Path(path)], meta=Path(meta), replace=True, data_dir=Path(root))
+    return {"instrument": instrument, "wave": wave, "status": result.status, "accepted": result.accepted,
+            "quarantined": result.quarantined, "dropped": result.dropped}
 
 
 def _run(args: argparse.Namespace) -> int:
