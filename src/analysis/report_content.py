@@ -53,6 +53,8 @@ _WORDS = {
     "en": {"table": "Table", "figure": "Figure", "source": "Source", "note": "Note",
            "banner": "DỮ LIỆU MÔ PHỎNG — synthetic data. The numbers are illustrative only, not real opinions."},
 }
+#: Columns that state a verdict about a row's numbers: emptied with the numbers of a hidden row.
+_VERDICT_COLUMNS = ("significant", "status", "misbehaves", "low_r_drop", "alpha_rises", "due")
 #: Column kinds and how a value is shown.
 _KINDS = ("text", "mean", "pct", "int", "p", "ci", "ci_pct", "num", "d")
 
@@ -83,6 +85,8 @@ def _fmt(value: Any, kind: str, lang: str, row: Mapping[str, Any] | None = None,
         # an indicator is a share (shown as %) or a count/rate (a number), as its instrument unit says
         kind = {"ind": "pct", "ind_ci": "pct_ci"}[kind] if str(row.get("unit", "")) in _PERCENT_UNITS else \
             {"ind": "num", "ind_ci": "mean_ci"}[kind]
+    if kind == "ind_ci_only":
+        return _fmt(None, "ci_pct" if str(row.get("unit", "")) in _PERCENT_UNITS else "ci", lang, row)
     if kind in ("mean_ci", "pct_ci"):
         main = _fmt(value, "mean" if kind == "mean_ci" else "pct", lang, row)
         ci = _fmt(None, "ci" if kind == "mean_ci" else "ci_pct", lang, row)
@@ -119,13 +123,15 @@ def _display_frame(table: pd.DataFrame, columns: Sequence[ColumnSpec], lang: str
     out = {}
     hidden = table["suppressed"].astype(bool) if "suppressed" in table.columns else pd.Series(False, index=table.index)
     notes = table["note"] if "note" in table.columns else pd.Series("", index=table.index)
-    first_stat = next((c.column for c in columns if c.kind not in ("text",)), None)
+    first_stat = next((c.column for c in columns if c.kind not in ("text", "status")), None)
     records = table.to_dict("records")
     for spec in columns:
         cells = []
         for rec, hid, note in zip(records, hidden, notes):
             value = rec.get(spec.column)
-            if spec.kind == "text":
+            if spec.kind == "status" and hid:
+                cells.append("")
+            elif spec.kind in ("text", "status"):
                 text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else _fmt(value, "text", lang)
                 cells.append(unicodedata.normalize("NFC", (spec.labels or {}).get(text, text)))
             elif hid:
@@ -141,7 +147,7 @@ def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeri
     head = "".join(f'<th scope="col">{esc(c)}</th>' for c in frame.columns)
     rows = []
     for rec in frame.itertuples(index=False, name=None):
-        cells = "".join(f'<td class="num">{esc(v)}</td>' if num else f'<td style="text-align:left">{esc(v)}</td>'
+        cells = "".join(f'<td class="num" style="white-space:nowrap">{esc(v)}</td>' if num else f'<td style="text-align:left">{esc(v)}</td>'
                         for v, num in zip(rec, numeric))
         rows.append(f"<tr>{cells}</tr>")
     foot = "".join(f'<p class="table-note" style="font-size:.9em;margin:.1em 0">{esc(t)}</p>' for t in footer)
@@ -194,7 +200,7 @@ class Section:
 
     def table(self, protected: disclosure.ProtectedTable, *, name: str, title: str,
               columns: Sequence[ColumnSpec], source: str, note: str | None = None,
-              export: pd.DataFrame | None = None, pivot: tuple[Sequence[str], str] | None = None) -> pd.DataFrame:
+              export: pd.DataFrame | None = None, pivot: tuple[Sequence[str], str] | None = None) -> None:
         """Publish a protected table: CSV + XLSX in ``tables/``, escaped HTML, DOCX block.
 
         Parameters
@@ -216,10 +222,11 @@ class Section:
             Show the table wide: rows keyed by the columns with these headers, one column per
             value of the *column header* column, cells = the remaining (single) column.
 
-        Returns
-        -------
-        DataFrame
-            The exported table (codes and rounded numbers; hidden rows empty with their marker).
+        Notes
+        -----
+        Returns nothing on purpose: a value returned by the last line of a notebook cell would
+        be displayed raw. The exported files hold codes and rounded numbers; every number and
+        verdict of a hidden row is emptied, only its marker stays.
         """
         if not isinstance(protected, disclosure.ProtectedTable):
             raise TypeError(f"table {name!r}: publish a ProtectedTable (analysis.disclosure.protect_table), "
@@ -238,6 +245,9 @@ class Section:
                     and pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
             out[nums] = out[nums].astype("float64")
             out.loc[hid, nums] = np.nan
+            verdicts = [c for c in _VERDICT_COLUMNS if c in out.columns]
+            out[verdicts] = out[verdicts].astype(object)
+            out.loc[hid, verdicts] = None
         tables.export_table(out, self.output_dir / "tables", name)
         shown = _display_frame(protected.table.reset_index(drop=True), columns, self.lang)
         if pivot is not None:
@@ -251,14 +261,15 @@ class Section:
         if note:
             footer.append(f"{_WORDS[self.lang]['note']}: {note}")
         footer.append(f"{_WORDS[self.lang]['source']}: {source}")
-        numeric = [c.kind != "text" for c in columns]
+        numeric = [c.kind not in ("text", "status") for c in columns]
         block = {"type": "table", "name": name, "caption": unicodedata.normalize("NFC", caption),
+                 "title": unicodedata.normalize("NFC", title), "source": unicodedata.normalize("NFC", source),
+                 "note": unicodedata.normalize("NFC", " ".join(footer[:-1])) or None,
                  "columns": list(shown.columns), "rows": shown.values.tolist(), "numeric": numeric,
                  "notes": [unicodedata.normalize("NFC", t) for t in footer]}
         self._show(_html_table(shown, caption, footer, numeric), block)
-        return out
 
-    def figure(self, fig: Any, *, name: str, title: str, source: str, note: str | None = None) -> Path:
+    def figure(self, fig: Any, *, name: str, title: str, source: str, note: str | None = None) -> None:
         """Save a figure (built from a protected table) as PNG and show it with its caption."""
         from analysis import plots
 
@@ -272,13 +283,13 @@ class Section:
         lines = ([f"{_WORDS[self.lang]['note']}: {note}"] if note else []) + [f"{_WORDS[self.lang]['source']}: {source}"]
         foot = "".join(f'<p style="font-size:.9em;margin:.1em 0">{html.escape(t)}</p>' for t in lines)
         block = {"type": "figure", "name": name, "path": f"figures/{name}.png",
-                 "caption": unicodedata.normalize("NFC", caption), "notes": lines}
+                 "caption": unicodedata.normalize("NFC", caption), "title": unicodedata.normalize("NFC", title),
+                 "source": source, "note": note, "notes": lines}
         self._show(f'<figure style="margin:1em 0"><img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
                    f'<figcaption style="font-weight:bold">{html.escape(caption)}</figcaption>{foot}</figure>', block)
-        return Path(path)
 
     def sentences(self, sentences: Sequence[Any], protected: Sequence[disclosure.ProtectedTable] = (), *,
-                  labels: Mapping[str, str] | None = None, sources: bool = True) -> list[str]:
+                  labels: Mapping[str, str] | None = None, sources: bool = True) -> None:
         """Show generated sentences as a list, each checked by `analysis.disclosure.safe_text`.
 
         Parameters
@@ -301,7 +312,32 @@ class Section:
                 item += f' <small style="color:#555">[{html.escape(src)}]</small>'
             items.append(f"<li>{item}</li>")
         self._show(f"<ul class=\"findings\">{''.join(items)}</ul>", {"type": "bullets", "items": texts})
-        return texts
+
+    def comments(self, publishable: pd.DataFrame, *, labels: Mapping[str, str] | None = None,
+                 withheld: int = 0) -> None:
+        """Show comments already screened by `analysis.disclosure.screen_comments`, escaped.
+
+        Parameters
+        ----------
+        publishable : DataFrame
+            ``[org, comment]`` (the *publishable* part of ``screen_comments``, sampled).
+        withheld : int
+            How many were withheld for review (only the count is shown).
+        """
+        labels = labels or {}
+        items, texts = [], []
+        for org, text in zip(publishable.get("org", []), publishable.get("comment", [])):
+            who = labels.get(str(org), str(org))
+            text = unicodedata.normalize("NFC", str(text))
+            texts.append(f"{who}: “{text}”")
+            items.append(f"<li><em>{html.escape(who)}</em>: “{html.escape(text)}”</li>")
+        count = self.words(f"{withheld} ý kiến được giữ lại để rà soát thủ công, không đưa vào báo cáo.",
+                           f"{withheld} comment(s) withheld for manual review, not shown.")
+        if not items:
+            texts = [self.words("Không có ý kiến nào đủ điều kiện trích dẫn.", "No comment can be quoted.")]
+            items = [f"<li>{html.escape(texts[0])}</li>"]
+        self._show(f"<ul class=\"comments\">{''.join(items)}</ul><p>{html.escape(count)}</p>",
+                   {"type": "bullets", "items": texts + [count]})
 
     def paragraph(self, text: str) -> None:
         """A generated paragraph (already safe: no numbers about groups)."""
@@ -313,13 +349,19 @@ class Section:
 
         display(Markdown(text), metadata={"analysis": {"type": "markdown", "text": text}})
 
-    def save_result(self, name: str, frame: pd.DataFrame | disclosure.ProtectedTable) -> Path:
+    def save_result(self, name: str, frame: pd.DataFrame | disclosure.ProtectedTable) -> None:
         """A protected table for another notebook, in ``results/<name>.csv`` (not shown)."""
         if not isinstance(frame, disclosure.ProtectedTable):
             raise TypeError(f"result {name!r}: save a ProtectedTable, not {type(frame).__name__}")
-        path = self.output_dir / "results" / f"{name}.csv"
-        tables.write_csv(frame.table.drop(columns=["display"]), path, excel_safe=False)
-        return path
+        out = frame.table.drop(columns=["display"])
+        hid = out["suppressed"].astype(bool).to_numpy()
+        verdicts = [c for c in _VERDICT_COLUMNS if c in out.columns]
+        out[verdicts] = out[verdicts].astype(object)
+        out.loc[hid, verdicts] = None
+        nums = [c for c in out.columns if c not in frame.by and c != "suppressed"
+                and pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c])]
+        out.loc[hid, nums] = np.nan
+        tables.write_csv(out, self.output_dir / "results" / f"{name}.csv", excel_safe=False)
 
     def load_result(self, name: str) -> pd.DataFrame | None:
         """A table saved by another notebook of this run (None when that notebook did not run)."""
@@ -443,11 +485,32 @@ def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: boo
 
 
 def _to_docx_model(blocks: Sequence[dict], docx_report: Any) -> list:
-    """Our blocks in `analysis.docx_report`'s block model (adapter: one place to change)."""
-    convert = getattr(docx_report, "blocks_from_dicts", None)
-    if convert is not None:
-        return list(convert(blocks))
-    return list(blocks)
+    """Our blocks in `analysis.docx_report`'s block model (the one place to adapt).
+
+    The DOCX numbers tables and figures itself ("Bảng 1", "Hình 1" through the document), so
+    the bare title is passed; each notebook's top heading starts a new page.
+    """
+    out: list = []
+    for block in blocks:
+        kind = block["type"]
+        if kind == "heading":
+            if block["level"] == 1 and out:
+                out.append(docx_report.PageBreak())
+            out.append(docx_report.Heading(block["text"], min(3, max(1, int(block["level"])))))
+        elif kind == "paragraph":
+            out.append(docx_report.Paragraph(block["text"], indent=block.get("style") != "subtitle",
+                                             align="center" if block.get("style") == "subtitle" else "justify",
+                                             bold=block.get("style") in ("banner", "subtitle")))
+        elif kind == "bullets":
+            out.append(docx_report.Bullets(tuple(block["items"])))
+        elif kind == "table":
+            data = pd.DataFrame(block["rows"], columns=block["columns"])
+            out.append(docx_report.Table(data, block.get("title", block["caption"]), block.get("source"),
+                                         block.get("note"), landscape=len(block["columns"]) > 7))
+        elif kind == "figure":
+            out.append(docx_report.Figure(block["path"], block.get("title", block["caption"]), block.get("source"),
+                                          block.get("note")))
+    return out
 
 
 def _json_default(value: Any) -> Any:  # pragma: no cover - used for debugging dumps only

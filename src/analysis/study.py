@@ -84,6 +84,13 @@ __all__ = [
     "unit_response",
     "misbehaving_sentence",
     "comparability_text",
+    "unit_identifiers",
+    "indicator_units",
+    "heatmap_input",
+    "task_group_short",
+    "model_assumptions",
+    "entry_sentences",
+    "indicator_change_sentences",
 ]
 
 #: Canonical respondent columns, named by the role their item plays in the instrument.
@@ -552,6 +559,8 @@ def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequenc
     out = out.rename(columns={"scale": "variable"})
     out["estimate"] = out["alpha"]
     out["n"] = out["n"].astype("float64")
+    if {"org", WAVE} <= set(by):
+        out["group"] = out["org"].astype(str) + " · " + out[WAVE].astype(str)  # a column header when shown wide
     return out
 
 
@@ -905,6 +914,14 @@ def likert_args(instrument: Instrument, lang: str = "vi") -> dict:
             "item_labels": {i.name: i.label(lang) for i in instrument.scale_items}}
 
 
+def _significant(rows: pd.DataFrame) -> pd.Series:
+    """The ``significant`` flag, False for hidden rows and where missing (e.g. read from CSV)."""
+    sig = rows["significant"].map(lambda v: v is True or str(v).lower() == "true")
+    if "suppressed" in rows.columns:
+        sig &= ~rows["suppressed"].map(lambda v: v is True or str(v).lower() == "true")
+    return sig
+
+
 def change_sentences(changes: pd.DataFrame, labels: Mapping[str, str], *, table: str, lang: str = "vi",
                      keys: Sequence[str] = ("variable",), only_significant: bool = False,
                      measure: str = "mean") -> list:
@@ -917,7 +934,7 @@ def change_sentences(changes: pd.DataFrame, labels: Mapping[str, str], *, table:
 
     rows = changes.rename(columns={"estimate": "difference"})
     if only_significant:
-        rows = rows[rows["significant"].fillna(False).astype(bool)]
+        rows = rows[_significant(rows)]
     out = []
     for _, row in rows.iterrows():
         label = " – ".join(labels.get(str(row[k]), str(row[k])) for k in reversed(list(keys)) if pd.notna(row[k]))
@@ -988,9 +1005,9 @@ def comment_sample(publishable: pd.DataFrame, *, per_group: int = 8, seed: int =
     """A reproducible random sample of screened comments per organization (never in submission order)."""
     if publishable.empty:
         return publishable
-    return (publishable.groupby("org", group_keys=False, sort=True)
-            .apply(lambda g: g.sample(n=min(per_group, len(g)), random_state=seed))
-            .sort_values(["org", "comment"]).reset_index(drop=True))
+    shuffled = publishable.sample(frac=1.0, random_state=seed)
+    picked = shuffled.groupby("org", sort=True).head(per_group)
+    return picked.sort_values(["org", "comment"]).reset_index(drop=True)
 
 
 def unit_response(units: pd.DataFrame, *, population_dir: Path | None = None) -> pd.DataFrame:
@@ -1037,3 +1054,75 @@ def comparability_text(comparable: Sequence[str], not_comparable: Sequence[tuple
                   f"Không so sánh: {names}.",
             "en": f"Only the {len(comparable)} scales with the same questions in both versions are compared. "
                   f"Not compared: {names}."}[lang]
+
+
+def unit_identifiers(population_dir: Path | None = None) -> list[str]:
+    """Unit codes and names (vi, en) from the frame: a comment naming one is withheld."""
+    units = population.load_units(population_dir)
+    return sorted(set(units["unit_id"]) | set(units["name_vi"]) | set(units["name_en"]))
+
+
+def indicator_units(instrument: Instrument) -> pd.DataFrame:
+    """``[variable, unit]``: each indicator's unit (share, yes/no, count, per 100) for display."""
+    return pd.DataFrame({"variable": [i.name for i in instrument.indicators],
+                         "unit": [i.unit for i in instrument.indicators]})
+
+
+def heatmap_input(matrix: pd.DataFrame, *, population_dir: Path | None = None) -> pd.DataFrame:
+    """`unit_task_matrix` on a 0–100 scale, shaped for `protect_table` and `plots.heatmap`.
+
+    ``n`` is the unit's membership in the frame: a unit's own report is about the unit, but a
+    unit with fewer than k members is not shown on its own (its figures could describe people).
+    """
+    sizes = population.unit_sizes(population_dir)
+    out = matrix.assign(variable="targets_met", estimate=matrix["estimate"] * 100.0,
+                        n=matrix["unit"].map(sizes).astype("float64"), targets=matrix["n"])
+    return out[["org", "unit", "task_group", "variable", "estimate", "n", "targets"]]
+
+
+def task_group_short(instrument: Instrument, lang: str = "vi") -> dict[int, str]:
+    """``{number: "NV1"}`` (vi) or ``"TG1"`` (en): short column labels for charts."""
+    prefix = "NV" if lang == "vi" else "TG"
+    return {tg.number: f"{prefix}{tg.number}" for tg in instrument.task_groups}
+
+
+def model_assumptions(fits: pd.DataFrame, *, lang: str = "vi") -> str:
+    """The models' statement of what the estimates mean (one language of the bilingual text)."""
+    if fits is None or fits.empty or "assumptions" not in fits.columns:
+        return {"vi": "Chưa đủ dữ liệu để ước lượng mô hình.", "en": "Not enough data to fit the model."}[lang]
+    text = str(fits["assumptions"].iloc[0])
+    parts = [p.strip() for p in text.split(" / ")] if " / " in text else [text]
+    return parts[0] if lang == "vi" or len(parts) == 1 else parts[1]
+
+
+def entry_sentences(entries: Sequence, *, measurable_only: bool = True) -> list:
+    """The sentences of `analysis.narrative.scorecard` entries (optionally only measurable ones)."""
+    return [e.sentence for e in entries if not measurable_only or e.status != "not_measurable"]
+
+
+def indicator_change_sentences(changes: pd.DataFrame | None, labels: Mapping[str, str], *, table: str,
+                               lang: str = "vi", only_significant: bool = True) -> list:
+    """Sentences on indicator changes: shares in percentage points, counts in their unit."""
+    from analysis import narrative
+
+    if changes is None or changes.empty:
+        return []
+    rows = changes.rename(columns={"estimate": "difference"})
+    if only_significant:
+        rows = rows[_significant(rows)]
+    out = []
+    for _, row in rows.iterrows():
+        share = str(row.get("unit", "")) in ("share", "yes/no")
+        label = str(labels.get(row["variable"], row["variable"]))
+        # narrative writes "Tỷ lệ …" / "Điểm trung bình về …" itself: the label continues the sentence
+        for prefix in ("Tỷ lệ ", "Share of ", "Số ", "Number of "):
+            if share and label.startswith(prefix):
+                label = label[len(prefix):]
+        label = label[:1].lower() + label[1:]
+        out.append(narrative.describe_change(row, label=label,
+                                             wave_a=str(row["baseline_wave"]), wave_b=str(row[WAVE]), table=table,
+                                             lang=lang, measure="proportion" if share else "mean"))
+    if not out:
+        out = [{"vi": "Không chỉ tiêu cơ sở nào thay đổi có ý nghĩa thống kê.",
+                "en": "No unit indicator changed significantly."}[lang]]
+    return out
