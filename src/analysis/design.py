@@ -223,6 +223,7 @@ class SurveyDesign:
         self._lonely_psu: LonelyPSU = lonely_psu
         self._calibrations: tuple[_Calibration, ...] = ()
         self._plan_cache: _Plan | None = None
+        self._domain_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
         self._code_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
         n = len(data)
         index = data.index
@@ -330,6 +331,7 @@ class SurveyDesign:
         """A shallow copy with some private attributes replaced (arrays are never mutated)."""
         new = copy.copy(self)
         new._plan_cache = None  # depends on weights and calibrations; domain codes do not
+        new._domain_cache = {}
         for key, value in changes.items():
             setattr(new, f"_{key}", value)
         if "w" in changes:
@@ -394,17 +396,20 @@ class SurveyDesign:
         shifts = plan.shifts(lin)
         totals = lin.psu_totals(None if self._rows_are_psus else self._psu, self._psu_sum.shape[0])
         if shifts:  # one sparse product for all calibration terms
-            totals = totals - plan.psu_by_category @ np.vstack(shifts)
+            totals -= (plan.psu_by_category @ np.vstack(shifts)).T
         return self._stratified_vcov(totals)
 
     def _vcov_direct(self, x: np.ndarray) -> np.ndarray:
         """R's algorithm row by row (residualise n x k values, then PSU totals); for tests."""
         for cal in self._calibrations:
             x = _poststratify_residual(cal, x) if cal.kind == "poststratify" else _raking_residual(cal, x)
-        return self._stratified_vcov(self._psu_sum @ x)
+        return self._stratified_vcov(np.ascontiguousarray(np.asarray(self._psu_sum @ x).T))
 
     def _stratified_vcov(self, totals: np.ndarray) -> np.ndarray:
-        """``sum_h scale_h sum_i (z_hi - mean_h)(z_hi - mean_h)'`` over PSU totals (onestrat)."""
+        """``sum_h scale_h sum_i (z_hi - mean_h)(z_hi - mean_h)'`` over PSU totals (onestrat).
+
+        ``totals`` is k x n_psu (one contiguous row per linearised variable: fast gathers).
+        """
         n_h = self._psu_per_stratum
         lonely = self._lonely
         if lonely.any() and self._lonely_psu == "fail":
@@ -412,11 +417,14 @@ class SurveyDesign:
                 f"{int(lonely.sum())} stratum/strata have only one PSU (lonely PSU) and a sampling "
                 "fraction below 1; choose lonely_psu='adjust', 'certainty' or 'remove'"
             )
-        stratum_means = np.asarray(self._stratum_sum @ totals) / n_h[:, None]
+        strata = self._psu_stratum
+        stratum_means = np.vstack(
+            [np.bincount(strata, weights=row, minlength=len(n_h)) for row in totals]
+        ) / n_h[None, :]
         if self._lonely_psu == "adjust":
-            stratum_means[lonely] = 0.0  # R does not centre a lonely PSU under "adjust"
-        centred = totals - stratum_means[self._psu_stratum]
-        return centred.T @ (centred * self._psu_scale[:, None])
+            stratum_means[:, lonely] = 0.0  # R does not centre a lonely PSU under "adjust"
+        centred = totals - stratum_means[:, strata]
+        return (centred * self._psu_scale[None, :]) @ centred.T
 
     # ------------------------------------------------------------------ estimates
     def _domains(self, by: str | Sequence[str] | None) -> tuple[list[str], np.ndarray, pd.DataFrame]:
@@ -430,12 +438,17 @@ class SurveyDesign:
             self._code_cache[key] = _codes(self._data, names, "by")
         codes, levels = self._code_cache[key]
         # Domains with no positive weight are dropped, as svyby(drop.empty.groups=TRUE).
-        counts = np.bincount(codes[(codes >= 0) & (self._w > 0)], minlength=len(levels))
-        keep = np.flatnonzero(counts)
-        remap = np.full(len(levels), -1, dtype=np.int64)
-        remap[keep] = np.arange(len(keep))
-        codes = np.where(codes >= 0, remap[np.maximum(codes, 0)], -1)
-        return names, codes, levels.iloc[keep].reset_index(drop=True)
+        if key not in self._domain_cache:  # depends on which weights are positive
+            counts = np.bincount(codes[(codes >= 0) & (self._w > 0)], minlength=len(levels))
+            keep = np.flatnonzero(counts)
+            remap = np.full(len(levels), -1, dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            self._domain_cache[key] = (
+                np.where(codes >= 0, remap[np.maximum(codes, 0)], -1),
+                levels.iloc[keep].reset_index(drop=True),
+            )
+        domain, kept = self._domain_cache[key]
+        return names, domain, kept
 
     def _estimate(
         self, y: np.ndarray, domain: np.ndarray, n_domains: int, kind: Literal["mean", "total"]
@@ -701,15 +714,16 @@ class _DomainColumns:
         return flat.reshape(k, self.width)
 
     def psu_totals(self, psu: np.ndarray | None, n_psu: int) -> np.ndarray:
-        """PSU totals (n_psu x width); ``psu=None`` when every row is its own PSU."""
+        """PSU totals, width x n_psu (a fresh array); ``psu=None``: every row is its own PSU."""
         if self.full is not None:
-            return self.full if psu is None else np.asarray(_indicator(psu, n_psu, len(psu)) @ self.full)
+            full = self.full if psu is None else np.asarray(_indicator(psu, n_psu, len(psu)) @ self.full)
+            return np.array(full.T, order="C")
         if psu is None:
-            out = np.zeros((n_psu, self.width))
-            out[self.rows, self.col] = self.z
+            out = np.zeros((self.width, n_psu))
+            out[self.col, self.rows] = self.z
             return out
-        flat = np.bincount(psu[self.rows] * self.width + self.col, weights=self.z, minlength=n_psu * self.width)
-        return flat.reshape(n_psu, self.width)
+        flat = np.bincount(self.col * n_psu + psu[self.rows], weights=self.z, minlength=n_psu * self.width)
+        return flat.reshape(self.width, n_psu)
 
 
 @dataclass(frozen=True, eq=False)
