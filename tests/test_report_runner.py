@@ -214,12 +214,28 @@ def test_stop_between_renames_restores_the_previous_report(project):
     final = _final(project)
     before = _snapshot(final)
     os.rename(final, project.reports / f".old-member.{WAVE}.20260101T000000000Z")  # as if killed there
+    (project.reports / f".old-member.{WAVE}.20250101T000000000Z").mkdir()  # died before deleting the old
     stale = project.reports / f".tmp-member.{WAVE}.20260101T000001000Z.999999"  # a SIGKILLed run's folder
     (stale / "notebooks").mkdir(parents=True)
     result = report.run_report("member", WAVE, progress=False, **project.dirs())
     assert result.reused and _snapshot(final) == before
-    assert not stale.exists()
+    assert not stale.exists() and not list(project.reports.glob(".old-*"))
     assert (project.reports / ".failed" / "member" / f"{WAVE}-20260101T000001000Z-abandoned" / "notebooks").is_dir()
+
+
+def test_an_assembly_error_is_a_report_error_and_keeps_the_run(project, monkeypatch):
+    final = _final(project)
+    before = _snapshot(final)
+
+    def broken(run_dir, params, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "assemble", broken)
+    with pytest.raises(report.ReportError, match="disk full.*kept in"):
+        report.run_report("member", WAVE, force=True, progress=False, **project.dirs())
+    assert _snapshot(final) == before and not list(project.reports.glob(".tmp-*"))
+    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/manifest.json"))
+    assert [json.loads(k.read_text())["status"] for k in kept] == ["failed"]
 
 
 def test_a_second_run_of_the_same_report_waits_for_none_and_says_why(project):

@@ -802,6 +802,9 @@ def _run_lock(reports_root: Path, instrument: str, wave: str) -> Iterator[None]:
 def _tidy_leftovers(final: Path, reports_root: Path, instrument: str, wave: str) -> None:
     """Under the lock, earlier runs of this report are dead: restore or file away their folders."""
     _recover_aside(final, reports_root, instrument, wave)
+    if final.is_dir():  # a run that died after 'new in' but before deleting the old report
+        for old in reports_root.glob(f".old-{instrument}.{wave}.*"):
+            shutil.rmtree(old, ignore_errors=True)
     for stale in sorted(reports_root.glob(f".tmp-{instrument}.{wave}.*")):
         kept = _keep_failed(stale, reports_root, instrument, wave, stale.name.split(".")[3] + "-abandoned")
         _say(f"note: an earlier run stopped without finishing; its folder is kept in {kept}")
@@ -963,10 +966,14 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
             manifest["error"] = str(exc)
             kept = _finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
             raise exc.with_kept_at(kept / "notebooks" / f"{exc.notebook}.ipynb") from None
-        except BaseException as exc:  # includes KeyboardInterrupt: keep the evidence, never promote
+        except Exception as exc:  # assembly or file-system error: same rule, keep and explain
             manifest["error"] = f"{type(exc).__name__}: {exc}"
-            kept = _finish_failed(run_dir, manifest, "interrupted" if isinstance(exc, KeyboardInterrupt)
-                                  else "failed", reports_root, instrument, wave, started)
+            kept = _finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
+            raise ReportError(f"{instrument} {wave}: {type(exc).__name__}: {exc}; "
+                              f"the run is kept in {kept}") from exc
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit: keep the evidence, never promote
+            manifest["error"] = f"{type(exc).__name__}: {exc}"
+            kept = _finish_failed(run_dir, manifest, "interrupted", reports_root, instrument, wave, started)
             _say(f"run stopped; partial results kept in {kept}")
             raise
         ended = _now()
