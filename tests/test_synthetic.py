@@ -260,3 +260,22 @@ def test_prepare_demo_shipped_default_is_idempotent(tmp_path):
                            data_dir=data)
     assert r.accepted == truth["defects"]["2026"]["respondents"] - truth["defects"]["2026"]["conflicting_duplicates"]
     print(f"prepare_demo (4 waves written, 6 imports): {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+def test_coverage_simulation_few_replicates():
+    """scripts/coverage_simulation.py with 40 replicates: nominal 95% intervals cover the truth."""
+    import importlib.util
+
+    from analysis import config
+
+    spec = importlib.util.spec_from_file_location("coverage_simulation", config.PROJECT_ROOT / "scripts" / "coverage_simulation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    table = module.simulate(40, wave="2025")
+    assert len(table) == len(load("member").constructs)
+    # 40 replicates: binomial noise ±3.4 points per construct; the average over constructs is tighter.
+    assert 0.88 <= table["coverage"].mean() <= 0.99, table
+    assert table["coverage"].min() >= 0.8, table
+    # Unweighted intervals miss the truth far more often for the party-related constructs.
+    assert table["coverage_unweighted"].mean() < table["coverage"].mean() - 0.3

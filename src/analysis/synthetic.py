@@ -67,6 +67,8 @@ __all__ = [
     "unit_intensity",
     "population_answers",
     "generate_demo",
+    "population_scores",
+    "draw_respondents",
     "member_file_name",
     "unit_file_name",
 ]
@@ -431,6 +433,35 @@ def _respond(cfg: SyntheticConfig, pop: pd.DataFrame, rng: np.random.Generator) 
     ratio = pd.Series(u / p)
     rank = ratio.groupby(units).rank(method="first").to_numpy()
     return resp | (rank <= 2)
+
+
+def draw_respondents(cfg: SyntheticConfig, pop: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Boolean mask of the members who answer (the generator's response model; see `generate_demo`)."""
+    return _respond(cfg, pop, rng)
+
+
+def population_scores(cfg: SyntheticConfig | None = None, wave: str = "2025",
+                      population_dir: Path | None = None) -> pd.DataFrame:
+    """The synthetic population of one wave with every member's construct scores (no files written).
+
+    The scores are those behind ``truth.json`` (all items answered, no sampling): use it to
+    study estimators by repeated sampling with `draw_respondents` (e.g. the coverage
+    simulation in ``scripts/coverage_simulation.py``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        `make_population` columns plus one float column per construct.
+    """
+    cfg = cfg or SyntheticConfig()
+    member = load("member")
+    pop = make_population(cfg, member, population_dir)
+    model = _build_model(cfg, member, pop)
+    intensity = unit_intensity(cfg, sorted({wave, "2023"}), population_dir)
+    inten = intensity[intensity["wave"] == wave].set_index("unit")["intensity"]
+    answers, _ = population_answers(cfg, member, pop, model, inten.loc[pop["unit"]].to_numpy(), wave)
+    scores = scoring.score_constructs(answers, member)
+    return pd.concat([pop, scores.set_axis(pop.index)], axis=1)
 
 
 def _uuid4(rng: np.random.Generator, n: int) -> pd.Series:
