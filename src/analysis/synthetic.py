@@ -641,12 +641,11 @@ def _count_defects(member: Instrument, data: pd.DataFrame, sets: Mapping[str, np
 
     scale = [it.name for it in member.scale_items]
     missing = {it.name: frozenset(member.missing_codes(it.list_name)) for it in member.scale_items}
-    conflict_rows = set(sets["conflicting_duplicates"].tolist())
-    keep = np.array([i not in conflict_rows for i in range(len(data))])
+    keep = ~np.isin(np.arange(len(data)), sets["conflicting_duplicates"])
     acc = data[keep]
     sl = quality.flag_straightliners(acc, scale, missing_codes=missing)
     asked = acc[scale].notna()
-    answered = asked & ~acc[scale].isin(["9"] if not missing else sorted(set().union(*missing.values())))
+    answered = asked & ~acc[scale].isin(sorted(set().union(*missing.values())))
     share = (asked & ~answered).sum(axis=1) / asked.sum(axis=1)
     dup_exact = set(sets["exact_duplicates"].tolist())
     return {

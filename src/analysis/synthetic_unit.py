@@ -195,11 +195,10 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
             values[it.name] = party_n.astype(np.int64)
         elif it.base_type == "date":
             if it.relevant:  # a conditional event early in the year (e.g. a start-of-year conference)
-                day = rng.integers(4, 58, h)
-                values[it.name] = np.array([(dt.date(int(wave), 1, 1) + dt.timedelta(days=int(d))).isoformat() for d in day], dtype=object)
+                first, day = np.datetime64(f"{int(wave)}-01-01"), rng.integers(4, 58, h)
             else:  # the date the form was filled in
-                day = rng.integers(0, (end_day - start_day).days + 1, h)
-                values[it.name] = np.array([(start_day + dt.timedelta(days=int(d))).isoformat() for d in day], dtype=object)
+                first, day = np.datetime64(start_day.isoformat()), rng.integers(0, (end_day - start_day).days + 1, h)
+            values[it.name] = np.datetime_as_string(first + day.astype("timedelta64[D]"), unit="D").astype(object)
         elif driver:
             ind_name, shape, parts = driver
             ind = unit.indicator(ind_name)
