@@ -58,9 +58,10 @@ Known gaps
 * Equality relations only: bounds (a hidden mean cannot leave the scale, counts are
   non-negative) are not used, except that a derived pool of a *sensitive proportion* that must
   be 0% or 100% is reported; a derived pool of a mean at the scale end is not.
-* The rounding interval uses the minimum-norm combination of published cells; an optimiser
-  could find a narrower one. It matters only for hidden groups of k or more (a hidden group of
-  fewer than k is reported whenever it is derivable at all).
+* Rounding intervals are the narrowest *linear combination* of published cells (a linear
+  programme); intersecting several combinations, or using bounds, could narrow them further.
+  It matters only for hidden groups of k or more (a hidden group of fewer than k is reported
+  whenever it is derivable at all).
 * Weighted estimates: the unweighted n stands in for the weights in the recovery.
 * Variables are attacked separately; n shared across variables is not combined.
 * Complementary suppression is greedy (smallest-n sibling first), not minimum-loss.
@@ -393,10 +394,14 @@ def protect_table(
         # cells also published by another table: hiding them here would protect nothing
         ident = list(zip(f["key"], f["variable"], f["level"]))
         elsewhere = {x for x, kn, c in zip(ident, known, cur) if kn and not c}
+        tighten = False  # fast search first; the loop only ends on a full (tightened) audit
         while True:
-            findings = audit(cells, known, pol, frozenset(sens))
-            if not findings:
+            findings = audit(cells, known, pol, frozenset(sens), tighten=tighten)
+            if not findings and tighten:
                 break
+            if not findings:
+                tighten = True
+                continue
             chosen: set[int] = set()
             for fd in findings:
                 cand = [c for c in fd.used if cur[c] and known[c]]

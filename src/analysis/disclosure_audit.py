@@ -36,8 +36,9 @@ recovery as possible is the conservative choice.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -149,6 +150,9 @@ class _Cells:
 
     frame: pd.DataFrame  # table, row, pos, key, variable, level, n, estimate, known, half, is_prop, is_diff, wave, baseline
     member: np.ndarray  # cells x atoms, bool (rows of difference cells are all False)
+    # solutions by system structure: variables with the same cells and the same hidden pattern
+    # (the usual case) share one least-squares solve
+    solved: dict = field(default_factory=dict)
 
 
 def _table_cells(ti: int, name: str, df: pd.DataFrame, by: Sequence[str], hier, policy: DisclosurePolicy) -> pd.DataFrame:
@@ -316,10 +320,13 @@ def _solve(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Y, resid < _TOL
 
 
-def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset()) -> list[Finding]:
+def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset(),
+          *, tighten: bool = True) -> list[Finding]:
     """Every disclosure given which cells are published (*known*, aligned to ``cells.frame``).
 
     *sensitive* variables are also checked for homogeneity of derived pooled groups.
+    ``tighten=False`` skips the linear programme (faster, may miss derivations within rounding
+    of groups of k or more; protect_table uses it while searching, never for its final check).
     """
     f = cells.frame
     findings: list[Finding] = []
@@ -342,7 +349,11 @@ def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive:
         targets: list[tuple[str, tuple[int, ...]]] = [("cell", (int(u),)) for u in un]
         targets += _remainder_groups(f, un)
         B = np.stack([cells.member[list(t)][:, used_cols].sum(axis=0) for _, t in targets], axis=1).astype(float)
-        Y, ok = _solve(A, B)
+        digest = hashlib.sha1(np.packbits(A.astype(bool)).tobytes() + b"|" + B.astype(np.uint8).tobytes()
+                              + repr((A.shape, B.shape)).encode()).hexdigest()
+        if digest not in cells.solved:
+            cells.solved[digest] = _solve(A, B)
+        Y, ok = cells.solved[digest]
         nP, TP, hP = n_all[kn], n_all[kn] * est_all[kn], n_all[kn] * half_all[kn]
         threshold = policy.min_width_proportion if is_prop else policy.min_width_mean
         for j, (kind, tgt) in enumerate(targets):
@@ -357,7 +368,9 @@ def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive:
                 continue
             verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
                                f.at[tgt[0], "variable"] in sensitive)
-            if verdict is None and float(np.abs(y) @ hP) > 0:
+            # (only where rounding can decide: a pool of k or more matters only when homogeneous)
+            width_decides = kind == "cell" or (is_prop and f.at[tgt[0], "variable"] in sensitive)
+            if tighten and verdict is None and width_decides and float(np.abs(y) @ hP) > 0:
                 # the minimum-norm combination is not the narrowest: ask for the combination
                 # with the smallest rounding uncertainty before concluding that rounding protects
                 y_lp = _narrowest(A, B[:, j], hP)
