@@ -62,7 +62,9 @@ from analysis.validate import FAILURE_COLUMNS, InstrumentSpec, ItemSpec
 
 __all__ = [
     "EXPORT_FORMAT",
+    "RULES",
     "META_COLUMNS",
+    "TRAILING_COLUMNS",
     "FLAG_COLUMNS",
     "Message",
     "IngestError",
@@ -70,6 +72,7 @@ __all__ = [
     "ImportResult",
     "WaveMeta",
     "read_file",
+    "fold",
     "import_wave",
     "processed_columns",
     "register",
