@@ -688,7 +688,10 @@ RULES: dict[str, tuple[str, str]] = {
                       "dấu phẩy thập phân: hãy ghi số với dấu chấm (4.5) hoặc số nguyên"),
     "thousands_separator": ("thousands separator: write digits only (1234)", "dấu phân cách hàng nghìn: chỉ ghi chữ số (1234)"),
     "date": ("not a date (YYYY-MM-DD or dd/mm/yyyy)", "không phải ngày (YYYY-MM-DD hoặc dd/mm/yyyy)"),
-    "datetime": ("not an ISO 8601 date-time (YYYY-MM-DDTHH:MM:SS)", "không phải thời điểm theo ISO 8601 (YYYY-MM-DDTHH:MM:SS)"),
+    "datetime": ("not an ISO 8601 date-time (YYYY-MM-DDTHH:MM:SS); day/month order cannot be guessed — download the "
+                 "responses as .xlsx (real date cells) or format the column as YYYY-MM-DD HH:MM:SS",
+                 "không phải thời điểm theo ISO 8601 (YYYY-MM-DDTHH:MM:SS); không thể đoán thứ tự ngày/tháng — hãy tải kết "
+                 "quả dạng .xlsx (ô ngày giờ thực) hoặc định dạng cột theo YYYY-MM-DD HH:MM:SS"),
     "duration": ("not a duration in whole or decimal seconds", "không phải thời lượng tính bằng giây"),
     "submission_id": ("the submission id is blank", "mã phiếu bị bỏ trống"),
     "required": ("required answer is blank", "câu bắt buộc bị bỏ trống"),
