@@ -10,7 +10,10 @@ suppressMessages({
   library(survey)
   library(jsonlite)
 })
-out_dir <- "tests/r_reference"
+# Paths are relative to the repository root, found from this script's location.
+script_arg <- grep("^--file=", commandArgs(trailingOnly = FALSE), value = TRUE)
+root <- if (length(script_arg)) normalizePath(file.path(dirname(sub("^--file=", "", script_arg[1])), "..", "..")) else "."
+out_dir <- file.path(root, "tests", "r_reference")
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 options(survey.lonely.psu = "fail")
 
