@@ -492,6 +492,18 @@ def test_file_level_error_writes_nothing_and_lists_every_file(tmp_path):
     assert not (tmp_path / "data").exists()
 
 
+def test_ambiguous_timestamps_are_reported_not_guessed(tmp_path):
+    a = answers(MEMBER, n=2).rename(columns={"_submitted_at": "Timestamp"})
+    a.loc[0, "Timestamp"] = "3/5/2026 9:00:12"
+    a.loc[1, "Timestamp"] = "2026-03-02 09:15:00"
+    r = _run(tmp_path, [write_csv(a, tmp_path / "forms.csv")])
+    assert r.failures[["row", "column", "value", "rule"]].to_dict("records") == [
+        {"row": 2, "column": "_submitted_at", "value": "3/5/2026 9:00:12", "rule": "datetime"}]
+    assert "day/month order cannot be guessed" in r.failures["message_en"].iloc[0]
+    # A naive Forms timestamp is Vietnam time (UTC+7).
+    assert pd.read_parquet(r.parquet_path)["_submitted_at"].iloc[0] == pd.Timestamp("2026-03-02T02:15:00Z")
+
+
 def test_a_header_without_rows_is_a_file_level_error(tmp_path):
     with pytest.raises(IngestError) as exc:
         _run(tmp_path, [write_csv(answers(MEMBER).iloc[:0], tmp_path / "header.csv")])
