@@ -186,7 +186,11 @@ def _mask(df: Any, keys: Sequence[str] = ()) -> pd.DataFrame:
         hidden = out["suppressed"].astype(bool)
         stats = [c for c in out.columns if c in _STAT_COLUMNS]
         out.loc[hidden, stats] = np.nan  # a table marked suppressed but not emptied still draws nothing
-        labels = out["label"].astype(object).where(out["label"].isin(["n<5", "x"]), "n<5")
+        # Keep disclosure's own marker ("n<k" for the policy's k, or "x"); anything else falls
+        # back to the generic small-group marker rather than leaking a value.
+        label = out["label"].astype(object)
+        ok = label.astype(str).str.fullmatch(r"n<\d+|x")
+        labels = label.where(ok, "n<5")
         out["_marker"] = labels.where(hidden, None)
     else:
         out = df.copy()
