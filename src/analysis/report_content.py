@@ -95,7 +95,7 @@ def _fmt(value: Any, kind: str, lang: str, row: Mapping[str, Any] | None = None,
         lo, hi = row.get("ci_low"), row.get("ci_high")
         if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
             return ""
-        return tables.format_interval(lo, hi, 1 if kind == "ci_pct" else 2, lang=lang, percent=kind == "ci_pct")
+        return tables.format_interval(lo, hi, 0 if kind == "ci_pct" else 2, lang=lang, percent=kind == "ci_pct")
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if kind == "mean":
@@ -107,7 +107,8 @@ def _fmt(value: Any, kind: str, lang: str, row: Mapping[str, Any] | None = None,
     if kind == "pct100":
         return tables.format_number(float(value), 0, lang=lang) + "%"
     if kind == "pct":
-        return tables.format_percent(float(value), 1, lang=lang)
+        # protected shares are rounded to 2 decimals: a decimal in the percentage would be noise
+        return tables.format_percent(float(value), 0, lang=lang)
     if kind == "int":
         return tables.format_number(int(round(float(value))), 0, lang=lang)
     if kind == "p":
@@ -147,8 +148,10 @@ def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeri
     head = "".join(f'<th scope="col">{esc(c)}</th>' for c in frame.columns)
     rows = []
     for rec in frame.itertuples(index=False, name=None):
-        cells = "".join(f'<td class="num" style="white-space:nowrap">{esc(v)}</td>' if num else f'<td style="text-align:left">{esc(v)}</td>'
-                        for v, num in zip(rec, numeric))
+        # the first (label) column keeps a readable width when a wide table squeezes the page
+        cells = "".join(f'<td class="num" style="white-space:nowrap">{esc(v)}</td>' if num else
+                        f'<td style="text-align:left{";min-width:10em" if j == 0 else ""}">{esc(v)}</td>'
+                        for j, (v, num) in enumerate(zip(rec, numeric)))
         rows.append(f"<tr>{cells}</tr>")
     foot = "".join(f'<p class="table-note" style="font-size:.9em;margin:.1em 0">{esc(t)}</p>' for t in footer)
     return (f'<figure class="report-table" style="margin:1em 0"><table><caption style="caption-side:top;'
@@ -339,6 +342,11 @@ class Section:
         self._show(f"<ul class=\"comments\">{''.join(items)}</ul><p>{html.escape(count)}</p>",
                    {"type": "bullets", "items": texts + [count]})
 
+    def figures(self, figures: Sequence[tuple[Any, str, str]], *, source: str, note: str | None = None) -> None:
+        """Several figures ``(figure, name, title)`` with the same source (e.g. one per scale)."""
+        for fig, name, title in figures:
+            self.figure(fig, name=name, title=title, source=source, note=note)
+
     def paragraph(self, text: str) -> None:
         """A generated paragraph (already safe: no numbers about groups)."""
         self._show(f"<p>{html.escape(unicodedata.normalize('NFC', text))}</p>", {"type": "paragraph", "text": text})
@@ -476,8 +484,15 @@ def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: boo
     lang = params.get("lang", "vi") if params.get("lang") in ("vi", "en") else "vi"
     title = {"vi": "BÁO CÁO KẾT QUẢ KHẢO SÁT ĐÁNH GIÁ THỰC HIỆN ĐỀ ÁN 04-ĐA/ĐUK",
              "en": "SURVEY REPORT: ASSESSING PLAN 04-ĐA/ĐUK"}[lang]
-    subtitle = {"vi": f"Phiếu {params.get('instrument', '')} — đợt khảo sát năm {params.get('wave', '')}",
-                "en": f"Instrument {params.get('instrument', '')} — wave {params.get('wave', '')}"}[lang]
+    try:
+        from analysis import instruments
+
+        ins = instruments.load(str(params.get("instrument", "")))
+        survey = ins.title_vi if lang == "vi" else (ins.title_en or ins.title_vi)
+    except Exception:  # a fixture or a renamed instrument: the id is still informative
+        survey = str(params.get("instrument", ""))
+    subtitle = {"vi": f"{survey} — đợt khảo sát năm {params.get('wave', '')}",
+                "en": f"{survey} — wave {params.get('wave', '')}"}[lang]
     blocks = [{"type": "paragraph", "text": subtitle, "style": "subtitle"}] + docx_blocks(run_dir)
     target = run_dir / "report.docx"
     docx_report.build_docx(_to_docx_model(blocks, docx_report), target, title=title, synthetic=synthetic, lang=lang)
@@ -494,9 +509,11 @@ def _to_docx_model(blocks: Sequence[dict], docx_report: Any) -> list:
     for block in blocks:
         kind = block["type"]
         if kind == "heading":
-            if block["level"] == 1 and out:
+            if block["level"] == 1 and any(isinstance(b, docx_report.Heading) for b in out):
                 out.append(docx_report.PageBreak())
             out.append(docx_report.Heading(block["text"], min(3, max(1, int(block["level"])))))
+        elif kind == "paragraph" and block.get("style") == "banner":
+            continue  # the DOCX carries the banner in every page header
         elif kind == "paragraph":
             out.append(docx_report.Paragraph(block["text"], indent=block.get("style") != "subtitle",
                                              align="center" if block.get("style") == "subtitle" else "justify",

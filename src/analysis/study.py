@@ -91,6 +91,8 @@ __all__ = [
     "model_assumptions",
     "entry_sentences",
     "indicator_change_sentences",
+    "likert_figures",
+    "construct_names",
 ]
 
 #: Canonical respondent columns, named by the role their item plays in the instrument.
@@ -1126,3 +1128,32 @@ def indicator_change_sentences(changes: pd.DataFrame | None, labels: Mapping[str
         out = [{"vi": "Không chỉ tiêu cơ sở nào thay đổi có ý nghĩa thống kê.",
                 "en": "No unit indicator changed significantly."}[lang]]
     return out
+
+
+def likert_figures(protected, instrument: Instrument, *, lang: str = "vi") -> list[tuple]:
+    """One diverging-bar chart per construct (`analysis.plots.likert_bars`) from a protected
+    `item_distribution` table.
+
+    Returns
+    -------
+    list of (Figure, name, title)
+    """
+    from analysis import plots
+
+    table = getattr(protected, "table", protected)
+    args = likert_args(instrument, lang)
+    out = []
+    for construct in instrument.constructs:
+        items = [i.name for i in instrument.construct_items(construct.name) if i.name in set(table["variable"])]
+        if not items:
+            continue
+        fig = plots.likert_bars(table[table["variable"].isin(items)], items=items, lang=lang, **args)
+        title = {"vi": f"Phân bố câu trả lời: {construct.label(lang)}",
+                 "en": f"Answers: {construct.label(lang)}"}[lang]
+        out.append((fig, f"likert_{construct.name}", title))
+    return out
+
+
+def construct_names(instrument: Instrument) -> list[str]:
+    """The instrument's constructs, in questionnaire order."""
+    return [c.name for c in instrument.constructs]

@@ -1,0 +1,143 @@
+"""analysis.study: the project's design and the report's tidy tables, against hand computations.
+
+The statistics themselves are pinned to R in test_design/test_weighting/test_compare; here the
+numbers come from the definitions (base weight = unit size / respondents; raked margins equal
+the frame's; a paired panel difference; BH within one declared family), computed by hand on
+small frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import compare, instruments, population, study
+
+
+def _respondents(seed: int = 0, wave: str = "2025") -> pd.DataFrame:
+    """About 8% of every unit's members, with sex/party drawn per organization; y ~ N(3.5, 0.8)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _, unit in population.load_units().iterrows():
+        k = max(2, int(unit["members"] * 0.08))
+        for _ in range(k):
+            rows.append({"wave": wave, "org": unit["org"], "unit": unit["unit_id"], "unit_size": float(unit["members"]),
+                         "sex": "male" if rng.random() < (0.9 if unit["org"] == "HCCB" else 0.45) else "female",
+                         "party": "yes" if rng.random() < 0.7 else "no", "flagged": bool(rng.random() < 0.05),
+                         "y": float(rng.normal(3.5, 0.8))})
+    return pd.DataFrame(rows)
+
+
+def test_role_columns_are_named_by_role_and_drop_missing_codes():
+    member = instruments.load("member")
+    sex, party = member.role_item("sex"), member.role_item("party")
+    raw = pd.DataFrame({sex.name: ["male", None], party.name: ["yes", "no"]})
+    roles = study.role_columns(raw, member)
+    assert list(roles.columns) == ["sex", "party"]
+    assert roles["sex"].tolist() == ["male", None] and roles["party"].tolist() == ["yes", "no"]
+
+
+def test_base_weights_are_unit_size_over_respondents_and_raking_hits_the_frame():
+    data = _respondents()
+    wd = study.wave_design(data)
+    base = wd.base.weights.to_numpy()
+    expected = (data["unit_size"] / data.groupby("unit")["unit"].transform("size")).to_numpy()
+    np.testing.assert_allclose(base, expected)
+    # base weights add up to each unit's size, hence to the 6,314 members
+    assert base.sum() == pytest.approx(6314)
+    raked = wd.design.weights
+    frame = population.margins()
+    for column in ("org", "sex", "party"):
+        got = raked.groupby(data[column].to_numpy()).sum().to_dict()
+        for level, target in frame[column].items():
+            assert got[level] == pytest.approx(target, rel=1e-8), (column, level)
+    assert wd.notes == ()
+
+
+def test_a_margin_with_missing_answers_is_not_raked_and_the_note_says_so():
+    data = _respondents()
+    data.loc[data.index[:3], "party"] = None
+    wd = study.wave_design(data)
+    assert set(wd.margins) == {"org", "sex"}
+    assert wd.notes and wd.notes[0].startswith("party: not raked (3 missing")
+
+
+def test_flagged_rows_are_left_out_on_request_and_weights_recomputed():
+    data = _respondents()
+    wd = study.wave_design(data, exclude_flagged=True)
+    assert len(wd.base.data) == int((~data["flagged"]).sum())
+    assert wd.base.weights.sum() == pytest.approx(data.loc[~data["flagged"], "unit"].map(
+        dict(zip(data["unit"], data["unit_size"]))).groupby(data["unit"]).first().sum())
+
+
+def test_changes_since_baseline_difference_bh_and_status():
+    a, b = _respondents(1, "2023"), _respondents(2, "2025")
+    b["y"] += 0.4
+    b["z"] = b["y"] * 0 + np.random.default_rng(3).normal(3, 1, len(b))
+    a["z"] = np.random.default_rng(4).normal(3, 1, len(a))
+    designs = study.designs_by_wave(pd.concat([a, b], ignore_index=True))
+    ch = study.changes_since_baseline(designs, ["y", "z"], wave="2025", baseline_wave="2023", lang="en")
+    est = study.estimate_means(designs, ["y", "z"])
+    for var in ("y", "z"):
+        row = ch[ch["variable"] == var].iloc[0]
+        ea = est[(est["wave"] == "2023") & (est["variable"] == var)].iloc[0]
+        eb = est[(est["wave"] == "2025") & (est["variable"] == var)].iloc[0]
+        assert row["estimate"] == pytest.approx(eb["estimate"] - ea["estimate"])
+        assert row["se"] == pytest.approx(np.hypot(ea["se"], eb["se"]))
+        assert row["n"] == min(ea["n"], eb["n"])
+    np.testing.assert_allclose(ch["p_adjusted"], compare.adjust_bh(ch["p_value"].to_numpy()))
+    assert ch.set_index("variable").loc["y", "status"] == "significant increase"
+    assert ch["family"].unique().tolist() == ["constructs"]
+
+
+def test_indicator_changes_are_paired_within_units():
+    unit = instruments.load("unit")
+    ind = unit.indicators[0].name
+    units = pd.DataFrame({"wave": ["2023"] * 4 + ["2025"] * 4, "org": ["CDVC", "CDVC", "DTN", "DTN"] * 2,
+                          "unit": ["CDVC01", "CDVC02", "DTN01", "DTN02"] * 2,
+                          ind: [1.0, 2.0, 0.0, 4.0, 3.0, 2.0, 1.0, 6.0]})
+    ch = study.indicator_changes(units, unit, wave="2025", baseline_wave="2023")
+    row = ch[ch["variable"] == ind].iloc[0]
+    # paired differences 2, 0, 1, 2: mean 1.25 (equal unit weights)
+    assert row["estimate"] == pytest.approx(1.25)
+    assert row["estimate_a"] == pytest.approx(1.75) and row["estimate_b"] == pytest.approx(3.0)
+    assert row["n"] == 4
+
+
+def test_unit_task_matrix_is_the_share_of_targeted_indicators_met():
+    unit = instruments.load("unit")
+    targeted = [i for i in unit.indicators if i.target is not None and i.task_group == 1]
+    assert len(targeted) >= 2
+    a, b = targeted[:2]
+    data = pd.DataFrame({"wave": "2025", "org": "CDVC", "unit": ["CDVC01", "CDVC02"],
+                         a.name: [a.target, a.target - 1], b.name: [b.target, np.nan]})
+    m = study.unit_task_matrix(data, unit, wave="2025")
+    tg1 = m[m["task_group"] == 1].set_index("unit")
+    assert tg1.loc["CDVC01", "estimate"] == 1.0 and tg1.loc["CDVC01", "n"] == 2
+    assert tg1.loc["CDVC02", "estimate"] == 0.0 and tg1.loc["CDVC02", "n"] == 1
+    assert m[m["task_group"] == 6]["estimate"].isna().all()  # no value: not measurable, not zero
+
+
+def test_response_rates_by_org_and_unit():
+    data = _respondents()
+    rates = study.response_rates(data, "2025")
+    total = rates[rates["org"].isna() & rates["unit"].isna()].iloc[0]
+    assert total["n"] == len(data) and total["members"] == 6314
+    cdvc = rates[(rates["org"] == "CDVC") & rates["unit"].isna()].iloc[0]
+    assert cdvc["estimate"] == pytest.approx((data["org"] == "CDVC").sum() / 4816)
+    assert len(rates) == 1 + 3 + 103
+
+
+def test_comment_sample_is_reproducible_and_bounded():
+    comments = pd.DataFrame({"org": ["CDVC"] * 20 + ["DTN"] * 3, "comment": [f"ý kiến {i}" for i in range(23)]})
+    first = study.comment_sample(comments, per_group=5)
+    assert first.equals(study.comment_sample(comments, per_group=5))
+    assert first.groupby("org").size().to_dict() == {"CDVC": 5, "DTN": 3}
+
+
+def test_significance_words():
+    assert study.significance_label(0.01, 0.3) == "tăng có ý nghĩa"
+    assert study.significance_label(0.01, -0.3, lang="en") == "significant decrease"
+    assert study.significance_label(0.2, 0.3) == "không thay đổi có ý nghĩa"
+    assert study.significance_label(float("nan"), 0.3, lang="en") == "not comparable"
