@@ -38,8 +38,26 @@ def _stamp(out: Path, cfg: SyntheticConfig, waves: Sequence[str]) -> dict:
     from analysis.synthetic import file_sha256
 
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name not in (_STAMP, "README.md", ".gitignore"))
-    return {"seed": cfg.seed, "waves": sorted(waves), "config": repr(cfg),
+    return {"seed": cfg.seed, "waves": sorted(waves), "config": repr(cfg), "inputs": _inputs_fingerprint(),
             "files": {str(p.relative_to(out)): file_sha256(p) for p in files}}
+
+
+def _inputs_fingerprint() -> str:
+    """sha256 over what the files depend on besides the seed: the generator's code, the
+    instruments and the population frame — so a changed generator or frame regenerates the demo."""
+    import hashlib
+
+    from analysis import synthetic
+    from analysis.instruments import load
+
+    here = Path(synthetic.__file__).parent
+    paths = sorted(here.glob("synthetic*.py"))
+    paths += [Path(load(name).path) for name in ("member", "unit")]
+    paths += sorted(config.POPULATION_DIR.glob("*.csv"))
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.name.encode("utf-8") + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def _up_to_date(out: Path, cfg: SyntheticConfig, waves: Sequence[str]) -> bool:
@@ -51,7 +69,8 @@ def _up_to_date(out: Path, cfg: SyntheticConfig, waves: Sequence[str]) -> bool:
         stored = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return False
-    if stored.get("seed") != cfg.seed or stored.get("waves") != sorted(waves) or stored.get("config") != repr(cfg):
+    if (stored.get("seed") != cfg.seed or stored.get("waves") != sorted(waves) or stored.get("config") != repr(cfg)
+            or stored.get("inputs") != _inputs_fingerprint()):
         return False
     return stored == _stamp(out, cfg, waves)
 
