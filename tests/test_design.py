@@ -154,6 +154,17 @@ def test_lonely_psu_fail_is_the_default_and_raises() -> None:
         D["dunit"].mean("score")
 
 
+def test_lonely_fail_only_when_the_domain_reaches_the_lonely_stratum() -> None:
+    # U13 (CDVC) is the lonely unit. R, with options(survey.lonely.psu = 'fail'):
+    # svymean(~score, subset(dunit, org != 'CDVC'), na.rm = TRUE, deff = TRUE) works.
+    un = load("units")
+    outside = un.assign(score=un["score"].where(un["org"] != "CDVC"))
+    d = SurveyDesign(outside, weights="w", strata="unit", fpc="unit_size")
+    check(d.mean("score"), "unit_fail_mean_score_no_cdvc", "score", [])
+    with pytest.raises(DesignError, match="only one PSU"):  # the CDVC domain reaches U13
+        D["dunit"].mean("score", by="org")
+
+
 def test_census_stratum_alone_is_not_lonely() -> None:
     # A stratum of one sampled out of one (fpc factor 0) contributes zero, as R's onestrat.
     df = pd.DataFrame({"s": ["a", "a", "b"], "N": [5, 5, 1], "y": [1.0, 3.0, 10.0]})

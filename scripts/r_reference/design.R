@@ -176,6 +176,9 @@ for (lonely in c("adjust", "certainty", "remove")) {
       "svytotal(~score, dunit, na.rm = TRUE, deff = TRUE)", tidy_stat,
       setup = sprintf("options(survey.lonely.psu = '%s')", lonely))
 }
+options(survey.lonely.psu = "fail")
+ref("unit_fail_mean_score_no_cdvc", "svymean(~score, subset(dunit, org != 'CDVC'), na.rm = TRUE, deff = TRUE)",
+    tidy_stat, setup = "options(survey.lonely.psu = 'fail')")
 options(survey.lonely.psu = "adjust")
 unit_rake_setup <- paste(
   "options(survey.lonely.psu = 'adjust');",

@@ -179,8 +179,11 @@ class SurveyDesign:
         survey 4.1.1 both give the same variance); ``"adjust"`` contributes the PSU's
         linearised total uncentred (for a mean, centred at the grand mean) times the fpc
         factor. A stratum whose fpc equals its sample (a census, e.g. a unit of one member who
-        answered) contributes zero under every option, as in R. For this project, where tiny
-        units can have one respondent, use ``"adjust"`` (conservative).
+        answered) contributes zero under every option, as in R. Under ``"fail"`` a lonely
+        stratum raises only when the domains estimated in the call have respondents in it (an
+        uncalibrated design; R subsets it), and always for a calibrated design (R keeps every
+        row). For this project, where tiny units can have one respondent, use ``"adjust"``
+        (conservative).
 
     Notes
     -----
@@ -397,7 +400,13 @@ class SurveyDesign:
         totals = lin.psu_totals(None if self._rows_are_psus else self._psu, self._psu_sum.shape[0])
         if shifts:  # one sparse product for all calibration terms
             totals -= (plan.psu_by_category @ np.vstack(shifts)).T
-        return self._stratified_vcov(totals)
+        present = None
+        if lin.full is None and not self._calibrations:
+            # R subsets an uncalibrated design to the domain's rows: a lonely stratum with no
+            # domain member is not in the subset and does not make "fail" raise.
+            present = np.zeros(len(self._psu_per_stratum), dtype=bool)
+            present[self._stratum[lin.rows]] = True
+        return self._stratified_vcov(totals, present)
 
     def _vcov_direct(self, x: np.ndarray) -> np.ndarray:
         """R's algorithm row by row (residualise n x k values, then PSU totals); for tests."""
@@ -405,14 +414,14 @@ class SurveyDesign:
             x = _poststratify_residual(cal, x) if cal.kind == "poststratify" else _raking_residual(cal, x)
         return self._stratified_vcov(np.ascontiguousarray(np.asarray(self._psu_sum @ x).T))
 
-    def _stratified_vcov(self, totals: np.ndarray) -> np.ndarray:
+    def _stratified_vcov(self, totals: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
         """``sum_h scale_h sum_i (z_hi - mean_h)(z_hi - mean_h)'`` over PSU totals (onestrat).
 
         ``totals`` is k x n_psu (one contiguous row per linearised variable: fast gathers).
         """
         n_h = self._psu_per_stratum
         lonely = self._lonely
-        if lonely.any() and self._lonely_psu == "fail":
+        if self._lonely_psu == "fail" and (lonely if present is None else lonely & present).any():
             raise DesignError(
                 f"{int(lonely.sum())} stratum/strata have only one PSU (lonely PSU) and a sampling "
                 "fraction below 1; choose lonely_psu='adjust', 'certainty' or 'remove'"
