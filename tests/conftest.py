@@ -82,3 +82,90 @@ def make_report_project(root: Path) -> ReportProject:
 def report_project(tmp_path: Path) -> ReportProject:
     """A throw-away project for the report runner (see `make_report_project`)."""
     return make_report_project(tmp_path / "project")
+
+
+# ------------------------------------------------------------------------ report end to end
+
+#: The unit whose 2025 respondents are cut to 3 and the education code they alone hold in
+#: the canary test (tests/test_report_end_to_end.py): values that must appear in no output.
+CANARY_UNIT = "HCCB07"
+CANARY_EDUCATION = "doctorate"
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """One full report run on the synthetic demo, shared by the end-to-end tests."""
+
+    root: Path
+    report_dir: Path
+    seconds: float
+    canary_construct: str
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def run_dirs(self) -> dict[str, Path]:
+        return {"notebooks_dir": self.root / "notebooks", "reports_root": self.root / "reports",
+                "processed_dir": self.data / "processed", "population_dir": self.data / "population",
+                "surveys_dir": self.root / "surveys", "source_dir": self.root / "src" / "analysis"}
+
+
+def _plant_canary(processed: Path, construct: str) -> None:
+    """Three respondents alone in a unit and alone with an education level, all answering the
+    lowest code on *construct*: their group mean (1.00, no spread) and their count must never
+    be published."""
+    from analysis import instruments
+
+    member = instruments.load("member")
+    unit_item = member.role_item("unit").name
+    edu_item = member.role_item("education").name
+    items = [i.name for i in member.construct_items(construct)]
+    lowest = member.valid_codes(member.construct_items(construct)[0].list_name)[0]
+    path = processed / "member" / "2025.parquet"
+    df = pd.read_parquet(path)
+    in_unit = df.index[df[unit_item] == CANARY_UNIT]
+    df = df.drop(index=in_unit[3:])
+    keep = df.index[df[unit_item] == CANARY_UNIT]
+    others = df[edu_item] == CANARY_EDUCATION
+    df.loc[others, edu_item] = "master"
+    df.loc[keep, edu_item] = CANARY_EDUCATION
+    for name in items:
+        reverse = member.item(name).reverse
+        codes = member.valid_codes(member.item(name).list_name)
+        df.loc[keep, name] = codes[-1] if reverse else lowest  # reversed items score 1 with the top code
+    df.to_parquet(path)
+
+
+@pytest.fixture(scope="session")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> DemoReport:
+    """The demo waves 2023–2025 imported into a throw-away project, a canary planted in 2025,
+    and the member report for 2025 (baseline 2023) run once with the project's notebooks."""
+    import os
+    import time
+
+    from analysis import config, demo, report
+
+    root = tmp_path_factory.mktemp("demo_project")
+    src_root = config.PROJECT_ROOT
+    for sub in ("surveys", "config", "notebooks"):
+        shutil.copytree(src_root / sub, root / sub, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "exploratory"))
+    shutil.copytree(src_root / "data" / "population", root / "data" / "population")
+    (root / "pyproject.toml").write_text("", encoding="utf-8")
+    snapshot_source(ReportProject(root))
+    demo.prepare_demo(out_dir=root / "data" / "demo", data_dir=root / "data")
+    construct = "wel"
+    _plant_canary(root / "data" / "processed", construct)
+    previous = os.environ.get("ANALYSIS_PROJECT_ROOT")
+    os.environ["ANALYSIS_PROJECT_ROOT"] = str(root)  # the notebooks' kernels find the project here
+    try:
+        start = time.perf_counter()
+        result = report.run_report("member", "2025", baseline_wave="2023", force=True, progress=False,
+                                   **DemoReport(root, root, 0, construct).run_dirs())
+        seconds = time.perf_counter() - start
+    finally:
+        if previous is None:
+            os.environ.pop("ANALYSIS_PROJECT_ROOT", None)
+        else:
+            os.environ["ANALYSIS_PROJECT_ROOT"] = previous
+    return DemoReport(root, result.report_dir, seconds, construct)
