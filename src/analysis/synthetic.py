@@ -22,7 +22,8 @@ matching the published qualification counts exactly (the unpublished remainder i
 Member answers: a latent trait per construct ``θ = μ_c + org + party + age + position + sex +
 u_unit,c + plan_c · I_unit,wave + ε``, with ``ε`` correlated across constructs through the
 Cholesky factor of a correlation matrix (0.35–0.6), split into a stable person part and a
-wave part, and unit random effects (ICC ≈ 0.07). Items follow Samejima's graded response model
+wave part, and unit random effects (observed unit ICC 0.06–0.09; higher for the constructs the
+plan moves, as implementation varies by unit). Items follow Samejima's graded response model
 ``P(Y ≥ k) = logistic(a_j (θ − b_jk))`` with item discriminations ``a_j`` and thresholds
 ``b_jk``; reverse-keyed items are written as ``low + high − y``. The construct means of the
 *whole* population (every member's answers, before sampling and before "don't know") are
@@ -71,6 +72,8 @@ __all__ = [
     "draw_respondents",
     "member_file_name",
     "unit_file_name",
+    "fieldwork_dates",
+    "file_sha256",
 ]
 
 #: The seed of the shipped demo (the plan's issue date, 24 March 2023).
@@ -266,7 +269,7 @@ _CONSTRUCT = {
     "eth": {"mu": 0.5, "party": 0.7},
     "adm": {"mu": 0.2, "party": 0.0, "hccb": 0.0, "dtn": 0.35, "age": -0.25, "pos": 0.4},
 }
-_ICC_SD = 0.30          # unit random-effect SD (θ units): ICC ≈ 0.07 on the latent scale
+_ICC_SD = 0.25          # unit random-effect SD (θ units): ICC ≈ 0.05 on the latent scale (0.06–0.09 observed)
 _STABLE_SHARE = 0.7     # share of the residual variance that is a stable person trait
 _THRESHOLDS = np.array([-2.1, -1.1, 0.0, 1.5])  # base GRM thresholds b_k (1|2, 2|3, 3|4, 4|5)
 
@@ -408,9 +411,22 @@ def _construct_truth(member: Instrument, pop: pd.DataFrame, answers: pd.DataFram
     by_org = long.groupby(["org", "construct"], sort=True)["score"].agg(["mean", "count"]).reset_index()
     overall = long.groupby("construct", sort=True)["score"].agg(["mean", "count"]).reset_index()
     overall.insert(0, "org", "ALL")
-    out = pd.concat([overall, by_org], ignore_index=True).rename(columns={"mean": "mean", "count": "n"})
+    out = pd.concat([overall, by_org], ignore_index=True).rename(columns={"count": "n"})
+    icc = {c: _icc(scores[c], pop["unit"]) for c in scores.columns if c != "org"}
+    out["unit_icc"] = out["construct"].map(icc).where(out["org"] == "ALL")
     out.insert(0, "wave", wave)
     return out
+
+
+def _icc(score: pd.Series, unit: pd.Series) -> float:
+    """One-way ANOVA intraclass correlation of *score* within units (unequal sizes, n0 correction)."""
+    x = pd.DataFrame({"u": unit.to_numpy(), "y": score.to_numpy()}).dropna()
+    g = x.groupby("u")["y"]
+    k, n, a = g.size(), len(x), g.ngroups
+    msb = float((k * (g.mean() - x["y"].mean()) ** 2).sum() / (a - 1))
+    msw = float(((x["y"] - g.transform("mean")) ** 2).sum() / (n - a))
+    n0 = (n - float((k ** 2).sum()) / n) / (a - 1)
+    return (msb - msw) / (msb + (n0 - 1) * msw)
 
 
 # ============================================================================================
@@ -486,7 +502,7 @@ def _disjoint(rng: np.random.Generator, pool: np.ndarray, sizes: Mapping[str, in
 _FIELDWORK = {"member": ((4, 10), 26), "unit": ((12, 1), 19)}  # (month, day) of start, length in days
 
 
-def _fieldwork(instrument: str, wave: str) -> tuple[dt.date, dt.date]:
+def fieldwork_dates(instrument: str, wave: str) -> tuple[dt.date, dt.date]:
     """Member baseline 2023 in April–May (just after the plan); later member waves in November;
     unit forms each December (they report the whole year)."""
     (month, day), days = _FIELDWORK[instrument]
@@ -554,7 +570,7 @@ def _member_wave(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame, mo
         item = member.role_item(role)
         if item is not None:
             data[item.name] = sample[role if role in sample.columns else role].to_numpy()
-    start_day, end_day = _fieldwork("member", wave)
+    start_day, end_day = fieldwork_dates("member", wave)
     days = (end_day - start_day).days
     day = rng.integers(0, days + 1, n)
     seconds = rng.integers(7 * 3600 + 30 * 60, 17 * 3600, n)  # office hours, local time
@@ -674,7 +690,7 @@ def unit_file_name(wave: str) -> str:
 
 
 def _wave_yaml(instrument: str, wave: str, version: str, cfg: SyntheticConfig, file_name: str) -> dict:
-    start, end = _fieldwork(instrument, wave)
+    start, end = fieldwork_dates(instrument, wave)
     return {
         "instrument": instrument, "wave": wave, "instrument_version": version, "synthetic": True,
         "fieldwork_start": start.isoformat(), "fieldwork_end": end.isoformat(),
@@ -778,6 +794,8 @@ def _truth_document(cfg: SyntheticConfig, waves: Sequence[str], intensity: pd.Da
             "model": {
                 "latent": "theta = mu_c + org + party + age + position + sex + u_unit,c + shift_c * intensity_unit,wave + eps",
                 "unit_random_effect_sd": _ICC_SD,
+                "unit_icc_note": "latent ICC of the random effect about 0.05; unit_icc gives the observed ICC of each "
+                                 "construct score (org composition and, for moved constructs, intensity add to it)",
                 "residual_correlation": "one-factor, 0.36-0.62 (Cholesky)",
                 "items": "graded response model, a ~ U(1.3, 2.3), thresholds (-2.1, -1.1, 0.0, 1.5) + item shift",
                 "response_propensity": {"base": cfg.response_base, "org": _RESP_ORG, "sex": _RESP_SEX, "party": _RESP_PARTY,
@@ -788,6 +806,10 @@ def _truth_document(cfg: SyntheticConfig, waves: Sequence[str], intensity: pd.Da
         "construct_means": [
             {"wave": r.wave, "org": r.org, "construct": r.construct, "mean": round(float(r.mean), 10), "n": int(r.n)}
             for r in means.sort_values(["wave", "org", "construct"]).itertuples()
+        ],
+        "unit_icc": [
+            {"wave": r.wave, "construct": r.construct, "icc": round(float(r.unit_icc), 4)}
+            for r in means[means["org"] == "ALL"].sort_values(["wave", "construct"]).itertuples()
         ],
         "unit_intensity": [
             {"unit": r.unit, "org": r.org, "wave": r.wave, "intensity": round(float(r.intensity), 6)}

@@ -147,7 +147,7 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
     (header, rows, answers)
         ``answers`` has one row per unit (codes, integers, ISO dates) and the unit's intensity.
     """
-    from analysis.synthetic import _fieldwork
+    from analysis.synthetic import fieldwork_dates
     from analysis.synthetic_text import unit_comments
 
     units = population.load_units(population_dir)
@@ -159,7 +159,7 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
     party_n = pop.groupby("unit")["party"].apply(lambda s: int((s == "yes").sum())).reindex(units["unit_id"]).to_numpy()
     roles = _roles(unit)
     spec = validate.spec_from_instrument(unit)
-    start_day, end_day = _fieldwork("unit", wave)
+    start_day, end_day = fieldwork_dates("unit", wave)
 
     values: dict[str, np.ndarray] = {}
     item_order = [it for it in unit.items]
