@@ -22,7 +22,7 @@ matching the published qualification counts exactly (the unpublished remainder i
 Member answers: a latent trait per construct ``θ = μ_c + org + party + age + position + sex +
 u_unit,c + plan_c · I_unit,wave + ε``, with ``ε`` correlated across constructs through the
 Cholesky factor of a correlation matrix (0.35–0.6), split into a stable person part and a
-wave part, and unit random effects (observed unit ICC 0.06–0.09; higher for the constructs the
+wave part, and unit random effects (observed unit ICC 0.05–0.09; higher for the constructs the
 plan moves, as implementation varies by unit). Items follow Samejima's graded response model
 ``P(Y ≥ k) = logistic(a_j (θ − b_jk))`` with item discriminations ``a_j`` and thresholds
 ``b_jk``; reverse-keyed items are written as ``low + high − y``. The construct means of the
@@ -269,7 +269,7 @@ _CONSTRUCT = {
     "eth": {"mu": 0.5, "party": 0.7},
     "adm": {"mu": 0.2, "party": 0.0, "hccb": 0.0, "dtn": 0.35, "age": -0.25, "pos": 0.4},
 }
-_ICC_SD = 0.25          # unit random-effect SD (θ units): ICC ≈ 0.05 on the latent scale (0.06–0.09 observed)
+_ICC_SD = 0.25          # unit random-effect SD (θ units): ICC ≈ 0.05 on the latent scale (0.05–0.09 observed)
 _STABLE_SHARE = 0.7     # share of the residual variance that is a stable person trait
 _THRESHOLDS = np.array([-2.1, -1.1, 0.0, 1.5])  # base GRM thresholds b_k (1|2, 2|3, 3|4, 4|5)
 
