@@ -269,6 +269,8 @@ _CONSTRUCT = {
     "eth": {"mu": 0.5, "party": 0.7},
     "adm": {"mu": 0.2, "party": 0.0, "hccb": 0.0, "dtn": 0.35, "age": -0.25, "pos": 0.4},
 }
+#: Weight of each post (instrument order: ordinary member … head) in the position effect.
+_POSITION_WEIGHT = (0.0, 0.5, 1.0, 1.2)
 _ICC_SD = 0.25          # unit random-effect SD (θ units): ICC ≈ 0.05 on the latent scale (0.05–0.09 observed)
 _STABLE_SHARE = 0.7     # share of the residual variance that is a stable person trait
 _THRESHOLDS = np.array([-2.1, -1.1, 0.0, 1.5])  # base GRM thresholds b_k (1|2, 2|3, 3|4, 4|5)
@@ -303,6 +305,8 @@ class _Model:
     stable: np.ndarray              # n × C stable person residual
     item_a: Mapping[str, float]
     item_b: Mapping[str, np.ndarray]
+    age_codes: tuple[str, ...]
+    position_codes: tuple[str, ...]
 
 
 def _build_model(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame) -> _Model:
@@ -320,7 +324,9 @@ def _build_model(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame) ->
     for it in member.scale_items:  # instrument order: reproducible
         item_a[it.name] = float(rng.uniform(1.3, 2.3))
         item_b[it.name] = _THRESHOLDS + float(rng.uniform(-0.25, 0.25)) + rng.normal(0, 0.08, len(_THRESHOLDS))
-    return _Model(names, corr, chol, unit_effects, stable, item_a, item_b)
+    return _Model(names, corr, chol, unit_effects, stable, item_a, item_b,
+                  tuple(member.valid_codes(member.role_item("age_group").list_name)),
+                  tuple(member.valid_codes(member.role_item("position").list_name)))
 
 
 def _latent(model: _Model, pop: pd.DataFrame, intensity: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -328,11 +334,9 @@ def _latent(model: _Model, pop: pd.DataFrame, intensity: np.ndarray, rng: np.ran
     org = pop["org"].to_numpy()
     party = (pop["party"] == "yes").to_numpy(dtype=float)
     female = (pop["sex"] == "female").to_numpy(dtype=float)
-    age = pd.factorize(pop["age_group"], sort=True)[0].astype(float)  # u30 < a30_39 < … < a60p as text
-    # Codes sort as u30 last: put it first (the youngest band).
-    age = np.where(pop["age_group"].str.startswith("u").to_numpy(), -1.0, age)
-    age = age - age.min()
-    pos = pop["position"].map({"member": 0.0, "group_leader": 0.5, "committee": 1.0, "head": 1.2}).fillna(0.0).to_numpy()
+    # Bands and posts in the instrument's order (youngest first; ordinary member first).
+    age = pop["age_group"].map({c: float(i) for i, c in enumerate(model.age_codes)}).to_numpy()
+    pos = pop["position"].map(dict(zip(model.position_codes, _POSITION_WEIGHT))).fillna(0.0).to_numpy()
     theta = np.empty((len(pop), len(model.constructs)))
     ue = model.unit_effects.loc[pop["unit"].to_numpy()].to_numpy()
     transient = rng.normal(size=theta.shape) @ model.chol.T * np.sqrt(1 - _STABLE_SHARE)
