@@ -1053,8 +1053,12 @@ def make_offline(page: str) -> str:
     return _CSS_URL.sub(lambda m: "" if m.group(1) else "none", page)
 
 
-def _notebook_body(path: Path, index: int) -> tuple[str, list[dict[str, Any]]]:
-    """The notebook's outputs and markdown as an HTML fragment, plus its headings for the TOC."""
+def _notebook_body(path: Path, index: int, lang: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The notebook's outputs and markdown as an HTML fragment, plus its headings for the TOC.
+
+    Cells tagged ``lang-vi`` / ``lang-en`` (a narrative written in both languages) show only in
+    a report of their language.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -1063,7 +1067,11 @@ def _notebook_body(path: Path, index: int) -> tuple[str, list[dict[str, Any]]]:
     # Relative image links in markdown resolve against the run folder (the kernels' working
     # directory), where figures/ lives; embed_images turns them into data URIs.
     resources = {"metadata": {"path": str(path.parent.parent)}}
-    body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4), resources=resources)
+    notebook = nbformat.read(path, as_version=4)
+    if lang in LANGUAGES:
+        other = [f"lang-{x}" for x in LANGUAGES if x != lang]
+        notebook.cells = [c for c in notebook.cells if not set(other) & set(c.metadata.get("tags", []))]
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
     body = _ANCHOR_LINK.sub("", body)
     headings: list[dict[str, Any]] = []
 
@@ -1122,7 +1130,7 @@ def assemble(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: bool 
         raise ReportError(f"no executed notebook in {run_dir / 'notebooks'}")
     sections = []
     for index, path in enumerate(notebooks, start=1):
-        body, headings = _notebook_body(path, index)
+        body, headings = _notebook_body(path, index, params.get("lang"))
         sections.append({"name": path.stem, "id": f"nb-{path.stem}", "body": body, "headings": headings})
     html_dir = run_dir / "html"
     html_dir.mkdir(exist_ok=True)

@@ -435,7 +435,7 @@ def markdown_blocks(text: str) -> list[dict]:
     return blocks
 
 
-def docx_blocks(run_dir: Path | str) -> list[dict]:
+def docx_blocks(run_dir: Path | str, lang: str | None = None) -> list[dict]:
     """The report's content, in order, from the executed notebooks of a run folder.
 
     Markdown cells give headings and paragraphs; outputs published through `Section` give
@@ -454,6 +454,9 @@ def docx_blocks(run_dir: Path | str) -> list[dict]:
     for path in sorted((run_dir / "notebooks").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
+            tags = set(cell.metadata.get("tags", []))
+            if lang and any(t.startswith("lang-") and t != f"lang-{lang}" for t in tags):
+                continue  # narrative of the other language
             if cell.cell_type == "markdown":
                 blocks += markdown_blocks(cell.source)
                 continue
@@ -493,7 +496,7 @@ def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: boo
         survey = str(params.get("instrument", ""))
     subtitle = {"vi": f"{survey} — đợt khảo sát năm {params.get('wave', '')}",
                 "en": f"{survey} — wave {params.get('wave', '')}"}[lang]
-    blocks = [{"type": "paragraph", "text": subtitle, "style": "subtitle"}] + docx_blocks(run_dir)
+    blocks = [{"type": "paragraph", "text": subtitle, "style": "subtitle"}] + docx_blocks(run_dir, lang)
     target = run_dir / "report.docx"
     docx_report.build_docx(_to_docx_model(blocks, docx_report), target, title=title, synthetic=synthetic, lang=lang)
     return target

@@ -535,6 +535,13 @@ def import_counts(instrument: str, waves: Sequence[str], *, processed_dir: Path 
 
 # ------------------------------------------------------------------------- measurement
 
+def _raked_weights(members: pd.DataFrame, designs: Mapping[str, WaveDesign]) -> pd.Series:
+    """Each respondent's raked weight from their wave's design (NaN where not in a design)."""
+    parts = [wd.design.weights for wd in designs.values()]
+    weights = pd.concat(parts) if parts else pd.Series(dtype="float64")
+    return weights.reindex(members.index)
+
+
 def _construct_items(data: pd.DataFrame, instrument: Instrument) -> tuple[pd.DataFrame, dict[str, list[str]]]:
     """Reverse-keyed numeric items of every construct present in *data*."""
     scales = {c.name: [i.name for i in instrument.construct_items(c.name) if i.name in data.columns]
@@ -779,7 +786,7 @@ def implementation_index(units: pd.DataFrame, instrument: Instrument) -> pd.Data
 
 
 def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence[str], *,
-                  method: str = "cluster_robust") -> pd.DataFrame:
+                  designs: Mapping[str, WaveDesign] | None = None, method: str = "cluster_robust") -> pd.DataFrame:
     """Member outcomes on their unit's implementation index (cluster-robust by unit, or mixed).
 
     Parameters
@@ -790,6 +797,9 @@ def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence
         `implementation_index` output.
     outcomes : sequence of str
         Construct columns.
+    designs : mapping, optional
+        `designs_by_wave` output: with ``cluster_robust`` each respondent carries the raked
+        weight of their wave (a survey-weighted regression); without it the fit is unweighted.
     method : {"mixed", "cluster_robust"}
         See `analysis.models.fit_dose_response`.
 
@@ -803,15 +813,17 @@ def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence
     """
     from analysis import models  # heavy import, only here
 
+    weighted = designs is not None and method == "cluster_robust"
+    members = members.assign(weight=_raked_weights(members, designs)) if weighted else members.assign(weight=1.0)
     data = members.merge(index, on=[WAVE, "unit"], how="inner")
     rows = []
     for var in outcomes:
         # construct names are not always safe in a formula (e.g. "inf"): fit a neutral name
-        sub = data[[var, "implementation", "unit", WAVE, "org"]].dropna().rename(columns={var: "outcome"})
+        sub = data[[var, "implementation", "unit", WAVE, "org", "weight"]].dropna().rename(columns={var: "outcome"})
         if sub["unit"].nunique() < 5 or sub["implementation"].nunique() < 2:
             continue
         res = models.fit_dose_response(sub, outcome="outcome", exposure="implementation", unit="unit", wave=WAVE,
-                                       org="org", method=method)
+                                       org="org", method=method, weights="weight" if weighted else None)
         row = res.key_table().iloc[0].to_dict()
         row.update(variable=var, n_obs=res.n_obs, n_groups=res.n_groups, method=res.method,
                    assumptions=res.assumptions)
