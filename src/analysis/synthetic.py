@@ -22,10 +22,11 @@ matching the published qualification counts exactly (the unpublished remainder i
 Member answers: a latent trait per construct ``θ = μ_c + org + party + age + position + sex +
 u_unit,c + plan_c · I_unit,wave + ε``, with ``ε`` correlated across constructs through the
 Cholesky factor of a correlation matrix (0.35–0.6), split into a stable person part and a
-wave part, and unit random effects (observed unit ICC 0.05–0.09; higher for the constructs the
+wave part (centred, so a construct the plan does not move keeps its population mean), and unit random effects (observed unit ICC 0.05–0.09; higher for the constructs the
 plan moves, as implementation varies by unit). Items follow Samejima's graded response model
 ``P(Y ≥ k) = logistic(a_j (θ − b_jk))`` with item discriminations ``a_j`` and thresholds
-``b_jk``; reverse-keyed items are written as ``low + high − y``. The construct means of the
+``b_jk`` (a member's response noise persists across waves, r = 0.8); reverse-keyed items are
+written as ``low + high − y``. The construct means of the
 *whole* population (every member's answers, before sampling and before "don't know") are
 scored with `analysis.scoring.score_constructs` and stored as the truth.
 
@@ -53,6 +54,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from analysis import config, population, scoring
 from analysis.instruments import Instrument, load
@@ -269,6 +271,8 @@ _CONSTRUCT = {
     "eth": {"mu": 0.5, "party": 0.7},
     "adm": {"mu": 0.2, "party": 0.0, "hccb": 0.0, "dtn": 0.35, "age": -0.25, "pos": 0.4},
 }
+#: Correlation of a member's response noise between waves (probit scale).
+_NOISE_PERSISTENCE = 0.8
 #: Weight of each post (instrument order: ordinary member … head) in the position effect.
 _POSITION_WEIGHT = (0.0, 0.5, 1.0, 1.2)
 _ICC_SD = 0.25          # unit random-effect SD (θ units): ICC ≈ 0.05 on the latent scale (0.05–0.09 observed)
@@ -340,6 +344,9 @@ def _latent(model: _Model, pop: pd.DataFrame, intensity: np.ndarray, rng: np.ran
     theta = np.empty((len(pop), len(model.constructs)))
     ue = model.unit_effects.loc[pop["unit"].to_numpy()].to_numpy()
     transient = rng.normal(size=theta.shape) @ model.chol.T * np.sqrt(1 - _STABLE_SHARE)
+    # The wave part changes people, not the population: centred, so a construct the plan does
+    # not move keeps its population mean from wave to wave (up to the answers' own noise).
+    transient -= transient.mean(axis=0, keepdims=True)
     for j, c in enumerate(model.constructs):
         p = {**_DEFAULT, **_CONSTRUCT.get(c, {})}
         theta[:, j] = (p["mu"] + p["party"] * party + p["hccb"] * (org == "HCCB") + p["dtn"] * (org == "DTN")
@@ -366,10 +373,14 @@ def population_answers(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFra
     col = {c: j for j, c in enumerate(model.constructs)}
     out = {}
     applies = _applies(member, pop)
-    for it in member.scale_items:
+    # Response noise is mostly a person's own (the same draw every wave, correlation 0.8): a
+    # member answers an item much as last year unless the trait moved.
+    persistent = cfg.rng("population", 2).normal(size=(len(pop), len(member.scale_items)))
+    for j, it in enumerate(member.scale_items):
         low, high = member.scale_range(it.list_name)
         codes = {v: k for k, v in member.choice_values(it.list_name).items()}
-        y = _grm(theta[:, col[it.construct]], model.item_a[it.name], model.item_b[it.name], rng.random(len(pop)))
+        u = special.ndtr(_NOISE_PERSISTENCE * persistent[:, j] + np.sqrt(1 - _NOISE_PERSISTENCE ** 2) * rng.normal(size=len(pop)))
+        y = _grm(theta[:, col[it.construct]], model.item_a[it.name], model.item_b[it.name], u)
         y = low + (y - 1)
         if it.reverse:
             y = low + high - y
