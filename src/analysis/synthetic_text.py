@@ -21,7 +21,7 @@ __all__ = ["PII_KINDS", "member_comments", "unit_comments", "add_pii"]
 PII_KINDS: tuple[str, ...] = ("name", "phone", "email")
 
 _OPEN = np.array([
-    "", "Theo tôi, ", "Tôi đề nghị ", "Mong rằng ", "Kiến nghị ", "Đề xuất ", "Cần ", "Nên ",
+    "", "Theo tôi, ", "Tôi đề nghị ", "Mong tổ chức sẽ ", "Kiến nghị ", "Đề xuất ", "Cần ", "Nên ",
     "Tôi mong tổ chức ", "Ý kiến của tôi là ",
 ])
 _SUBJECT = np.array([
@@ -48,7 +48,7 @@ _SUBJECT = np.array([
 ])
 _TAIL = np.array([
     ".", ".", ".", " trong thời gian tới.", " nhiều hơn nữa.", ", tránh làm theo phong trào.",
-    " để thu hút người trẻ tham gia.", ", nhất là vào cuối năm.", "; hiện nay còn chưa thường xuyên.",
+    ", qua đó thu hút người trẻ tham gia.", ", nhất là vào cuối năm.", "; hiện nay còn chưa thường xuyên.",
     ". Xin cảm ơn!",
 ])
 _EXTRA = np.array([
