@@ -93,6 +93,7 @@ __all__ = [
     "indicator_change_sentences",
     "likert_figures",
     "construct_names",
+    "no_change_sentence",
 ]
 
 #: Canonical respondent columns, named by the role their item plays in the instrument.
@@ -1169,3 +1170,23 @@ def likert_figures(protected, instrument: Instrument, *, lang: str = "vi") -> li
 def construct_names(instrument: Instrument) -> list[str]:
     """The instrument's constructs, in questionnaire order."""
     return [c.name for c in instrument.constructs]
+
+
+def no_change_sentence(changes: pd.DataFrame | None, labels: Mapping[str, str], *, lang: str = "vi") -> str:
+    """One sentence naming every published row without a significant change (BH-adjusted).
+
+    Hidden rows are not named (they are neither significant nor known to be unchanged).
+    """
+    if changes is None or changes.empty:
+        return {"vi": "Chưa có so sánh với đợt đầu.", "en": "No comparison with the baseline yet."}[lang]
+    shown = ~changes["suppressed"].map(lambda v: v is True or str(v).lower() == "true") \
+        if "suppressed" in changes.columns else pd.Series(True, index=changes.index)
+    quiet = changes[shown & ~_significant(changes)]
+    if quiet.empty:
+        return {"vi": "Mọi khía cạnh được so sánh đều thay đổi có ý nghĩa thống kê.",
+                "en": "Every compared aspect changed significantly."}[lang]
+    names = "; ".join(str(labels.get(v, v)) for v in quiet["variable"])
+    return {"vi": f"Không có thay đổi có ý nghĩa thống kê (sau hiệu chỉnh Benjamini–Hochberg) ở {len(quiet)} "
+                  f"khía cạnh: {names}.",
+            "en": f"No statistically significant change (Benjamini–Hochberg adjusted) in {len(quiet)} "
+                  f"aspect(s): {names}."}[lang]
