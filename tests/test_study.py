@@ -141,3 +141,79 @@ def test_significance_words():
     assert study.significance_label(0.01, -0.3, lang="en") == "significant decrease"
     assert study.significance_label(0.2, 0.3) == "không thay đổi có ý nghĩa"
     assert study.significance_label(float("nan"), 0.3, lang="en") == "not comparable"
+
+
+# ------------------------------------------------------------------ report_content (publishing)
+
+
+def _capture(section, monkeypatch):
+    shown = []
+    monkeypatch.setattr(type(section), "_show", lambda self, html_text, block: shown.append((html_text, block)))
+    return shown
+
+
+def test_published_table_escapes_text_formats_numbers_and_exports(tmp_path, monkeypatch):
+    from analysis import disclosure
+    from analysis import report_content as rc
+
+    sec = rc.Section(tmp_path, "30_member_sentiment", "vi")
+    shown = _capture(sec, monkeypatch)
+    est = pd.DataFrame({"sex": ["male", "female"], "variable": "<script>alert(1)</script>",
+                        "estimate": [3.6249, 4.0], "se": 0.1, "ci_low": [3.4, 3.8], "ci_high": [3.8, 4.2], "n": [4816, 4]})
+    pt = disclosure.protect_table(est, by="sex")
+    sec.table(pt, name="t", title="Thử", source="nguồn", columns=[
+        rc.ColumnSpec("variable", "Biến"), rc.ColumnSpec("sex", "Giới"), rc.ColumnSpec("estimate", "Điểm", "mean_ci"),
+        rc.ColumnSpec("n", "n", "int")])
+    html_text, block = shown[0]
+    assert "<script>" not in html_text and "&lt;script&gt;" in html_text
+    assert "3,62 (3,40–3,80)" in html_text and "4.816" in html_text  # decimal comma, thousands dot
+    assert block["caption"] == "Bảng 3.1. Thử" and block["rows"][1][2] == "n<5"
+    exported = pd.read_csv(tmp_path / "tables" / "t.csv", encoding="utf-8-sig")
+    assert exported.loc[1, ["estimate", "se", "ci_low", "ci_high", "n"]].isna().all()
+    assert (tmp_path / "tables" / "t.xlsx").is_file()
+
+
+def test_only_protected_tables_are_published(tmp_path):
+    from analysis import report_content as rc
+
+    sec = rc.Section(tmp_path, "10_data_quality", "en")
+    with pytest.raises(TypeError, match="ProtectedTable"):
+        sec.table(pd.DataFrame({"estimate": [1.0]}), name="raw", title="x", source="y", columns=[])
+
+
+def test_comments_are_escaped(tmp_path, monkeypatch):
+    from analysis import report_content as rc
+
+    sec = rc.Section(tmp_path, "30_member_sentiment", "vi")
+    shown = _capture(sec, monkeypatch)
+    sec.comments(pd.DataFrame({"org": ["CDVC"], "comment": ["<img src=x onerror=alert(1)>"]}), labels={"CDVC": "Công đoàn"})
+    html_text, block = shown[0]
+    assert "<img" not in html_text and "&lt;img src=x" in html_text
+    assert block["type"] == "bullets"
+
+
+def test_markdown_and_docx_blocks_in_order(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    from analysis import docx_report
+    from analysis import report_content as rc
+
+    nb = new_notebook()
+    en = new_markdown_cell("# Title\n\nEnglish text.")
+    en.metadata["tags"] = ["lang-en"]
+    vi = new_markdown_cell("# Tiêu đề\n\nĐoạn **văn**.")
+    vi.metadata["tags"] = ["lang-vi"]
+    code = new_code_cell("x")
+    code.outputs = [new_output("display_data", data={"text/html": "<p>t</p>"},
+                               metadata={"analysis": {"type": "table", "caption": "Bảng 1.1. T", "title": "T",
+                                                      "source": "s", "note": None, "columns": ["a"], "rows": [["1"]]}}),
+                    new_output("display_data", data={"text/plain": "raw"})]
+    nb.cells = [vi, en, code]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "10_x.ipynb")
+    blocks = rc.docx_blocks(tmp_path, "vi")
+    assert [b["type"] for b in blocks] == ["heading", "paragraph", "table"]
+    assert blocks[1]["text"] == "Đoạn văn."
+    model = rc._to_docx_model(blocks, docx_report)
+    assert isinstance(model[2], docx_report.Table) and model[2].caption == "T"
