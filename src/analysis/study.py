@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -94,6 +95,7 @@ __all__ = [
     "likert_figures",
     "construct_names",
     "no_change_sentence",
+    "change_summary",
 ]
 
 #: Canonical respondent columns, named by the role their item plays in the instrument.
@@ -1190,3 +1192,41 @@ def no_change_sentence(changes: pd.DataFrame | None, labels: Mapping[str, str], 
                   f"khía cạnh: {names}.",
             "en": f"No statistically significant change (Benjamini–Hochberg adjusted) in {len(quiet)} "
                   f"aspect(s): {names}."}[lang]
+
+
+def change_summary(changes: pd.DataFrame | None, labels: Mapping[str, str], *, table: str, by: str | None = None,
+                   lang: str = "vi", noun: tuple[str, str] = ("khía cạnh", "aspect(s)")) -> list:
+    """Short sentences counting significant increases and decreases (per *by* group if given).
+
+    Each sentence names the rows it counts and carries its source table, so the executive
+    summary stays short and every claim can be traced to the full table in the impact section.
+
+    Returns
+    -------
+    list of narrative.Sentence
+    """
+    from analysis import narrative
+
+    if changes is None or changes.empty:
+        return []
+    shown = changes[~changes["suppressed"].map(lambda v: v is True or str(v).lower() == "true")] \
+        if "suppressed" in changes.columns else changes
+    groups = [(None, shown)] if by is None else list(shown.groupby(by, sort=False))
+    out = []
+    for key, rows in groups:
+        sig = rows[_significant(rows)]
+        up = sig[sig["estimate"] > 0]["variable"].map(lambda v: str(labels.get(v, v))).tolist()
+        down = sig[sig["estimate"] < 0]["variable"].map(lambda v: str(labels.get(v, v))).tolist()
+        rest = len(rows) - len(up) - len(down)
+        who = "" if key is None else f"{labels.get(str(key), str(key))}: "
+        if lang == "vi":
+            text = (f"{who}{len(up)} {noun[0]} tăng có ý nghĩa thống kê" + (f" ({'; '.join(up)})" if up else "")
+                    + f", {len(down)} giảm" + (f" ({'; '.join(down)})" if down else "")
+                    + f", {rest} không thay đổi có ý nghĩa.")
+        else:
+            text = (f"{who}{len(up)} {noun[1]} increased significantly" + (f" ({'; '.join(up)})" if up else "")
+                    + f", {len(down)} decreased" + (f" ({'; '.join(down)})" if down else "")
+                    + f", {rest} without significant change.")
+        source = table if key is None else f"{table}[{by}={key}]"
+        out.append(narrative.Sentence(unicodedata.normalize("NFC", text), source, "summary", lang))
+    return out
