@@ -153,6 +153,8 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> DemoReport:
     shutil.copytree(src_root / "data" / "population", root / "data" / "population")
     (root / "pyproject.toml").write_text("", encoding="utf-8")
     snapshot_source(ReportProject(root))
+    if (config.DEMO_DIR / "generated.json").is_file():  # `make demo` already generated the files: import only
+        shutil.copytree(config.DEMO_DIR, root / "data" / "demo")
     demo.prepare_demo(out_dir=root / "data" / "demo", data_dir=root / "data")
     construct = "wel"
     _plant_canary(root / "data" / "processed", construct)

@@ -348,7 +348,9 @@ class Section:
             self.figure(fig, name=name, title=title, source=source, note=note)
 
     def paragraph(self, text: str) -> None:
-        """A generated paragraph (already safe: no numbers about groups)."""
+        """A generated paragraph (already safe: no numbers about groups); nothing when empty."""
+        if not text or not text.strip():
+            return
         self._show(f"<p>{html.escape(unicodedata.normalize('NFC', text))}</p>", {"type": "paragraph", "text": text})
 
     def markdown(self, text: str) -> None:
