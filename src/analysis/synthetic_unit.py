@@ -264,7 +264,7 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
     if len(failures):
         raise RuntimeError(f"unit generator produced invalid answers (a bug): {failures.head(10).to_dict('records')}")
 
-    header, rows = _spreadsheet(unit, spec, frame)
+    header, rows = _spreadsheet(unit, spec, frame, typed_dates=rng.random(h) < 0.3)
     frame.insert(0, "_intensity", inten)
     frame.insert(0, "_wave", wave)
     return header, rows, frame
@@ -281,8 +281,11 @@ def _typed(frame: pd.DataFrame, spec: validate.InstrumentSpec) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def _spreadsheet(unit: Instrument, spec: validate.InstrumentSpec, frame: pd.DataFrame) -> tuple[list[str], list[list[object]]]:
-    """Hand-typed style: question texts (vi) as headers, choice labels as answers, Excel dates."""
+def _spreadsheet(unit: Instrument, spec: validate.InstrumentSpec, frame: pd.DataFrame,
+                 typed_dates: np.ndarray) -> tuple[list[str], list[list[object]]]:
+    """Hand-typed style: question texts (vi) as headers, choice labels as answers, dates as Excel
+    date cells or, in the rows of *typed_dates*, typed as text ``dd/mm/yyyy`` (both happen in
+    spreadsheets filled in by hand)."""
     labels = [it.label_vi or it.name for it in spec.items]
     dup = {x for x in labels if labels.count(x) > 1}
     header = [it.name if lab in dup else lab for it, lab in zip(spec.items, labels)]
@@ -293,7 +296,8 @@ def _spreadsheet(unit: Instrument, spec: validate.InstrumentSpec, frame: pd.Data
             mapping = {c.name: c.label("vi") for c in unit.choice_list(it.list_name)}
             cols.append(col.map(lambda v: mapping.get(v) if v is not None else None).tolist())
         elif it.kind == "date":
-            cols.append([dt.datetime.fromisoformat(v) if isinstance(v, str) else None for v in col])
+            cols.append([None if not isinstance(v, str) else (dt.date.fromisoformat(v).strftime("%d/%m/%Y") if typed
+                         else dt.datetime.fromisoformat(v)) for v, typed in zip(col, typed_dates)])
         elif it.kind == "integer":
             cols.append([None if v is None or pd.isna(v) else int(v) for v in col])
         else:
