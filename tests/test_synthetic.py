@@ -161,6 +161,18 @@ def test_unit_answers_follow_the_planted_intensity(shipped):
 # --------------------------------------------------------------------------------------------
 # Estimates against the planted population truth
 # --------------------------------------------------------------------------------------------
+def _raked(data_dir: Path, wave: str) -> tuple[SurveyDesign, pd.DataFrame]:
+    """The raked design (strata=unit, fpc=unit size, margins org, sex, party) and the construct scores."""
+    member = load("member")
+    df = waves.load_wave("member", wave, processed_dir=data_dir / "processed")
+    scores = scoring.score_constructs(df, member)
+    frame = pd.DataFrame({role: df[member.role_item(role).name].astype(str).to_numpy()
+                          for role in ("org", "unit", "sex", "party")}, index=df.index)
+    frame["unit_size"] = frame["unit"].map(population.unit_sizes()).astype(float)
+    frame = pd.concat([frame, scores], axis=1)
+    return SurveyDesign(frame, strata="unit", fpc="unit_size", lonely_psu="adjust").rake(population.margins()), scores
+
+
 def _estimates(data_dir: Path, wave: str) -> pd.DataFrame:
     """Unweighted (simple mean, SRS SE) and raked (strata=unit, fpc=unit size) construct means."""
     member = load("member")
@@ -219,6 +231,20 @@ def test_truth_schema_and_planted_effects(shipped):
     assert len(inten) == 103 * len(FAST_WAVES) and inten["intensity"].between(0, 1).all()
 
 
+def test_demo_command_writes_files_without_importing(tmp_path, capsys):
+    from analysis import cli
+
+    code = cli.main(["demo", "--no-import", "--out", str(tmp_path / "demo"), "--waves", "2024", "--seed", "11",
+                     "--data-dir", str(tmp_path / "data")])
+    assert code == 0
+    assert "SYNTHETIC" in capsys.readouterr().out
+    written = _hashes(tmp_path / "demo")
+    assert {"truth.json", "generated.json", "member/2024/wave.yaml", "unit/2024/wave.yaml",
+            f"member/2024/{synthetic.member_file_name('2024')}", f"unit/2024/{synthetic.unit_file_name('2024')}"} == set(written)
+    assert not (tmp_path / "data").exists()
+    assert json.loads((tmp_path / "demo" / "truth.json").read_text(encoding="utf-8"))["seed"] == 11
+
+
 def test_population_matches_the_frame_margins():
     pop = synthetic.make_population(synthetic.SyntheticConfig())
     margins = population.org_margins()
@@ -250,10 +276,18 @@ def test_prepare_demo_shipped_default_is_idempotent(tmp_path):
     assert not second["generated"] and {i["status"] for i in second["imports"]} == {"unchanged"}
     assert _hashes(out) == hashes
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    means = pd.DataFrame(truth["construct_means"])
     for wave in demo.IMPORTED_WAVES:
         est = _estimates(data, wave)
         z = (est["weighted"] - _truth_overall(truth, wave).reindex(est.index)) / est["se_weighted"]
         assert (z.abs() < 2.5).all(), (wave, z.round(2).to_dict())
+        # by organization too (domains of the raked design)
+        design, scores = _raked(data, wave)
+        for c in scores.columns:
+            e = design.mean(c, by="org").set_index("org")
+            t = means[(means["wave"] == wave) & (means["construct"] == c)].set_index("org")["mean"].reindex(e.index)
+            z_org = (e["estimate"] - t) / e["se"]
+            assert (z_org.abs() < 3).all(), (wave, c, z_org.round(2).to_dict())
     # The 2026 files are added as a new wave exactly as real files would be.
     folder = out / "member" / "2026"
     r = ingest.import_wave("member", "2026", [folder / synthetic.member_file_name("2026")], meta=folder / "wave.yaml",
