@@ -739,6 +739,9 @@ def generate_demo(out_dir: Path | str | None = None, *, waves: Sequence[str] = D
     cfg = cfg or SyntheticConfig()
     out = Path(out_dir) if out_dir is not None else config.DEMO_DIR
     waves = sorted({config.check_id(str(w), "wave") for w in waves})
+    not_years = [w for w in waves if not (w.isdigit() and len(w) == 4 and int(w) >= 2023)]
+    if not_years:
+        raise ValueError(f"synthetic waves are years from 2023 (the plan's baseline), not {not_years}")
     member, unit = load("member"), load("unit")
     pop = make_population(cfg, member, population_dir)
     model = _build_model(cfg, member, pop)
