@@ -54,4 +54,4 @@ add-wave: $(INSTALLED)
 	$(BIN)/python -m analysis add-wave --instrument $(INSTRUMENT) --wave $(WAVE) $(FILES) $(ARGS)
 
 clean:
-	rm -rf reports/*/ reports/.tmp-* data/processed/*/ .pytest_cache
+	rm -rf reports/*/ reports/.tmp-* reports/.failed reports/.old-* reports/.lock-* data/processed/*/ .pytest_cache
