@@ -1013,10 +1013,10 @@ def _is_synthetic(instrument: str, wave: str, processed_dir: Path) -> bool:
 
 _TITLES = {
     "vi": {"title": "BÁO CÁO KẾT QUẢ KHẢO SÁT", "plan": "Đánh giá thực hiện Đề án 04-ĐA/ĐUK (Nghệ An)",
-           "instrument": "Phiếu", "wave": "Đợt khảo sát", "toc": "Mục lục",
+           "wave": "Đợt khảo sát năm {wave}", "toc": "Mục lục",
            "synthetic": "DỮ LIỆU MÔ PHỎNG — synthetic data: không dùng để đánh giá thực tế"},
     "en": {"title": "SURVEY REPORT", "plan": "Assessing Plan 04-ĐA/ĐUK (Nghệ An)",
-           "instrument": "Instrument", "wave": "Wave", "toc": "Contents",
+           "wave": "Survey wave {wave}", "toc": "Contents",
            "synthetic": "DỮ LIỆU MÔ PHỎNG — synthetic data: not for real assessment"},
 }
 _HEADING = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1>", re.S | re.I)
@@ -1085,6 +1085,57 @@ def _notebook_body(path: Path, index: int, lang: str | None = None) -> tuple[str
     return _HEADING.sub(renumber, body), headings
 
 
+_CAPTION_NUMBER = re.compile(r"(<(caption|figcaption)\b[^>]*>\s*)(Bảng|Table|Hình|Figure) \d+(?:\.\d+)?\.")
+
+
+def _number_captions(sections: Sequence[dict[str, Any]]) -> None:
+    """Number tables and figures through the whole report: "Bảng 1", "Bảng 2", … "Hình 1", ….
+
+    Each notebook numbers its own captions ("Bảng 3.2": it cannot know how many tables come
+    before it, notebooks run in parallel); a reader of the assembled report expects one plain
+    sequence, as in the DOCX. Captions are renumbered in reading order, in place.
+
+    Examples
+    --------
+    >>> s = [{"body": '<caption>Bảng 1.1. A</caption><figcaption>Hình 1.1. F</figcaption>'},
+    ...      {"body": '<caption style="x">Bảng 3.1. B</caption>'}]
+    >>> _number_captions(s); [x["body"] for x in s]
+    ['<caption>Bảng 1. A</caption><figcaption>Hình 1. F</figcaption>', '<caption style="x">Bảng 2. B</caption>']
+    """
+    counts = {"table": 0, "figure": 0}
+
+    def renumber(match: re.Match) -> str:
+        kind = "table" if match.group(3) in ("Bảng", "Table") else "figure"
+        counts[kind] += 1
+        return f"{match.group(1)}{match.group(3)} {counts[kind]}."
+
+    for section in sections:
+        section["body"] = _CAPTION_NUMBER.sub(renumber, unicodedata.normalize("NFC", section["body"]))
+
+
+def instrument_title(instrument: str, lang: str) -> str:
+    """The questionnaire's title in the report language (``title::vi`` / ``title::en``).
+
+    Falls back to the Vietnamese title, then to the instrument id (a test fixture or an
+    instrument not on disk), so a page is always titled.
+
+    Examples
+    --------
+    >>> instrument_title("unit", "en")
+    'Grassroots unit survey on carrying out Plan 04-ĐA/ĐUK'
+    >>> instrument_title("no-such-instrument", "vi")
+    'no-such-instrument'
+    """
+    from analysis import instruments
+
+    try:
+        ins = instruments.load(instrument)
+    except Exception:  # noqa: BLE001 - any unreadable instrument: the id is still informative
+        return instrument
+    title = ins.title_en if lang == "en" and ins.title_en else ins.title_vi
+    return unicodedata.normalize("NFC", title or instrument)
+
+
 def _render_page(sections: Sequence[dict[str, Any]], params: Mapping[str, Any], synthetic: bool) -> str:
     import jinja2
 
@@ -1092,9 +1143,10 @@ def _render_page(sections: Sequence[dict[str, Any]], params: Mapping[str, Any], 
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              keep_trailing_newline=True)
     lang = params.get("lang", "vi") if params.get("lang") in LANGUAGES else "vi"
+    wave = str(params.get("wave", ""))
     page = env.get_template("report.html.j2").render(
-        lang=lang, text=_TITLES[lang], instrument=params.get("instrument", ""),
-        wave=params.get("wave", ""), sections=sections, synthetic=synthetic,
+        lang=lang, text=_TITLES[lang], instrument=instrument_title(str(params.get("instrument", "")), lang),
+        wave=wave, wave_line=_TITLES[lang]["wave"].format(wave=wave), sections=sections, synthetic=synthetic,
         toc=[h for s in sections for h in s["headings"] if h["level"] <= 3],
     )
     # Vietnamese text may arrive decomposed (NFD) from some sources; browsers and search expect NFC.
@@ -1132,6 +1184,7 @@ def assemble(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: bool 
     for index, path in enumerate(notebooks, start=1):
         body, headings = _notebook_body(path, index, params.get("lang"))
         sections.append({"name": path.stem, "id": f"nb-{path.stem}", "body": body, "headings": headings})
+    _number_captions(sections)
     html_dir = run_dir / "html"
     html_dir.mkdir(exist_ok=True)
     for section in sections:

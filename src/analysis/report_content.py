@@ -98,6 +98,9 @@ def _fmt(value: Any, kind: str, lang: str, row: Mapping[str, Any] | None = None,
         return tables.format_interval(lo, hi, 0 if kind == "ci_pct" else 2, lang=lang, percent=kind == "ci_pct")
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
+    if kind in ("mean", "num", "d", "pct100", "pct", "int", "p") and not isinstance(value, (bool, np.bool_)) \
+            and not np.isfinite(float(value)):
+        return tables.NOT_FINITE  # e.g. a census design effect: no meaningful number
     if kind == "mean":
         return tables.format_number(float(value), 2, lang=lang)
     if kind == "num":
@@ -496,9 +499,11 @@ def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: boo
         survey = ins.title_vi if lang == "vi" else (ins.title_en or ins.title_vi)
     except Exception:  # a fixture or a renamed instrument: the id is still informative
         survey = str(params.get("instrument", ""))
-    subtitle = {"vi": f"{survey} — đợt khảo sát năm {params.get('wave', '')}",
-                "en": f"{survey} — wave {params.get('wave', '')}"}[lang]
-    blocks = [{"type": "paragraph", "text": subtitle, "style": "subtitle"}] + docx_blocks(run_dir, lang)
+    wave_line = {"vi": f"Đợt khảo sát năm {params.get('wave', '')}",
+                 "en": f"Survey wave {params.get('wave', '')}"}[lang]
+    # as on the HTML title block: the questionnaire's title, then the wave on its own line
+    blocks = [{"type": "paragraph", "text": unicodedata.normalize("NFC", survey), "style": "subtitle"},
+              {"type": "paragraph", "text": wave_line, "style": "subtitle"}] + docx_blocks(run_dir, lang)
     target = run_dir / "report.docx"
     docx_report.build_docx(_to_docx_model(blocks, docx_report), target, title=title, synthetic=synthetic, lang=lang)
     return target
