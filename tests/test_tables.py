@@ -11,6 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from analysis import tables
+
 from analysis.tables import (
     MINUS,
     export_table,
@@ -136,3 +138,19 @@ def test_html_escapes_every_string_and_formats_numbers():
     assert '<td class="num">4.816</td>' in out
     assert "3.62" not in render_html_table(df, lang="vi", decimals=2)
     assert '<td class="num">3.62</td>' in render_html_table(df, lang="en", decimals={"estimate": 2})
+
+
+def test_export_writes_counts_as_integers_and_drops_a_census_deff(tmp_path):
+    # a unit census: n = 103 units, deff = inf (zero SRS variance); disclosure made n a float
+    t = pd.DataFrame({"variable": ["a", "b"], "estimate": [2.16, 1.0], "n": [103.0, float("nan")],
+                      "deff": [float("inf"), float("inf")], "task_group": [1.0, 3.0]})
+    paths = tables.export_table(t, tmp_path, "t")
+    text = paths["csv"].read_text(encoding="utf-8-sig")
+    assert text.splitlines() == ["variable,estimate,n,task_group", "a,2.16,103,1", "b,1.0,,3"]
+    mixed = tables.tidy_for_export(pd.DataFrame({"deff": [1.5, float("inf")]}))
+    assert mixed["deff"].isna().tolist() == [False, True]
+
+
+def test_non_finite_numbers_show_as_a_dash():
+    assert tables.format_number(float("inf"), 2, lang="vi") == "—"
+    assert tables.format_percent(float("-inf"), lang="en") == "—"

@@ -46,6 +46,8 @@ import pandas as pd
 __all__ = [
     "FIXED_TIMESTAMP",
     "MINUS",
+    "NOT_FINITE",
+    "tidy_for_export",
     "export_table",
     "format_date",
     "format_interval",
@@ -61,6 +63,8 @@ __all__ = [
 
 #: Typographic minus used in displayed numbers (TNR and DejaVu have it; a hyphen reads as a dash).
 MINUS = "\u2212"
+#: What a table shows for an infinite or otherwise non-finite number.
+NOT_FINITE = "\u2014"
 #: Timestamp written into XLSX properties and zip entries so output is byte-identical.
 FIXED_TIMESTAMP = _dt.datetime(2023, 3, 24, 0, 0, 0)
 
@@ -116,12 +120,16 @@ def format_number(x: float | int | None, decimals: int | None = None, *, lang: s
     ('0,00', '−0.27')
     >>> format_number(float("nan"), missing="–")
     '–'
+    >>> format_number(float("inf"))  # e.g. a census design effect: no meaningful number
+    '—'
     """
     _check_lang(lang)
     if _is_missing(x):
         return missing
     if isinstance(x, (bool, np.bool_)):
         raise TypeError("format_number: a boolean is not a number")
+    if not isinstance(x, (int, np.integer)) and not math.isfinite(float(x)):
+        return NOT_FINITE
     if decimals is None:
         decimals = 0 if isinstance(x, (int, np.integer)) else 2
     value = Decimal(repr(float(x))) if not isinstance(x, (int, np.integer)) else Decimal(int(x))
@@ -144,6 +152,8 @@ def format_percent(p: float | None, decimals: int = 1, *, lang: str = "vi", miss
     """
     if _is_missing(p):
         return missing
+    if not math.isfinite(float(p)):
+        return NOT_FINITE
     return format_number(float(p) * 100, decimals, lang=lang) + "%"
 
 
@@ -323,6 +333,42 @@ def write_xlsx(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Pa
     return path
 
 
+#: Columns that hold a statistic: kept as decimals even when every value happens to be whole.
+_STATISTIC_COLUMNS = frozenset({"estimate", "se", "ci_low", "ci_high", "target", "value", "df", "deff",
+                                "mean", "difference", "d", "p_value", "p_adjusted", "statistic"})
+
+
+def tidy_for_export(df: pd.DataFrame) -> pd.DataFrame:
+    """Counts as integers, no infinite values: the table as a reader opening the CSV expects it.
+
+    A decimal column whose values are all whole numbers (``n``, ``members``, ``task_group``,
+    ``target_year`` after a row was emptied by disclosure control) is written as integers
+    (``103``, not ``103.0``), unless it holds a statistic (``estimate``, ``target``, …).
+    Infinite values (the design effect of a census, whose SRS variance is zero) are emptied; a
+    ``deff`` column with no finite value is dropped, as it means nothing for that table.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"n": [103.0, float("nan")], "estimate": [2.0, 1.0], "deff": [float("inf")] * 2})
+    >>> tidy_for_export(t).to_csv(index=False).splitlines()
+    ['n,estimate', '103,2.0', ',1.0']
+    """
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        if not pd.api.types.is_float_dtype(col):
+            continue
+        values = col.to_numpy(dtype="float64")
+        out[c] = col.where(np.isfinite(values) | np.isnan(values))
+        finite = values[np.isfinite(values)]
+        if str(c) == "deff" and finite.size == 0:
+            out = out.drop(columns=[c])
+        elif str(c) not in _STATISTIC_COLUMNS and finite.size and np.all(finite == np.round(finite)) \
+                and np.all(np.abs(finite) < 2**53):
+            out[c] = out[c].round().astype("Int64")
+    return out
+
+
 def export_table(df: pd.DataFrame, directory: str | Path, stem: str, *,
                  formats: Sequence[str] = ("csv", "xlsx")) -> dict[str, Path]:
     """Write *df* as ``<directory>/<stem>.csv`` and ``.xlsx`` (the formats asked for).
@@ -338,6 +384,7 @@ def export_table(df: pd.DataFrame, directory: str | Path, stem: str, *,
     unknown = [f for f in formats if f not in writers]
     if unknown:
         raise ValueError(f"export_table: unknown format(s) {unknown!r}; use 'csv' and/or 'xlsx'")
+    df = tidy_for_export(df)
     return {f: writers[f](df, directory / f"{stem}.{f}") for f in formats}
 
 
