@@ -304,3 +304,19 @@ def test_kernel_check_accepts_this_interpreter_and_refuses_another(tmp_path, mon
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))  # searched before the venv's own kernels
     with pytest.raises(report.KernelMismatchError, match="make install"):
         report.check_kernel()
+
+
+def test_kernel_shutdown_sends_no_interrupt():
+    # jupyter_client interrupts (SIGINT) a kernel before shutting it down, which made ipykernel
+    # print "KeyboardInterrupt caught in kernel." during `make report`; an interrupt asked for
+    # while not shutting down still goes through (here: no kernel, so jupyter_client refuses).
+    import asyncio
+
+    from analysis import report as report_module
+
+    km = report_module._kernel_manager_class()()
+    km.shutting_down = True
+    assert asyncio.run(km._async_interrupt_kernel()) is None
+    km.shutting_down = False
+    with pytest.raises(RuntimeError, match="No kernel is running"):
+        asyncio.run(km._async_interrupt_kernel())

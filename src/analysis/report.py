@@ -685,6 +685,29 @@ def _first_line(source: str) -> str:
     return lines[0].strip()[:120] if lines else ""
 
 
+def _kernel_manager_class() -> type:
+    """nbclient's kernel manager, minus the SIGINT it sends a finished kernel on shutdown.
+
+    jupyter_client's ``shutdown_kernel`` always interrupts the kernel (SIGINT) before it asks
+    it to shut down. When the signal lands while the kernel is still in a message handler (it
+    is publishing the last cell's idle status), ipykernel logs
+    "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on the terminal of every
+    ``make report``, though nothing failed. Every cell has finished when papermill shuts the
+    kernel down, so the interrupt is skipped during shutdown only; the shutdown request, then
+    the forced kill after the grace period, are unchanged, as are real errors (cell errors are
+    raised by papermill, a dead kernel by nbclient) and an interrupt on a cell timeout.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    return QuietShutdownKernelManager
+
+
 def _execute_one(step: Step, notebooks_dir: Path, run_dir: Path, parameters: Mapping[str, Any]) -> dict:
     """Run one notebook into ``run_dir/notebooks/``; return its record for the manifest."""
     import papermill as pm
@@ -706,6 +729,7 @@ def _execute_one(step: Step, notebooks_dir: Path, run_dir: Path, parameters: Map
             # Quiet the kernel's start-up warnings (local TCP transport) that would break the
             # progress bar; errors still show, and cell errors are reported by papermill.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            kernel_manager_class=_kernel_manager_class(),
         )
     except PapermillExecutionError as exc:
         raise NotebookFailedError(step.name, exc.cell_index, _first_line(exc.source),
