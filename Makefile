@@ -41,7 +41,7 @@ test-fast: $(INSTALLED)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow" $(ARGS)
 
 lab: $(INSTALLED)
-	$(BIN)/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=$(KERNEL)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=$(KERNEL) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(INSTALLED)
 	$(BIN)/python scripts/bench.py $(ARGS)
