@@ -540,7 +540,9 @@ def test_cli_exit_codes_and_bilingual_summary(tmp_path, capsys):
     assert "1 row(s) quarantined: fix them in the source file" in err and "1 dòng bị tạm giữ" in err
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"\xff\x00\x81")
-    code = main(["add-wave", "--instrument", "member", "--wave", "2027", str(bad), "--data-dir", str(tmp_path / "data")])
+    meta.write_text(yaml.safe_dump(meta_for(MEMBER, "2027")), encoding="utf-8")
+    code = main(["add-wave", "--instrument", "member", "--wave", "2027", str(bad), "--meta", str(meta),
+                 "--data-dir", str(tmp_path / "data")])
     out, err = capsys.readouterr()
     assert code == 2 and "nothing was imported / chưa nhập gì" in err and "[error] bad.csv:" in err
     assert not (tmp_path / "data" / "processed" / "member" / "2027.parquet").exists()
@@ -548,7 +550,111 @@ def test_cli_exit_codes_and_bilingual_summary(tmp_path, capsys):
 
 def test_wave_metadata_must_match_the_command(tmp_path):
     path = write_csv(answers(MEMBER, n=2), tmp_path / "e.csv")
-    with pytest.raises(ValueError, match="wave.yaml is for member 2025, not member 2026"):
+    with pytest.raises(IngestError) as exc:
         _run(tmp_path, [path], meta=meta_for(MEMBER, "2025"))
-    with pytest.raises(ValueError, match=r"unknown key\(s\) \['speeders'\]"):
+    assert _problems(exc) == [("wave_metadata", "wave.yaml is for member 2025, not member 2026 (the wave metadata given)")]
+    with pytest.raises(IngestError) as exc:
         _run(tmp_path, [path], meta={**meta_for(MEMBER), "speeders": 3})
+    (code, en), = _problems(exc)
+    assert code == "wave_metadata" and en.startswith("the wave metadata given: unknown key(s) ['speeders']; allowed:")
+    assert not (tmp_path / "data").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Wave metadata: a wave is real or synthetic because wave.yaml says so, never by default
+# --------------------------------------------------------------------------------------------
+def _write_meta(folder: Path, **meta) -> Path:
+    import yaml
+
+    path = folder / "wave.yaml"
+    path.write_text(yaml.safe_dump(meta), encoding="utf-8")
+    return path
+
+
+def test_without_any_wave_metadata_nothing_is_imported(tmp_path):
+    path = write_csv(answers(MEMBER, n=2), tmp_path / "export.csv")
+    with pytest.raises(IngestError) as exc:
+        import_wave("member", "2026", [path], data_dir=tmp_path / "data")
+    assert [(p.file, p.code, p.en) for p in exc.value.problems] == [(
+        "export.csv", "wave_metadata",
+        f"no wave metadata: give --meta wave.yaml, or put a wave.yaml beside the file (in {tmp_path}), with instrument: "
+        "member, wave: '2026', instrument_version: '1' and synthetic: false for a real survey or synthetic: true for demo "
+        "or test data — the import never assumes that data is real")]
+    assert not (tmp_path / "data").exists()
+
+
+def test_wave_yaml_must_say_whether_the_wave_is_synthetic(tmp_path):
+    path = write_csv(answers(MEMBER, n=2), tmp_path / "export.csv")
+    meta = {k: v for k, v in meta_for(MEMBER).items() if k != "synthetic"}
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path], meta=_write_meta(tmp_path, **meta))
+    assert _problems(exc) == [("wave_metadata", f"{tmp_path / 'wave.yaml'}: missing 'synthetic': write 'synthetic: false' for "
+                                                "a real survey or 'synthetic: true' for demo or test data (it is never assumed)")]
+
+
+def test_the_wave_yaml_beside_the_first_file_is_used_and_named(tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    path = write_csv(answers(MEMBER, n=2), folder / "export.csv")
+    meta = _write_meta(folder, **meta_for(MEMBER, speeder_seconds=123))
+    r = import_wave("member", "2026", [path], data_dir=tmp_path / "data")
+    assert [m.en for m in r.messages if m.code == "wave_metadata"] == [
+        f"wave metadata read from {meta} (beside export.csv; no --meta given)"]
+    manifest = json.loads(r.manifest_path.read_text(encoding="utf-8"))
+    assert (manifest["synthetic"], manifest["speeder_seconds"]) == (True, 123.0)
+    # The same import again is unchanged, and still says where its metadata came from.
+    again = import_wave("member", "2026", [path], data_dir=tmp_path / "data")
+    assert again.status == "unchanged"
+    assert [m.code for m in again.messages] == ["wave_metadata", "unchanged"]
+
+
+def test_a_file_named_synthetic_is_refused_as_a_real_wave(tmp_path):
+    path = write_csv(answers(MEMBER, n=2), tmp_path / "SYNTHETIC_DEMO_member_2026.csv")
+    meta = _write_meta(tmp_path, **meta_for(MEMBER, synthetic=False))
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path], meta=meta)
+    assert [(p.file, p.code, p.en) for p in exc.value.problems] == [(
+        "SYNTHETIC_DEMO_member_2026.csv", "synthetic_file",
+        f"the file declares itself synthetic demo data (the file name starts with 'SYNTHETIC_DEMO') but the wave metadata "
+        f"({meta}) says synthetic: false: a synthetic file is never imported as a real wave — for demo or test data set "
+        "'synthetic: true' in wave.yaml; for a real export remove the marker (rename the file, clear the workbook title and "
+        "subject) and import again")]
+    assert not (tmp_path / "data").exists()
+    # Declared synthetic, it is imported.
+    assert _run(tmp_path, [path], meta=meta_for(MEMBER, synthetic=True)).accepted == 2
+
+
+def test_a_workbook_whose_properties_say_synthetic_is_refused_as_a_real_wave(tmp_path):
+    from analysis.synthetic_io import write_text_xlsx
+
+    a = answers(MEMBER, n=2)
+    rows = [[None if v is None else str(v) for v in rec] for rec in a.itertuples(index=False)]
+    # The demo's own writer and properties, under an innocent file name.
+    path = write_text_xlsx(tmp_path / "export.xlsx", list(a.columns), rows, sheet="data",
+                           title="SYNTHETIC DEMO — member survey 2026 (KoboToolbox-style export)", description="demo")
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path], meta=meta_for(MEMBER, synthetic=False))
+    assert _problems(exc) == [(
+        "synthetic_file",
+        "the file declares itself synthetic demo data (the workbook title is 'SYNTHETIC DEMO — member survey 2026 "
+        "(KoboToolbox-style export)'; the workbook subject is 'SYNTHETIC DEMO DATA - not real survey data') but the wave "
+        "metadata (the wave metadata given) says synthetic: false: a synthetic file is never imported as a real wave — for "
+        "demo or test data set 'synthetic: true' in wave.yaml; for a real export remove the marker (rename the file, clear "
+        "the workbook title and subject) and import again")]
+    assert ingest.synthetic_marker(write_kobo_xlsx(a, MEMBER, tmp_path / "real.xlsx")) == ""
+
+
+def test_cli_without_meta_uses_the_wave_yaml_beside_the_file_or_refuses(tmp_path, capsys):
+    from analysis.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = write_csv(answers(MEMBER, n=2), folder / "export.csv")
+    args = ["add-wave", "--instrument", "member", "--wave", "2026", str(path), "--data-dir", str(tmp_path / "data")]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert "nothing was imported / chưa nhập gì" in err and "[error] export.csv: no wave metadata: give --meta wave.yaml" in err
+    meta = _write_meta(folder, **meta_for(MEMBER))
+    assert main(args) == 0
+    out, err = capsys.readouterr()
+    assert f"[info] wave metadata read from {meta} (beside export.csv; no --meta given)" in out

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -72,6 +73,7 @@ __all__ = [
     "ImportResult",
     "WaveMeta",
     "read_file",
+    "synthetic_marker",
     "fold",
     "import_wave",
     "processed_columns",
@@ -221,6 +223,62 @@ def read_file(path: os.PathLike | str, *, name: str | None = None) -> RawTable:
     if kind == "sav":
         return _read_sav(path, name)
     return _read_text(data, name)
+
+
+#: What a synthetic file says about itself: the name prefix and the words in its workbook
+#: title/subject (or SPSS file label) that `analysis.synthetic` writes.
+SYNTHETIC_NAME_PREFIX = "SYNTHETIC_DEMO"
+SYNTHETIC_WORDS = "SYNTHETIC DEMO"
+
+
+def synthetic_marker(path: os.PathLike | str, *, name: str | None = None) -> str:
+    """What in *path* declares it synthetic demo data ("" when nothing does).
+
+    Looks at the file name (starts with ``SYNTHETIC_DEMO``, any case), an XLSX workbook's
+    title and subject, and an SPSS file label (contain ``SYNTHETIC DEMO``, any case).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> (folder / "SYNTHETIC_DEMO_unit.csv").write_text("a,b")
+    3
+    >>> synthetic_marker(folder / "SYNTHETIC_DEMO_unit.csv")
+    "the file name starts with 'SYNTHETIC_DEMO'"
+    """
+    path = Path(path)
+    name = name or path.name
+    found = []
+    if name.upper().startswith(SYNTHETIC_NAME_PREFIX):
+        found.append(f"the file name starts with {SYNTHETIC_NAME_PREFIX!r}")
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    words = SYNTHETIC_WORDS.casefold()
+    if _sniff(head) == "xlsx":
+        import zipfile
+        from xml.etree import ElementTree
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                core = ElementTree.fromstring(zf.read("docProps/core.xml"))
+        except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+            core = None
+        dc = "{http://purl.org/dc/elements/1.1/}"
+        for prop in ("title", "subject"):
+            node = core.find(f"{dc}{prop}") if core is not None else None
+            text = (node.text or "").strip() if node is not None else ""
+            if words in text.casefold():
+                found.append(f"the workbook {prop} is {text!r}")
+    elif _sniff(head) == "sav":
+        import pyreadstat
+
+        try:
+            label = (pyreadstat.read_sav(str(path), metadataonly=True)[1].file_label or "").strip()
+        except Exception:  # noqa: BLE001 - an unreadable file is reported by read_file
+            label = ""
+        if words in label.casefold():
+            found.append(f"the SPSS file label is {label!r}")
+    return "; ".join(found)
 
 
 def _grid_to_table(grid: list[list[object]], name: str, fmt: str, *, sheet: str = "", encoding: str = "",
@@ -938,7 +996,7 @@ class WaveMeta:
     instrument: str
     wave: str
     instrument_version: str
-    synthetic: bool = False
+    synthetic: bool
     fieldwork_start: str | None = None
     fieldwork_end: str | None = None
     speeder_seconds: float | None = None
@@ -957,7 +1015,10 @@ class WaveMeta:
         missing = [k for k in ("instrument", "wave", "instrument_version") if data.get(k) in (None, "")]
         if missing:
             raise ValueError(f"{where}: missing {missing}")
-        synthetic = data.get("synthetic", False)
+        if "synthetic" not in data:
+            raise ValueError(f"{where}: missing 'synthetic': write 'synthetic: false' for a real survey or 'synthetic: true' "
+                             f"for demo or test data (it is never assumed)")
+        synthetic = data["synthetic"]
         if not isinstance(synthetic, bool):
             raise ValueError(f"{where}: synthetic must be true or false, not {synthetic!r}")
         speeder = data.get("speeder_seconds")
@@ -1446,6 +1507,17 @@ def _load_resolutions(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _meta_from(source: Mapping | Path, where: str, file: str) -> WaveMeta:
+    """`WaveMeta` from a mapping or a ``wave.yaml``; any problem is an `IngestError` (code ``wave_metadata``)."""
+    try:
+        data = source if isinstance(source, Mapping) else yaml.safe_load(source.read_text(encoding="utf-8"))
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: not a YAML mapping of keys to values")
+        return WaveMeta.from_mapping(data, where=where)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise IngestError([_problem("wave_metadata", file, str(exc), f"siêu dữ liệu đợt (wave.yaml) không hợp lệ: {exc}")]) from None
+
+
 def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], *,
                 meta: WaveMeta | Mapping | os.PathLike | str | None = None, replace: bool = False,
                 resolutions: os.PathLike | str | None = None, data_dir: os.PathLike | str | None = None) -> ImportResult:
@@ -1459,8 +1531,11 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         One or more exports (CSV/TSV, XLSX, SAV), all of the same instrument and wave.
     meta
         The wave's metadata: a `WaveMeta`, a mapping, or a path to ``wave.yaml``. When None,
-        the stored ``wave.yaml`` is reused, or a default one is written (``synthetic: false``,
-        no speeder floor, fieldwork dates from the submissions).
+        the ``wave.yaml`` beside the first file is used, else the one stored by an earlier
+        import of this wave; without either, `IngestError` (code ``wave_metadata``): whether
+        a wave is real or synthetic is never assumed. Files that declare themselves synthetic
+        (`synthetic_marker`) are refused (code ``synthetic_file``) when it says
+        ``synthetic: false``.
     replace
         Needed when the wave exists with different raw files; the previous raw files and
         processed outputs are moved to ``data/raw/<instrument>/<wave>/.replaced-<UTC time>/``.
@@ -1479,8 +1554,9 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
     Raises
     ------
     IngestError
-        File-level problems (encoding, legacy fonts, headers, columns, resolution file): nothing
-        is written, every problem of every file is listed.
+        File-level problems (no or mismatching wave metadata, a synthetic file in a real wave,
+        encoding, legacy fonts, headers, columns, resolution file): nothing is written, every
+        problem of every file is listed.
     FileExistsError
         The wave exists with other files and *replace* is False.
     """
@@ -1507,21 +1583,57 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
                                         f"tên tệp {n!r} được dành riêng: hãy đổi tên tệp")])
     shas = [(n, _sha256(p)) for n, p in zip(names, sources)]
 
-    # --- wave metadata ---------------------------------------------------------------------------
+    # --- wave metadata: given, beside the first file, or stored by an earlier import; never assumed ----------
     stored_meta_path = raw / "wave.yaml"
+    beside_meta_path = sources[0].resolve().parent / "wave.yaml"
+    meta_notes: list[Message] = []
     if isinstance(meta, WaveMeta):
-        wave_meta = meta
+        wave_meta, meta_where = meta, "the wave metadata given"
     elif isinstance(meta, Mapping):
-        wave_meta = WaveMeta.from_mapping(meta)
+        wave_meta, meta_where = _meta_from(meta, "the wave metadata given", names[0]), "the wave metadata given"
     elif meta is not None:
-        wave_meta = WaveMeta.from_mapping(yaml.safe_load(Path(meta).read_text(encoding="utf-8")) or {}, where=str(meta))
+        meta_where = str(meta)
+        wave_meta = _meta_from(Path(meta), meta_where, names[0])
+    elif beside_meta_path.is_file():
+        meta_where = str(beside_meta_path)
+        wave_meta = _meta_from(beside_meta_path, meta_where, names[0])
+        meta_notes.append(Message("info", "wave_metadata", f"wave metadata read from {meta_where} (beside {names[0]}; no --meta given)",
+                                  f"siêu dữ liệu đợt lấy từ {meta_where} (cùng thư mục với {names[0]}; không có --meta)"))
     elif stored_meta_path.is_file():
-        wave_meta = WaveMeta.from_mapping(yaml.safe_load(stored_meta_path.read_text(encoding="utf-8")), where=str(stored_meta_path))
+        meta_where = str(stored_meta_path)
+        wave_meta = _meta_from(stored_meta_path, meta_where, names[0])
+        meta_notes.append(Message("info", "wave_metadata", f"wave metadata read from {meta_where} (stored by the earlier import; no --meta given)",
+                                  f"siêu dữ liệu đợt lấy từ {meta_where} (lưu từ lần nhập trước; không có --meta)"))
     else:
-        wave_meta = WaveMeta(instrument, wave, instruments.load(instrument).version, source="add-wave")
+        version = instruments.load(instrument).version
+        raise IngestError([_problem(
+            "wave_metadata", names[0],
+            f"no wave metadata: give --meta wave.yaml, or put a wave.yaml beside the file (in {beside_meta_path.parent}), "
+            f"with instrument: {instrument}, wave: '{wave}', instrument_version: '{version}' and synthetic: false for a real "
+            f"survey or synthetic: true for demo or test data — the import never assumes that data is real",
+            f"chưa có siêu dữ liệu đợt: hãy dùng --meta wave.yaml, hoặc đặt tệp wave.yaml cạnh tệp dữ liệu (trong "
+            f"{beside_meta_path.parent}), gồm instrument: {instrument}, wave: '{wave}', instrument_version: '{version}' và "
+            f"synthetic: false nếu là khảo sát thật hoặc synthetic: true nếu là dữ liệu mẫu/thử nghiệm — chương trình không "
+            f"bao giờ tự coi dữ liệu là thật")])
     if (wave_meta.instrument, wave_meta.wave) != (instrument, wave):
-        raise ValueError(f"wave.yaml is for {wave_meta.instrument} {wave_meta.wave}, not {instrument} {wave} / "
-                         f"wave.yaml thuộc {wave_meta.instrument} {wave_meta.wave}, không phải {instrument} {wave}")
+        raise IngestError([_problem(
+            "wave_metadata", names[0],
+            f"wave.yaml is for {wave_meta.instrument} {wave_meta.wave}, not {instrument} {wave} ({meta_where})",
+            f"wave.yaml thuộc {wave_meta.instrument} {wave_meta.wave}, không phải {instrument} {wave} ({meta_where})")])
+    if not wave_meta.synthetic:
+        # A file that says it is synthetic is never imported as a real wave, whatever wave.yaml says.
+        refused = [(n, found) for n, p in zip(names, sources) if (found := synthetic_marker(p, name=n))]
+        if refused:
+            raise IngestError([_problem(
+                "synthetic_file", n,
+                f"the file declares itself synthetic demo data ({found}) but the wave metadata ({meta_where}) says "
+                f"synthetic: false: a synthetic file is never imported as a real wave — for demo or test data set "
+                f"'synthetic: true' in wave.yaml; for a real export remove the marker (rename the file, clear the workbook "
+                f"title and subject) and import again",
+                f"tệp tự ghi là dữ liệu mô phỏng ({found}) nhưng siêu dữ liệu đợt ({meta_where}) ghi synthetic: false: "
+                f"tệp mô phỏng không bao giờ được nhập như một đợt thật — nếu là dữ liệu mẫu hoặc thử nghiệm hãy ghi "
+                f"'synthetic: true' trong wave.yaml; nếu là dữ liệu thật hãy bỏ dấu hiệu (đổi tên tệp, xóa tiêu đề và chủ "
+                f"đề của sổ Excel) rồi nhập lại") for n, found in refused])
     if wave_meta.fieldwork_start is None and stored_meta_path.is_file():
         # Fieldwork dates derived from the submissions on an earlier run are not a change.
         stored = WaveMeta.from_mapping(yaml.safe_load(stored_meta_path.read_text(encoding="utf-8")), where=str(stored_meta_path))
@@ -1547,7 +1659,8 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
     if paths["manifest"].is_file() and paths["parquet"].is_file():
         manifest = json.loads(paths["manifest"].read_text(encoding="utf-8"))
         if manifest.get("input_fingerprint") == fingerprint and _sha256(paths["parquet"]) == manifest.get("parquet_sha256"):
-            return _unchanged_result(instrument, wave, paths, manifest)
+            unchanged = _unchanged_result(instrument, wave, paths, manifest)
+            return dataclasses.replace(unchanged, messages=(*meta_notes, *unchanged.messages))
     same_files = previous_files is not None and sorted(previous_files) == sorted(shas)
     if previous_files is not None and not same_files and not replace:
         raise FileExistsError(
@@ -1621,7 +1734,8 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         dropped_blank=prepared.counts["dropped_blank"], dropped_duplicate=prepared.counts["dropped_duplicate"],
         dropped_resolved=prepared.counts["dropped_resolved"], flags=dict(prepared.flags),
         parquet_path=paths["parquet"], manifest_path=paths["manifest"], quarantine_path=paths["quarantine"],
-        quality_path=paths["quality"], raw_dir=raw, messages=tuple(prepared.messages), failures=prepared.failures)
+        quality_path=paths["quality"], raw_dir=raw, messages=(*meta_notes, *prepared.messages),
+        failures=prepared.failures)
 
 
 def _unchanged_result(instrument: str, wave: str, paths: Mapping[str, Path], manifest: Mapping) -> ImportResult:
@@ -1680,18 +1794,31 @@ def _run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+_ADD_WAVE_DESCRIPTION = """\
+Import survey exports as one wave: read, check, store raw files read-only and write
+data/processed/<instrument>/<wave>.parquet. Exit 0 when the wave is written (quarantined rows
+are a warning), 2 when a file cannot be imported (nothing written).
+
+Wave metadata (wave.yaml) is required and must say whether the wave is real or synthetic
+(synthetic: false | true); it is never assumed. It is taken from --meta FILE, else from the
+wave.yaml beside the first FILE (the output says so), else from the one stored when this wave
+was imported before; without any, nothing is imported. A file that declares itself synthetic
+(name starting with SYNTHETIC_DEMO, or "SYNTHETIC DEMO" in the workbook title or subject) is
+refused when wave.yaml says synthetic: false.
+"""
+
+
 def register(subparsers) -> None:
     """Add the ``add-wave`` command (see `analysis.cli`)."""
     p = subparsers.add_parser(
         "add-wave", help="import a survey export as a wave (CSV, XLSX, SAV)",
-        description="Import survey exports as one wave: read, check, store raw files read-only and write "
-                    "data/processed/<instrument>/<wave>.parquet. Exit 0 when the wave is written (quarantined rows are a "
-                    "warning), 2 when a file cannot be imported (nothing written).",
+        description=_ADD_WAVE_DESCRIPTION,
         epilog=EXPORT_FORMAT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--instrument", required=True, help="member or unit")
     p.add_argument("--wave", required=True, help="wave id, e.g. 2026")
     p.add_argument("files", nargs="+", metavar="FILE", help="export file(s): .csv/.txt/.tsv, .xlsx, .sav")
-    p.add_argument("--meta", help="wave.yaml (instrument, wave, instrument_version, synthetic, fieldwork_start/end, speeder_seconds, source)")
+    p.add_argument("--meta", help="wave.yaml (instrument, wave, instrument_version, synthetic: true|false, fieldwork_start/end, "
+                                  "speeder_seconds, source); default: the wave.yaml beside the first FILE")
     p.add_argument("--replace", action="store_true", help="replace a wave imported from other files (the old version is kept)")
     p.add_argument("--resolutions", help="CSV submission_id,keep settling conflicting duplicates (stored, re-applied on every run)")
     p.add_argument("--data-dir", help=argparse.SUPPRESS)
