@@ -563,3 +563,20 @@ def test_the_attacker_finds_the_narrowest_derivation(monkeypatch):
 
     monkeypatch.setattr(disclosure_audit, "_narrowest", lambda *args: None)
     assert find_disclosures([("t", t, BY)], units).empty
+
+
+def test_difference_table_rounds_and_hides_its_two_wave_ends():
+    """A difference protected with protect_table carries the two wave means (estimate_a/_b):
+    they are rounded like the estimate (unrounded, they would undo the level tables' rounding)
+    and emptied with the row when it is hidden."""
+    levels = pd.concat([mean_table([("CDVC", "CDVC01", 3.25, 12), ("CDVC", "CDVC02", 3.4, 3)]).assign(wave=w)
+                        for w in ("2023", "2025")], ignore_index=True)
+    lv = protect_table(levels, by=["wave", *BY], hierarchy=UNITS, name="levels")
+    diff = pd.DataFrame({"wave": "2025", "baseline_wave": "2023", "org": "CDVC", "unit": ["CDVC01", "CDVC02"],
+                         "variable": "score", "estimate_a": [3.254321, 3.41234], "estimate_b": [3.261234, 3.4],
+                         "estimate": [0.006913, -0.01234], "se": 0.1, "n": [12, 3]})
+    pt = protect_table(diff, by=["wave", "baseline_wave", *BY], hierarchy=UNITS, name="changes",
+                       published=[("levels", lv, ["wave", *BY])])
+    assert pt.table.loc[0, ["estimate_a", "estimate_b", "estimate"]].tolist() == [3.25, 3.26, 0.01]
+    assert pt.table.loc[1, ["estimate_a", "estimate_b", "estimate"]].isna().all()
+    assert pt.table["display"].tolist() == ["0.01", "n<5"]

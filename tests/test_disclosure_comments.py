@@ -128,7 +128,8 @@ def test_export_refused_with_the_smallest_class_and_columns():
     with pytest.raises(DisclosureError) as e:
         k_anonymous_export(_members(2), ["unit", "sex"], 5)
     assert str(e.value) == (
-        "export refused: the smallest group of respondents sharing the same unit, sex has 2 "
+        "export refused: the smallest group of respondents sharing the same unit, sex "
+        "(unit=CDVC02, sex=female) has 2 "
         "respondent(s), fewer than k = 5; generalise these columns (e.g. replace unit by org) or "
         "drop one of them"
     )
@@ -218,7 +219,7 @@ def test_export_maps_quasi_identifier_roles_to_item_names():
         k_anonymous_export(d)
     with pytest.raises(DisclosureError) as e:
         k_anonymous_export(d, instrument=ins)
-    assert f"sharing the same {unit}, {sex} has 2 respondent(s)" in str(e.value)
+    assert f"sharing the same {unit}, {sex} ({unit}=CDVC02, {sex}=female) has 2 respondent(s)" in str(e.value)
     assert len(k_anonymous_export(_members(5).rename(columns={"unit": unit, "sex": sex}), instrument=ins)) == 11
 
 

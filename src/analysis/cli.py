@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analysis.instrument_cli",
     "analysis.ingest",
     "analysis.demo",
+    "analysis.export",
 )
 
 _DESCRIPTION = """\

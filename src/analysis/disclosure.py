@@ -46,12 +46,14 @@ estimate, put the parent rows in the same table (``pd.concat`` of ``by=[org, uni
 ``by=org`` and overall) or pass them in ``published=``, then
 ``protect_table(est, by=..., hierarchy=..., policy=policy, sensitive=sens, published=[...],
 name=...)``. Write ``pt.table`` (with ``pt.footnotes("vi")``/``("en")`` under it), draw
-``mask_for_plot(pt)``, keep ``pt.log`` in results/ (never in reports/). Wave comparisons:
+``mask_for_plot(pt)``, keep ``pt.log`` with ``write_log`` under data/ (never in reports/, whose
+results/ folder is distributed with the report). Wave comparisons:
 ``protect_comparison(compare_waves(a, b), by=..., a=pt_a, b=pt_b)``. Sentences:
 ``safe_text(sentence, pt)``. Comments: ``screen_comments(..., identifiers=unit_identifiers())``
 then ``write_withheld(withheld, "data/processed/<instrument>/<wave>_withheld_comments.csv")``.
-Exports: ``k_anonymous_export(df, instrument=ins, hierarchy=hier)``. Before assembly, the
-report runner should call ``assert_no_disclosure`` on every table of the report together.
+Exports: ``k_anonymous_export(df, instrument=ins, hierarchy=hier)`` (command line:
+``python -m analysis export-responses``, :mod:`analysis.export`). Before assembly, the report
+runner should call :func:`audit_report` on the run folder: every published table together.
 
 Known gaps
 ----------
@@ -90,6 +92,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -104,6 +107,7 @@ from analysis.disclosure_audit import (
     normalise_hierarchy,
 )
 from analysis.disclosure_comments import screen_comments, write_withheld
+from analysis.disclosure_report import audit_report, report_tables
 from analysis.disclosure_policy import (
     DisclosureError,
     DisclosurePolicy,
@@ -119,6 +123,7 @@ __all__ = [
     "PooledGroups",
     "ProtectedTable",
     "assert_no_disclosure",
+    "audit_report",
     "check_sentence",
     "find_disclosures",
     "k_anonymous_export",
@@ -128,15 +133,19 @@ __all__ = [
     "pool_small_groups",
     "protect_comparison",
     "protect_table",
+    "report_tables",
     "safe_text",
     "screen_comments",
     "unit_hierarchy",
     "unit_identifiers",
+    "write_log",
     "write_withheld",
 ]
 
 #: Columns emptied in a suppressed row (those present in the table).
 NUMERIC_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "deff")
+#: Further estimate columns rounded like ``estimate`` (and emptied in a suppressed row).
+ROUNDED_EXTRA_COLUMNS = ("estimate_a", "estimate_b")
 #: Columns of :attr:`ProtectedTable.log` after the table's ``by`` columns.
 LOG_COLUMNS = ("variable", "reason", "n", "detail")
 
@@ -377,6 +386,11 @@ def protect_table(
         return out
 
     df[[c for c in num if c != "n"]] = df[[c for c in num if c != "n"]].round(pol.decimals)
+    # The two ends of a wave difference (compare_waves' estimate_a/estimate_b) are level
+    # estimates: unrounded, they would undo the rounding that the level tables' audit relies on.
+    ends = [c for c in ROUNDED_EXTRA_COLUMNS if c in df.columns and pd.api.types.is_numeric_dtype(df[c])]
+    df[ends] = df[ends].astype(float).round(pol.decimals)
+    num = [*num, *ends]
     current = hide(df)
 
     # 4. complementary suppression, verified by the attacker on everything published together
@@ -474,6 +488,32 @@ def _build_log(df: pd.DataFrame, by: list[str], group: pd.Series, reason: dict[i
     log = log.reindex(columns=[*by, *LOG_COLUMNS])
     order = log["reason"].map(_REASON_ORDER)
     return log.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def write_log(protected: ProtectedTable | PooledGroups, path: str | Path) -> Path:
+    """Write a disclosure log (true n and reasons of hidden cells) for the researcher.
+
+    Parameters
+    ----------
+    protected : ProtectedTable or PooledGroups
+        Its ``log`` is written (CSV, UTF-8 with BOM).
+    path : str or Path
+        Must lie inside the project's ``data/`` folder, e.g.
+        ``data/processed/member/2025_disclosure_log_response_rates.csv``. ``reports/`` (and its
+        ``results/``) is refused: everything under a report folder is distributed with it, and
+        the log holds exactly what the suppression hides.
+
+    Returns
+    -------
+    Path
+        The resolved path written.
+    """
+    from analysis import config
+
+    target = config.resolve_inside(path, config.DATA_DIR)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    protected.log.to_csv(target, index=False, encoding="utf-8-sig")
+    return target
 
 
 def mask_for_plot(table: ProtectedTable | pd.DataFrame) -> pd.DataFrame:
@@ -678,7 +718,7 @@ def k_anonymous_export(
     >>> k_anonymous_export(d, ["sex"], 5)
     Traceback (most recent call last):
     ...
-    analysis.disclosure_policy.DisclosureError: export refused: the smallest group of respondents sharing the same sex has 1 respondent(s), fewer than k = 5; generalise these columns (e.g. replace unit by org) or drop one of them
+    analysis.disclosure_policy.DisclosureError: export refused: the smallest group of respondents sharing the same sex (sex=female) has 1 respondent(s), fewer than k = 5; generalise these columns (e.g. replace unit by org) or drop one of them
     >>> list(k_anonymous_export(d.iloc[:5], ["sex"], 5).columns)
     ['sex', 'q']
     """
@@ -699,11 +739,19 @@ def k_anonymous_export(
             "really has none"
         )
 
-    def smallest(frame: pd.DataFrame, cols: list[str]) -> int:
-        return int(frame.groupby(cols, dropna=False, sort=False).size().min()) if cols and len(frame) else len(frame)
+    def smallest(frame: pd.DataFrame, cols: list[str]) -> tuple[int, str]:
+        """Size of the smallest class and its values (``col=value, ...``; ties: first in order)."""
+        if not cols or not len(frame):
+            return len(frame), ""
+        sizes = frame[cols].astype("string").fillna("<missing>").groupby(cols, sort=True).size()
+        key = sizes.idxmin()
+        key = key if isinstance(key, tuple) else (key,)
+        return int(sizes.min()), ", ".join(f"{c}={v}" for c, v in zip(cols, key))
 
-    if not qi or smallest(out, qi) >= k:
+    size, where = smallest(out, qi)
+    if not qi or size >= k:
         return out.reset_index(drop=True)
+    tried = ""
     if hierarchy is not None:
         for child, parent, mapping in normalise_hierarchy(hierarchy):
             if child in qi:
@@ -712,13 +760,15 @@ def k_anonymous_export(
                     gen.insert(list(out.columns).index(child), parent, out[child].astype("string").map(mapping))
                 cols = [parent if c == child else c for c in qi]
                 cols = list(dict.fromkeys(cols))
-                if smallest(gen, cols) >= k:
+                gsize, gwhere = smallest(gen, cols)
+                if gsize >= k:
                     return gen.reset_index(drop=True)
-    size = smallest(out, qi)
+                qi, size, where = cols, gsize, gwhere
+                tried = f" even with {child} generalised to {parent},"
     raise DisclosureError(
-        f"export refused: the smallest group of respondents sharing the same {', '.join(qi)} has "
-        f"{size} respondent(s), fewer than k = {k}; generalise these columns (e.g. replace unit "
-        "by org) or drop one of them"
+        f"export refused:{tried} the smallest group of respondents sharing the same {', '.join(qi)} "
+        f"({where}) has {size} respondent(s), fewer than k = {k}; generalise these columns (e.g. "
+        "replace unit by org) or drop one of them"
     )
 
 

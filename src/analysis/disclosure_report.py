@@ -1,0 +1,243 @@
+"""Attack a finished report folder: every published member statistic, all tables together.
+
+Import :func:`report_tables` and :func:`audit_report` from :mod:`analysis.disclosure`. The
+notebooks protect each table with :func:`analysis.disclosure.protect_table`, often against only
+the tables of the same notebook; this module re-reads what a reader actually gets
+(``reports/<instrument>/<wave>/tables/*.csv``) and runs the attacker
+(:func:`analysis.disclosure.find_disclosures`) on all of it at once, so that a value hidden in
+one notebook and published (or derivable) in another is caught.
+
+What is audited, and how a table's grouping (``by``) is recognised
+------------------------------------------------------------------
+The published CSV has the protected table's columns (minus ``display``), but not its ``by``.
+Until the report runner records it (the hook proposed in the disclosure README: put
+``"by": list(protected.by)`` in the ``Section.table`` block metadata), ``by`` is recognised from
+the columns: the grouping columns (:data:`GROUP_COLUMNS`) that come *before* ``variable`` (a
+``unit`` column after ``variable`` is an indicator's measurement unit, not a grouping). When the
+executed notebooks carry ``by`` in their block metadata, that is used instead.
+
+Only additive statistics about respondents can be combined linearly, so each table is put in a
+*statistic family* and its variables are prefixed with it (``mean:sat``), so that an alpha
+and a mean of the same scale and group are never mistaken for one cell:
+
+* ``mean`` — construct means by a grouping (and their wave differences, audited as difference
+  tables; the two wave ends ``estimate_a``/``estimate_b`` are checked to be rounded);
+* ``share`` — answer shares of items (tables with a ``level``, by default ``item_distribution``);
+* ``count`` — numbers of respondents: ``response_rates`` (the rate times the public frame size
+  is the count, so the count is what is audited) and ``sample_composition`` (one grouping per
+  characteristic).
+
+Tables of other kinds (reliability coefficients, item-total correlations, regression
+coefficients, weight diagnostics, unit-survey indicators, the scorecard) are not additive over
+respondents and are listed in :attr:`ReportTables.skipped` with the reason.
+
+Tables without a wave column are about the report's wave (from ``manifest.json``) and get it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.disclosure_audit import find_disclosures
+from analysis.disclosure_policy import DisclosurePolicy, load_policy
+
+__all__ = ["GROUP_COLUMNS", "FAMILIES", "ReportTables", "report_tables", "audit_report"]
+
+#: Column names that group respondents in the report's tables (roles of the instrument).
+GROUP_COLUMNS: tuple[str, ...] = (
+    "wave", "baseline_wave", "org", "unit", "sex", "age_group", "party", "education", "position", "theory",
+)
+
+#: Published table name -> statistic family. ``constructs_by_*`` and ``changes_constructs_*``
+#: are matched by prefix.
+FAMILIES: dict[str, str] = {
+    "constructs_by_": "mean",
+    "trends_constructs_by_org": "mean",
+    "changes_constructs_": "mean",
+    "item_distribution": "share",
+    "response_rates": "count",
+    "sample_composition": "count",
+}
+
+
+@dataclass(frozen=True)
+class ReportTables:
+    """The tables of a report as the attacker sees them.
+
+    Attributes
+    ----------
+    tables : list of (name, DataFrame, by)
+        Ready for :func:`analysis.disclosure.find_disclosures` (variables prefixed with the
+        family, every table with its wave).
+    skipped : dict
+        Table name -> why it is not audited.
+    wave : str
+        The report's wave.
+    """
+
+    tables: list[tuple[str, pd.DataFrame, list[str]]]
+    skipped: dict[str, str] = field(default_factory=dict)
+    wave: str = ""
+
+    def get(self, name: str) -> tuple[str, pd.DataFrame, list[str]]:
+        """The audited table called *name*."""
+        for t in self.tables:
+            if t[0] == name:
+                return t
+        raise KeyError(name)
+
+
+def _family(name: str) -> str | None:
+    for key, fam in FAMILIES.items():
+        if name == key or (key.endswith("_") and name.startswith(key)):
+            return fam
+    return None
+
+
+def _recorded_by(report_dir: Path) -> dict[str, list[str]]:
+    """``by`` of each table from the executed notebooks' block metadata, when recorded there."""
+    out: dict[str, list[str]] = {}
+    for path in sorted((report_dir / "notebooks").glob("*.ipynb")):
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for cell in nb.get("cells", []):
+            for o in cell.get("outputs", []):
+                block = (o.get("metadata") or {}).get("analysis") or {}
+                if block.get("type") == "table" and isinstance(block.get("by"), list):
+                    out[str(block["name"])] = [str(c) for c in block["by"]]
+    return out
+
+
+def _infer_by(df: pd.DataFrame) -> list[str]:
+    cols = list(df.columns)
+    before = cols[: cols.index("variable")] if "variable" in cols else cols
+    return [c for c in before if c in GROUP_COLUMNS]
+
+
+def _read(path: Path) -> pd.DataFrame:
+    dtype = {c: str for c in GROUP_COLUMNS}
+    dtype.update({"level": str, "variable": str})
+    df = pd.read_csv(path, encoding="utf-8-sig", dtype=dtype, keep_default_na=False, na_values=[""])
+    if "suppressed" in df.columns:
+        df["suppressed"] = df["suppressed"].astype(str).str.lower().eq("true")
+    return df
+
+
+def report_tables(report_dir: str | Path, *, wave: str | None = None) -> ReportTables:
+    """Read a report folder's published tables into the attacker's form.
+
+    Parameters
+    ----------
+    report_dir : str or Path
+        ``reports/<instrument>/<wave>/`` (its ``tables/*.csv`` and ``manifest.json``).
+    wave : str, optional
+        The report's wave; default from ``manifest.json``.
+
+    Returns
+    -------
+    ReportTables
+    """
+    report_dir = Path(report_dir)
+    if wave is None:
+        manifest = json.loads((report_dir / "manifest.json").read_text(encoding="utf-8"))
+        wave = str(manifest.get("wave") or manifest.get("parameters", {}).get("wave"))
+    recorded = _recorded_by(report_dir)
+    tables: list[tuple[str, pd.DataFrame, list[str]]] = []
+    skipped: dict[str, str] = {}
+    for path in sorted((report_dir / "tables").glob("*.csv")):
+        name = path.stem
+        fam = _family(name)
+        if fam is None:
+            skipped[name] = "not an additive statistic about respondents"
+            continue
+        df = _read(path)
+        missing = [c for c in ("variable", "estimate", "n", "suppressed") if c not in df.columns]
+        if missing:
+            skipped[name] = f"columns {missing} missing"
+            continue
+        by = recorded.get(name) or _infer_by(df)
+        if name == "sample_composition":
+            tables.append((name, *_composition(df, wave)))
+            continue
+        out = df.copy()
+        if "estimate_a" in out.columns:
+            # a wave difference: the attacker reads it as estimate(wave) - estimate(baseline);
+            # its two ends repeat level cells (checked separately to be rounded)
+            out = out.drop(columns=[c for c in ("estimate_a", "estimate_b") if c in out.columns])
+        if fam == "count":
+            out = out.assign(estimate=1.0)
+            out.loc[out["suppressed"], "estimate"] = float("nan")
+            out["variable"] = "respondents"
+        if "wave" not in by:
+            out["wave"] = wave
+            by = ["wave", *by]
+        out["variable"] = fam + ":" + out["variable"].astype(str)
+        keep = [*by, "variable", *(["level"] if "level" in out.columns else []), "estimate", "n", "suppressed"]
+        tables.append((name, out[keep], by))
+    return ReportTables(tables, skipped, wave)
+
+
+def _composition(df: pd.DataFrame, wave: str) -> tuple[pd.DataFrame, list[str]]:
+    """``sample_composition`` (one row per characteristic and level) as counts of respondents."""
+    dims = [d for d in dict.fromkeys(df["variable"].astype(str)) if d in GROUP_COLUMNS]
+    rows = df[df["variable"].astype(str).isin(dims)]
+    out = pd.DataFrame({d: rows["level"].where(rows["variable"].astype(str) == d) for d in dims})
+    out.insert(0, "wave", rows["wave"].astype(str) if "wave" in rows.columns else wave)
+    out["variable"] = "count:respondents"
+    out["estimate"] = 1.0
+    out["n"] = rows["n"].astype(float)
+    out["suppressed"] = rows["suppressed"].to_numpy()
+    out.loc[out["suppressed"], ["estimate", "n"]] = float("nan")
+    return out.reset_index(drop=True), ["wave", *dims]
+
+
+def audit_report(
+    report_dir: str | Path,
+    hierarchy: pd.DataFrame | None = None,
+    *,
+    policy: DisclosurePolicy | None = None,
+    sensitive: Sequence[str] = (),
+    extra: Sequence[tuple[str, pd.DataFrame, Sequence[str]]] = (),
+    replace: Mapping[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """:func:`analysis.disclosure.find_disclosures` on every audited table of a report at once.
+
+    Parameters
+    ----------
+    report_dir : str or Path
+    hierarchy : DataFrame, optional
+        ``[unit, org]`` (default: the frame's, :func:`analysis.disclosure.unit_hierarchy`).
+    policy : DisclosurePolicy, optional
+        Default: the report's k from its manifest, rest from ``config/disclosure.yaml``.
+    sensitive : sequence of str
+        Sensitive variables (without the family prefix).
+    extra : sequence of (name, DataFrame, by)
+        More published tables (earlier reports), already in the attacker's form.
+    replace : mapping, optional
+        Table name -> DataFrame replacing an audited table (tests: to plant a leak).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`analysis.disclosure.find_disclosures`; empty when nothing can be recovered.
+    """
+    report_dir = Path(report_dir)
+    rt = report_tables(report_dir)
+    if policy is None:
+        manifest = json.loads((report_dir / "manifest.json").read_text(encoding="utf-8"))
+        k = manifest.get("parameters", {}).get("min_group_size")
+        policy = load_policy(k=int(k)) if k is not None else load_policy()
+    if hierarchy is None:
+        from analysis.disclosure import unit_hierarchy
+
+        hierarchy = unit_hierarchy()
+    tabs = [(n, (replace or {}).get(n, df), by) for n, df, by in rt.tables] + list(extra)
+    sens = [f"{fam}:{v}" for v in sensitive for fam in set(FAMILIES.values())]
+    return find_disclosures(tabs, hierarchy, policy=policy, sensitive=sens)
