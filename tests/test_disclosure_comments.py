@@ -229,3 +229,16 @@ def test_unit_identifiers_from_the_frame_catch_unit_names():
     _, held = screen_comments(_comments(["Ở Cơ sở CĐVC 12 không ai dám nói."]), group_col="org",
                               identifiers=unit_identifiers())
     assert held["match"].tolist() == ["CDVC12; Cơ sở CĐVC 12"]
+
+
+def test_a_run_may_raise_k_but_never_lower_it(tmp_path: Path):
+    """The notebooks take k from the run's parameter (load_policy(k=min_group_size)): stricter
+    than the policy file is allowed, looser is refused, so the file stays the one place."""
+    assert load_policy(k=6).k == 6
+    with pytest.raises(DisclosureError) as e:
+        load_policy(k=4)
+    assert str(e.value) == ("disclosure policy: k = 4 is below min_group_size = 5 of disclosure.yaml; lower it in "
+                            "the policy file (and the methods appendix), not in a run")
+    f = tmp_path / "disclosure.yaml"
+    f.write_text("min_group_size: 3\n", encoding="utf-8")
+    assert load_policy(f, k=3).k == 3 and load_policy(f).k == 3

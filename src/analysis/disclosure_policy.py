@@ -175,7 +175,8 @@ def load_policy(path: str | Path | None = None, **overrides: Any) -> DisclosureP
         an error, never a silent fallback to other values).
     **overrides
         Field values that replace the file's (e.g. ``k=min_group_size`` from a notebook
-        parameter); validated like the file.
+        parameter); validated like the file. ``k`` may only be raised: a run can be stricter
+        than the policy file, never looser.
 
     Returns
     -------
@@ -194,10 +195,10 @@ def load_policy(path: str | Path | None = None, **overrides: Any) -> DisclosureP
     5
     >>> load_policy(k=7).primary_marker
     'n<7'
-    >>> load_policy(k=2)
+    >>> load_policy(k=4)
     Traceback (most recent call last):
     ...
-    analysis.disclosure_policy.DisclosureError: disclosure policy: min_group_size (k) = 2 is below the allowed minimum of 3; groups this small can be re-identified by their own members
+    analysis.disclosure_policy.DisclosureError: disclosure policy: k = 4 is below min_group_size = 5 of disclosure.yaml; lower it in the policy file (and the methods appendix), not in a run
     """
     fields: dict[str, Any] = {}
     file = Path(path) if path is not None else POLICY_PATH
@@ -217,6 +218,15 @@ def load_policy(path: str | Path | None = None, **overrides: Any) -> DisclosureP
         elif isinstance(value, str):
             value = _nfc(value)
         fields[_YAML_FIELDS[key]] = value
+    file_k = fields.get("k", DisclosurePolicy.k)
+    k_over = overrides.get("k")
+    if isinstance(k_over, int) and not isinstance(k_over, bool) and MIN_ALLOWED_K <= k_over < file_k:
+        # a run (notebook parameter min_group_size, report --min-group-size) may be stricter than
+        # the policy, never looser: the policy lives in one place
+        raise DisclosureError(
+            f"disclosure policy: k = {k_over} is below min_group_size = {file_k} of {file.name}; "
+            "lower it in the policy file (and the methods appendix), not in a run"
+        )
     fields.update(overrides)
     try:
         return DisclosurePolicy(**fields)
