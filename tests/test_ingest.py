@@ -18,6 +18,7 @@ import pytest
 
 from analysis import ingest
 from analysis.ingest import IngestError, import_wave
+from analysis.ingest_messages import _col_letter
 from test_ingest_fixtures import (answers, meta_for, spec_of, write_csv, write_forms_xlsx, write_kobo_xlsx,
                                   write_sav)
 
@@ -332,7 +333,7 @@ def test_unknown_and_missing_columns_are_file_level_errors(tmp_path):
     assert set(problems) == {"unknown_column", "missing_column"}
     assert problems["unknown_column"].startswith(
         "1 column(s) match no item of instrument member v1 by name, group path or exact question text: "
-        f"{ingest._col_letter(len(a.columns) - 1)} 'Ghi chú thêm' — rename them")
+        f"{_col_letter(len(a.columns) - 1)} 'Ghi chú thêm' — rename them")
     assert problems["missing_column"].startswith(f"1 item(s) of instrument member v1 have no column: {gone} — export")
     assert not (tmp_path / "data").exists()
 
