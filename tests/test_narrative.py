@@ -7,6 +7,8 @@ import unicodedata
 import pandas as pd
 import pytest
 
+from analysis import narrative
+
 from analysis.narrative import (
     STATUS_LABELS,
     cohen_label,
@@ -144,9 +146,9 @@ def test_scorecard_sentences_and_task_groups():
     entries = scorecard(t, year=2024, labels=labels)
     assert [e.status for e in entries] == ["achieved", "on_track", "not_achieved", "not_measurable"]
     assert [e.sentence.text for e in entries] == [
-        "Chỉ tiêu một: Đạt (90,0%, khoảng tin cậy 95%: 85,0%–95,0%; cả khoảng ước lượng đạt mục tiêu 80,0% vào năm 2025).",
-        "Chỉ tiêu hai: Đúng tiến độ (70,0%, khoảng tin cậy 95%: 60,0%–85,0%; năm 2024 chưa đến hạn, mục tiêu 80,0% vào năm 2025 vẫn nằm trong tầm đạt được).",
-        "Chỉ tiêu ba: Chưa đạt (60,0%, khoảng tin cậy 95%: 50,0%–70,0%; thấp hơn mục tiêu 100,0% vào năm 2023).",
+        "Chỉ tiêu một: Đạt (90%, khoảng tin cậy 95%: 85%–95%; cả khoảng ước lượng đạt mục tiêu 80% vào năm 2025).",
+        "Chỉ tiêu hai: Đúng tiến độ (70%, khoảng tin cậy 95%: 60%–85%; năm 2024 chưa đến hạn, mục tiêu 80% vào năm 2025 vẫn nằm trong tầm đạt được).",
+        "Chỉ tiêu ba: Chưa đạt (60%, khoảng tin cậy 95%: 50%–70%; thấp hơn mục tiêu 100% vào năm 2023).",
         "Chỉ tiêu bốn: Chưa đo được (chưa có số liệu hoặc chưa có mục tiêu định lượng).",
     ]
     assert entries[2].sentence.source == "scorecard[indicator=i3]"
@@ -173,3 +175,40 @@ def test_scorecard_count_indicator_from_attainment_table():
     assert e.sentence.text == "Số buổi làm việc: Đạt (2,40; đạt mục tiêu 2 vào năm 2023)."
     en = scorecard(t.assign(mean=1.5), year=2024, labels={"s": "Working sessions"}, estimate_col="mean", lang="en")[0]
     assert en.sentence.text == "Working sessions: not achieved (1.50; below the target of 2 by 2023)."
+
+
+_COUNT_ROW = {"variable": "x", "estimate_a": 1.5, "estimate_b": 2.16, "difference": 0.66, "ci_low": 0.41,
+              "ci_high": 0.9, "p_adjusted": 0.0001}
+
+
+def test_count_indicator_is_worded_per_unit_in_its_own_noun():
+    label = "Số buổi cấp ủy làm việc với ban chấp hành trong năm"
+    s = narrative.describe_change(_COUNT_ROW, label=label, wave_a="2023", wave_b="2025", table="t",
+                                  measure=narrative.measure_for_unit("count"),
+                                  count_noun=narrative.count_noun_from_label(label))
+    assert s.text == ("Số buổi cấp ủy làm việc với ban chấp hành trong năm bình quân mỗi cơ sở tăng có ý nghĩa "
+                      "thống kê từ 1,50 buổi (năm 2023) lên 2,16 buổi (năm 2025), mức chênh lệch 0,66 buổi "
+                      "(khoảng tin cậy 95%: 0,41–0,90; p hiệu chỉnh < 0,001).")
+    en = narrative.describe_change(_COUNT_ROW, label="Party committee working sessions per year", wave_a="2023",
+                                   wave_b="2025", table="t", measure="count", lang="en")
+    assert en.text == ("Party committee working sessions per year, mean per unit, rose significantly from 1.50 "
+                       "(2023) to 2.16 (2025), a difference of 0.66 (95% CI: 0.41–0.90; adjusted p < 0.001).")
+
+
+def test_share_indicator_is_worded_as_a_percentage_with_points():
+    row = {"estimate_a": 0.52, "estimate_b": 0.93, "difference": 0.41, "ci_low": 0.3, "ci_high": 0.52,
+           "p_adjusted": 0.0001}
+    s = narrative.describe_change(row, label="cơ sở có công khai tài chính", wave_a="2023", wave_b="2025",
+                                  table="t", measure=narrative.measure_for_unit("yes/no"))
+    assert s.text == ("Tỷ lệ cơ sở có công khai tài chính tăng có ý nghĩa thống kê từ 52,0% (năm 2023) lên 93,0% "
+                      "(năm 2025), mức chênh lệch 41,0 điểm phần trăm (khoảng tin cậy 95%: 30,0–52,0; "
+                      "p hiệu chỉnh < 0,001).")
+
+
+def test_measure_and_noun_follow_the_instrument():
+    assert [narrative.measure_for_unit(u) for u in ("share", "yes/no", "count", "per 100", None)] == \
+        ["proportion", "proportion", "count", "count", "mean"]
+    assert narrative.count_noun_from_label("Số cuộc kiểm tra, giám sát đối với tổ chức cơ sở trong năm") == "cuộc"
+    assert narrative.count_noun_from_label("Có quy chế phối hợp") is None
+    with pytest.raises(ValueError, match="measure must be one of"):
+        narrative.describe_change(_COUNT_ROW, label="x", wave_a="2023", wave_b="2025", table="t", measure="total")
