@@ -34,18 +34,27 @@ import pandas as pd
 from analysis import population, validate
 from analysis.instruments import Instrument
 
-__all__ = ["PROFILES", "DENOMINATORS", "unit_wave", "parse_formula"]
+__all__ = ["PROFILES", "DENOMINATORS", "ROUTINE_FROM_INTENSITY", "unit_wave", "parse_formula"]
 
 #: Indicator level at intensity 0 and at intensity 1 (probability of "yes", share, count per
 #: year or rate per 100). Keyed by indicator name; others get `_DEFAULT_PROFILE` by their unit.
 PROFILES: Mapping[str, tuple[float, float]] = {
     "ui_ldr_sessions": (0.6, 3.6), "ui_ldr_evalpub": (0.2, 0.95), "ui_ldr_cmte": (0.55, 0.9),
     "ui_adm_intro_rate": (1.0, 7.0), "ui_adm_admitted_share": (0.4, 0.85), "ui_prg_coord": (0.05, 0.97),
-    "ui_core_group": (0.1, 0.92), "ui_emu_count": (2.0, 7.0), "ui_emu_models": (1.0, 6.0),
-    "ui_dig_share": (0.3, 0.98), "ui_meet_online_share": (0.05, 0.5), "ui_conf_held": (0.75, 0.99),
+    # a levels above 1 means "every unit with enough intensity does it" (the draw is u < level)
+    "ui_core_group": (-0.1, 1.6), "ui_emu_count": (2.0, 7.0), "ui_emu_models": (1.0, 6.0),
+    "ui_dig_share": (0.07, 1.73), "ui_meet_online_share": (0.05, 0.5), "ui_conf_held": (0.75, 0.99),
     "ui_fin_public": (0.6, 0.98), "ui_crd_reg": (0.45, 0.98), "ui_crd_reviewed": (0.2, 0.9),
     "ui_crd_fund": (0.5, 0.9), "ui_cult_unit": (0.4, 0.85), "ui_cad_trained_share": (0.2, 0.85),
     "ui_ins_received": (0.3, 2.5), "ui_ins_handled_share": (0.5, 1.0), "ui_rating_good": (0.5, 0.95),
+}
+#: Annual duties that become routine in every unit once the bloc's implementation is high: from
+#: a wave whose mean unit intensity reaches the threshold, every unit holds the yearly cadre
+#: conference, discloses its finances, has a coordination regulation, or handles every violation
+#: (about 2024 for the first, 2025 for the others: mean intensity ≈ 0.2, 0.38, 0.57, 0.74 in
+#: 2023–2026). Without this, a census of 103 units never shows a plan target met in full.
+ROUTINE_FROM_INTENSITY: Mapping[str, float] = {
+    "ui_conf_held": 0.35, "ui_fin_public": 0.5, "ui_crd_reg": 0.5, "ui_ins_handled_share": 0.5,
 }
 _DEFAULT_PROFILE = {"yes/no": (0.3, 0.9), "share": (0.3, 0.9), "count": (1.0, 5.0), "per 100": (1.0, 5.0)}
 #: Denominators that no indicator drives: expected count ``a + b × members`` (indicator name → (a, b)).
@@ -203,6 +212,8 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
             ind_name, shape, parts = driver
             ind = unit.indicator(ind_name)
             level = _level(ind_name, ind.unit, inten)
+            # every draw below is still made for a routine duty, so other items' draws do not move
+            routine = float(np.mean(inten)) >= ROUTINE_FROM_INTENSITY.get(ind_name, np.inf)
             if it.base_type == "select_one":
                 codes = unit.choice_values(it.list_name)
                 if shape == "threshold":
@@ -220,7 +231,7 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
                 else:
                     yes = max(codes, key=codes.get)
                     no = min(codes, key=codes.get)
-                    values[it.name] = np.where(u < level, yes, no).astype(object)
+                    values[it.name] = np.where((u < level) | routine, yes, no).astype(object)
             else:
                 if shape in ("item",):
                     x = rng.poisson(level * np.exp(rng.normal(0, 0.2, h)))
@@ -229,7 +240,7 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
                     kappa = 25.0
                     m = np.clip(level, 0.01, 0.995)
                     share = rng.beta(m * kappa, (1 - m) * kappa)
-                    x = np.rint(share * denom)
+                    x = denom.copy() if routine else np.rint(share * denom)
                 elif shape == "per100":
                     x = rng.poisson(level * values[parts[1]].astype(float) / 100.0)
                 else:  # per100_diff
