@@ -949,6 +949,8 @@ def change_sentences(changes: pd.DataFrame, labels: Mapping[str, str], *, table:
     """
     from analysis import narrative
 
+    if changes is None:  # the notebook that makes the table did not run for this report
+        return []
     rows = changes.rename(columns={"estimate": "difference"})
     if only_significant:
         rows = rows[_significant(rows)]
@@ -988,20 +990,25 @@ def task_group_labels(instrument: Instrument, lang: str = "vi") -> dict[int, str
     return {tg.number: tg.label(lang) for tg in instrument.task_groups}
 
 
+def _basis(sentence: str) -> str:
+    """The counts part of a task-group sentence ("… : Chưa đạt — 0 chỉ tiêu đạt, …" → "0 chỉ tiêu đạt, …")."""
+    return sentence.split(" — ", 1)[-1].strip()
+
+
 def scorecard_frame(groups: Sequence, *, n_units: int, lang: str = "vi") -> pd.DataFrame:
     """Task-group scorecard entries (`analysis.narrative.task_group_scorecard`) as a table.
 
     Returns
     -------
     DataFrame
-        ``[task_group, variable ("status"), label, status, status_label, sentence, estimate
+        ``[task_group, variable ("status"), label, status, status_label, sentence, basis (its counts), estimate
         (NaN: no number), n (units behind the statuses)]`` ready for `protect_table`.
     """
     from analysis import narrative
 
     rows = [{"task_group": int(str(g.sentence.source).rsplit("=", 1)[-1].rstrip("]")), "variable": "status",
              "label": g.label, "status": g.status, "status_label": narrative.STATUS_LABELS[g.status][lang],
-             "sentence": g.sentence.text, "estimate": np.nan, "n": float(n_units)} for g in groups]
+             "sentence": g.sentence.text, "basis": _basis(g.sentence.text), "estimate": np.nan, "n": float(n_units)} for g in groups]
     return pd.DataFrame(rows)
 
 
@@ -1129,16 +1136,19 @@ def indicator_change_sentences(changes: pd.DataFrame | None, labels: Mapping[str
         rows = rows[_significant(rows)]
     out = []
     for _, row in rows.iterrows():
-        share = str(row.get("unit", "")) in ("share", "yes/no")
+        # the instrument's unit decides the wording: a share in %, a count per unit in its noun
+        measure = narrative.measure_for_unit(row.get("unit"))
         label = str(labels.get(row["variable"], row["variable"]))
-        # narrative writes "Tỷ lệ …" / "Điểm trung bình về …" itself: the label continues the sentence
-        for prefix in ("Tỷ lệ ", "Share of ", "Số ", "Number of "):
-            if share and label.startswith(prefix):
-                label = label[len(prefix):]
-        label = label[:1].lower() + label[1:]
+        noun = narrative.count_noun_from_label(label) if measure == "count" else None
+        if measure == "proportion":
+            # narrative writes "Tỷ lệ …" itself: the label continues the sentence
+            for prefix in ("Tỷ lệ ", "Share of "):
+                if label.startswith(prefix):
+                    label = label[len(prefix):]
+            label = label[:1].lower() + label[1:]
         out.append(narrative.describe_change(row, label=label,
                                              wave_a=str(row["baseline_wave"]), wave_b=str(row[WAVE]), table=table,
-                                             lang=lang, measure="proportion" if share else "mean"))
+                                             lang=lang, measure=measure, count_noun=noun))
     if not out:
         out = [{"vi": "Không chỉ tiêu cơ sở nào thay đổi có ý nghĩa thống kê.",
                 "en": "No unit indicator changed significantly."}[lang]]
@@ -1179,7 +1189,11 @@ def no_change_sentence(changes: pd.DataFrame | None, labels: Mapping[str, str], 
 
     Hidden rows are not named (they are neither significant nor known to be unchanged).
     """
-    if changes is None or changes.empty:
+    if changes is None:  # a report without the member survey's impact section (the unit report)
+        return {"vi": "Thay đổi trong cảm nhận của đoàn viên, hội viên được trình bày trong báo cáo khảo sát "
+                      "đoàn viên, hội viên cùng đợt.",
+                "en": "Changes in members' views are reported in the member survey report of the same wave."}[lang]
+    if changes.empty:
         return {"vi": "Chưa có so sánh với đợt đầu.", "en": "No comparison with the baseline yet."}[lang]
     shown = ~changes["suppressed"].map(lambda v: v is True or str(v).lower() == "true") \
         if "suppressed" in changes.columns else pd.Series(True, index=changes.index)
@@ -1192,6 +1206,10 @@ def no_change_sentence(changes: pd.DataFrame | None, labels: Mapping[str, str], 
                   f"khía cạnh: {names}.",
             "en": f"No statistically significant change (Benjamini–Hochberg adjusted) in {len(quiet)} "
                   f"aspect(s): {names}."}[lang]
+
+
+#: At most this many names in one summary sentence.
+_MAX_NAMED = 6
 
 
 def change_summary(changes: pd.DataFrame | None, labels: Mapping[str, str], *, table: str, by: str | None = None,
@@ -1218,15 +1236,21 @@ def change_summary(changes: pd.DataFrame | None, labels: Mapping[str, str], *, t
         up = sig[sig["estimate"] > 0]["variable"].map(lambda v: str(labels.get(v, v))).tolist()
         down = sig[sig["estimate"] < 0]["variable"].map(lambda v: str(labels.get(v, v))).tolist()
         rest = len(rows) - len(up) - len(down)
+        quiet = rows[~_significant(rows)]["variable"].map(lambda v: str(labels.get(v, v))).tolist()
+        # a summary for the Board names a short list only: with many increases, name the few
+        # rows that did not change instead (the full list is in the source table)
+        many = len(up) > _MAX_NAMED
+        up_names = "" if many or not up else f" ({'; '.join(up)})"
+        rest_names = f" ({'; '.join(quiet)})" if many and quiet and len(quiet) <= _MAX_NAMED else ""
         who = "" if key is None else f"{labels.get(str(key), str(key))}: "
         if lang == "vi":
-            text = (f"{who}{len(up)} {noun[0]} tăng có ý nghĩa thống kê" + (f" ({'; '.join(up)})" if up else "")
+            text = (f"{who}{len(up)} {noun[0]} tăng có ý nghĩa thống kê{up_names}"
                     + f", {len(down)} giảm" + (f" ({'; '.join(down)})" if down else "")
-                    + f", {rest} không thay đổi có ý nghĩa.")
+                    + f", {rest} không thay đổi có ý nghĩa{rest_names}.")
         else:
-            text = (f"{who}{len(up)} {noun[1]} increased significantly" + (f" ({'; '.join(up)})" if up else "")
+            text = (f"{who}{len(up)} {noun[1]} increased significantly{up_names}"
                     + f", {len(down)} decreased" + (f" ({'; '.join(down)})" if down else "")
-                    + f", {rest} without significant change.")
+                    + f", {rest} without significant change{rest_names}.")
         source = table if key is None else f"{table}[{by}={key}]"
         out.append(narrative.Sentence(unicodedata.normalize("NFC", text), source, "summary", lang))
     return out
