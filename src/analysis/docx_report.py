@@ -409,6 +409,7 @@ def _table(doc: Any, block: Table, number: int, lang: str) -> None:
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         p.add_run(_nfc(block.column_labels.get(col, col))).bold = True
     _repeat_header(t.rows[0])
+    _column_widths(t, df, block, lang, _text_width_cm(doc.sections[-1]))
     for row in df.itertuples(index=False, name=None):
         cells = t.add_row().cells
         for cell, col, v in zip(cells, df.columns, row):
@@ -419,6 +420,28 @@ def _table(doc: Any, block: Table, number: int, lang: str) -> None:
             p.add_run(text)
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT if (is_num or numeric[col]) else WD_ALIGN_PARAGRAPH.LEFT
     _source_note(doc, block.source, block.note, words)
+
+
+def _column_widths(t: Any, df: pd.DataFrame, block: Table, lang: str, width_cm: float) -> None:
+    """Share the text width by content: a long label column gets room, codes and numbers less.
+
+    Without this, Word and LibreOffice give every column the same width, which squeezes a
+    sentence column (the scorecard's basis) into a narrow strip and pushes wide tables off the
+    page. Each column's weight is its longest cell (header words count less: they wrap),
+    between 4 and 40 characters.
+    """
+    weights = []
+    for col in df.columns:
+        header = max((len(w) for w in str(block.column_labels.get(col, col)).split()), default=1)
+        cells = [len(_cell_text(v, None, lang)[0]) for v in df[col]]
+        weights.append(min(max([header + 2, *cells, 4]), 40))
+    total = float(sum(weights)) or 1.0
+    t.autofit = False
+    for j, column in enumerate(t.columns):
+        w = Cm(width_cm * weights[j] / total)
+        column.width = w
+        for cell in column.cells:
+            cell.width = w
 
 
 def _png_size(path: Path) -> tuple[int, int]:

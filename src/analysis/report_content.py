@@ -85,16 +85,24 @@ def _fmt(value: Any, kind: str, lang: str, row: Mapping[str, Any] | None = None,
         # an indicator is a share (shown as %) or a count/rate (a number), as its instrument unit says
         kind = {"ind": "pct", "ind_ci": "pct_ci"}[kind] if str(row.get("unit", "")) in _PERCENT_UNITS else \
             {"ind": "num", "ind_ci": "mean_ci"}[kind]
+    if kind == "num" and column == "target" and value is not None and not pd.isna(value) \
+            and float(value) == int(float(value)):
+        return tables.format_number(int(float(value)), 0, lang=lang)  # a target of 2 sessions reads "2"
     if kind == "ind_ci_only":
         return _fmt(None, "ci_pct" if str(row.get("unit", "")) in _PERCENT_UNITS else "ci", lang, row)
     if kind in ("mean_ci", "pct_ci"):
         main = _fmt(value, "mean" if kind == "mean_ci" else "pct", lang, row)
         ci = _fmt(None, "ci" if kind == "mean_ci" else "ci_pct", lang, row)
+        lo_hi = ci.replace(" đến ", "–").replace(" to ", "–").split("–")
+        if len(lo_hi) == 2 and lo_hi[0] == lo_hi[1]:
+            return main  # an interval of width zero (every unit of a census alike) adds nothing
         return f"{main} ({ci})" if main and ci else main
     if kind == "ci" or kind == "ci_pct":
         lo, hi = row.get("ci_low"), row.get("ci_high")
         if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
             return ""
+        if kind == "ci_pct":  # a share lies in 0–100%: the normal interval's overshoot is not shown
+            lo, hi = max(float(lo), 0.0), min(float(hi), 1.0)
         return tables.format_interval(lo, hi, 0 if kind == "ci_pct" else 2, lang=lang, percent=kind == "ci_pct")
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
@@ -149,12 +157,16 @@ def _display_frame(table: pd.DataFrame, columns: Sequence[ColumnSpec], lang: str
 def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeric: Sequence[bool]) -> str:
     esc = lambda s: html.escape(unicodedata.normalize("NFC", str(s)), quote=True)  # noqa: E731
     head = "".join(f'<th scope="col">{esc(c)}</th>' for c in frame.columns)
+    # the label column (the text column with the longest texts, e.g. the indicator's name) keeps
+    # a readable width when a wide table squeezes the page; short codes and numbers stay narrow
+    lengths = {j: frame.iloc[:, j].astype(str).str.len().mean() for j, num in enumerate(numeric) if not num}
+    label_col = max(lengths, key=lambda j: lengths[j]) if lengths else -1
     rows = []
     for rec in frame.itertuples(index=False, name=None):
-        # the first (label) column keeps a readable width when a wide table squeezes the page
-        cells = "".join(f'<td class="num" style="white-space:nowrap">{esc(v)}</td>' if num else
-                        f'<td style="text-align:left{";min-width:10em" if j == 0 else ""}">{esc(v)}</td>'
-                        for j, (v, num) in enumerate(zip(rec, numeric)))
+        cells = "".join(
+            f'<td class="num" style="white-space:{"nowrap" if len(str(v)) <= 14 else "normal"}">{esc(v)}</td>' if num else
+            f'<td style="text-align:left{";min-width:12em" if j == label_col and lengths[j] > 20 else ""}">{esc(v)}</td>'
+            for j, (v, num) in enumerate(zip(rec, numeric)))
         rows.append(f"<tr>{cells}</tr>")
     foot = "".join(f'<p class="table-note" style="font-size:.9em;margin:.1em 0">{esc(t)}</p>' for t in footer)
     return (f'<figure class="report-table" style="margin:1em 0"><table><caption style="caption-side:top;'
