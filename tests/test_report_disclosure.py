@@ -23,6 +23,10 @@ import pytest
 from analysis import disclosure
 from conftest import CANARY_EDUCATION, CANARY_UNIT
 
+# Same group as the other users of the session report: with `pytest -n 2 --dist loadgroup` the
+# demo report is then built once, not once per worker (plain `-n 2` ignores the mark).
+pytestmark = pytest.mark.xdist_group("demo_report")
+
 # Leaks that the attacker finds in the current report and that need a change outside
 # src/analysis/disclosure*.py. Each entry: (table, group, variable). Remove an entry when fixed.
 #
@@ -56,6 +60,7 @@ def test_every_member_statistic_table_is_audited(demo_report):
         "changes_constructs_overall": ["wave", "baseline_wave"],
         "changes_constructs_by_org": ["wave", "baseline_wave", "org"],
         "item_distribution": ["wave"], "response_rates": ["wave", "org", "unit"],
+        "reliability": ["wave", "org"],
     }
     for name, by in expected.items():
         assert names.get(name) == by, f"{name}: audited with {names.get(name)}, expected {by}"
@@ -216,7 +221,9 @@ def test_canary_is_in_no_output_logs_manifest_or_results(demo_report, capfd):
     k = disclosure.load_policy().k
     reports_root = demo_report.root / "reports"
     files = [p for p in sorted(reports_root.rglob("*")) if p.is_file()]
-    files += [p for p in sorted(demo_report.root.rglob("*.log")) if p.is_file() and reports_root not in p.parents]
+    # (data/ is private by design: raw exports, withheld comments and disclosure logs live there)
+    files += [p for p in sorted(demo_report.root.rglob("*.log"))
+              if p.is_file() and reports_root not in p.parents and demo_report.data not in p.parents]
     assert any(p.parent.name == "results" for p in files) and any(p.name == "manifest.json" for p in files)
     texts = _texts(files)
     # the runner's stdout/stderr (a rerun with the same inputs: reuses the report)

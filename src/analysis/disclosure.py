@@ -31,7 +31,13 @@ Strategy (also in ``config/disclosure.yaml`` and, for readers, :func:`policy_mar
 6. **Comments** (:func:`screen_comments`): only for groups of at least 10; anything with a
    name, phone number, e-mail or unit identifier is withheld for manual review
    (:func:`write_withheld`, under data/), never printed.
-7. **Exports** (:func:`k_anonymous_export`): k-anonymous on the quasi-identifiers or refused.
+7. **Exports** (:func:`k_anonymous_export`; command ``python -m analysis export-responses``,
+   :mod:`analysis.export`): k-anonymous on the quasi-identifiers or refused, naming the
+   smallest class.
+8. **The whole report** (:func:`audit_report`, :func:`report_tables`): every published table of a
+   report folder attacked together, across notebooks, breakdowns, organizations and waves.
+   Everything under ``reports/<instrument>/<wave>/`` is published, ``results/`` included; logs
+   with the true n of hidden cells go under ``data/`` (:func:`write_log`).
 
 Markers: ``n<5`` marks a small group; ``x`` marks every other hidden cell (complementary,
 homogeneous, wave) — one neutral marker, so the reason, which can itself be informative, is

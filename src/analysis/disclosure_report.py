@@ -25,9 +25,12 @@ and a mean of the same scale and group are never mistaken for one cell:
 * ``share`` — answer shares of items (tables with a ``level``, by default ``item_distribution``);
 * ``count`` — numbers of respondents: ``response_rates`` (the rate times the public frame size
   is the count, so the count is what is audited) and ``sample_composition`` (one grouping per
-  characteristic).
+  characteristic);
+* ``n`` — only the respondent counts of a non-additive statistic, per variable (``reliability``:
+  alpha by organization and wave is not additive, its complete-case n is). ``reliability_latest``
+  repeats the latest wave of ``reliability`` and is not audited twice.
 
-Tables of other kinds (reliability coefficients, item-total correlations, regression
+Tables of other kinds (item-total correlations, regression
 coefficients, weight diagnostics, unit-survey indicators, the scorecard) are not additive over
 respondents and are listed in :attr:`ReportTables.skipped` with the reason.
 
@@ -62,6 +65,7 @@ FAMILIES: dict[str, str] = {
     "item_distribution": "share",
     "response_rates": "count",
     "sample_composition": "count",
+    "reliability": "n",
 }
 
 
@@ -171,10 +175,11 @@ def report_tables(report_dir: str | Path, *, wave: str | None = None) -> ReportT
             # a wave difference: the attacker reads it as estimate(wave) - estimate(baseline);
             # its two ends repeat level cells (checked separately to be rounded)
             out = out.drop(columns=[c for c in ("estimate_a", "estimate_b") if c in out.columns])
-        if fam == "count":
+        if fam in ("count", "n"):
             out = out.assign(estimate=1.0)
             out.loc[out["suppressed"], "estimate"] = float("nan")
-            out["variable"] = "respondents"
+            if fam == "count":
+                out["variable"] = "respondents"
         if "wave" not in by:
             out["wave"] = wave
             by = ["wave", *by]
