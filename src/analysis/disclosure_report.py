@@ -21,7 +21,8 @@ Only additive statistics about respondents can be combined linearly, so each tab
 and a mean of the same scale and group are never mistaken for one cell:
 
 * ``mean`` — construct means by a grouping (and their wave differences, audited as difference
-  tables; the two wave ends ``estimate_a``/``estimate_b`` are checked to be rounded);
+  tables; the two wave ends ``estimate_a``/``estimate_b`` they repeat are reported, kind
+  ``wave_end``, when the same cell is hidden in a level table);
 * ``share`` — answer shares of items (tables with a ``level``, by default ``item_distribution``);
 * ``count`` — numbers of respondents: ``response_rates`` (the rate times the public frame size
   is the count, so the count is what is audited) and ``sample_composition`` (one grouping per
@@ -87,6 +88,9 @@ class ReportTables:
     tables: list[tuple[str, pd.DataFrame, list[str]]]
     skipped: dict[str, str] = field(default_factory=dict)
     wave: str = ""
+    #: The published wave ends of difference tables: ``table, row, key, variable, estimate``
+    #: (``key``: sorted ``((dim, value), ...)`` with the end's wave).
+    ends: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def get(self, name: str) -> tuple[str, pd.DataFrame, list[str]]:
         """The audited table called *name*."""
@@ -155,6 +159,7 @@ def report_tables(report_dir: str | Path, *, wave: str | None = None) -> ReportT
     recorded = _recorded_by(report_dir)
     tables: list[tuple[str, pd.DataFrame, list[str]]] = []
     skipped: dict[str, str] = {}
+    ends: list[pd.DataFrame] = []
     for path in sorted((report_dir / "tables").glob("*.csv")):
         name = path.stem
         fam = _family(name)
@@ -171,6 +176,8 @@ def report_tables(report_dir: str | Path, *, wave: str | None = None) -> ReportT
             tables.append((name, *_composition(df, wave)))
             continue
         out = df.copy()
+        if "estimate_a" in out.columns and "baseline_wave" in by:
+            ends.append(_ends(name, df, by, fam))
         if "estimate_a" in out.columns:
             # a wave difference: the attacker reads it as estimate(wave) - estimate(baseline);
             # its two ends repeat level cells (checked separately to be rounded)
@@ -186,7 +193,46 @@ def report_tables(report_dir: str | Path, *, wave: str | None = None) -> ReportT
         out["variable"] = fam + ":" + out["variable"].astype(str)
         keep = [*by, "variable", *(["level"] if "level" in out.columns else []), "estimate", "n", "suppressed"]
         tables.append((name, out[keep], by))
-    return ReportTables(tables, skipped, wave)
+    return ReportTables(tables, skipped, wave, pd.concat(ends, ignore_index=True) if ends else pd.DataFrame())
+
+
+def _ends(name: str, df: pd.DataFrame, by: list[str], fam: str) -> pd.DataFrame:
+    """The two wave means that a published difference row repeats (estimate_a, estimate_b)."""
+    dims = [c for c in by if c not in ("wave", "baseline_wave")]
+    rows = []
+    shown = df[~df["suppressed"]]
+    for i, r in shown.iterrows():
+        base = tuple((d, str(r[d])) for d in dims if pd.notna(r[d]))
+        for col, w in (("estimate_a", r["baseline_wave"]), ("estimate_b", r["wave"])):
+            if pd.notna(r[col]):
+                rows.append({"table": name, "row": i, "key": tuple(sorted((*base, ("wave", str(w))))),
+                             "variable": f"{fam}:{r['variable']}", "estimate": float(r[col]), "column": col})
+    return pd.DataFrame(rows)
+
+
+def _end_findings(rt: ReportTables) -> pd.DataFrame:
+    """Wave ends shown in a difference table whose level cell is hidden in a level table."""
+    from analysis.disclosure_audit import FINDING_COLUMNS
+
+    if rt.ends.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    hidden: dict[tuple, str] = {}
+    for name, df, by in rt.tables:
+        if "baseline_wave" in by:
+            continue
+        for i, r in df[df["suppressed"]].iterrows():
+            key = tuple(sorted((d, str(r[d])) for d in by if pd.notna(r[d])))
+            hidden.setdefault((key, r["variable"]), f"{name}[{i!r}]")
+    out = []
+    for e in rt.ends.itertuples():
+        where = hidden.get((e.key, e.variable))
+        if where is None:
+            continue
+        out.append({"table": e.table, "row": e.row, "by": ", ".join(f"{d}={v}" for d, v in e.key),
+                    "variable": e.variable, "level": None, "kind": "wave_end", "method": "exact",
+                    "n": float("nan"), "estimate": round(e.estimate, 6), "low": round(e.estimate, 6),
+                    "high": round(e.estimate, 6), "width": 0.0, "used": f"{e.table}[{e.row!r}].{e.column}; hidden in {where}"})
+    return pd.DataFrame(out, columns=FINDING_COLUMNS)
 
 
 def _composition(df: pd.DataFrame, wave: str) -> tuple[pd.DataFrame, list[str]]:
@@ -243,6 +289,10 @@ def audit_report(
         from analysis.disclosure import unit_hierarchy
 
         hierarchy = unit_hierarchy()
-    tabs = [(n, (replace or {}).get(n, df), by) for n, df, by in rt.tables] + list(extra)
+    if replace:
+        rt = ReportTables([(n, replace.get(n, df), by) for n, df, by in rt.tables], rt.skipped, rt.wave, rt.ends)
+    tabs = [*rt.tables, *extra]
     sens = [f"{fam}:{v}" for v in sensitive for fam in set(FAMILIES.values())]
-    return find_disclosures(tabs, hierarchy, policy=policy, sensitive=sens)
+    found = find_disclosures(tabs, hierarchy, policy=policy, sensitive=sens)
+    ends = _end_findings(rt)
+    return pd.concat([found, ends], ignore_index=True) if len(ends) else found
