@@ -257,6 +257,7 @@ def audit_report(
     sensitive: Sequence[str] = (),
     extra: Sequence[tuple[str, pd.DataFrame, Sequence[str]]] = (),
     replace: Mapping[str, pd.DataFrame] | None = None,
+    wave: str | None = None,
 ) -> pd.DataFrame:
     """:func:`analysis.disclosure.find_disclosures` on every audited table of a report at once.
 
@@ -273,6 +274,9 @@ def audit_report(
         More published tables (earlier reports), already in the attacker's form.
     replace : mapping, optional
         Table name -> DataFrame replacing an audited table (tests: to plant a leak).
+    wave : str, optional
+        The report's wave; needed (with *policy*) when the folder has no ``manifest.json`` yet,
+        e.g. a run folder audited by the runner before assembly.
 
     Returns
     -------
@@ -280,9 +284,10 @@ def audit_report(
         As :func:`analysis.disclosure.find_disclosures`; empty when nothing can be recovered.
     """
     report_dir = Path(report_dir)
-    rt = report_tables(report_dir)
+    rt = report_tables(report_dir, wave=wave)
     if policy is None:
-        manifest = json.loads((report_dir / "manifest.json").read_text(encoding="utf-8"))
+        manifest_path = report_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
         k = manifest.get("parameters", {}).get("min_group_size")
         policy = load_policy(k=int(k)) if k is not None else load_policy()
     if hierarchy is None:
