@@ -156,6 +156,10 @@ def resolve_wave_meta(meta: "WaveMeta | Mapping | os.PathLike | str | None", ins
 
     beside_meta_path = sources[0].resolve().parent / "wave.yaml"
     meta_notes: list[Message] = []
+    # Without --meta: the wave.yaml beside the first file, else the one stored by an earlier import.
+    found = next(((path, en, vi) for path, en, vi in (
+        (beside_meta_path, f"beside {names[0]}", f"cùng thư mục với {names[0]}"),
+        (stored_meta_path, "stored by the earlier import", "lưu từ lần nhập trước")) if path.is_file()), None)
     if isinstance(meta, WaveMeta):
         wave_meta, meta_where = meta, "the wave metadata given"
     elif isinstance(meta, Mapping):
@@ -163,16 +167,12 @@ def resolve_wave_meta(meta: "WaveMeta | Mapping | os.PathLike | str | None", ins
     elif meta is not None:
         meta_where = str(meta)
         wave_meta = _meta_from(Path(meta), meta_where, names[0])
-    elif beside_meta_path.is_file():
-        meta_where = str(beside_meta_path)
-        wave_meta = _meta_from(beside_meta_path, meta_where, names[0])
-        meta_notes.append(Message("info", "wave_metadata", f"wave metadata read from {meta_where} (beside {names[0]}; no --meta given)",
-                                  f"siêu dữ liệu đợt lấy từ {meta_where} (cùng thư mục với {names[0]}; không có --meta)"))
-    elif stored_meta_path.is_file():
-        meta_where = str(stored_meta_path)
-        wave_meta = _meta_from(stored_meta_path, meta_where, names[0])
-        meta_notes.append(Message("info", "wave_metadata", f"wave metadata read from {meta_where} (stored by the earlier import; no --meta given)",
-                                  f"siêu dữ liệu đợt lấy từ {meta_where} (lưu từ lần nhập trước; không có --meta)"))
+    elif found is not None:
+        path, why_en, why_vi = found
+        meta_where = str(path)
+        wave_meta = _meta_from(path, meta_where, names[0])
+        meta_notes.append(Message("info", "wave_metadata", f"wave metadata read from {meta_where} ({why_en}; no --meta given)",
+                                  f"siêu dữ liệu đợt lấy từ {meta_where} ({why_vi}; không có --meta)"))
     else:
         version = instruments.load(instrument).version
         raise IngestError([_problem(

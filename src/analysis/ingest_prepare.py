@@ -36,6 +36,11 @@ class PreparedWave:
     tables: list[RawTable]
 
 
+def _places(rows: pd.DataFrame) -> str:
+    """``file:row, file:row …`` of *rows* (a slice of the combined frame)."""
+    return ", ".join(f"{f}:{r}" for f, r in zip(rows["_source_file"], rows["_source_row"]))
+
+
 def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: WaveMeta,
              resolutions: pd.DataFrame | None, resolutions_name: str) -> PreparedWave:
     """Everything except writing: read, refuse, normalise, map, convert, validate, flag."""
@@ -110,7 +115,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
     answer_cols = [it.name for it in spec.items] + ["__id", "__time", "__duration"]
     blank = data[answer_cols].isna().all(axis=1)
     if blank.any():
-        where = ", ".join(f"{f}:{r}" for f, r in zip(data.loc[blank, "_source_file"][:8], data.loc[blank, "_source_row"][:8]))
+        where = _places(data.loc[blank].head(8))
         messages.append(Message("info", "blank_rows", f"{int(blank.sum())} blank row(s) dropped ({where})",
                                 f"đã bỏ {int(blank.sum())} dòng trống ({where})"))
     data = data[~blank]
@@ -168,7 +173,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
     ids = ids.astype(object).where(ids.notna(), None)
     dup = quality.find_duplicates(ids, conv.canonical)
     if dup.drop_exact.any():
-        where = ", ".join(f"{f}:{r}" for f, r in zip(data.loc[dup.drop_exact, "_source_file"][:8], data.loc[dup.drop_exact, "_source_row"][:8]))
+        where = _places(data.loc[dup.drop_exact].head(8))
         messages.append(Message("info", "exact_duplicates",
                                 f"{int(dup.drop_exact.sum())} exact duplicate submission(s) kept once; extra copies dropped ({where})",
                                 f"{int(dup.drop_exact.sum())} phiếu trùng hoàn toàn chỉ giữ một bản; đã bỏ các bản sao ({where})"))
@@ -187,7 +192,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
     if unresolved.any():
         groups = data.loc[unresolved].groupby(ids[unresolved])
         for sid, grp in groups:
-            others = ", ".join(f"{f}:{r}" for f, r in zip(grp["_source_file"], grp["_source_row"]))
+            others = _places(grp)
             failures.append(pd.DataFrame({
                 "_row": grp.index, "column": "_submission_id", "value": str(sid), "rule": "duplicate_conflict",
                 "message_en": f"{RULES['duplicate_conflict'][0]} (versions at {others}); add a line 'submission_id,keep' to the "

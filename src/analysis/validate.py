@@ -44,6 +44,7 @@ every answer in the party-admission section into a ``not_relevant`` failure as w
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -284,19 +285,18 @@ class _Parser:
         return fn
 
     def or_(self):
-        left = self.and_()
-        while self.peek() == ("name", "or"):
-            self.take()
-            right = self.and_()
-            left = (lambda a, b: lambda e, h, c: _Val("bool", _bool(a(e, h, c)) | _bool(b(e, h, c))))(left, right)
-        return left
+        return self._chain("or", self.and_, operator.or_)
 
     def and_(self):
-        left = self.cmp()
-        while self.peek() == ("name", "and"):
+        return self._chain("and", self.cmp, operator.and_)
+
+    def _chain(self, word, operand, combine):
+        """``operand (word operand)*``, left to right, combined elementwise as booleans."""
+        left = operand()
+        while self.peek() == ("name", word):
             self.take()
-            right = self.cmp()
-            left = (lambda a, b: lambda e, h, c: _Val("bool", _bool(a(e, h, c)) & _bool(b(e, h, c))))(left, right)
+            right = operand()
+            left = (lambda a, b: lambda e, h, c: _Val("bool", combine(_bool(a(e, h, c)), _bool(b(e, h, c)))))(left, right)
         return left
 
     def cmp(self):
