@@ -217,3 +217,26 @@ def test_markdown_and_docx_blocks_in_order(tmp_path):
     assert blocks[1]["text"] == "Đoạn văn."
     model = rc._to_docx_model(blocks, docx_report)
     assert isinstance(model[2], docx_report.Table) and model[2].caption == "T"
+
+
+def test_model_assumptions_keep_only_the_report_language():
+    from analysis import models
+
+    fits = pd.DataFrame({"assumptions": [models.ASSUMPTIONS["cluster_robust"] + " " + models._ASSOCIATION]})
+    en = study.model_assumptions(fits, lang="en")
+    vi = study.model_assumptions(fits, lang="vi")
+    assert en.startswith("Survey-weighted regression") and en.endswith("there is no control group.")
+    assert "Hồi quy" not in en and "nhân quả" not in en
+    assert vi.startswith("Hồi quy có trọng số") and "Association" not in vi
+
+
+def test_change_summary_names_a_short_list_only():
+    rows = pd.DataFrame({"variable": list("abcdef"), "estimate": [0.3, 0.2, 0.4, 0.1, 0.2, 0.01],
+                         "ci_low": [0.1, 0.1, 0.2, 0.05, 0.1, -0.1], "ci_high": [0.5, 0.3, 0.6, 0.2, 0.3, 0.1],
+                         "p_adjusted": [0.001] * 5 + [0.6], "significant": [True] * 5 + [False],
+                         "suppressed": [False] * 6})
+    labels = {v: v.upper() for v in "abcdef"}
+    many = study.change_summary(rows, labels, table="t", noun=("chỉ tiêu cơ sở", "unit indicator(s)"))
+    assert [s.text for s in many] == ["5 chỉ tiêu cơ sở tăng có ý nghĩa thống kê, 0 giảm, 1 không thay đổi có ý nghĩa (F)."]
+    few = study.change_summary(rows.iloc[4:], labels, table="t", lang="en")
+    assert [s.text for s in few] == ["1 aspect(s) increased significantly (E), 0 decreased, 1 without significant change."]

@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -576,7 +577,7 @@ def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequenc
     return out
 
 
-def item_statistics(data: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
+def item_statistics(data: pd.DataFrame, instrument: Instrument, *, lang: str = "vi") -> pd.DataFrame:
     """Item statistics of every construct (one wave): r_drop, alpha if dropped, mean, sd, flags.
 
     Returns
@@ -595,7 +596,7 @@ def item_statistics(data: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
         t["alpha"] = res.alpha
         parts.append(t)
     out = pd.concat(parts, ignore_index=True)
-    out["question"] = out["item"].map(lambda n: instrument.item(n).label())
+    out["question"] = out["item"].map(lambda n: instrument.item(n).label(lang))  # the report's language
     out["low_r_drop"] = out["r_drop"] < 0.30
     out["alpha_rises"] = out["alpha_if_dropped"] > out["alpha"] + 1e-9
     out["misbehaves"] = out["low_r_drop"] | out["alpha_rises"]
@@ -1115,8 +1116,17 @@ def model_assumptions(fits: pd.DataFrame, *, lang: str = "vi") -> str:
     if fits is None or fits.empty or "assumptions" not in fits.columns:
         return {"vi": "Chưa đủ dữ liệu để ước lượng mô hình.", "en": "Not enough data to fit the model."}[lang]
     text = str(fits["assumptions"].iloc[0])
-    parts = [p.strip() for p in text.split(" / ")] if " / " in text else [text]
-    return parts[0] if lang == "vi" or len(parts) == 1 else parts[1]
+    if " / " in text:
+        parts = [p.strip() for p in text.split(" / ")]
+        return parts[0] if lang == "vi" or len(parts) == 1 else parts[1]
+    # analysis.models writes each statement as Vietnamese sentences followed by English ones:
+    # keep the sentences of the report's language (Vietnamese ones carry Vietnamese letters)
+    sentences = [x.strip() for x in re.split(r"(?<=\.)\s+", text) if x.strip()]
+    mine = [x for x in sentences if bool(_VI_LETTERS.search(x)) == (lang == "vi")]
+    return " ".join(mine) or text
+
+
+_VI_LETTERS = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
 
 def entry_sentences(entries: Sequence, *, measurable_only: bool = True) -> list:
@@ -1208,8 +1218,8 @@ def no_change_sentence(changes: pd.DataFrame | None, labels: Mapping[str, str], 
                   f"aspect(s): {names}."}[lang]
 
 
-#: At most this many names in one summary sentence.
-_MAX_NAMED = 6
+#: At most this many names in one summary sentence (the executive summary must fit on two pages).
+_MAX_NAMED = 3
 
 
 def change_summary(changes: pd.DataFrame | None, labels: Mapping[str, str], *, table: str, by: str | None = None,
