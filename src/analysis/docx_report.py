@@ -434,7 +434,7 @@ def _column_widths(t: Any, df: pd.DataFrame, block: Table, lang: str, width_cm: 
     for col in df.columns:
         header = max((len(w) for w in str(block.column_labels.get(col, col)).split()), default=1)
         cells = [len(_cell_text(v, None, lang)[0]) for v in df[col]]
-        weights.append(min(max([header + 2, *cells, 4]), 40))
+        weights.append(min(max([header + 3, *cells, 5]), 40))
     total = float(sum(weights)) or 1.0
     t.autofit = False
     for j, column in enumerate(t.columns):

@@ -358,6 +358,10 @@ def _difference_unit(measure: str, count_noun: str | None, lang: str) -> str:
 def _subject(label: str, measure: str, lang: str) -> str:
     if measure == "count":  # the label names the count itself: "Số buổi …" / "Working sessions …"
         return f"{label} bình quân mỗi cơ sở" if lang == "vi" else f"{label}, mean per unit,"
+    # a label continuing the sentence starts in lower case ("Điểm trung bình về niềm tin …"),
+    # unless it starts with an abbreviation ("CNTT", "ĐTN")
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        label = label[0].lower() + label[1:]
     if lang == "vi":
         return f"Điểm trung bình về {label}" if measure == "mean" else f"Tỷ lệ {label}"
     return f"The mean score for {label}" if measure == "mean" else f"The share of {label}"
