@@ -24,6 +24,7 @@ __all__ = [
     "REPORTS_DIR",
     "KERNEL_NAME",
     "MIN_GROUP_SIZE",
+    "DISCLOSURE_POLICY_FILE",
     "InvalidIdentifierError",
     "check_id",
     "resolve_inside",
@@ -59,8 +60,19 @@ REPORTS_DIR: Path = PROJECT_ROOT / "reports"
 #: refuses any kernel whose interpreter is not the one running the runner.
 KERNEL_NAME = "analysis-venv"
 
+#: The anonymity policy (thresholds and rules of analysis.disclosure), one file for all of them.
+DISCLOSURE_POLICY_FILE: Path = PROJECT_ROOT / "config" / "disclosure.yaml"
+
+
+def _policy_min_group_size() -> int:
+    """k from the policy file, so the notebooks' default parameter cannot drift from it."""
+    import yaml  # local: config is imported everywhere, yaml only needed here
+
+    return int(yaml.safe_load(DISCLOSURE_POLICY_FILE.read_text(encoding="utf-8"))["min_group_size"])
+
+
 #: Default minimum number of respondents behind any published statistic (see disclosure).
-MIN_GROUP_SIZE = 5
+MIN_GROUP_SIZE: int = _policy_min_group_size()
 
 # Lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 40 chars:
 # safe as a single path component on every OS, and never '.', '..' or empty.

@@ -31,7 +31,7 @@ __all__ = [
 MIN_ALLOWED_K = 3
 
 #: Where the project's policy lives (top-level config/, next to surveys/).
-POLICY_PATH: Path = config.PROJECT_ROOT / "config" / "disclosure.yaml"
+POLICY_PATH: Path = config.DISCLOSURE_POLICY_FILE
 
 
 class DisclosureError(ValueError):
