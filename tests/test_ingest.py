@@ -659,3 +659,80 @@ def test_cli_without_meta_uses_the_wave_yaml_beside_the_file_or_refuses(tmp_path
     assert main(args) == 0
     out, err = capsys.readouterr()
     assert f"[info] wave metadata read from {meta} (beside export.csv; no --meta given)" in out
+
+
+# --------------------------------------------------------------------------------------------
+# Issue checklist: blank rows, merged or two-row headers, control characters — exact messages
+# --------------------------------------------------------------------------------------------
+def test_blank_header_cells_above_data_name_every_column(tmp_path):
+    a = answers(MEMBER, n=2)
+    path = write_csv(a, tmp_path / "two.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([",".join(["Phần I"] + [""] * (len(a.columns) - 1)), *lines]) + "\n", encoding="utf-8")
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    problems = exc.value.problems
+    cols = ", ".join(_col_letter(i) for i in range(1, len(a.columns)))
+    assert (problems[0].code, problems[0].en, problems[0].vi) == (
+        "header",
+        f"column(s) {cols} have data but no header in row 1 (a two-row or merged header?): the header must be row 1, one "
+        "item name or question per column",
+        f"cột {cols} có dữ liệu nhưng không có tiêu đề ở dòng 1 (tiêu đề hai dòng hoặc ô gộp?): tiêu đề phải nằm ở dòng 1, "
+        "mỗi cột một tên câu hỏi")
+    assert not (tmp_path / "data").exists()
+
+
+def test_two_row_header_message_counts_the_columns(tmp_path):
+    a = answers(MEMBER, n=2)
+    path = write_csv(a, tmp_path / "two.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([",".join(f"Nhóm {i}" for i in range(len(a.columns))), *lines]) + "\n", encoding="utf-8")
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    n, items = len(a.columns), len(MEMBER.items)
+    assert (exc.value.problems[0].code, exc.value.problems[0].en) == (
+        "two_row_header",
+        f"row 2 holds the item names/questions ({items} of {n} unknown columns): the file has a two-row header — delete "
+        "row 1 so the header is one row")
+
+
+def test_merged_cells_in_the_data_are_refused(tmp_path):
+    path = write_kobo_xlsx(answers(MEMBER, n=3), MEMBER, tmp_path / "merged.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb.active.merge_cells("B3:B4")
+    wb.save(path)
+    with pytest.raises(IngestError) as exc:
+        _run(tmp_path, [path])
+    assert [(p.code, p.en, p.vi) for p in exc.value.problems] == [(
+        "merged_cells",
+        "sheet 'data': merged cells B3:B4 in the data: only the first cell keeps its value — unmerge and fill every cell",
+        "trang 'data': ô bị gộp B3:B4 trong vùng dữ liệu: chỉ ô đầu giữ giá trị — hãy bỏ gộp và điền đủ từng ô")]
+    assert not (tmp_path / "data").exists()
+
+
+def test_rows_of_invisible_characters_are_blank_rows_dropped_and_counted(tmp_path):
+    a = answers(MEMBER, n=2)
+    invisible = pd.DataFrame([["\u00a0"] * len(a.columns)], columns=a.columns)
+    invisible.iloc[0, 2] = "\u200b \t"
+    r = _run(tmp_path, [write_csv(pd.concat([a.iloc[:1], invisible, a.iloc[1:]], ignore_index=True), tmp_path / "ws.csv")])
+    assert (r.rows_read, r.accepted, r.quarantined, r.dropped, r.dropped_blank) == (3, 2, 0, 1, 1)
+    assert [(m.en, m.vi) for m in r.messages if m.code == "blank_rows"] == [
+        ("1 blank row(s) dropped (ws.csv:3)", "đã bỏ 1 dòng trống (ws.csv:3)")]
+    assert [m.en for m in r.messages if m.code == "control_characters"] == [
+        f"column {a.columns[2]!r}: control or invisible characters removed in 1 cell(s) (rows 3)"]
+    quality = pd.read_csv(r.quality_path).set_index("metric")["value"]
+    assert (quality["dropped_blank"], quality["dropped"]) == (1, 1)
+
+
+def test_control_characters_are_counted_per_column_with_rows(tmp_path):
+    a = answers(MEMBER, n=4)
+    comment = _comment()
+    a.loc[0, comment] = "Tốt\x1b"
+    a.loc[2, comment] = "\u202eKhá\u200d"
+    r = _run(tmp_path, [write_csv(a, tmp_path / "ctl.csv")])
+    data = pd.read_parquet(r.parquet_path).set_index("_source_row")
+    assert (data.loc[2, comment], data.loc[4, comment]) == ("Tốt", "Khá")
+    assert [(m.level, m.file, m.en, m.vi) for m in r.messages if m.code == "control_characters"] == [(
+        "warning", "ctl.csv",
+        f"column {comment!r}: control or invisible characters removed in 2 cell(s) (rows 2, 4)",
+        f"cột {comment!r}: đã xóa ký tự điều khiển hoặc ký tự ẩn trong 2 ô (dòng 2, 4)")]

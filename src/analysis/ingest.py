@@ -3,6 +3,11 @@
 ``python -m analysis add-wave --instrument member --wave 2026 FILE…`` and `import_wave` run
 the same steps, in one direction:
 
+0. **wave metadata** (`ingest_meta`): ``--meta wave.yaml``, else the ``wave.yaml`` beside the
+   first file (the log says so), else the one stored by an earlier import of the wave; it
+   must say ``synthetic: true`` or ``false`` — never assumed. A file that declares itself
+   synthetic (``SYNTHETIC_DEMO`` file name, workbook title/subject) is refused in a wave said
+   to be real.
 1. **read** each file into strings (`read_file`; the format is recognised from the content,
    not the extension): CSV/TSV text in UTF-8, UTF-8 with BOM, UTF-16 (Excel "Unicode Text")
    or Windows-1258 (`analysis.vn_encoding.decode_bytes`); XLSX (first sheet; KoboToolbox,
