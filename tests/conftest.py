@@ -73,6 +73,9 @@ def make_report_project(root: Path) -> ReportProject:
     (root / "surveys" / "member").mkdir(parents=True)
     (root / "surveys" / "member" / "v1.yaml").write_text("name: member\nversion: '1'\n")
     (root / "pyproject.toml").write_text("")
+    # analysis.config reads the anonymity policy of the project root ($ANALYSIS_PROJECT_ROOT)
+    (root / "config").mkdir(exist_ok=True)
+    shutil.copy2(Path(__file__).resolve().parent.parent / "config" / "disclosure.yaml", root / "config" / "disclosure.yaml")
     snapshot_source(project)
     project.add_wave("2025")
     return project
