@@ -620,6 +620,11 @@ def test_a_file_named_synthetic_is_refused_as_a_real_wave(tmp_path):
         f"({meta}) says synthetic: false: a synthetic file is never imported as a real wave — for demo or test data set "
         "'synthetic: true' in wave.yaml; for a real export remove the marker (rename the file, clear the workbook title and "
         "subject) and import again")]
+    assert exc.value.problems[0].vi == (
+        f"tệp tự ghi là dữ liệu mô phỏng (tên tệp bắt đầu bằng 'SYNTHETIC_DEMO') nhưng siêu dữ liệu đợt ({meta}) ghi "
+        "synthetic: false: tệp mô phỏng không bao giờ được nhập như một đợt thật — nếu là dữ liệu mẫu hoặc thử nghiệm hãy "
+        "ghi 'synthetic: true' trong wave.yaml; nếu là dữ liệu thật hãy bỏ dấu hiệu (đổi tên tệp, xóa tiêu đề và chủ đề "
+        "của sổ Excel) rồi nhập lại")
     assert not (tmp_path / "data").exists()
     # Declared synthetic, it is imported.
     assert _run(tmp_path, [path], meta=meta_for(MEMBER, synthetic=True)).accepted == 2
@@ -642,6 +647,9 @@ def test_a_workbook_whose_properties_say_synthetic_is_refused_as_a_real_wave(tmp
         "metadata (the wave metadata given) says synthetic: false: a synthetic file is never imported as a real wave — for "
         "demo or test data set 'synthetic: true' in wave.yaml; for a real export remove the marker (rename the file, clear "
         "the workbook title and subject) and import again")]
+    assert exc.value.problems[0].vi.startswith(
+        "tệp tự ghi là dữ liệu mô phỏng (tiêu đề của sổ Excel là 'SYNTHETIC DEMO — member survey 2026 (KoboToolbox-style "
+        "export)'; chủ đề của sổ Excel là 'SYNTHETIC DEMO DATA - not real survey data') nhưng")
     assert ingest.synthetic_marker(write_kobo_xlsx(a, MEMBER, tmp_path / "real.xlsx")) == ""
 
 

@@ -109,11 +109,16 @@ def synthetic_marker(path: os.PathLike | str, *, name: str | None = None) -> str
     >>> synthetic_marker(folder / "SYNTHETIC_DEMO_unit.csv")
     "the file name starts with 'SYNTHETIC_DEMO'"
     """
+    return "; ".join(en for en, _ in _synthetic_findings(path, name=name))
+
+
+def _synthetic_findings(path: os.PathLike | str, *, name: str | None = None) -> list[tuple[str, str]]:
+    """What declares *path* synthetic, each as (English, Vietnamese); see `synthetic_marker`."""
     path = Path(path)
     name = name or path.name
     found = []
     if name.upper().startswith(SYNTHETIC_NAME_PREFIX):
-        found.append(f"the file name starts with {SYNTHETIC_NAME_PREFIX!r}")
+        found.append((f"the file name starts with {SYNTHETIC_NAME_PREFIX!r}", f"tên tệp bắt đầu bằng {SYNTHETIC_NAME_PREFIX!r}"))
     with open(path, "rb") as fh:
         head = fh.read(4)
     words = SYNTHETIC_WORDS.casefold()
@@ -131,7 +136,8 @@ def synthetic_marker(path: os.PathLike | str, *, name: str | None = None) -> str
             node = core.find(f"{dc}{prop}") if core is not None else None
             text = (node.text or "").strip() if node is not None else ""
             if words in text.casefold():
-                found.append(f"the workbook {prop} is {text!r}")
+                found.append((f"the workbook {prop} is {text!r}",
+                              f"{'tiêu đề' if prop == 'title' else 'chủ đề'} của sổ Excel là {text!r}"))
     elif _sniff(head) == "sav":
         import pyreadstat
 
@@ -140,8 +146,8 @@ def synthetic_marker(path: os.PathLike | str, *, name: str | None = None) -> str
         except Exception:  # noqa: BLE001 - an unreadable file is reported by read_file
             label = ""
         if words in label.casefold():
-            found.append(f"the SPSS file label is {label!r}")
-    return "; ".join(found)
+            found.append((f"the SPSS file label is {label!r}", f"nhãn tệp SPSS là {label!r}"))
+    return found
 
 
 def resolve_wave_meta(meta: "WaveMeta | Mapping | os.PathLike | str | None", instrument: str, wave: str,
@@ -191,18 +197,19 @@ def resolve_wave_meta(meta: "WaveMeta | Mapping | os.PathLike | str | None", ins
             f"wave.yaml thuộc {wave_meta.instrument} {wave_meta.wave}, không phải {instrument} {wave} ({meta_where})")])
     if not wave_meta.synthetic:
         # A file that says it is synthetic is never imported as a real wave, whatever wave.yaml says.
-        refused = [(n, found) for n, p in zip(names, sources) if (found := synthetic_marker(p, name=n))]
+        refused = [(n, "; ".join(en for en, _ in found), "; ".join(vi for _, vi in found))
+                   for n, p in zip(names, sources) if (found := _synthetic_findings(p, name=n))]
         if refused:
             raise IngestError([_problem(
                 "synthetic_file", n,
-                f"the file declares itself synthetic demo data ({found}) but the wave metadata ({meta_where}) says "
+                f"the file declares itself synthetic demo data ({found_en}) but the wave metadata ({meta_where}) says "
                 f"synthetic: false: a synthetic file is never imported as a real wave — for demo or test data set "
                 f"'synthetic: true' in wave.yaml; for a real export remove the marker (rename the file, clear the workbook "
                 f"title and subject) and import again",
-                f"tệp tự ghi là dữ liệu mô phỏng ({found}) nhưng siêu dữ liệu đợt ({meta_where}) ghi synthetic: false: "
+                f"tệp tự ghi là dữ liệu mô phỏng ({found_vi}) nhưng siêu dữ liệu đợt ({meta_where}) ghi synthetic: false: "
                 f"tệp mô phỏng không bao giờ được nhập như một đợt thật — nếu là dữ liệu mẫu hoặc thử nghiệm hãy ghi "
                 f"'synthetic: true' trong wave.yaml; nếu là dữ liệu thật hãy bỏ dấu hiệu (đổi tên tệp, xóa tiêu đề và chủ "
-                f"đề của sổ Excel) rồi nhập lại") for n, found in refused])
+                f"đề của sổ Excel) rồi nhập lại") for n, found_en, found_vi in refused])
     if wave_meta.fieldwork_start is None and stored_meta_path.is_file():
         # Fieldwork dates derived from the submissions on an earlier run are not a change.
         stored = WaveMeta.from_mapping(yaml.safe_load(stored_meta_path.read_text(encoding="utf-8")), where=str(stored_meta_path))
