@@ -339,12 +339,15 @@ def count_noun_from_label(label: str) -> str | None:
     --------
     >>> count_noun_from_label("Số phong trào thi đua, cuộc vận động trong năm"), count_noun_from_label("Sessions")
     ('phong trào', None)
+    >>> count_noun_from_label("Số mô hình, điển hình tiên tiến được biểu dương")
+    'mô hình'
+
     """
     text = unicodedata.normalize("NFC", label or "")
     if not text.startswith("Số "):
         return None
     rest = text[3:]
-    return next((n for n in _COUNT_NOUNS if rest.startswith(n + " ") or rest == n), None)
+    return next((n for n in _COUNT_NOUNS if rest == n or rest.startswith((n + " ", n + ","))), None)
 
 
 def _difference_unit(measure: str, count_noun: str | None, lang: str) -> str:
