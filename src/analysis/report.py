@@ -783,7 +783,12 @@ def _execute_steps(steps: Sequence[Step], notebooks_dir: Path, run_dir: Path,
         # Interrupted: kernels run in their own session and do not see the terminal's Ctrl-C,
         # so stop them, let the worker threads return, and only then leave.
         pool.shutdown(wait=False, cancel_futures=True)
+        # A notebook whose kernel was still starting when the signal came would start it after
+        # a single sweep and run to the end (seen under load): sweep until every worker is back.
         _kill_kernels()
+        while any(not f.done() for f in running):
+            wait(list(running), timeout=0.5)
+            _kill_kernels()
         pool.shutdown(wait=True)
         raise
     finally:

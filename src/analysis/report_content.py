@@ -272,6 +272,12 @@ class Section:
             index, across = list(pivot[0]), pivot[1]
             value = [c for c in shown.columns if c not in index and c != across]
             shown = shown.pivot_table(index=index, columns=across, values=value[0], aggfunc="first", sort=False)
+            # columns in the instrument's order of the labels (age groups young to old, "Toàn
+            # Khối" first), not in order of appearance or of codes ("a30_39" before "u30")
+            spec = next((c for c in columns if c.header == across), None)
+            order = {v: k for k, v in enumerate((spec.labels or {}).values())} if spec is not None else {}
+            if order:
+                shown = shown[sorted(shown.columns, key=lambda c: (order.get(str(c), len(order)), ))]
             shown = shown.reset_index()
             shown.columns = [str(c) for c in shown.columns]
             columns = [ColumnSpec(c, c, "text") for c in index] + [ColumnSpec(c, c, "num") for c in shown.columns[len(index):]]
