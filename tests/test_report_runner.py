@@ -318,6 +318,11 @@ def test_kernel_shutdown_sends_no_interrupt():
 
     km = report_module._kernel_manager_class()()
     km.shutting_down = True
+    assert asyncio.run(km._async_interrupt_kernel()) is None  # idle kernel: no SIGINT
+    report_module._cell_started(cell=None, cell_index=0)  # a cell is running: interrupt as before
+    with pytest.raises(RuntimeError, match="No kernel is running"):
+        asyncio.run(km._async_interrupt_kernel())
+    report_module._cell_finished(cell=None, cell_index=0, execute_reply={})
     assert asyncio.run(km._async_interrupt_kernel()) is None
     km.shutting_down = False
     with pytest.raises(RuntimeError, match="No kernel is running"):

@@ -73,6 +73,7 @@ import shutil
 import subprocess
 import sys
 import time
+import threading
 import unicodedata
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -685,27 +686,53 @@ def _first_line(source: str) -> str:
     return lines[0].strip()[:120] if lines else ""
 
 
+_THREAD = threading.local()  # the kernel manager of the notebook this worker thread runs
+
+
 def _kernel_manager_class() -> type:
-    """nbclient's kernel manager, minus the SIGINT it sends a finished kernel on shutdown.
+    """nbclient's kernel manager, minus the SIGINT it sends an idle kernel on shutdown.
 
     jupyter_client's ``shutdown_kernel`` always interrupts the kernel (SIGINT) before it asks
     it to shut down. When the signal lands while the kernel is still in a message handler (it
     is publishing the last cell's idle status), ipykernel logs
-    "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on the terminal of every
-    ``make report``, though nothing failed. Every cell has finished when papermill shuts the
-    kernel down, so the interrupt is skipped during shutdown only; the shutdown request, then
-    the forced kill after the grace period, are unchanged, as are real errors (cell errors are
-    raised by papermill, a dead kernel by nbclient) and an interrupt on a cell timeout.
+    "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on the terminal of a
+    ``make report`` where nothing failed. The interrupt is skipped only when no cell is
+    running (nbclient's ``on_cell_execute`` / ``on_cell_executed`` hooks, `_cell_started`,
+    `_cell_finished`): a kernel stopped in the middle of a cell (Ctrl-C, timeout, killed run)
+    is interrupted exactly as before, and real errors (cell errors raised by papermill, a dead
+    kernel by nbclient) are unchanged.
     """
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietShutdownKernelManager(AsyncKernelManager):
+        cell_running = False
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            _THREAD.kernel_manager = self
+
         async def _async_interrupt_kernel(self) -> None:
-            if self.shutting_down:
+            if self.shutting_down and not self.cell_running:
                 return
             await super()._async_interrupt_kernel()
 
     return QuietShutdownKernelManager
+
+
+def _set_cell_running(running: bool) -> None:
+    km = getattr(_THREAD, "kernel_manager", None)
+    if km is not None:
+        km.cell_running = running
+
+
+def _cell_started(**_: Any) -> None:
+    """nbclient hook before a cell is sent to the kernel."""
+    _set_cell_running(True)
+
+
+def _cell_finished(**_: Any) -> None:
+    """nbclient hook after a cell's reply (ok or error): the kernel is idle again."""
+    _set_cell_running(False)
 
 
 def _execute_one(step: Step, notebooks_dir: Path, run_dir: Path, parameters: Mapping[str, Any]) -> dict:
@@ -730,6 +757,7 @@ def _execute_one(step: Step, notebooks_dir: Path, run_dir: Path, parameters: Map
             # progress bar; errors still show, and cell errors are reported by papermill.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
             kernel_manager_class=_kernel_manager_class(),
+            on_cell_execute=_cell_started, on_cell_executed=_cell_finished,
         )
     except PapermillExecutionError as exc:
         raise NotebookFailedError(step.name, exc.cell_index, _first_line(exc.source),
