@@ -35,10 +35,10 @@ report: $(INSTALLED)
 	$(BIN)/python -m analysis report $(ARGS)
 
 test: $(INSTALLED)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(ARGS)
 
 test-fast: $(INSTALLED)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow" $(ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow" $(ARGS)
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --MultiKernelManager.default_kernel_name=$(KERNEL) $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -22,6 +22,10 @@ import pytest
 
 from conftest import CANARY_EDUCATION, CANARY_UNIT
 
+# One worker runs every test that uses the session's demo report, so it is built once (make test
+# uses --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("demo_report")
+
 # ------------------------------------------------------------------------------ findings
 
 
