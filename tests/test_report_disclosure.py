@@ -29,22 +29,10 @@ pytestmark = pytest.mark.xdist_group("demo_report")
 
 # Leaks that the attacker finds in the current report and that need a change outside
 # src/analysis/disclosure*.py. Each entry: (table, group, variable). Remove an entry when fixed.
-#
-# HCCB's party-admission scale (asked of non-members only) has 3 respondents in 2025. Notebook 30
-# publishes constructs_by_org WITH the total and hides HCCB (n<5) plus DTN (x, complementary);
-# notebook 50 protects the same cells again in trends_constructs_by_org WITHOUT the total, so it
-# needs no complement and publishes DTN 2025 (mean, n). Total - CDVC - DTN = HCCB: n = 3 exactly.
-# Fix (notebooks/50_plan_impact.ipynb, report engineer): build the trend table with the
-# per-wave totals, `levels_org = study.estimate_with_total(designs, constructs, by="org")`, so the
-# same complementary cell is hidden in every wave (and the changes by org, protected with
-# published=[levels_org_pt], hide it too). The third entry is the same cause seen from the
-# changes table: its estimate_b repeats DTN's 2025 mean, hidden as complementary in notebook 30.
-# (Checked: with that trend table, the attacker finds nothing in the other tables.)
-KNOWN_LEAKS = {
-    ("constructs_by_org", "org=HCCB, wave=2025", "mean:adm"),
-    ("trends_constructs_by_org", "org=HCCB, wave=2025", "mean:adm"),
-    ("changes_constructs_by_org", "org=DTN, wave=2025", "mean:adm"),
-}
+# (Fixed: HCCB's party-admission scale, 3 respondents in 2025, was derivable as total - CDVC - DTN
+# because notebook 50 protected the trend by organization without the totals; it now protects it
+# with them, study.estimate_with_total, and hides the same complementary cells as notebook 30.)
+KNOWN_LEAKS: set[tuple[str, str, str]] = set()
 
 
 def _audit(demo_report, **kw) -> pd.DataFrame:
