@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from analysis import disclosure
 
@@ -80,6 +81,25 @@ def test_by_recorded_in_the_notebook_metadata_wins_over_the_columns(tmp_path):
     rt = disclosure.report_tables(folder)
     assert rt.get("trends_constructs_by_org")[2] == ["wave", "org"]  # the wave column is kept
     assert disclosure.report_tables(folder).get("constructs_by_org")[2] == ["wave", "org"]
+
+
+def test_parents_recorded_in_the_metadata_must_be_known_to_the_audit(tmp_path):
+    folder = _report(tmp_path, trend_dtn_hidden=True)
+    (folder / "notebooks").mkdir()
+    block = {"type": "table", "name": "trends_constructs_by_org", "by": ["wave", "org"], "parents": ["org"]}
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data", "metadata": {"analysis": block}}]}]}
+    (folder / "notebooks" / "50_plan_impact.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    rt = disclosure.report_tables(folder)
+    assert rt.parents == {"trends_constructs_by_org": ["org"]}
+    assert disclosure.audit_report(folder, UNITS).empty  # org is the parent in [unit, org]
+    wider = pd.DataFrame({"unit": ["CDVC01"], "province": ["NA"]})
+    with pytest.raises(ValueError, match=r"parent columns .*'trends_constructs_by_org': \['org'\]"):
+        disclosure.audit_report(folder, wider)
+    # a recorded grouping column the published table lacks is refused, not silently dropped
+    block["by"] = ["wave", "sex"]
+    (folder / "notebooks" / "50_plan_impact.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"trends_constructs_by_org.csv: the notebook recorded by=\['wave', 'sex'\]"):
+        disclosure.report_tables(folder)
 
 
 def test_run_folder_without_manifest_is_audited_with_the_given_wave(tmp_path):

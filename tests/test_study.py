@@ -171,6 +171,13 @@ def test_published_table_escapes_text_formats_numbers_and_exports(tmp_path, monk
     exported = pd.read_csv(tmp_path / "tables" / "t.csv", encoding="utf-8-sig")
     assert exported.loc[1, ["estimate", "se", "ci_low", "ci_high", "n"]].isna().all()
     assert (tmp_path / "tables" / "t.xlsx").is_file()
+    # the grouping travels with the block, for the whole-report attacker (disclosure.report_tables)
+    assert (block["by"], block["parents"]) == (["sex"], [])
+    units = pd.DataFrame({"unit": ["U1", "U2"], "org": ["A", "A"]})
+    nested = pd.DataFrame({"org": "A", "unit": ["U1", "U2"], "variable": "s", "estimate": [3.0, 4.0], "n": [9, 8]})
+    sec.table(disclosure.protect_table(nested, by=["org", "unit"], hierarchy=units), name="u", title="U", source="s",
+              columns=[rc.ColumnSpec("unit", "Cơ sở")])
+    assert (shown[1][1]["by"], shown[1][1]["parents"]) == (["org", "unit"], ["org"])
 
 
 def test_only_protected_tables_are_published(tmp_path):

@@ -10,11 +10,13 @@ one notebook and published (or derivable) in another is caught.
 What is audited, and how a table's grouping (``by``) is recognised
 ------------------------------------------------------------------
 The published CSV has the protected table's columns (minus ``display``), but not its ``by``.
-Until the report runner records it (the hook proposed in the disclosure README: put
-``"by": list(protected.by)`` in the ``Section.table`` block metadata), ``by`` is recognised from
-the columns: the grouping columns (:data:`GROUP_COLUMNS`) that come *before* ``variable`` (a
-``unit`` column after ``variable`` is an indicator's measurement unit, not a grouping). When the
-executed notebooks carry ``by`` in their block metadata, that is used instead.
+`analysis.report_content.Section.table` records ``by`` and ``parents`` (the hierarchy's parent
+columns the table was protected with) in the block metadata of the executed notebook; when a
+table's block carries a non-empty ``by``, that is used. Otherwise (a report folder
+without notebooks, an older report) ``by`` is recognised from the columns: the grouping columns
+(:data:`GROUP_COLUMNS`) that come *before* ``variable`` (a ``unit`` column after ``variable`` is
+an indicator's measurement unit, not a grouping). A recorded parent column that the audit's
+hierarchy does not know is an error: the audit would not nest the table as its protection did.
 
 Only additive statistics about respondents can be combined linearly, so each table is put in a
 *statistic family* and its variables are prefixed with it (``mean:sat``), so that an alpha
@@ -91,6 +93,8 @@ class ReportTables:
     #: The published wave ends of difference tables: ``table, row, key, variable, estimate``
     #: (``key``: sorted ``((dim, value), ...)`` with the end's wave).
     ends: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: Table name -> the parent columns recorded with it (only tables whose block recorded them).
+    parents: dict[str, list[str]] = field(default_factory=dict)
 
     def get(self, name: str) -> tuple[str, pd.DataFrame, list[str]]:
         """The audited table called *name*."""
@@ -107,9 +111,10 @@ def _family(name: str) -> str | None:
     return None
 
 
-def _recorded_by(report_dir: Path) -> dict[str, list[str]]:
-    """``by`` of each table from the executed notebooks' block metadata, when recorded there."""
-    out: dict[str, list[str]] = {}
+def _recorded_by(report_dir: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """``(by, parents)`` of each table from the executed notebooks' block metadata, when recorded
+    there (``parents`` is empty when only ``by`` was recorded)."""
+    out: dict[str, tuple[list[str], list[str]]] = {}
     for path in sorted((report_dir / "notebooks").glob("*.ipynb")):
         try:
             nb = json.loads(path.read_text(encoding="utf-8"))
@@ -119,7 +124,8 @@ def _recorded_by(report_dir: Path) -> dict[str, list[str]]:
             for o in cell.get("outputs", []):
                 block = (o.get("metadata") or {}).get("analysis") or {}
                 if block.get("type") == "table" and isinstance(block.get("by"), list):
-                    out[str(block["name"])] = [str(c) for c in block["by"]]
+                    parents = block.get("parents") if isinstance(block.get("parents"), list) else []
+                    out[str(block["name"])] = ([str(c) for c in block["by"]], [str(c) for c in parents])
     return out
 
 
@@ -160,6 +166,7 @@ def report_tables(report_dir: str | Path, *, wave: str | None = None) -> ReportT
     tables: list[tuple[str, pd.DataFrame, list[str]]] = []
     skipped: dict[str, str] = {}
     ends: list[pd.DataFrame] = []
+    parents: dict[str, list[str]] = {}
     for path in sorted((report_dir / "tables").glob("*.csv")):
         name = path.stem
         fam = _family(name)
@@ -171,7 +178,15 @@ def report_tables(report_dir: str | Path, *, wave: str | None = None) -> ReportT
         if missing:
             skipped[name] = f"columns {missing} missing"
             continue
-        by = recorded.get(name) or _infer_by(df)
+        rec_by, rec_parents = recorded.get(name, ([], []))
+        # an empty recorded by (one group, e.g. the item shares of the report's wave) says no more
+        # than the columns do
+        by = list(rec_by) or _infer_by(df)
+        missing = [c for c in by if c not in df.columns]
+        if missing:
+            raise ValueError(f"{path.name}: the notebook recorded by={by}, but the table has no column {missing}")
+        if rec_parents:
+            parents[name] = list(rec_parents)
         if name == "sample_composition":
             tables.append((name, *_composition(df, wave)))
             continue
@@ -193,7 +208,7 @@ def report_tables(report_dir: str | Path, *, wave: str | None = None) -> ReportT
         out["variable"] = fam + ":" + out["variable"].astype(str)
         keep = [*by, "variable", *(["level"] if "level" in out.columns else []), "estimate", "n", "suppressed"]
         tables.append((name, out[keep], by))
-    return ReportTables(tables, skipped, wave, pd.concat(ends, ignore_index=True) if ends else pd.DataFrame())
+    return ReportTables(tables, skipped, wave, pd.concat(ends, ignore_index=True) if ends else pd.DataFrame(), parents)
 
 
 def _ends(name: str, df: pd.DataFrame, by: list[str], fam: str) -> pd.DataFrame:
@@ -295,7 +310,14 @@ def audit_report(
 
         hierarchy = unit_hierarchy()
     if replace:
-        rt = ReportTables([(n, replace.get(n, df), by) for n, df, by in rt.tables], rt.skipped, rt.wave, rt.ends)
+        rt = ReportTables([(n, replace.get(n, df), by) for n, df, by in rt.tables], rt.skipped, rt.wave, rt.ends,
+                          rt.parents)
+    known = {str(c) for c in list(hierarchy.columns)[1:]}
+    unknown = {n: [p for p in ps if p not in known] for n, ps in rt.parents.items()}
+    unknown = {n: ps for n, ps in unknown.items() if ps}
+    if unknown:
+        raise ValueError(f"tables protected with parent columns the audit's hierarchy {list(hierarchy.columns)} "
+                         f"does not have: {unknown}; pass the hierarchy they were protected with")
     tabs = [*rt.tables, *extra]
     sens = [f"{fam}:{v}" for v in sensitive for fam in set(FAMILIES.values())]
     found = find_disclosures(tabs, hierarchy, policy=policy, sensitive=sens)

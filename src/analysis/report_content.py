@@ -290,7 +290,10 @@ class Section:
                  "title": unicodedata.normalize("NFC", title), "source": unicodedata.normalize("NFC", source),
                  "note": unicodedata.normalize("NFC", " ".join(footer[:-1])) or None,
                  "columns": list(shown.columns), "rows": shown.values.tolist(), "numeric": numeric,
-                 "notes": [unicodedata.normalize("NFC", t) for t in footer]}
+                 "notes": [unicodedata.normalize("NFC", t) for t in footer],
+                 # the grouping of the protected table, for the whole-report attacker
+                 # (`analysis.disclosure.report_tables`): the CSV alone does not say it
+                 "by": [str(c) for c in protected.by], "parents": [str(c) for c in protected.parents]}
         self._show(_html_table(shown, caption, footer, numeric), block)
 
     def figure(self, fig: Any, *, name: str, title: str, source: str, note: str | None = None) -> None:
