@@ -238,6 +238,43 @@ def test_an_assembly_error_is_a_report_error_and_keeps_the_run(project, monkeypa
     assert [json.loads(k.read_text())["status"] for k in kept] == ["failed"]
 
 
+def test_a_leak_across_published_tables_fails_the_run_and_keeps_the_previous_report(project, monkeypatch):
+    """Plant two tables whose hidden cell is derivable (HCCB = total - CDVC - DTN, n = 63 - 40 - 20
+    = 3): the whole-report attacker runs before the final rename, and the run goes to .failed."""
+    import pandas as pd
+
+    final = _final(project)
+    before = _snapshot(final)
+    shutil.copy2(config.POPULATION_DIR / "units.csv", project.root / "data" / "population" / "units.csv")
+    real_assemble = report.assemble
+
+    def planting(run_dir, params, **kwargs):
+        rows = [("2025", None, 3.54, 63.0, False), ("2025", "CDVC", 3.50, 40.0, False),
+                ("2025", "DTN", 4.00, 20.0, False), ("2025", "HCCB", None, None, True)]
+        table = pd.DataFrame(rows, columns=["wave", "org", "estimate", "n", "suppressed"])
+        table.insert(2, "variable", "sat")
+        table["note"] = table["suppressed"].map({True: "n<5", False: ""})
+        table.to_csv(Path(run_dir) / "tables" / "constructs_by_org.csv", index=False, encoding="utf-8-sig")
+        return real_assemble(run_dir, params, **kwargs)
+
+    monkeypatch.setattr(report, "assemble", planting)
+    with pytest.raises(report.DisclosureAuditError, match=r"reveal 1 hidden cell\(s\) \(k = 5\): "
+                                                         r"constructs_by_org: org=HCCB, wave=2025, mean:sat\. .*kept in"):
+        report.run_report("member", WAVE, force=True, progress=False, **project.dirs())
+    assert _snapshot(final) == before and not list(project.reports.glob(".tmp-*"))
+    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/manifest.json"))
+    assert len(kept) == 1
+    failed = json.loads(kept[0].read_text())
+    assert failed["status"] == "failed" and "constructs_by_org: org=HCCB" in failed["error"]
+    assert "3.0" not in failed["error"] and "n = 3" not in failed["error"]  # names cells, never values
+
+
+def test_a_min_group_size_below_the_policy_fails_before_any_notebook_runs(project):
+    with pytest.raises(report.ParameterError, match="min_group_size 4: .*k = 4 is below min_group_size = 5"):
+        report.run_report("member", WAVE, min_group_size=4, force=True, progress=False, **project.dirs())
+    assert not list(project.reports.glob(".tmp-*")) and not (project.reports / ".failed").exists()
+
+
 def test_a_second_run_of_the_same_report_waits_for_none_and_says_why(project):
     import fcntl
 

@@ -15,6 +15,11 @@ Guarantees (why the code is shaped as it is):
 * **Failures are kept.** A failing cell stops the run with `NotebookFailedError`, naming the
   notebook, the cell (index in the executed notebook, first source line) and the error; the
   run folder, with the executed notebook, moves to ``reports/.failed/<instrument>/<wave>-<stamp>/``.
+* **Audited before it is published.** Before the final rename, the whole-report attacker
+  (`analysis.disclosure.audit_report`) attacks every published table of the run folder at once
+  with the run's k; a hidden value it can recover fails the run with `DisclosureAuditError`,
+  naming the tables and cells (never their values), and the run goes to ``.failed/`` like any
+  failure. A bad ``min_group_size`` (below the policy's k) fails before any notebook runs.
 * **Reuse.** The manifest records a cache key: the sha256 of every input file (processed data of
   the waves used, population frame, instrument YAMLs, notebooks and pipeline.yaml, the source
   of ``src/analysis``), the parameters and the package versions. A rerun with the same key
@@ -91,6 +96,8 @@ __all__ = [
     "PipelineError",
     "KernelMismatchError",
     "NotebookFailedError",
+    "DisclosureAuditError",
+    "audit_run",
     "Step",
     "Pipeline",
     "ReportResult",
@@ -154,6 +161,10 @@ class PipelineError(ReportError):
 
 class KernelMismatchError(ReportError):
     """The project's Jupyter kernel is missing or runs another interpreter."""
+
+
+class DisclosureAuditError(ReportError):
+    """The whole-report attacker recovered hidden values from the run's published tables."""
 
 
 class NotebookFailedError(ReportError):
@@ -475,6 +486,12 @@ def build_parameters(instrument: str, wave: str, *, baseline_wave: str | None = 
         raise ParameterError(f"lang {lang!r} is not supported: use one of {', '.join(LANGUAGES)}")
     if isinstance(min_group_size, bool) or not isinstance(min_group_size, int) or min_group_size < 1:
         raise ParameterError(f"min_group_size must be a positive integer, not {min_group_size!r}")
+    from analysis import disclosure
+
+    try:  # the notebooks call load_policy(k=min_group_size): fail here, before any of them runs
+        disclosure.load_policy(k=min_group_size)
+    except ValueError as exc:  # DisclosureError is a ValueError
+        raise ParameterError(f"min_group_size {min_group_size}: {exc}") from None
     extras = {}
     for name, value in (extra or {}).items():  # checked before any file is read
         check_parameter_name(name)
@@ -1018,7 +1035,12 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
             _execute_steps(steps, notebooks_dir, run_dir, run_params, manifest["notebooks"], jobs=jobs,
                            progress=progress, label=f"{instrument} {wave}")
             assemble(run_dir, run_params, synthetic=synthetic)
+            audit_run(run_dir, instrument, wave, params["min_group_size"], population_dir=population_dir)
             status = "complete"
+        except DisclosureAuditError as exc:
+            manifest["error"] = str(exc)
+            kept = _finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
+            raise DisclosureAuditError(f"{exc}; the run is kept in {kept}") from None
         except NotebookFailedError as exc:
             manifest["error"] = str(exc)
             kept = _finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
@@ -1040,6 +1062,42 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
         _write_json(run_dir / MANIFEST_NAME, manifest)
         _promote(run_dir, final, reports_root, instrument, wave)
         return ReportResult(final, manifest, False, tuple(r["name"] for r in manifest["notebooks"]))
+
+
+def audit_run(run_dir: Path | str, instrument: str, wave: str, min_group_size: int, *,
+              population_dir: Path | str | None = None) -> None:
+    """Attack the run folder's published tables together before the report is published.
+
+    Runs `analysis.disclosure.audit_report` on ``run_dir`` (its ``tables/`` and the block
+    metadata of its executed notebooks) with the run's k and the frame's unit -> organization
+    nesting.
+
+    Raises
+    ------
+    DisclosureAuditError
+        Naming each table and cell (group and variable) whose hidden value can be recovered;
+        never the value or its n (the message lands in the manifest under ``reports/.failed``).
+    """
+    from analysis import disclosure, population
+
+    if instrument != "member":
+        # The attacker audits additive statistics about respondents (member means, answer
+        # shares, respondent counts: analysis.disclosure_report.FAMILIES). The unit report
+        # publishes unit-survey indicators, spreads, attainment and the scorecard, about units
+        # answered by their committees, which the attacker lists as out of scope: nothing to audit.
+        return
+    policy = disclosure.load_policy(k=min_group_size)
+    if not disclosure.report_tables(run_dir, wave=wave).tables:
+        return  # no audited table published (e.g. a pipeline without the member statistics)
+    hierarchy = disclosure.unit_hierarchy(units=population.load_units(population_dir))
+    found = disclosure.audit_report(run_dir, hierarchy, wave=wave, policy=policy)
+    if len(found):
+        cells = sorted({f"{r.table}: {r.by}, {r.variable}" + (f", {r.level}" if isinstance(r.level, str) and r.level else "")
+                        for r in found.itertuples()})
+        raise DisclosureAuditError(
+            f"{instrument} {wave}: the published tables together reveal {len(cells)} hidden cell(s) "
+            f"(k = {policy.k}): " + "; ".join(cells) + ". Protect the tables that publish the same "
+            "groups together (the same totals and complementary cells); the report was not published")
 
 
 def _finish_failed(run_dir: Path, manifest: dict, status: str, reports_root: Path, instrument: str,
