@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -164,10 +165,14 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> DemoReport:
     previous = os.environ.get("ANALYSIS_PROJECT_ROOT")
     os.environ["ANALYSIS_PROJECT_ROOT"] = str(root)  # the notebooks' kernels find the project here
     try:
-        start = time.perf_counter()
-        result = report.run_report("member", "2025", baseline_wave="2023", force=True, progress=False,
-                                   **DemoReport(root, root, 0, construct).run_dirs())
-        seconds = time.perf_counter() - start
+        # what the runner prints during the full run goes to root/runner.log, which the canary
+        # test scans with every other *.log of the project
+        with open(root / "runner.log", "w", encoding="utf-8") as log, \
+                contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            start = time.perf_counter()
+            result = report.run_report("member", "2025", baseline_wave="2023", force=True, progress=False,
+                                       **DemoReport(root, root, 0, construct).run_dirs())
+            seconds = time.perf_counter() - start
     finally:
         if previous is None:
             os.environ.pop("ANALYSIS_PROJECT_ROOT", None)

@@ -217,6 +217,9 @@ def test_canary_is_in_no_output_logs_manifest_or_results(demo_report, capfd):
     files += [p for p in sorted(demo_report.root.rglob("*.log"))
               if p.is_file() and reports_root not in p.parents and demo_report.data not in p.parents]
     assert any(p.parent.name == "results" for p in files) and any(p.name == "manifest.json" for p in files)
+    # the full run's stdout/stderr (conftest.py's demo_report writes it there)
+    runner_log = demo_report.root / "runner.log"
+    assert runner_log in files and "running" in runner_log.read_text(encoding="utf-8")
     texts = _texts(files)
     # the runner's stdout/stderr (a rerun with the same inputs: reuses the report)
     import os
