@@ -11,6 +11,7 @@ written by the generator): the constructs with a planted effect, and those witho
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
@@ -64,6 +65,19 @@ def test_html_report_is_offline_ordered_and_escapes_comments(demo_report):
     assert not re.search(r"<script[^>]*\bsrc=", page)
     assert "<script>alert" not in page  # a comment's markup is text, never code
     assert unicodedata.is_normalized("NFC", page)
+
+
+def test_withheld_comments_are_written_under_data_for_review_and_only_counted_in_the_report(demo_report):
+    path = demo_report.data / "processed" / "member" / "2025_withheld_comments.csv"
+    withheld = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert {"org", "comment", "reason", "match"} <= set(withheld.columns)
+    assert len(withheld) > 0, "the demo plants comments with names, phones and e-mails"
+    page = (demo_report.report_dir / "report.html").read_text(encoding="utf-8")
+    assert f"{len(withheld)} ý kiến được giữ lại để rà soát thủ công" in page
+    assert "data/processed/member/ĐỢT_withheld_comments.csv" in page  # where the researcher finds them
+    shown = [c for c in withheld["comment"] if c.strip() and (c in page or html.escape(c) in page)]
+    assert not shown, f"a withheld comment is in the report: {shown[0]!r}"
+    assert not list((demo_report.root / "reports").rglob("*withheld*"))
 
 
 def test_every_table_is_exported_as_csv_and_xlsx(demo_report):
