@@ -169,6 +169,23 @@ def test_heatmap_hidden_and_missing_cells_hatched_without_value():
     assert "Ô gạch chéo: không có số liệu hoặc không công bố (n<5, x)" in texts
 
 
+def test_heatmap_and_fallback_markers_follow_the_k_in_force():
+    from analysis.disclosure import load_policy
+
+    policy = load_policy(k=7)
+    data = _heat().assign(n=lambda d: d["n"].where(d["n"] != 9, 12))
+    prot = protect_table(data, by=["unit", "task_group"], policy=policy).table
+    texts = _texts(plots.heatmap(prot, primary_marker=policy.primary_marker))
+    assert "Ô gạch chéo: không có số liệu hoặc không công bố (n<7, x)" in texts and "n<7" in texts
+    assert not any("n<5" in t for t in texts)
+    # no caller marker: read from the hidden rows' note
+    en = _texts(plots.heatmap(prot, lang="en"))
+    assert "Hatched cell: no data or not published (n<7, x)" in en
+    # a hidden row whose label is not a marker falls back to the k in force, never to n<5
+    odd = prot.assign(display=prot["display"].where(~prot["suppressed"], "?"))
+    assert "n<7" in _texts(plots.heatmap(odd, primary_marker="n<7"))
+
+
 def _cmp() -> pd.DataFrame:
     return pd.DataFrame({
         "variable": ["a", "b", "c", "d"],

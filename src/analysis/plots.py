@@ -96,7 +96,7 @@ _WORDS = {
         "sig": "Có ý nghĩa thống kê (p hiệu chỉnh BH < {alpha})",
         "nonsig": "Không có ý nghĩa thống kê",
         "ci": "Khoảng tin cậy 95%",
-        "hidden": "Ô gạch chéo: không có số liệu hoặc không công bố (n<5, x)",
+        "hidden": "Ô gạch chéo: không có số liệu hoặc không công bố ({primary}, {other})",
         "attainment": "Mức đạt (0–100)",
     },
     "en": {
@@ -109,7 +109,7 @@ _WORDS = {
         "sig": "Significant (BH-adjusted p < {alpha})",
         "nonsig": "Not significant",
         "ci": "95% confidence interval",
-        "hidden": "Hatched cell: no data or not published (n<5, x)",
+        "hidden": "Hatched cell: no data or not published ({primary}, {other})",
         "attainment": "Attainment (0–100)",
     },
 }
@@ -169,12 +169,35 @@ _STAT_COLUMNS = frozenset({"estimate", "se", "ci_low", "ci_high", "n", "deff", "
                            "difference", "z", "p_value", "p_adjusted", "effect_size", "d", "value"})
 
 
-def _mask(df: Any, keys: Sequence[str] = ()) -> pd.DataFrame:
+def _markers(df: Any, primary_marker: str | None = None) -> tuple[str, str]:
+    """The small-group and the other marker of the k in force.
+
+    From *primary_marker* (the caller's ``policy.primary_marker``), else the policy of a
+    ProtectedTable, else the small-group marker the table's hidden rows carry (``note``,
+    ``display`` or ``label``), else the policy file's (a run may raise k, never lower it).
+    """
+    from analysis.disclosure import load_policy
+
+    policy = getattr(df, "policy", None) or load_policy()
+    if primary_marker is None and getattr(df, "policy", None) is None:
+        table = getattr(df, "table", df)
+        for col in ("note", "display", "label"):
+            if isinstance(table, pd.DataFrame) and col in table.columns:
+                found = table[col].astype(str)
+                found = found[found.str.fullmatch(r"n<\d+")]
+                if len(found):
+                    primary_marker = str(found.iloc[0])
+                    break
+    return primary_marker or policy.primary_marker, policy.marker_other
+
+
+def _mask(df: Any, keys: Sequence[str] = (), primary_marker: str | None = None) -> pd.DataFrame:
     """Numeric values of hidden rows removed and a ``_marker`` column (None when shown).
 
     ``mask_for_plot`` empties *every* numeric column of a hidden row, numeric keys too (a task
     group number, an integer wave); the keys are put back so the hidden cell keeps its place.
     """
+    primary, other = _markers(df, primary_marker)
     df = getattr(df, "table", df)  # a ProtectedTable is drawn from its table
     if "suppressed" in df.columns:
         from analysis.disclosure import mask_for_plot
@@ -187,10 +210,10 @@ def _mask(df: Any, keys: Sequence[str] = ()) -> pd.DataFrame:
         stats = [c for c in out.columns if c in _STAT_COLUMNS]
         out.loc[hidden, stats] = np.nan  # a table marked suppressed but not emptied still draws nothing
         # Keep disclosure's own marker ("n<k" for the policy's k, or "x"); anything else falls
-        # back to the generic small-group marker rather than leaking a value.
+        # back to the small-group marker of the k in force rather than leaking a value.
         label = out["label"].astype(object)
-        ok = label.astype(str).str.fullmatch(r"n<\d+|x")
-        labels = label.where(ok, "n<5")
+        ok = label.astype(str).str.fullmatch(r"n<\d+|x") | label.astype(str).isin([primary, other])
+        labels = label.where(ok, primary)
         out["_marker"] = labels.where(hidden, None)
     else:
         out = df.copy()
@@ -483,6 +506,7 @@ def heatmap(
     vmax: float = 100,
     lang: str = "vi",
     annotate: bool = True,
+    primary_marker: str | None = None,
 ) -> Figure:
     """A unit × task-group grid of attainment (0–100); missing and hidden cells are hatched.
 
@@ -492,6 +516,9 @@ def heatmap(
         One row per (row, col) with *value*; may carry ``suppressed``.
     row_labels, col_labels : mapping, optional
         Labels for units and task groups (e.g. "NV1" or the instrument's label).
+    primary_marker : str, optional
+        The small-group marker of the k in force (``policy.primary_marker``), named in the
+        legend; default: the marker the hidden cells carry, else the policy file's.
 
     Returns
     -------
@@ -502,7 +529,8 @@ def heatmap(
     """
     w = _words(lang)
     row_labels, col_labels = row_labels or {}, col_labels or {}
-    data = _mask(values, keys=(row, col))
+    primary, other = _markers(values, primary_marker)
+    data = _mask(values, keys=(row, col), primary_marker=primary)
     rows = list(dict.fromkeys(data[row]))
     cols = sorted(dict.fromkeys(data[col]), key=lambda c: (str(type(c)), c))
     cmap = mpl.colormaps[SEQUENTIAL_CMAP]
@@ -540,7 +568,8 @@ def heatmap(
         cbar = fig.colorbar(sm, ax=ax, shrink=min(1.0, 6 / max(len(rows), 1) + 0.3), aspect=25)
         cbar.set_label(w["attainment"])
         cbar.ax.tick_params(labelfontfamily=FONT_FAMILY)
-        fig.legend(handles=[Patch(facecolor=MISSING_FACE, edgecolor="#9a9a9a", hatch=MISSING_HATCH, label=w["hidden"])],
+        fig.legend(handles=[Patch(facecolor=MISSING_FACE, edgecolor="#9a9a9a", hatch=MISSING_HATCH,
+                                 label=w["hidden"].format(primary=primary, other=other))],
                    loc="outside lower center", frameon=False, fontsize=7)
         _title(fig, title)
     return fig
