@@ -107,7 +107,7 @@ def bench_statistics_core(n: int) -> list[tuple[str, float, float]]:
 
 
 def bench_report(n: int) -> list[tuple[str, float, float]]:
-    """The whole member report for one wave on the demo: 5 notebooks, HTML and DOCX.
+    """The whole member report for one wave on the demo: all its notebooks, HTML and DOCX.
 
     *n* is not used: the demo fixes the sample (about 3,200 respondents a wave, 3 waves, 103
     units). Demo generation and import are timed apart; the report step is what `make report`
@@ -130,7 +130,7 @@ def bench_report(n: int) -> list[tuple[str, float, float]]:
     shutil.rmtree(root, ignore_errors=True)
     return [
         ("demo waves (generate + import)", *demo_t),
-        ("report member 2025 (5 notebooks, HTML, DOCX)", *report_t),
+        ("report member 2025 (all notebooks, HTML, DOCX)", *report_t),
         ("total", *_since(start)),
     ]
 
