@@ -40,21 +40,10 @@ def _integer_for(item, row: dict, spec: InstrumentSpec, rules, j: int) -> str:
     for c in candidates:
         trial = dict(row, **{item.name: c})
         frame = pd.DataFrame([trial]).reindex(columns=[it.name for it in spec.items])
-        frame = _typed(frame, spec)
+        frame = validate.typed_answers(frame, spec)
         if bool(rule.evaluate(frame, {it.name: it for it in spec.items}, current=item.name).iloc[0]):
             return c
     raise AssertionError(f"no candidate satisfies {item.constraint}")
-
-
-def _typed(frame: pd.DataFrame, spec: InstrumentSpec) -> pd.DataFrame:
-    out = {}
-    for it in spec.items:
-        col = frame[it.name]
-        if it.kind == "integer":
-            out[it.name] = pd.array([None if v is None or pd.isna(v) else int(v) for v in col], dtype="Int64")
-        else:
-            out[it.name] = col.astype("string")
-    return pd.DataFrame(out, index=frame.index)
 
 
 def answers(spec: InstrumentSpec, n: int = 6) -> pd.DataFrame:
@@ -105,7 +94,7 @@ def answers(spec: InstrumentSpec, n: int = 6) -> pd.DataFrame:
                 row[it.name] = None
         rows.append(row)
     frame = pd.DataFrame(rows, columns=[it.name for it in spec.items], dtype=object)
-    applies, _ = validate.relevance(_typed(frame, spec), spec, rules)
+    applies, _ = validate.relevance(validate.typed_answers(frame, spec), spec, rules)
     frame = frame.where(applies.to_numpy(), None)
     ids = [f"uuid-{spec.name}-{j:03d}" for j in range(n)]
     submitted = [(BASE_TIME + dt.timedelta(hours=j, minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ") for j in range(n)]

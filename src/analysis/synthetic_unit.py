@@ -266,11 +266,11 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
             values[it.name] = np.full(h, None, dtype=object)
 
     frame = pd.DataFrame({it.name: pd.Series(values[it.name], dtype=object) for it in spec.items})
-    typed = _typed(frame, spec)
+    typed = validate.typed_answers(frame, spec)
     applies, _ = validate.relevance(typed, spec)
     for it in spec.items:
         frame.loc[~applies[it.name].to_numpy(), it.name] = None
-    typed = _typed(frame, spec)
+    typed = validate.typed_answers(frame, spec)
     failures = validate.validate_answers(typed, spec)
     if len(failures):
         raise RuntimeError(f"unit generator produced invalid answers (a bug): {failures.head(10).to_dict('records')}")
@@ -279,17 +279,6 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
     frame.insert(0, "_intensity", inten)
     frame.insert(0, "_wave", wave)
     return header, rows, frame
-
-
-def _typed(frame: pd.DataFrame, spec: validate.InstrumentSpec) -> pd.DataFrame:
-    out = {}
-    for it in spec.items:
-        col = frame[it.name]
-        if it.kind == "integer":
-            out[it.name] = pd.array([None if v is None or pd.isna(v) else int(v) for v in col], dtype="Int64")
-        else:
-            out[it.name] = col.astype("string")
-    return pd.DataFrame(out, index=frame.index)
 
 
 def _spreadsheet(unit: Instrument, spec: validate.InstrumentSpec, frame: pd.DataFrame,

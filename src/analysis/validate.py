@@ -690,4 +690,22 @@ def spec_from_instrument(instrument) -> InstrumentSpec:
                           {k: tuple(v) for k, v in choices.items()}, anonymous=bool(getattr(instrument, "anonymous", True)))
 
 
-__all__ += ["spec_from_instrument"]
+__all__ += ["spec_from_instrument", "typed_answers"]
+
+
+def typed_answers(frame: pd.DataFrame, spec: InstrumentSpec) -> pd.DataFrame:
+    """Answers held as Python values (codes, ints, None) in the processed dtypes validation expects.
+
+    Integer items become nullable ``Int64`` (a non-integral value raises instead of being
+    truncated); every other item becomes ``string``. Used by code that builds answers itself —
+    the demo generator and the import tests — never on received files, which go through
+    `analysis.ingest`.
+    """
+    out = {}
+    for it in spec.items:  # a loop over items, not respondents
+        col = frame[it.name].astype(object)
+        if it.kind == "integer":
+            out[it.name] = pd.array(col.where(col.notna(), None).to_numpy(), dtype="Int64")
+        else:
+            out[it.name] = col.astype("string")
+    return pd.DataFrame(out, index=frame.index)
