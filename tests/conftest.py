@@ -13,6 +13,21 @@ import pytest
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+#: Debian's headless Chromium, used by the browser tests through playwright.
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def require_chromium() -> None:
+    """Skip a browser test when Chromium is missing — but fail in CI (ANALYSIS_REQUIRE_BROWSER=1)."""
+    import os
+
+    if CHROMIUM.exists():
+        return
+    reason = f"headless Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("ANALYSIS_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + "; ANALYSIS_REQUIRE_BROWSER=1 requires the browser tests to run")
+    pytest.skip(reason)
+
 
 @dataclass(frozen=True)
 class ReportProject:

@@ -7,7 +7,6 @@ playwright) and logs every request. Without Chromium it is skipped, except in CI
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from pathlib import Path
@@ -18,9 +17,8 @@ from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from analysis import report
-from conftest import make_report_project
+from conftest import CHROMIUM, make_report_project, require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 TITLE = "BÁO CÁO KẾT QUẢ KHẢO SÁT"
 # src=/href=/srcset=/poster= (quoted or not) pointing at another host: http(s):// or //host.
 EXTERNAL_ATTR = re.compile(r"""(?<![\w-])(?:src|href|srcset|poster|action|data)\s*=\s*['"]?\s*(?:https?:)?//""", re.I)
@@ -81,18 +79,9 @@ def test_make_offline_strips_what_nbconvert_default_templates_fetch():
     assert "<p>ok</p>" in cleaned and 'data-external-href="https://example.org"' in cleaned
 
 
-def _chromium_or_skip() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = f"headless Chromium not found at {CHROMIUM} (apt-get install chromium)"
-    if os.environ.get("ANALYSIS_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + "; ANALYSIS_REQUIRE_BROWSER=1 requires the browser tests to run")
-    pytest.skip(reason)
-
-
 @pytest.mark.browser
 def test_report_opens_offline_in_chromium(built, tmp_path):
-    _chromium_or_skip()
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     requests: list[str] = []

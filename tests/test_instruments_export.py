@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import unicodedata
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -15,8 +13,8 @@ from pyxform.xls2xform import convert
 from analysis import config, instrument_cli
 from analysis import instrument_export as X
 from analysis.instruments import load
+from conftest import CHROMIUM, require_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -97,17 +95,9 @@ def test_unit_questionnaire_skips_in_words(tmp_path):
     assert "${" not in html
 
 
-def _browser_or_skip():
-    if CHROMIUM.exists():
-        return
-    if os.environ.get("ANALYSIS_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"ANALYSIS_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-    pytest.skip(f"headless Chromium not installed at {CHROMIUM} (set ANALYSIS_REQUIRE_BROWSER=1 to make this fail)")
-
-
 @pytest.mark.browser
 def test_questionnaire_renders_in_chromium_with_vietnamese_text(tmp_path):
-    _browser_or_skip()
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     path = X.export_questionnaire(load("member"), tmp_path)
