@@ -175,14 +175,7 @@ def _raked(data_dir: Path, wave: str) -> tuple[SurveyDesign, pd.DataFrame]:
 
 def _estimates(data_dir: Path, wave: str) -> pd.DataFrame:
     """Unweighted (simple mean, SRS SE) and raked (strata=unit, fpc=unit size) construct means."""
-    member = load("member")
-    df = waves.load_wave("member", wave, processed_dir=data_dir / "processed")
-    scores = scoring.score_constructs(df, member)
-    frame = pd.DataFrame({role: df[member.role_item(role).name].astype(str).to_numpy()
-                          for role in ("org", "unit", "sex", "party")}, index=df.index)
-    frame["unit_size"] = frame["unit"].map(population.unit_sizes()).astype(float)
-    frame = pd.concat([frame, scores], axis=1)
-    design = SurveyDesign(frame, strata="unit", fpc="unit_size", lonely_psu="adjust").rake(population.margins())
+    design, scores = _raked(data_dir, wave)
     rows = []
     for c in scores.columns:
         x = scores[c].dropna()
