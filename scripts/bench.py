@@ -85,7 +85,7 @@ def _since(start: tuple[float, float]) -> tuple[float, float]:
 
 def bench_statistics_core(n: int) -> list[tuple[str, float, float]]:
     """Design + raking on three margins, then 20 construct means by organization with SEs."""
-    from analysis.design import SurveyDesign
+    from analysis.stats.design import SurveyDesign
 
     data, margins = synthetic(n)
     start = _clock()
@@ -119,7 +119,8 @@ def bench_report(n: int) -> list[tuple[str, float, float]]:
     shutil.copytree(ROOT / "data" / "population", root / "data" / "population")
     (root / "pyproject.toml").write_text("")
     os.environ["ANALYSIS_PROJECT_ROOT"] = str(root)  # before analysis.config is imported; kernels inherit it
-    from analysis import demo, report
+    from analysis.report import runner as report
+    from analysis.synthetic import demo
 
     start = _clock()
     demo.prepare_demo(out_dir=root / "data" / "demo", data_dir=root / "data")

@@ -1,6 +1,6 @@
 """Coverage of nominal 95% confidence intervals for construct means, by repeated sampling.
 
-The synthetic population (`analysis.synthetic.population_scores`: every member's construct
+The synthetic population (`analysis.synthetic.members.population_scores`: every member's construct
 scores, the values behind ``data/demo/truth.json``) is sampled again and again with the
 generator's own response model (party members, veterans and women answer more often); each
 sample is weighted as the reports weight it — units as strata with their member counts as fpc,
@@ -22,8 +22,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis import population, synthetic
-from analysis.design import SurveyDesign
+from analysis.ingest import population
+from analysis.stats.design import SurveyDesign
+from analysis.synthetic import members as synthetic
 
 __all__ = ["simulate", "main"]
 

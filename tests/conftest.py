@@ -48,7 +48,7 @@ class ReportProject:
         return self.root / "reports"
 
     def dirs(self) -> dict[str, Path]:
-        """Keyword arguments for `analysis.report.run_report`."""
+        """Keyword arguments for `analysis.report.runner.run_report`."""
         return {
             "notebooks_dir": self.notebooks,
             "reports_root": self.reports,
@@ -163,7 +163,9 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> DemoReport:
     import os
     import time
 
-    from analysis import config, demo, report
+    from analysis import config
+    from analysis.report import runner as report
+    from analysis.synthetic import demo
 
     root = tmp_path_factory.mktemp("demo_project")
     src_root = config.PROJECT_ROOT

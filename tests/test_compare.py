@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis.compare import adjust_bh, chisq, cohens_d, cohens_d_waves, compare_waves, ttest
-from analysis.design import DesignError, SurveyDesign
+from analysis.stats.compare import adjust_bh, chisq, cohens_d, cohens_d_waves, compare_waves, ttest
+from analysis.stats.design import DesignError, SurveyDesign
 
 REF_DIR = Path(__file__).parent / "r_reference"
 REF = json.loads((REF_DIR / "design_reference.json").read_text(encoding="utf-8"))

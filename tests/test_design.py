@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.design import DesignError, SurveyDesign
+from analysis.stats.design import DesignError, SurveyDesign
 
 REF_DIR = Path(__file__).parent / "r_reference"
 REF = json.loads((REF_DIR / "design_reference.json").read_text(encoding="utf-8"))

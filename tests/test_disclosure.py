@@ -24,6 +24,7 @@ from analysis.disclosure import (
     protect_table,
     safe_text,
 )
+
 from test_disclosure_helpers import respondents, tidy_means
 
 UNITS = pd.DataFrame({
@@ -465,7 +466,7 @@ def test_sentences_about_hidden_groups_are_replaced():
 
 
 def test_compare_waves_output_is_protected_with_both_level_tables():
-    from analysis.compare import compare_waves
+    from analysis.stats.compare import compare_waves
 
     lv = {w: LEVELS[LEVELS.wave == w].drop(columns="wave").reset_index(drop=True) for w in ("2024", "2025")}
     a = protect_table(lv["2024"], by=BY, hierarchy=UNITS)
@@ -559,7 +560,7 @@ def test_the_attacker_finds_the_narrowest_derivation(monkeypatch):
     assert found[["by", "n", "estimate", "width", "used"]].round(6).to_dict("records") == [
         {"by": "org=A, unit=U2", "n": 6, "estimate": 4.0, "width": 0.056667, "used": "t[0]; t[2]"}]
     # with the minimum-norm combination only, rounding would wrongly look protective
-    from analysis import disclosure_audit
+    from analysis.disclosure import audit as disclosure_audit
 
     monkeypatch.setattr(disclosure_audit, "_narrowest", lambda *args: None)
     assert find_disclosures([("t", t, BY)], units).empty

@@ -17,7 +17,7 @@ from analysis.disclosure import (
     screen_comments,
     write_withheld,
 )
-from analysis.disclosure_policy import POLICY_PATH
+from analysis.disclosure.policy import POLICY_PATH
 
 HARMLESS = "Cần tổ chức sinh hoạt chuyên đề thường xuyên hơn."
 IDENTIFIERS = ["CDVC07", "Cơ sở CĐVC 07", "Sở Tài chính"]

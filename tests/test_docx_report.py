@@ -15,7 +15,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from matplotlib.figure import Figure as MplFigure
 
-from analysis.docx_report import (
+from analysis.report.docx_report import (
     BANNER,
     Appendix,
     Bullets,

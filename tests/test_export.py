@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from analysis import cli, config, instruments
-from analysis.export import export_columns, export_responses
+from analysis.disclosure.export import export_columns, export_responses
 
 MEMBER = instruments.load("member")
 

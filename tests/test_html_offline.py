@@ -16,7 +16,8 @@ import pytest
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from analysis import report
+from analysis.report import runner as report
+
 from conftest import CHROMIUM, make_report_project, require_chromium
 
 TITLE = "BÁO CÁO KẾT QUẢ KHẢO SÁT"

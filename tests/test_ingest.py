@@ -16,11 +16,11 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis import ingest
-from analysis.ingest import IngestError, import_wave
-from analysis.ingest_messages import _col_letter
-from test_ingest_fixtures import (answers, meta_for, spec_of, write_csv, write_forms_xlsx, write_kobo_xlsx,
-                                  write_sav)
+from analysis.ingest import importer as ingest
+from analysis.ingest.importer import IngestError, import_wave
+from analysis.ingest.messages import _col_letter
+
+from test_ingest_fixtures import answers, meta_for, spec_of, write_csv, write_forms_xlsx, write_kobo_xlsx, write_sav
 
 MEMBER = spec_of("member")
 UNIT = spec_of("unit")
@@ -631,7 +631,7 @@ def test_a_file_named_synthetic_is_refused_as_a_real_wave(tmp_path):
 
 
 def test_a_workbook_whose_properties_say_synthetic_is_refused_as_a_real_wave(tmp_path):
-    from analysis.synthetic_io import write_text_xlsx
+    from analysis.synthetic.io import write_text_xlsx
 
     a = answers(MEMBER, n=2)
     rows = [[None if v is None else str(v) for v in rec] for rec in a.itertuples(index=False)]

@@ -1,4 +1,4 @@
-"""Strict decoding order and the TCVN3/VNI legacy-font detector (`analysis.vn_encoding`).
+"""Strict decoding order and the TCVN3/VNI legacy-font detector (`analysis.ingest.vn_encoding`).
 
 The legacy texts are encoded here with our own small tables (a handful of letters), not with
 the detector's tables, so a wrong entry in either shows up.
@@ -11,8 +11,8 @@ import unicodedata
 
 import pytest
 
-from analysis import vn_encoding
-from analysis.vn_encoding import EncodingProblem, decode_bytes, legacy_reading
+from analysis.ingest import vn_encoding
+from analysis.ingest.vn_encoding import EncodingProblem, decode_bytes, legacy_reading
 
 # TCVN3 (ABC, .VnTime): one byte per letter, shown as the cp1252 glyph of that byte.
 TCVN3 = {"à": "\xb5", "ộ": "\xe9", "ệ": "\xd6", "ả": "\xb6", "Đ": "\xa7", "ô": "\xab", "đ": "\xae", "ư": "\xad",

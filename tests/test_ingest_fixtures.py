@@ -18,9 +18,9 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 
-from analysis import validate, vn_encoding
+from analysis.ingest import validate, vn_encoding
+from analysis.ingest.validate import InstrumentSpec
 from analysis.instruments import load
-from analysis.validate import InstrumentSpec
 
 __all__ = ["spec_of", "answers", "write_csv", "write_kobo_xlsx", "write_forms_xlsx", "write_sav", "meta_for"]
 

@@ -8,8 +8,10 @@ import unicodedata
 
 import pytest
 
+from analysis import config
 from analysis import instruments as I
-from analysis.population import load_units
+from analysis.ingest.population import load_units
+
 from test_instruments_helpers import make_surveys
 
 DEMOGRAPHIC_ROLES = ("org", "unit", "sex", "age_group", "party", "education", "theory", "position")
@@ -51,7 +53,7 @@ def test_load_is_cached_and_version_selectable(member):
     assert I.versions("member") == ("1",)
     with pytest.raises(FileNotFoundError, match="has no version '7'"):
         I.load("member", version="7")
-    with pytest.raises(I.config.InvalidIdentifierError):
+    with pytest.raises(config.InvalidIdentifierError):
         I.load("../etc")
 
 

@@ -10,9 +10,11 @@ import pytest
 from openpyxl import load_workbook
 from pyxform.xls2xform import convert
 
-from analysis import config, instrument_cli
-from analysis import instrument_export as X
+from analysis import config
+from analysis.instruments import cli as instrument_cli
+from analysis.instruments import export as X
 from analysis.instruments import load
+
 from conftest import CHROMIUM, require_chromium
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

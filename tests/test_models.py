@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.models import (
+from analysis.stats.models import (
     TABLE_COLUMNS,
     estimate_did,
     fit_cluster_robust,

@@ -7,9 +7,8 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from analysis import narrative
-
-from analysis.narrative import (
+from analysis.report import narrative
+from analysis.report.narrative import (
     STATUS_LABELS,
     cohen_label,
     describe_change,
@@ -19,7 +18,7 @@ from analysis.narrative import (
     task_group_scorecard,
     task_group_status,
 )
-from analysis.tables import MINUS
+from analysis.report.tables import MINUS
 
 LABEL = "sự hài lòng với hoạt động của tổ chức"
 KW = {"label": LABEL, "wave_a": "2023", "wave_b": "2025", "table": "member_change", "keys": ["org", "variable"]}

@@ -3,7 +3,7 @@
 Checked statically, without running anything: one tagged ``parameters`` cell of typed,
 commented literals naming exactly the parameters the runner passes; no ``def``, ``class``,
 loop or comprehension in any code cell; outputs stripped in git; every pipeline notebook is
-declared active in pipeline.yaml and publishes through `analysis.report_content`.
+declared active in pipeline.yaml and publishes through `analysis.report.content`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis import config, report
+from analysis import config
+from analysis.report import runner as report
 
 NOTEBOOKS = config.PROJECT_ROOT / "notebooks"
 PIPELINE = report.load_pipeline(NOTEBOOKS)
@@ -78,6 +79,6 @@ def test_narrative_first_and_publishing_through_report_content(path):
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# "), \
         f"{path.name}: starts with its Vietnamese title (the report's table of contents)"
     code = "\n".join(c.source for c in _code_cells(path))
-    assert "report_content" in code and "disclosure.load_policy(k=min_group_size)" in code
+    assert "analysis.report import content" in code and "disclosure.load_policy(k=min_group_size)" in code
     # numbers reach the reader only as protected tables: no bare display of data
     assert "display(" not in code and ".to_csv(" not in code and "print(" not in code

@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from papermill.translators import PythonTranslator
 
-from analysis import cli, config, report
+from analysis import cli, config
+from analysis.report import runner as report
 
 TRICKY = "a'b\"c\nd"
 

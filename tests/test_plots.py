@@ -11,8 +11,8 @@ import pytest
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.patches import Rectangle
 
-from analysis import plots
 from analysis.disclosure import protect_table
+from analysis.report import plots
 
 mpl.use("Agg")
 

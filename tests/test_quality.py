@@ -7,8 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from analysis import quality
-from analysis.ingest import IngestError, import_wave
+from analysis.ingest import quality
+from analysis.ingest.importer import IngestError, import_wave
+
 from test_ingest_fixtures import answers, meta_for, spec_of, write_csv
 
 MEMBER = spec_of("member")

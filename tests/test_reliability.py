@@ -30,7 +30,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.reliability import (
+from analysis.stats.reliability import (
     _draw_cluster_counts,
     bootstrap_alpha_ci,
     cronbach_alpha,

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from analysis import disclosure
+
 from conftest import CANARY_EDUCATION, CANARY_UNIT
 
 # Same group as the other users of the session report: with `pytest -n 2 --dist loadgroup` the
@@ -208,7 +209,7 @@ def _canary_problems(name: str, text: str, k: int, construct_labels: list[str], 
 def test_canary_is_in_no_output_logs_manifest_or_results(demo_report, capfd):
     """Everything under reports/ (report folder, results/, manifest, *.log, leftovers of failed or
     interrupted runs) plus every *.log of the project, and what the runner prints."""
-    from analysis import report
+    from analysis.report import runner as report
 
     k = disclosure.load_policy().k
     reports_root = demo_report.root / "reports"

@@ -178,7 +178,8 @@ def test_adding_wave_2026_extends_every_trend(demo_report):
     """Import the demo's 2026 files as a new wave and report it: every trend gains 2026."""
     import os
 
-    from analysis import ingest, report
+    from analysis.ingest import importer as ingest
+    from analysis.report import runner as report
 
     demo_dir = demo_report.data / "demo"
     for instrument in ("member", "unit"):

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import cli, config, report
+from analysis import cli, config
+from analysis.report import runner as report
+
 from conftest import ReportProject, make_report_project
 
 WAVE = "2025"
@@ -84,7 +86,7 @@ def test_independent_notebooks_run_in_parallel_and_the_summary_waits_for_both(co
     inputs = {(i["role"], i["path"]): i["sha256"] for i in manifest["inputs"]}
     assert inputs[("data", f"member/{WAVE}.parquet")] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert ("population", "units.csv") in inputs and ("instrument", "member/v1.yaml") in inputs
-    assert ("notebook", "pipeline.yaml") in inputs and ("source", "report.py") in inputs
+    assert ("notebook", "pipeline.yaml") in inputs and ("source", "report/runner.py") in inputs
     assert manifest["packages"]["papermill"] and manifest["started_at"] < manifest["ended_at"]
     for name in ("report.html", "html/00_summary.html", "notebooks/10_alpha.ipynb", "figures/fixture.png"):
         assert (final / name).is_file(), name
@@ -303,11 +305,11 @@ def test_no_wave_at_all_prepares_the_demo_if_available(report_project, monkeypat
     project = report_project
     shutil.rmtree(project.processed)
     _point_config_at(monkeypatch, project)
-    monkeypatch.setattr(report, "_load_demo", lambda: None)  # before analysis.demo exists
+    monkeypatch.setattr(report, "_load_demo", lambda: None)  # before analysis.synthetic.demo exists
     assert cli.main(["report", "--no-progress"]) == 1
     assert "no wave imported; run python -m analysis add-wave" in capsys.readouterr().err
 
-    class FakeDemo:  # stands in for analysis.demo: imports a synthetic wave
+    class FakeDemo:  # stands in for analysis.synthetic.demo: imports a synthetic wave
         @staticmethod
         def prepare_demo() -> None:
             project.add_wave(WAVE)
@@ -351,7 +353,7 @@ def test_kernel_shutdown_sends_no_interrupt():
     # while not shutting down still goes through (here: no kernel, so jupyter_client refuses).
     import asyncio
 
-    from analysis import report as report_module
+    from analysis.report import runner as report_module
 
     km = report_module._kernel_manager_class()()
     km.shutting_down = True

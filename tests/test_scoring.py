@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import scoring
 from analysis.instruments import load
+from analysis.stats import scoring
+
 from test_instruments_helpers import AGREE5, make_surveys
 
 NaN = float("nan")

@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import compare, instruments, population, study
+from analysis import instruments, study
+from analysis.ingest import population
+from analysis.stats import compare
 
 
 def _respondents(seed: int = 0, wave: str = "2025") -> pd.DataFrame:
@@ -154,7 +156,7 @@ def _capture(section, monkeypatch):
 
 def test_published_table_escapes_text_formats_numbers_and_exports(tmp_path, monkeypatch):
     from analysis import disclosure
-    from analysis import report_content as rc
+    from analysis.report import content as rc
 
     sec = rc.Section(tmp_path, "30_member_sentiment", "vi")
     shown = _capture(sec, monkeypatch)
@@ -181,7 +183,7 @@ def test_published_table_escapes_text_formats_numbers_and_exports(tmp_path, monk
 
 
 def test_only_protected_tables_are_published(tmp_path):
-    from analysis import report_content as rc
+    from analysis.report import content as rc
 
     sec = rc.Section(tmp_path, "10_data_quality", "en")
     with pytest.raises(TypeError, match="ProtectedTable"):
@@ -189,7 +191,7 @@ def test_only_protected_tables_are_published(tmp_path):
 
 
 def test_comments_are_escaped(tmp_path, monkeypatch):
-    from analysis import report_content as rc
+    from analysis.report import content as rc
 
     sec = rc.Section(tmp_path, "30_member_sentiment", "vi")
     shown = _capture(sec, monkeypatch)
@@ -203,8 +205,8 @@ def test_markdown_and_docx_blocks_in_order(tmp_path):
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-    from analysis import docx_report
-    from analysis import report_content as rc
+    from analysis.report import content as rc
+    from analysis.report import docx_report
 
     nb = new_notebook()
     en = new_markdown_cell("# Title\n\nEnglish text.")
@@ -227,7 +229,7 @@ def test_markdown_and_docx_blocks_in_order(tmp_path):
 
 
 def test_model_assumptions_keep_only_the_report_language():
-    from analysis import models
+    from analysis.stats import models
 
     fits = pd.DataFrame({"assumptions": [models.ASSUMPTIONS["cluster_robust"] + " " + models._ASSOCIATION]})
     en = study.model_assumptions(fits, lang="en")

@@ -1,7 +1,7 @@
 """The synthetic demo generator: determinism, the import accepts its files, planted truth is recovered.
 
-The "outside authority" here is the planted truth: `analysis.synthetic` writes the population
-values (construct means of all 6,314 members, scored with `analysis.scoring`) and the counts of
+The "outside authority" here is the planted truth: `analysis.synthetic.members` writes the population
+values (construct means of all 6,314 members, scored with `analysis.stats.scoring`) and the counts of
 the defects it planted to ``truth.json``; these tests check that the ordinary import finds
 exactly those defects, that unweighted means miss the truth by more than 2 SE where the
 outcome is tied to party membership, and that raking to the published margins brings every
@@ -20,9 +20,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import demo, ingest, population, scoring, synthetic, waves
-from analysis.design import SurveyDesign
+from analysis.ingest import importer as ingest
+from analysis.ingest import population, waves
 from analysis.instruments import load
+from analysis.stats import scoring
+from analysis.stats.design import SurveyDesign
+from analysis.synthetic import demo
+from analysis.synthetic import members as synthetic
 
 FAST_WAVES = ("2023", "2025")
 

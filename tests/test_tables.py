@@ -11,9 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis import tables
-
-from analysis.tables import (
+from analysis.report import tables
+from analysis.report.tables import (
     MINUS,
     export_table,
     format_date,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import validate
+from analysis.ingest import validate
+from analysis.ingest.validate import ChoiceSpec, ExpressionError, InstrumentSpec, ItemSpec, compile_expression
 from analysis.instruments import load
-from analysis.validate import ChoiceSpec, ExpressionError, InstrumentSpec, ItemSpec, compile_expression
 
 
 def _data(**cols) -> pd.DataFrame:

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.design import SurveyDesign
-from analysis.weighting import (
+from analysis.stats.design import SurveyDesign
+from analysis.stats.weighting import (
     RakingError,
     margin_table,
     post_stratify,

@@ -16,11 +16,11 @@ __all__ = ["main", "build_parser"]
 
 #: Modules that contribute a sub-command, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "analysis.report",
-    "analysis.instrument_cli",
-    "analysis.ingest",
-    "analysis.demo",
-    "analysis.export",
+    "analysis.report.runner",
+    "analysis.instruments.cli",
+    "analysis.ingest.importer",
+    "analysis.synthetic.demo",
+    "analysis.disclosure.export",
 )
 
 _DESCRIPTION = """\

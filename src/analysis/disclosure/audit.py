@@ -1,0 +1,622 @@
+"""The attacker: recover hidden cells from everything that is published.
+
+Import :func:`find_disclosures` and :func:`assert_no_disclosure` from :mod:`analysis.disclosure`;
+this helper module holds the linear-algebra audit that :func:`analysis.disclosure.protect_table`
+also runs in its complementary-suppression loop.
+
+How the attack works
+--------------------
+Every published cell (one group, one variable, one level) is a sum over *atoms*: the finest
+cross-classification of all grouping columns that appear in any audited table (units nested in
+organizations through the hierarchy, crossed with sex, party, wave, ...). A cell's unweighted
+count ``n`` and its total ``T = n * estimate`` are both the same 0/1 combination of atom values.
+A hidden cell ``s`` is determined by the published cells ``P`` exactly when its atom vector lies
+in the row space of ``P``: then ``m_s = y' P`` for some ``y``, so ``n_s = y' n_P`` exactly and
+``T_s = y' T_P``. With published estimates rounded to ``d`` decimals, each ``T_j`` is only known
+within ``± n_j * 0.5 * 10**-d``, so the hidden mean is known within
+``± sum_j |y_j| n_j 0.5 * 10**-d / n_s``. A derivation counts as a disclosure when that interval is
+narrower than the policy's threshold (or, for a proportion, when it pins the hidden count within
+one respondent); a hidden group of fewer than k respondents counts whenever it is derivable at
+all, whatever the rounding (one respondent's integer answer within +/- 0.3 is that answer). This covers parents and children, row and column totals, several tables at once,
+several waves, and organizations; it is the classic audit of linked tables (Hundepool et al.,
+*Statistical Disclosure Control*, Wiley 2012, ch. 4) restricted to equality relations.
+
+Two further checks:
+
+* pooled remainder: when several sibling cells are hidden, their *pooled* group is derivable
+  (parent minus published siblings); if it has fewer than k respondents it is a small group in
+  its own right and is reported;
+* wave differences: a published difference ``estimate(wave) - estimate(baseline)`` together with
+  one published end reveals the other end (to within rounding).
+
+With weighted estimates the unweighted ``n`` is used as a proxy for the weights in the recovery;
+the exact weighted recovery needs the weighted totals, which are not published, so treating the
+recovery as possible is the conservative choice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy
+
+__all__ = ["find_disclosures", "assert_no_disclosure", "FINDING_COLUMNS"]
+
+#: Columns of the table returned by :func:`find_disclosures`.
+FINDING_COLUMNS = [
+    "table", "row", "by", "variable", "level", "kind", "method",
+    "n", "estimate", "low", "high", "width", "used",
+]
+
+_REST = "\u2217rest"  # atom filler for a parent whose children are never published
+_TOL = 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# hierarchy
+
+
+def normalise_hierarchy(hierarchy: pd.DataFrame | None) -> list[tuple[str, str, dict[str, str]]]:
+    """``[(child_col, parent_col, {child: parent})]`` from a DataFrame ordered fine -> coarse.
+
+    A DataFrame with columns ``[unit, org]`` says units nest in organizations; more columns
+    (``[unit, org, province]``) give a longer chain. Codes are compared as strings.
+    """
+    if hierarchy is None:
+        return []
+    if not isinstance(hierarchy, pd.DataFrame) or hierarchy.shape[1] < 2:
+        raise ValueError("hierarchy must be a DataFrame with at least two columns, finest first (e.g. unit, org)")
+    pairs = []
+    cols = list(hierarchy.columns)
+    for child, parent in zip(cols[:-1], cols[1:]):
+        m = hierarchy[[child, parent]].dropna().astype(str).drop_duplicates()
+        dup = m[m[child].duplicated(keep=False)]
+        if len(dup):
+            first = dup.iloc[0][child]
+            parents = sorted(dup.loc[dup[child] == first, parent])
+            raise ValueError(f"hierarchy: {child} {first!r} belongs to more than one {parent}: {parents}")
+        pairs.append((str(child), str(parent), dict(zip(m[child], m[parent]))))
+    return pairs
+
+
+def close_keys(df: pd.DataFrame, by: Sequence[str], hier, *, table: str = "table") -> pd.DataFrame:
+    """The grouping columns of *df* as strings, with parents filled in from the hierarchy.
+
+    Returns a DataFrame (same index) with one column per dimension (``by`` plus implied
+    parents); missing values mean "all" (a margin).
+    """
+    keys = pd.DataFrame(index=df.index)
+    for col in by:
+        s = df[col]
+        keys[col] = s.astype("string").where(s.notna())
+    for child, parent, mapping in hier:
+        if child not in keys.columns:
+            continue
+        implied = keys[child].map(mapping).astype("string")
+        if parent in keys.columns:
+            clash = keys[parent].notna() & implied.notna() & (keys[parent] != implied)
+            if clash.any():
+                i = clash.idxmax()
+                raise ValueError(
+                    f"{table}: row {i!r}: {child} {keys.at[i, child]!r} belongs to {parent} "
+                    f"{implied.at[i]!r} in the hierarchy, but the row says {keys.at[i, parent]!r}"
+                )
+            keys[parent] = keys[parent].fillna(implied)
+        else:
+            keys[parent] = implied
+        orphan = keys[child].notna() & keys[parent].isna()
+        if orphan.any():
+            i = orphan.idxmax()
+            raise ValueError(
+                f"{table}: row {i!r}: {child} {keys.at[i, child]!r} is not in the hierarchy; "
+                f"put {parent!r} in `by` (pooled groups need their parent column)"
+            )
+    return keys
+
+
+def key_tuples(keys: pd.DataFrame) -> list[tuple[tuple[str, str], ...]]:
+    """One sorted ``((dim, value), ...)`` tuple per row, margins (missing values) left out."""
+    cols = sorted(keys.columns)
+    vals = keys[cols].astype(object).where(keys[cols].notna(), None).to_numpy()
+    return [tuple((c, v) for c, v in zip(cols, row) if v is not None) for row in vals]
+
+
+# --------------------------------------------------------------------------------------------
+# cells
+
+
+def _decimals_of(values: np.ndarray, floor: int) -> float:
+    """Half the rounding unit of *values* (0 when they carry more than 6 decimals).
+
+    The inferred number of decimals is never taken below the policy's: values that happen to be
+    whole numbers are not assumed to be rounded to units (that would overstate the uncertainty).
+    """
+    v = values[np.isfinite(values)]
+    for d in range(0, 7):
+        if np.all(np.abs(v - np.round(v, d)) < 1e-9):
+            return 0.5 * 10.0 ** (-max(d, floor))
+    return 0.0
+
+
+@dataclass
+class _Cells:
+    """All audited cells, flattened over tables (internal)."""
+
+    frame: pd.DataFrame  # table, row, pos, key, variable, level, n, estimate, known, half, is_prop, is_diff, wave, baseline
+    member: np.ndarray  # cells x atoms, bool (rows of difference cells are all False)
+    # solutions by system structure: variables with the same cells and the same hidden pattern
+    # (the usual case) share one least-squares solve
+    solved: dict = field(default_factory=dict)
+
+
+def _table_cells(ti: int, name: str, df: pd.DataFrame, by: Sequence[str], hier, policy: DisclosurePolicy) -> pd.DataFrame:
+    for col in (*by, "variable", "estimate", "n"):
+        if col not in df.columns:
+            raise ValueError(f"{name}: column {col!r} is missing (table columns: {list(df.columns)})")
+    wave, base = policy.wave_column, policy.baseline_column
+    is_diff = wave in by and base in by
+    key_by = [c for c in by if c not in (wave, base)] if is_diff else list(by)
+    keys = close_keys(df, key_by, hier, table=name)
+    est = pd.to_numeric(df["estimate"], errors="raise").astype(float).to_numpy()
+    n = pd.to_numeric(df["n"], errors="raise").astype(float).to_numpy()
+    known = np.isfinite(est) & np.isfinite(n)
+    if "suppressed" in df.columns:
+        known &= ~df["suppressed"].fillna(False).astype(bool).to_numpy()
+    level = df["level"].astype("string").fillna("").to_numpy(dtype=object) if "level" in df.columns else np.full(len(df), "", dtype=object)
+    out = pd.DataFrame({
+        "table": name,
+        "ti": ti,
+        "row": [r.item() if isinstance(r, np.generic) else r for r in df.index],
+        "pos": np.arange(len(df)),
+        "key": key_tuples(keys),
+        "variable": df["variable"].astype(str).to_numpy(),
+        "level": level,
+        "n": n,
+        "estimate": est,
+        "known": known,
+        "half": _decimals_of(est[known], policy.decimals),
+        "is_prop": "level" in df.columns,
+        "is_diff": is_diff,
+        "wave": df[wave].astype(str).to_numpy() if is_diff else None,
+        "baseline": df[base].astype(str).to_numpy() if is_diff else None,
+        "finest": keys[key_by].notna().all(axis=1).to_numpy() if key_by else np.ones(len(df), bool),
+    })
+    out["dims"] = [tuple(d for d, _ in k) for k in out["key"]]
+    return out
+
+
+def _components(dims: list[str], hier) -> list[list[str]]:
+    """Dimensions grouped by hierarchy chains (union-find), each listed finest first."""
+    parent_of = {c: p for c, p, _ in hier}
+    comp: dict[str, str] = {d: d for d in dims}
+
+    def find(x: str) -> str:
+        while comp[x] != x:
+            x = comp[x]
+        return x
+
+    for c, p, _ in hier:
+        if c in comp and p in comp:
+            comp[find(c)] = find(p)
+    groups: dict[str, list[str]] = {}
+    for d in dims:
+        groups.setdefault(find(d), []).append(d)
+
+    def depth(d: str) -> int:
+        k = 0
+        while d in parent_of:
+            d = parent_of[d]
+            k += 1
+        return -k
+
+    return [sorted(g, key=lambda d: (depth(d), d)) for _, g in sorted(groups.items())]
+
+
+def _atoms(cells: pd.DataFrame, hier, policy: DisclosurePolicy) -> pd.DataFrame:
+    """The finest cross-classification implied by all cells (see the module notes)."""
+    level_cells = cells[~cells["is_diff"]]
+    dims = sorted({d for ds in level_cells["dims"] for d in ds})
+    atoms = pd.DataFrame(index=[0])
+    for comp in _components(dims, hier):
+        projs = {tuple((d, v) for d, v in key if d in comp) for key in level_cells["key"]}
+        projs.discard(())
+        accepted: list[dict[str, str]] = []
+        for proj in sorted(projs, key=lambda p: (-len(p), p)):
+            p = dict(proj)
+            if not any(all(a.get(d) == v for d, v in p.items()) for a in accepted):
+                accepted.append({d: p.get(d, _REST) for d in comp})
+        if not accepted:
+            continue
+        atoms = atoms.merge(pd.DataFrame(accepted), how="cross")
+    if len(atoms) > 200_000:
+        raise DisclosureError(
+            f"the audited tables cross {len(atoms)} finest groups; audit fewer tables together"
+        )
+    # Zero-respondent groups: a tidy table lists only groups with respondents, so an atom absent
+    # from a table that covers it (same wave) is known to be empty; keeping it as a free unknown
+    # would hide real derivations (e.g. a unit with no women: men = unit total).
+    keep = np.ones(len(atoms), bool)
+    wave = policy.wave_column
+    for _, t in level_cells[level_cells["finest"]].groupby("ti", sort=True):
+        tdims = sorted({d for ds in t["dims"] for d in ds})
+        if not tdims or not set(tdims) <= set(atoms.columns):
+            continue
+        sub = atoms[tdims]
+        covered = ~sub.isin([_REST]).any(axis=1).to_numpy()
+        if wave in tdims:
+            covered &= sub[wave].isin(set(v for k in t["key"] for d, v in k if d == wave)).to_numpy()
+        present = pd.MultiIndex.from_frame(pd.DataFrame([dict(k) for k in t["key"]])[tdims])
+        inside = pd.MultiIndex.from_frame(sub).isin(present)
+        keep &= ~(covered & ~inside)
+    atoms["_keep"] = keep
+    return atoms
+
+
+def build_cells(tables: Sequence[tuple[str, pd.DataFrame, Sequence[str]]], hierarchy, policy: DisclosurePolicy) -> _Cells:
+    """Flatten the tables into cells and their atom membership (internal, used by protect_table)."""
+    hier = normalise_hierarchy(hierarchy) if not isinstance(hierarchy, list) else hierarchy
+    parts = []
+    names = [name for name, _, _ in tables]
+    if len(set(names)) != len(names):
+        raise ValueError(f"table names must be unique, got {names}")
+    wave_in = {name: policy.wave_column in by for name, _, by in tables}
+    if len(set(wave_in.values())) > 1:
+        raise ValueError(
+            f"some tables have a {policy.wave_column!r} column in `by` and others do not "
+            f"({sorted(k for k, v in wave_in.items() if not v)}): give every table its wave, "
+            f"e.g. table.assign({policy.wave_column}='2025'), so waves are not mistaken for each other"
+        )
+    for ti, (name, df, by) in enumerate(tables):
+        parts.append(_table_cells(ti, name, df, list(by), hier, policy))
+    cells = pd.concat(parts, ignore_index=True)
+    atoms = _atoms(cells, hier, policy)
+    keep = atoms.pop("_keep").to_numpy()
+    member = np.zeros((len(cells), len(atoms)), bool)
+    cache: dict[tuple, np.ndarray] = {}
+    cols = {c: atoms[c].to_numpy() for c in atoms.columns}
+    for i, (key, is_diff) in enumerate(zip(cells["key"], cells["is_diff"])):
+        if is_diff:
+            continue
+        if key not in cache:
+            mask = np.ones(len(atoms), bool)
+            for d, v in key:
+                mask &= cols[d] == v
+            pruned = mask & keep
+            cache[key] = pruned if pruned.any() else mask
+        member[i] = cache[key]
+    return _Cells(cells, member)
+
+
+# --------------------------------------------------------------------------------------------
+# the attack
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One disclosure (internal form; :func:`find_disclosures` returns them as a table)."""
+
+    kind: str  # "cell", "pooled_remainder", "difference"
+    targets: tuple[int, ...]
+    used: tuple[int, ...]
+    n: float
+    estimate: float
+    low: float
+    high: float
+    method: str
+
+
+def _solve(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Min-norm ``y`` with ``A' y = b`` for each column ``b`` of B, and whether it is exact."""
+    if A.shape[0] == 0:
+        return np.zeros((0, B.shape[1])), np.zeros(B.shape[1], bool)
+    Y = np.linalg.lstsq(A.T, B, rcond=None)[0]
+    resid = np.abs(A.T @ Y - B).max(axis=0) if B.shape[0] else np.zeros(B.shape[1])
+    return Y, resid < _TOL
+
+
+def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset(),
+          *, tighten: bool = True) -> list[Finding]:
+    """Every disclosure given which cells are published (*known*, aligned to ``cells.frame``).
+
+    *sensitive* variables are also checked for homogeneity of derived pooled groups.
+    ``tighten=False`` skips the linear programme (faster, may miss derivations within rounding
+    of groups of k or more; protect_table uses it while searching, never for its final check).
+    """
+    f = cells.frame
+    findings: list[Finding] = []
+    n_all, est_all, half_all = f["n"].to_numpy(), f["estimate"].to_numpy(), f["half"].to_numpy()
+    level = ~f["is_diff"].to_numpy()
+    derived = np.zeros(len(f), bool)
+    # the same group published in another table: not a disclosure when it has k or more
+    # respondents (hidden here only to protect another cell, and public anyway)
+    public = set(zip(f.loc[known & level, "key"], f.loc[known & level, "variable"], f.loc[known & level, "level"]))
+    for (_, _), idx in f[level].groupby(["variable", "level"], sort=True).groups.items():
+        idx = np.asarray(idx)
+        kn, un = idx[known[idx]], idx[~known[idx]]
+        if len(un) == 0 or len(kn) == 0:
+            continue
+        is_prop = bool(f.at[idx[0], "is_prop"])
+        M = cells.member[idx]
+        used_cols = M.any(axis=0)
+        A = cells.member[kn][:, used_cols].astype(float)
+        # cell targets, then pooled-remainder targets (sums of hidden siblings)
+        targets: list[tuple[str, tuple[int, ...]]] = [("cell", (int(u),)) for u in un]
+        targets += _remainder_groups(f, un)
+        B = np.stack([cells.member[list(t)][:, used_cols].sum(axis=0) for _, t in targets], axis=1).astype(float)
+        digest = hashlib.sha1(np.packbits(A.astype(bool)).tobytes() + b"|" + B.astype(np.uint8).tobytes()
+                              + repr((A.shape, B.shape)).encode()).hexdigest()
+        if digest not in cells.solved:
+            cells.solved[digest] = _solve(A, B)
+        Y, ok = cells.solved[digest]
+        nP, TP, hP = n_all[kn], n_all[kn] * est_all[kn], n_all[kn] * half_all[kn]
+        threshold = policy.min_width_proportion if is_prop else policy.min_width_mean
+        for j, (kind, tgt) in enumerate(targets):
+            if not ok[j]:
+                continue
+            y = Y[:, j]
+            n_s = float(y @ nP)
+            if n_s < 0.5:  # an empty group discloses nothing
+                continue
+            if kind == "cell" and round(n_s) >= policy.k and (
+                    f.at[tgt[0], "key"], f.at[tgt[0], "variable"], f.at[tgt[0], "level"]) in public:
+                continue
+            verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
+                               f.at[tgt[0], "variable"] in sensitive)
+            # (only where rounding can decide: a pool of k or more matters only when homogeneous)
+            width_decides = kind == "cell" or (is_prop and f.at[tgt[0], "variable"] in sensitive)
+            if tighten and verdict is None and width_decides and float(np.abs(y) @ hP) > 0:
+                # the minimum-norm combination is not the narrowest: ask for the combination
+                # with the smallest rounding uncertainty before concluding that rounding protects
+                y_lp = _narrowest(A, B[:, j], hP)
+                if y_lp is not None:
+                    y = y_lp
+                    verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
+                                       f.at[tgt[0], "variable"] in sensitive)
+            if verdict is None:
+                continue
+            kind_out, est, hw = verdict
+            used = tuple(int(kn[i]) for i in np.flatnonzero(np.abs(y) > 1e-9))
+            if kind_out == "cell":
+                derived[tgt[0]] = True
+            findings.append(Finding(kind_out, tgt, used, round(n_s), est, est - hw / n_s, est + hw / n_s,
+                                    "exact" if hw == 0 else "within_rounding"))
+    findings += _difference_findings(f, known, derived, policy)
+    return findings
+
+
+def _verdict(kind: str, y: np.ndarray, n_s: float, TP: np.ndarray, hP: np.ndarray, is_prop: bool,
+             threshold: float, policy: DisclosurePolicy, sensitive: bool) -> tuple[str, float, float] | None:
+    """``(kind, estimate, half-width)`` when the derivation *y* discloses, else None."""
+    hw = float(np.abs(y) @ hP)
+    est = float(y @ TP) / n_s
+    if kind == "pooled_remainder":
+        lo_c, hi_c = n_s * est - hw, n_s * est + hw  # the pooled count of a level
+        # a homogeneous pool on a sensitive item: the only count left is 0 or all of them
+        if is_prop and sensitive and (hi_c < 1 - 1e-9 or lo_c > n_s - 1 + 1e-9):
+            return "pooled_homogeneous", est, hw
+        return (kind, est, hw) if round(n_s) < policy.k else None
+    # A hidden group of fewer than k must not be derivable at all: for n = 1 or 2 even a wide
+    # interval pins the answers (a mean of one integer answer within +/- 0.3 is that answer).
+    # Larger hidden groups (hidden to protect another cell, or for homogeneity) count when the
+    # interval is narrow, or when a proportion's count is pinned to within one respondent.
+    if round(n_s) < policy.k or 2 * hw / n_s < threshold or (is_prop and 2 * hw < 1):
+        return kind, est, hw
+    return None
+
+
+def _narrowest(A: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+    """``y`` with ``A' y = b`` minimising ``sum(weights * |y|)`` (a linear programme), or None."""
+    try:
+        from scipy.optimize import linprog
+    except ImportError:  # pragma: no cover - scipy is a project dependency
+        return None
+    p = A.shape[0]
+    # y = u - v with u, v >= 0; minimise w'(u + v) subject to A'(u - v) = b
+    res = linprog(np.concatenate([weights, weights]), A_eq=np.hstack([A.T, -A.T]), b_eq=b,
+                  bounds=(0, None), method="highs")
+    if not res.success:
+        return None
+    y = res.x[:p] - res.x[p:]
+    return y if np.abs(A.T @ y - b).max() < _TOL else None
+
+
+def _remainder_groups(f: pd.DataFrame, unknown: np.ndarray) -> list[tuple[str, tuple[int, ...]]]:
+    """Sets of >= 2 hidden sibling cells (same table, same key except one dimension)."""
+    out: set[tuple[int, ...]] = set()
+    sub = f.loc[unknown, ["ti", "key"]]
+    for ti, g in sub.groupby("ti", sort=True):
+        keys = dict(zip(g.index, g["key"]))
+        dims = sorted({d for k in keys.values() for d, _ in k})
+        for d in dims:
+            sib: dict[tuple, list[int]] = {}
+            for i, k in keys.items():
+                if any(dd == d for dd, _ in k):
+                    sib.setdefault(tuple(x for x in k if x[0] != d), []).append(int(i))
+            out.update(tuple(sorted(v)) for v in sib.values() if len(v) >= 2)
+    return [("pooled_remainder", t) for t in sorted(out)]
+
+
+def _difference_findings(f: pd.DataFrame, known: np.ndarray, derived: np.ndarray, policy: DisclosurePolicy) -> list[Finding]:
+    diff = f[f["is_diff"].to_numpy() & known]
+    if diff.empty:
+        return []
+    wave = policy.wave_column
+    index: dict[tuple, list[int]] = {}
+    for i, key, var, lev in zip(f.index, f["key"], f["variable"], f["level"]):
+        if not f.at[i, "is_diff"]:
+            index.setdefault((key, var, lev), []).append(int(i))
+    out = []
+    for i, r in diff.iterrows():
+        ends = []
+        for w in (r["wave"], r["baseline"]):
+            k = tuple(sorted((*r["key"], (wave, w))))
+            ends.append(index.get((k, r["variable"], r["level"]), []))
+        state = [
+            ("known", [c for c in e if known[c]]) if any(known[c] for c in e)
+            else ("hidden", e) if e and not any(derived[c] for c in e) else ("other", e)
+            for e in ends
+        ]
+        for j in (0, 1):
+            (s_hid, hid), (s_pub, pub) = state[j], state[1 - j]
+            if s_hid == "hidden" and s_pub == "known":
+                c = pub[0]
+                # d = wave - baseline: a hidden wave end is baseline + d, a hidden baseline is wave - d
+                sign = 1.0 if j == 0 else -1.0
+                est = f.at[c, "estimate"] + sign * r["estimate"]
+                hw = f.at[c, "half"] + r["half"]
+                threshold = policy.min_width_proportion if r["is_prop"] else policy.min_width_mean
+                if 2 * hw < threshold:
+                    out.append(Finding("difference", (int(hid[0]),), (int(c), int(i)), float("nan"),
+                                       float(est), float(est - hw), float(est + hw),
+                                       "exact" if hw == 0 else "within_rounding"))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# public
+
+
+def _as_tables(tables: Iterable[Any]) -> list[tuple[str, pd.DataFrame, list[str]]]:
+    out = []
+    for item in tables:
+        name, df, by = item
+        df = getattr(df, "table", df)  # a ProtectedTable is audited as published
+        if {"estimate_a", "estimate_b"} <= set(df.columns):
+            # A wave comparison (compare_waves) shows a row only when protect_comparison found
+            # both ends shown in their level tables: it repeats them and adds nothing to attack.
+            if "suppressed" not in df.columns:
+                raise ValueError(f"{name}: a wave comparison must go through protect_comparison before it is published")
+            continue
+        out.append((str(name), df, [by] if isinstance(by, str) else list(by)))
+    return out
+
+
+def _describe(cells: _Cells, findings: list[Finding]) -> pd.DataFrame:
+    f = cells.frame
+    rows = []
+
+    def py(v: Any) -> Any:
+        return v.item() if isinstance(v, np.generic) else v
+
+    def ref(i: int) -> str:
+        return f"{f.at[i, 'table']}[{py(f.at[i, 'row'])!r}]"
+
+    for x in findings:
+        t0 = x.targets[0]
+        rows.append({
+            "table": f.at[t0, "table"],
+            "row": py(f.at[t0, "row"]) if len(x.targets) == 1 else tuple(py(f.at[t, "row"]) for t in x.targets),
+            "by": " | ".join(", ".join(f"{d}={v}" for d, v in f.at[t, "key"]) or "(total)" for t in x.targets),
+            "variable": f.at[t0, "variable"],
+            "level": f.at[t0, "level"] or None,
+            "kind": x.kind,
+            "method": x.method,
+            "n": x.n,
+            # rounded so that float noise of the solver does not show in reports and tests
+            "estimate": round(x.estimate, 6),
+            "low": round(x.low, 6),
+            "high": round(x.high, 6),
+            "width": round(x.high - x.low, 6),
+            "used": "; ".join(ref(i) for i in x.used),
+        })
+    out = pd.DataFrame(rows, columns=FINDING_COLUMNS)
+    return out.sort_values(["table", "variable", "by", "kind"], kind="stable").reset_index(drop=True)
+
+
+def find_disclosures(
+    tables: Iterable[tuple[str, pd.DataFrame, Sequence[str] | str]],
+    hierarchy: pd.DataFrame | None = None,
+    *,
+    policy: DisclosurePolicy | None = None,
+    sensitive: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Attack a set of published tables: which hidden values can be recovered?
+
+    Parameters
+    ----------
+    tables : iterable of (name, DataFrame or ProtectedTable, by)
+        Everything published together (this report, earlier reports, other waves). Hidden cells
+        are those with a missing ``estimate`` or ``n`` or ``suppressed == True``. Margins are rows
+        with a missing value in a ``by`` column. Difference tables carry both the policy's
+        ``wave_column`` and ``baseline_column`` in ``by``. Wave comparisons from
+        ``compare_waves`` (columns ``estimate_a, estimate_b``) must have gone through
+        ``protect_comparison``; they only repeat published ends and are not attacked further.
+        Tables of different waves must carry the wave (``table.assign(wave="2025")`` with
+        ``"wave"`` in ``by``): without it, two waves of the same group look like one cell.
+    hierarchy : DataFrame, optional
+        Nesting of grouping columns, finest first, e.g. ``units[["unit", "org"]]``.
+    policy : DisclosurePolicy, optional
+        Supplies k, the rounding thresholds and the wave column names.
+    sensitive : iterable of str
+        Sensitive variables (added to the policy's): a derived pooled group whose answers must
+        all be the same on one of them is reported as ``pooled_homogeneous``.
+
+    Returns
+    -------
+    DataFrame
+        One row per disclosure: ``table, row, by, variable, level, kind`` (``cell``,
+        ``pooled_remainder``, ``pooled_homogeneous`` or ``difference``), ``method`` (``exact`` or ``within_rounding``),
+        the recovered ``n`` and ``estimate``, the interval ``low, high, width`` and the published
+        cells ``used``. Empty when nothing can be recovered.
+
+    Notes
+    -----
+    See the module docstring for the attack. A derivation's interval comes from the
+    minimum-norm combination of published cells; when that interval would not count as a
+    disclosure, the combination with the smallest rounding uncertainty is found by linear
+    programming (scipy's HiGHS) and used instead.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"unit": ["A", "B", None], "variable": "score",
+    ...                   "estimate": [float("nan"), 4.0, 3.5], "n": [float("nan"), 6, 10]})
+    >>> found = find_disclosures([("t", t, ["unit"])])
+    >>> found[["by", "kind", "method", "n", "estimate"]].to_dict("records")
+    [{'by': 'unit=A', 'kind': 'cell', 'method': 'within_rounding', 'n': 4, 'estimate': 2.75}]
+    """
+    pol = policy or load_policy()
+    tabs = _as_tables(tables)
+    cells = build_cells(tabs, hierarchy, pol)
+    sens = frozenset(sensitive) | frozenset(pol.sensitive_variables)
+    findings = audit(cells, cells.frame["known"].to_numpy(), pol, sens)
+    return _describe(cells, findings)
+
+
+def assert_no_disclosure(
+    tables: Iterable[tuple[str, pd.DataFrame, Sequence[str] | str]],
+    hierarchy: pd.DataFrame | None = None,
+    *,
+    policy: DisclosurePolicy | None = None,
+    sensitive: Iterable[str] = (),
+) -> None:
+    """Raise :class:`DisclosureError` listing every recoverable hidden value (see :func:`find_disclosures`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"unit": ["A", "B", None], "variable": "score",
+    ...                   "estimate": [float("nan"), 4.0, 3.5], "n": [float("nan"), 6, 10]})
+    >>> assert_no_disclosure([("t", t, ["unit"])])
+    Traceback (most recent call last):
+    ...
+    analysis.disclosure.policy.DisclosureError: 1 hidden value(s) can be recovered from the published tables:
+      t: unit=A, score: cell within_rounding, n=4, estimate in [2.73, 2.77] from t[1]; t[2]
+    """
+    found = find_disclosures(tables, hierarchy, policy=policy, sensitive=sensitive)
+    if found.empty:
+        return
+    lines = [
+        f"  {r.table}: {r.by}, {r.variable}{'' if r.level is None else ' = ' + str(r.level)}: "
+        f"{r.kind} {r.method}, n={r.n}, estimate in [{r.low:.2f}, {r.high:.2f}] from {r.used}"
+        for r in found.itertuples()
+    ]
+    raise DisclosureError(
+        f"{len(found)} hidden value(s) can be recovered from the published tables:\n" + "\n".join(lines)
+    )

@@ -1,0 +1,1002 @@
+"""Respondent anonymity in every output: the one disclosure-control module.
+
+Members answer questions about their own organization's leaders in grassroots units of about a
+dozen people; if an answer can be traced back, honest answers stop. Every published number,
+chart, sentence, comment and export goes through this module.
+
+Strategy (also in ``config/disclosure.yaml`` and, for readers, :func:`policy_markdown`)
+----------------------------------------------------------------------------------------
+1. **Minimum group size k** (default 5, never below 3), counted on *unweighted* respondents
+   (the ``n`` column). A group below k shows the marker ``n<5`` with a footnote, and no value.
+2. **Unit-level member statistics: pooling.** Before estimation, :func:`pool_small_groups`
+   merges the units of an organization that have fewer than k respondents into one group
+   ``"Đơn vị khác (gộp)"`` (adding the next smallest unit while the pool is still below k).
+   Why: a hierarchy unit -> organization with one hidden unit needs a second, otherwise
+   publishable, unit hidden; pooling keeps every respondent in a published group and the
+   unit table stays complete. Keep the same units pooled in every wave (``force=``), so that a
+   wave difference compares like with like.
+3. **Cross-classified breakdowns (unit x sex, org x party, proportions' levels, waves):
+   primary + complementary suppression.** :func:`protect_table` hides small cells, then runs the
+   attacker (:func:`find_disclosures`) on this table together with everything already published
+   (``published=``: other waves, earlier reports, the parent tables) and hides one more cell —
+   a sibling with the smallest n, never the parent when a sibling will do — for every hidden
+   value that can be recovered exactly or within rounding, until nothing can. All levels of a
+   proportion are hidden together (a level is otherwise 1 minus the others).
+4. **Wave differences**: a difference is hidden when either end is hidden in the published
+   level tables, and the attacker checks ``end = other end ± difference``.
+5. **Sensitive items, group attribute disclosure**: a group of at least k whose answers are all
+   the same (a level at 0% or 100%, or a mean with zero standard error) is *suppressed*, not
+   coarsened, and shown with the neutral marker ``x`` (a dedicated footnote would announce the
+   homogeneity).
+6. **Comments** (:func:`screen_comments`): only for groups of at least 10; anything with a
+   name, phone number, e-mail or unit identifier is withheld for manual review
+   (:func:`write_withheld`, under data/), never printed.
+7. **Exports** (:func:`k_anonymous_export`; command ``python -m analysis export-responses``,
+   :mod:`analysis.disclosure.export`): k-anonymous on the quasi-identifiers or refused, naming the
+   smallest class.
+8. **The whole report** (:func:`audit_report`, :func:`report_tables`): every published table of a
+   report folder attacked together, across notebooks, breakdowns, organizations and waves.
+   Everything under ``reports/<instrument>/<wave>/`` is published, ``results/`` included; logs
+   with the true n of hidden cells go under ``data/`` (:func:`write_log`).
+
+Markers: ``n<5`` marks a small group; ``x`` marks every other hidden cell (complementary,
+homogeneous, wave) — one neutral marker, so the reason, which can itself be informative, is
+never shown. The reasons are in :attr:`ProtectedTable.log`, which is for the researcher only.
+
+How notebooks call it
+---------------------
+``policy = load_policy(k=min_group_size)``; ``hier = unit_hierarchy(ins)``;
+``sens = [i.name for i in ins.sensitive_items]``. Pool units on the respondent data
+(``pool_small_groups(data, unit_col, policy.k, org_col, into="unit_reported", force=...)``),
+estimate, put the parent rows in the same table (``pd.concat`` of ``by=[org, unit]``,
+``by=org`` and overall) or pass them in ``published=``, then
+``protect_table(est, by=..., hierarchy=..., policy=policy, sensitive=sens, published=[...],
+name=...)``. Write ``pt.table`` (with ``pt.footnotes("vi")``/``("en")`` under it), draw
+``mask_for_plot(pt)``, keep ``pt.log`` with ``write_log`` under data/ (never in reports/, whose
+results/ folder is distributed with the report). Wave comparisons:
+``protect_comparison(compare_waves(a, b), by=..., a=pt_a, b=pt_b)``. Sentences:
+``safe_text(sentence, pt)``. Comments: ``screen_comments(..., identifiers=unit_identifiers())``
+then ``write_withheld(withheld, "data/processed/<instrument>/<wave>_withheld_comments.csv")``.
+Exports: ``k_anonymous_export(df, instrument=ins, hierarchy=hier)`` (command line:
+``python -m analysis export-responses``, :mod:`analysis.disclosure.export`). Before assembly, the report
+runner should call :func:`audit_report` on the run folder: every published table together.
+
+Known gaps
+----------
+* Equality relations only: bounds (a hidden mean cannot leave the scale, counts are
+  non-negative) are not used, except that a derived pool of a *sensitive proportion* that must
+  be 0% or 100% is reported; a derived pool of a mean at the scale end is not.
+* Rounding intervals are the narrowest *linear combination* of published cells (a linear
+  programme); intersecting several combinations, or using bounds, could narrow them further.
+  It matters only for hidden groups of k or more (a hidden group of fewer than k is reported
+  whenever it is derivable at all).
+* Weighted estimates: the unweighted n stands in for the weights in the recovery.
+* Variables are attacked separately; n shared across variables is not combined.
+* Complementary suppression is greedy (smallest-n sibling first), not minimum-loss.
+* Consistency with earlier reports holds only for the tables passed in ``published=``.
+
+Example
+-------
+>>> import pandas as pd
+>>> est = pd.DataFrame({"org": ["CDVC", "CDVC", "CDVC", "CDVC"],
+...                     "unit": ["CDVC01", "CDVC02", "CDVC03", None],
+...                     "variable": "score", "estimate": [3.1, 3.4, 4.9, 3.5],
+...                     "se": 0.2, "ci_low": 2.9, "ci_high": 4.1, "n": [12, 10, 3, 25], "deff": 1.0})
+>>> units = pd.DataFrame({"unit": ["CDVC01", "CDVC02", "CDVC03"], "org": "CDVC"})
+>>> pt = protect_table(est, by=["org", "unit"], hierarchy=units)
+>>> pt.table[["unit", "display", "suppressed"]].to_dict("list")
+{'unit': ['CDVC01', 'CDVC02', 'CDVC03', nan], 'display': ['3.10', 'x', 'n<5', '3.50'], 'suppressed': [False, True, True, False]}
+>>> pt.log[["unit", "reason", "n"]].to_dict("list")
+{'unit': ['CDVC03', 'CDVC02'], 'reason': ['primary', 'complementary'], 'n': [3, 10]}
+>>> find_disclosures([("units", pt, ["org", "unit"])], units).empty
+True
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.disclosure.audit import (
+    assert_no_disclosure,
+    audit,
+    build_cells,
+    close_keys,
+    find_disclosures,
+    key_tuples,
+    normalise_hierarchy,
+)
+from analysis.disclosure.comments import screen_comments, write_withheld
+from analysis.disclosure.policy import (
+    DisclosureError,
+    DisclosurePolicy,
+    load_policy,
+    policy_markdown,
+)
+from analysis.disclosure.report_audit import audit_report, report_tables
+
+__all__ = [
+    "DisclosureError",
+    "DisclosurePolicy",
+    "LOG_COLUMNS",
+    "NUMERIC_COLUMNS",
+    "PooledGroups",
+    "ProtectedTable",
+    "assert_no_disclosure",
+    "audit_report",
+    "check_sentence",
+    "find_disclosures",
+    "k_anonymous_export",
+    "load_policy",
+    "mask_for_plot",
+    "policy_markdown",
+    "pool_small_groups",
+    "protect_comparison",
+    "protect_table",
+    "report_tables",
+    "safe_text",
+    "screen_comments",
+    "unit_hierarchy",
+    "unit_identifiers",
+    "write_log",
+    "write_withheld",
+]
+
+#: Columns emptied in a suppressed row (those present in the table).
+NUMERIC_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "deff")
+#: Further estimate columns rounded like ``estimate`` (and emptied in a suppressed row).
+ROUNDED_EXTRA_COLUMNS = ("estimate_a", "estimate_b")
+#: Columns of :attr:`ProtectedTable.log` after the table's ``by`` columns.
+LOG_COLUMNS = ("variable", "reason", "n", "detail")
+
+_REASON_ORDER = {"pooled": 0, "primary": 1, "homogeneous": 2, "wave": 3, "complementary": 4}
+
+
+def _footnote_texts(policy: DisclosurePolicy) -> dict[str, dict[str, str]]:
+    k, m1, m2 = policy.k, policy.primary_marker, policy.marker_other
+    return {
+        m1: {
+            "vi": f"{m1}: không công bố vì có ít hơn {k} người trả lời, để bảo đảm bí mật cho người trả lời.",
+            "en": f"{m1}: not published because fewer than {k} people answered, to protect respondents' confidentiality.",
+        },
+        m2: {
+            "vi": f"{m2}: không công bố để bảo đảm bí mật cho người trả lời (tránh suy ra số liệu của nhóm khác hoặc của từng người).",
+            "en": f"{m2}: not published to protect respondents' confidentiality (so that no other group's or person's figures can be inferred).",
+        },
+    }
+
+
+@dataclass(frozen=True)
+class ProtectedTable:
+    """A table that is safe to publish, and the record of what was hidden.
+
+    Attributes
+    ----------
+    table : DataFrame
+        The input columns plus ``suppressed`` (bool), ``note`` (the marker, or ``""``) and
+        ``display`` (the rounded estimate as text, or the marker). Suppressed rows have missing
+        values in every column of :data:`NUMERIC_COLUMNS`. Numbers are rounded to
+        ``policy.decimals``.
+    log : DataFrame
+        ``[*by, variable, reason, n, detail]``; one row per hidden group and variable (and per
+        pooled unit). ``reason`` is ``primary``, ``complementary``, ``homogeneous``, ``wave`` or
+        ``pooled``. Internal: it holds the true n and reasons; never publish it.
+    by : tuple of str
+    policy : DisclosurePolicy
+    parents : tuple of str
+        Grouping columns that are parents in the hierarchy (implied by a finer column).
+    """
+
+    table: pd.DataFrame
+    log: pd.DataFrame
+    by: tuple[str, ...]
+    policy: DisclosurePolicy = field(repr=False)
+    parents: tuple[str, ...] = ()
+
+    def footnotes(self, lang: str = "vi") -> list[str]:
+        """The footnotes for the markers used in this table (Vietnamese first by default).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"sex": ["male", "female"], "variable": "s", "estimate": [3.0, 4.0], "n": [9, 4]})
+        >>> protect_table(t, by="sex").footnotes("vi")[0]
+        'n<5: không công bố vì có ít hơn 5 người trả lời, để bảo đảm bí mật cho người trả lời.'
+        """
+        texts = _footnote_texts(self.policy)
+        used = set(self.table["note"])
+        return [texts[m][lang] for m in (self.policy.primary_marker, self.policy.marker_other) if m in used]
+
+
+@dataclass(frozen=True)
+class PooledGroups:
+    """Respondent data with small groups pooled (:func:`pool_small_groups`).
+
+    Attributes
+    ----------
+    data : DataFrame
+        The respondents, with ``group_col`` replaced by the pool label for pooled groups.
+    log : DataFrame
+        ``[parent_col, group_col, n, pooled_into, detail]``: one row per pooled group.
+    """
+
+    data: pd.DataFrame
+    log: pd.DataFrame
+    group_col: str = ""
+    into: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# tables
+
+
+def _published_index(published, hier, policy: DisclosurePolicy) -> dict[tuple, bool]:
+    """``(key, variable, level) -> published?`` over the published level tables."""
+    idx: dict[tuple, bool] = {}
+    for name, t, pby in published:
+        t = getattr(t, "table", t)
+        pby = [pby] if isinstance(pby, str) else list(pby)
+        if policy.baseline_column in pby:
+            continue
+        keys = key_tuples(close_keys(t, pby, hier, table=name))
+        est = pd.to_numeric(t["estimate"]).astype(float)
+        n = pd.to_numeric(t["n"]).astype(float)
+        shown = est.notna() & n.notna()
+        if "suppressed" in t.columns:
+            shown &= ~t["suppressed"].fillna(False).astype(bool)
+        lev = t["level"].astype("string").fillna("") if "level" in t.columns else pd.Series("", index=t.index)
+        for key, var, lv, ok in zip(keys, t["variable"].astype(str), lev, shown):
+            idx[(key, var, lv)] = idx.get((key, var, lv), False) or bool(ok)
+    return idx
+
+
+def protect_table(
+    table: pd.DataFrame,
+    *,
+    by: Sequence[str] | str,
+    hierarchy: pd.DataFrame | None = None,
+    policy: DisclosurePolicy | None = None,
+    published: Iterable[tuple[str, pd.DataFrame, Sequence[str] | str]] | None = None,
+    sensitive: Iterable[str] = (),
+    pooling: PooledGroups | None = None,
+    name: str = "table",
+    complementary: bool = True,
+) -> ProtectedTable:
+    """Make a tidy estimate table safe to publish.
+
+    Parameters
+    ----------
+    table : DataFrame
+        ``[*by, variable, (level,) estimate, se, ci_low, ci_high, n, deff]`` as returned by the
+        statistics core; ``n`` is the unweighted number of respondents. Margins (parents) are
+        rows with a missing value in a ``by`` column. A wave-difference table has both
+        ``policy.wave_column`` and ``policy.baseline_column`` in ``by``.
+    by : str or sequence of str
+        The grouping columns.
+    hierarchy : DataFrame, optional
+        Nesting of grouping columns, finest first, e.g. ``units[["unit", "org"]]``: the parent
+        of a unit is taken from here, never from its code.
+    policy : DisclosurePolicy, optional
+        Defaults to :func:`load_policy`.
+    published : iterable of (name, DataFrame or ProtectedTable, by), optional
+        Tables already published or published alongside (other waves, the organization table,
+        earlier reports). Nothing in this table may reveal a value hidden there, and a
+        difference table is checked against the level tables of both its waves.
+    sensitive : iterable of str
+        Variables marked sensitive in the instrument (homogeneity rule), added to the policy's.
+    pooling : PooledGroups, optional
+        The pooling applied to the respondent data; its rows are added to the log.
+    name : str
+        The table's name in messages and in the attacker's report.
+    complementary : bool
+        Only for tests: ``False`` skips complementary suppression, to show the attacker at work.
+
+    Returns
+    -------
+    ProtectedTable
+
+    Raises
+    ------
+    ValueError
+        A missing column, a proportion outside 0–1, a code missing from the hierarchy, or a
+        difference whose level rows are not in ``published``.
+    DisclosureError
+        ``published`` already discloses a hidden value by itself.
+
+    Notes
+    -----
+    Primary suppression: ``n < k``. Complementary suppression is greedy and verified: the
+    attacker's derivation of each exposed value names the published cells it uses; the one in
+    this table with the smallest n that is not an ancestor of the exposed cell is hidden, and the
+    attack is repeated until it finds nothing (Hundepool et al. 2012, §4.2 on linked tables).
+    The greedy choice is not the minimum-loss pattern an optimiser (tau-Argus) would find.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"sex": ["male", "female"], "variable": "s",
+    ...                   "estimate": [3.123, 4.0], "n": [9, 4]})
+    >>> pt = protect_table(t, by="sex")
+    >>> pt.table[["sex", "estimate", "n", "suppressed", "note", "display"]].to_dict("list")
+    {'sex': ['male', 'female'], 'estimate': [3.12, nan], 'n': [9.0, nan], 'suppressed': [False, True], 'note': ['', 'n<5'], 'display': ['3.12', 'n<5']}
+    """
+    pol = policy or load_policy()
+    by = [by] if isinstance(by, str) else list(by)
+    for col in (*by, "variable", "estimate", "n"):
+        if col not in table.columns:
+            raise ValueError(f"{name}: column {col!r} is missing (table columns: {list(table.columns)})")
+    for col in ("suppressed", "note", "display"):
+        if col in table.columns:
+            raise ValueError(f"{name}: column {col!r} already exists; pass the statistics table, not a protected one")
+    hier = normalise_hierarchy(hierarchy)
+    published = [(str(pn), getattr(pt, "table", pt), [pb] if isinstance(pb, str) else list(pb))
+                 for pn, pt, pb in (published or [])]
+    df = table.copy()
+    num = [c for c in NUMERIC_COLUMNS if c in df.columns]
+    for c in num:
+        df[c] = pd.to_numeric(df[c], errors="raise").astype(float)
+    is_prop = "level" in df.columns
+    if is_prop and (df["estimate"].gt(1 + 1e-9).any() or df["estimate"].lt(-1e-9).any()):
+        raise ValueError(f"{name}: proportions must be between 0 and 1 (found {df['estimate'].max()!r})")
+
+    keys = key_tuples(close_keys(df, by, hier, table=name))
+    group = pd.Series(pd.factorize(pd.Series(list(zip(keys, df["variable"].astype(str))), dtype=object))[0], index=df.index)
+    reason: dict[int, str] = {}
+
+    def mark(rows: pd.Series, why: str) -> None:
+        for g in sorted(set(group[rows.to_numpy()])):
+            reason.setdefault(int(g), why)
+
+    # 1. primary: fewer than k respondents behind the estimate
+    mark(df["n"] < pol.k, "primary")
+    # 2. homogeneity on sensitive items (everyone gave the same answer)
+    sens = set(map(str, sensitive)) | set(pol.sensitive_variables)
+    if sens:
+        on = df["variable"].astype(str).isin(sens)
+        if is_prop:
+            same = (df["estimate"] <= 1e-9) | (df["estimate"] >= 1 - 1e-9)
+        elif "se" in df.columns:
+            same = (df["se"].abs() <= 1e-12) & (df["n"] >= 2)
+        else:
+            same = pd.Series(False, index=df.index)
+        mark(on & same, "homogeneous")
+    # 3. wave differences: hidden when either end is hidden in the published level tables
+    wave, base = pol.wave_column, pol.baseline_column
+    if wave in by and base in by:
+        idx = _published_index(published, hier, pol)
+        key_by = [c for c in by if c not in (wave, base)]
+        dkeys = key_tuples(close_keys(df, key_by, hier, table=name))
+        lev = df["level"].astype("string").fillna("") if is_prop else pd.Series("", index=df.index)
+        hidden = []
+        for i, key, var, lv, w1, w0 in zip(df.index, dkeys, df["variable"].astype(str), lev, df[wave].astype(str), df[base].astype(str)):
+            ends = [idx.get((tuple(sorted((*key, (wave, w)))), var, lv)) for w in (w1, w0)]
+            if None in ends:
+                missing = (w1, w0)[ends.index(None)]
+                raise ValueError(
+                    f"{name}: row {i!r}: no published level table has {dict(key)}, {var} for "
+                    f"{wave} {missing}; pass the protected level tables of both waves in published="
+                )
+            hidden.append(not all(ends))
+        mark(pd.Series(hidden, index=df.index), "wave")
+
+    def hide(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        rows = group.isin(list(reason)).to_numpy()
+        out.loc[rows, num] = np.nan
+        return out
+
+    df[[c for c in num if c != "n"]] = df[[c for c in num if c != "n"]].round(pol.decimals)
+    # The two ends of a wave difference (compare_waves' estimate_a/estimate_b) are level
+    # estimates: unrounded, they would undo the rounding that the level tables' audit relies on.
+    ends = [c for c in ROUNDED_EXTRA_COLUMNS if c in df.columns and pd.api.types.is_numeric_dtype(df[c])]
+    df[ends] = df[ends].astype(float).round(pol.decimals)
+    num = [*num, *ends]
+    current = hide(df)
+
+    # 4. complementary suppression, verified by the attacker on everything published together
+    if complementary:
+        tabs = [*published, (name, current, by)]
+        if len({t[0] for t in tabs}) != len(tabs):
+            raise ValueError(f"table name {name!r} is also used in published=; give each table its own name")
+        cells = build_cells(tabs, hier, pol)
+        f = cells.frame
+        ti_cur = len(tabs) - 1
+        cur = (f["ti"] == ti_cur).to_numpy()
+        pos = f["pos"].to_numpy()
+        known = f["known"].to_numpy().copy()
+        gpos = group.to_numpy()
+        # cells also published by another table: hiding them here would protect nothing
+        ident = list(zip(f["key"], f["variable"], f["level"]))
+        elsewhere = {x for x, kn, c in zip(ident, known, cur) if kn and not c}
+        tighten = False  # fast search first; the loop only ends on a full (tightened) audit
+        while True:
+            findings = audit(cells, known, pol, frozenset(sens), tighten=tighten)
+            if not findings and tighten:
+                break
+            if not findings:
+                tighten = True
+                continue
+            chosen: set[int] = set()
+            for fd in findings:
+                cand = [c for c in fd.used if cur[c] and known[c]]
+                if not cand:
+                    what = ", ".join(f"{d}={v}" for d, v in f.at[fd.targets[0], "key"])
+                    raise DisclosureError(
+                        f"{name}: the published tables alone already reveal {f.at[fd.targets[0], 'table']} "
+                        f"({what}, {f.at[fd.targets[0], 'variable']}); fix those tables first"
+                    )
+                tkeys = [set(f.at[t, "key"]) for t in fd.targets]
+
+                def rank(c: int) -> tuple:
+                    # a sibling (same dimensions, one value different) breaks the derivation at
+                    # its source; hiding an ancestor (a total) loses more and helps less
+                    ck = set(f.at[c, "key"])
+                    ancestor = any(ck <= tk for tk in tkeys)
+                    sibling = any(len(ck) == len(tk) and len(ck - tk) == 1
+                                  and {d for d, _ in ck} == {d for d, _ in tk} for tk in tkeys)
+                    return (ident[c] in elsewhere, ancestor, not sibling, f.at[c, "n"], str(sorted(ck)), c)
+
+                chosen.add(int(gpos[pos[min(cand, key=rank)]]))
+            for g in sorted(chosen):
+                reason.setdefault(g, "complementary")
+            hidden_pos = group.isin(list(reason)).to_numpy()
+            known[cur] = known[cur] & ~hidden_pos[pos[cur]]
+        current = hide(df)
+
+    # presentation columns
+    supp = group.isin(list(reason))
+    primary = group.map(lambda g: reason.get(int(g)) == "primary")
+    note = np.where(supp, np.where(primary, pol.primary_marker, pol.marker_other), "")
+    current["suppressed"] = supp.to_numpy()
+    current["note"] = note
+    est_text = current["estimate"].map(lambda v: "" if pd.isna(v) else f"{v:.{pol.decimals}f}")
+    current["display"] = np.where(supp, note, est_text)
+    # n stays float so that a hidden n is NaN like every other number (the contract); the
+    # report layer formats it as an integer.
+
+    log = _build_log(df, by, group, reason, pooling)
+    return ProtectedTable(current, log, tuple(by), pol, tuple(p for _, p, _ in hier))
+
+
+def _build_log(df: pd.DataFrame, by: list[str], group: pd.Series, reason: dict[int, str],
+               pooling: PooledGroups | None) -> pd.DataFrame:
+    first = ~group.duplicated()
+    rows = df.loc[first & group.isin(list(reason)), [*by, "variable"]].copy()
+    g = group[rows.index]
+    rows["reason"] = g.map(lambda x: reason[int(x)]).to_numpy()
+    n_by_group = df.groupby(group)["n"].min()
+    rows["n"] = g.map(n_by_group).round().astype("Int64").to_numpy()
+    detail = {
+        "primary": "fewer than k respondents",
+        "complementary": "hidden so that another hidden cell cannot be derived",
+        "homogeneous": "sensitive item: all respondents in the group gave the same answer",
+        "wave": "one end of the difference is hidden in a published level table",
+    }
+    rows["detail"] = rows["reason"].map(detail)
+    parts = [rows]
+    if pooling is not None and len(pooling.log):
+        pl = pooling.log.rename(columns={"pooled_into": "_into"})
+        if pooling.into and pooling.group_col in pl.columns:
+            pl = pl.rename(columns={pooling.group_col: pooling.into})  # the unit, under the reporting column
+        extra = pd.DataFrame({c: pl[c] if c in pl.columns else None for c in by})
+        extra["variable"] = None
+        extra["reason"] = "pooled"
+        extra["n"] = pl["n"].astype("Int64").to_numpy()
+        extra["detail"] = pl["detail"].to_numpy()
+        parts.insert(0, extra)
+    log = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else rows
+    log = log.reindex(columns=[*by, *LOG_COLUMNS])
+    order = log["reason"].map(_REASON_ORDER)
+    return log.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def write_log(protected: ProtectedTable | PooledGroups, path: str | Path) -> Path:
+    """Write a disclosure log (true n and reasons of hidden cells) for the researcher.
+
+    Parameters
+    ----------
+    protected : ProtectedTable or PooledGroups
+        Its ``log`` is written (CSV, UTF-8 with BOM).
+    path : str or Path
+        Must lie inside the project's ``data/`` folder, e.g.
+        ``data/processed/member/2025_disclosure_log_response_rates.csv``. ``reports/`` (and its
+        ``results/``) is refused: everything under a report folder is distributed with it, and
+        the log holds exactly what the suppression hides.
+
+    Returns
+    -------
+    Path
+        The resolved path written.
+    """
+    from analysis import config
+
+    target = config.resolve_inside(path, config.DATA_DIR)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    protected.log.to_csv(target, index=False, encoding="utf-8-sig")
+    return target
+
+
+def mask_for_plot(table: ProtectedTable | pd.DataFrame) -> pd.DataFrame:
+    """The table to draw: hidden rows have no value (no bar, no data label) and a ``label``.
+
+    Parameters
+    ----------
+    table : ProtectedTable or DataFrame
+        Output of :func:`protect_table` (a DataFrame must have its ``suppressed`` column).
+
+    Returns
+    -------
+    DataFrame
+        A copy with every numeric column of hidden rows missing and ``label``: the marker for
+        hidden rows (draw it instead of the bar), the displayed value otherwise. Plot code must
+        embed only this frame's values (no raw data in an interactive chart).
+
+    Raises
+    ------
+    DisclosureError
+        The table did not go through :func:`protect_table`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"sex": ["male", "female"], "variable": "s", "estimate": [3.0, 4.0], "n": [9, 4]})
+    >>> mask_for_plot(protect_table(t, by="sex"))[["estimate", "label"]].to_dict("list")
+    {'estimate': [3.0, nan], 'label': ['3.00', 'n<5']}
+    """
+    df = getattr(table, "table", table)
+    if "suppressed" not in df.columns:
+        raise DisclosureError("mask_for_plot needs a table from protect_table (no 'suppressed' column)")
+    out = df.copy()
+    hidden = out["suppressed"].astype(bool).to_numpy()
+    for c in out.columns:
+        if c not in ("suppressed",) and pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]):
+            out[c] = out[c].astype("Float64" if str(out[c].dtype) == "Int64" else out[c].dtype)
+            out.loc[hidden, c] = np.nan
+    out["label"] = out["display"] if "display" in out.columns else np.where(hidden, out["note"], "")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# pooling
+
+
+def pool_small_groups(
+    df_respondents: pd.DataFrame,
+    group_col: str,
+    k: int | None = None,
+    parent_col: str | None = None,
+    *,
+    policy: DisclosurePolicy | None = None,
+    label: str | None = None,
+    force: Iterable[str] = (),
+    into: str | None = None,
+) -> PooledGroups:
+    """Pool the small groups of each parent into one group of at least k respondents.
+
+    Parameters
+    ----------
+    df_respondents : DataFrame
+        One row per respondent (before estimation).
+    group_col : str
+        The group to pool (e.g. ``"unit"``).
+    k : int, optional
+        Minimum size; defaults to the policy's k (never below 3).
+    parent_col : str, optional
+        Pool within each value of this column (e.g. ``"org"``); without it, pool overall.
+    policy : DisclosurePolicy, optional
+    label : str, optional
+        The pooled group's value; defaults to ``policy.pool_label_vi`` ("Đơn vị khác (gộp)").
+    force : iterable of str
+        Groups pooled whatever their size (those pooled in another wave, so that the pooled
+        group means the same units in every wave).
+    into : str, optional
+        Write the pooled grouping to this new column and leave *group_col* as it is. Use it
+        with the stratified design (``strata="unit", fpc="unit_size"``): the strata and their
+        fpc must stay the real units, only the reporting group is pooled.
+
+    Returns
+    -------
+    PooledGroups
+        ``data`` with ``group_col`` replaced by *label* for the pooled groups, and ``log``.
+
+    Notes
+    -----
+    Within each parent, groups with fewer than k respondents (and forced ones) are pooled; while
+    the pool is still below k the next smallest group (ties by code) joins it. If the whole
+    parent is below k, the pool is the whole parent and is suppressed later as a small group.
+    Every published group then has at least k respondents, so parent minus the other groups
+    gives the pool, which is itself published: nothing is hidden, nothing can be derived. The
+    pooled group needs ``parent_col`` in the estimate's ``by`` (the label is the same in every
+    organization).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> r = pd.DataFrame({"org": ["CDVC"] * 17,
+    ...                   "unit": ["CDVC01"] * 10 + ["CDVC02"] * 3 + ["CDVC03"] * 4})
+    >>> p = pool_small_groups(r, "unit", 5, "org")
+    >>> p.data["unit"].value_counts().to_dict()
+    {'CDVC01': 10, 'Đơn vị khác (gộp)': 7}
+    >>> p.log[["org", "unit", "n"]].to_dict("list")
+    {'org': ['CDVC', 'CDVC'], 'unit': ['CDVC02', 'CDVC03'], 'n': [3, 4]}
+    """
+    pol = policy or load_policy()
+    k = pol.k if k is None else k
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 3:
+        raise DisclosureError(f"pool_small_groups: k = {k!r} is below the allowed minimum of 3")
+    label = label or pol.pool_label_vi
+    forced = {str(x) for x in force}
+    data = df_respondents.copy()
+    g = data[group_col].astype("string")
+    parent = data[parent_col].astype("string") if parent_col else pd.Series("", index=data.index, dtype="string")
+    counts = pd.DataFrame({"p": parent, "g": g}).dropna().groupby(["p", "g"], sort=True).size().rename("n").reset_index()
+    counts = counts.sort_values(["p", "n", "g"], kind="stable")
+    pooled_rows = []
+    for p, c in counts.groupby("p", sort=True):
+        small = (c["n"] < k) | c["g"].isin(forced)
+        if not small.any():
+            continue
+        take = small.copy()
+        # grow the pool with the next smallest group until it reaches k (or the whole parent)
+        for i in c.index[~small]:
+            if c.loc[take, "n"].sum() >= k:
+                break
+            take[i] = True
+        total = int(c.loc[take, "n"].sum())
+        for _, r in c[take].iterrows():
+            pooled_rows.append({
+                "p": p, "g": r["g"], "n": int(r["n"]), "pooled_into": label,
+                "detail": f"pooled with {int(take.sum()) - 1} other group(s): {total} respondents"
+                + ("" if total >= k else f" (still fewer than {k}: suppressed as a small group)"),
+            })
+    log = pd.DataFrame(pooled_rows, columns=["p", "g", "n", "pooled_into", "detail"])
+    target = into or group_col
+    if into is not None:
+        if into in data.columns:
+            raise ValueError(f"pool_small_groups: column {into!r} already exists")
+        data[into] = data[group_col]
+    if len(log):
+        hit = pd.MultiIndex.from_arrays([parent.fillna(""), g.fillna("")]).isin(
+            pd.MultiIndex.from_arrays([log["p"], log["g"]]))
+        data[target] = data[target].astype(object)
+        data.loc[hit, target] = label
+    log = log.rename(columns={"p": parent_col or "_parent", "g": group_col})
+    if not parent_col:
+        log = log.drop(columns="_parent")
+    return PooledGroups(data, log.reset_index(drop=True), group_col, into)
+
+
+# --------------------------------------------------------------------------------------------
+# exports
+
+
+def k_anonymous_export(
+    df: pd.DataFrame,
+    quasi_identifiers: Sequence[str] | None = None,
+    k: int | None = None,
+    *,
+    policy: DisclosurePolicy | None = None,
+    hierarchy: pd.DataFrame | None = None,
+    instrument: object | None = None,
+) -> pd.DataFrame:
+    """Return a respondent-level export if it is k-anonymous, else refuse.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per respondent.
+    quasi_identifiers : sequence of str, optional
+        Columns an insider could know about a colleague; defaults to the policy's list. Only
+        those present in *df* are checked.
+    k : int, optional
+        Defaults to the policy's k; never below 3.
+    policy : DisclosurePolicy, optional
+    hierarchy : DataFrame, optional
+        ``[child, parent]`` (e.g. ``[unit, org]``, see :func:`unit_hierarchy`): when given and
+        the export is not k-anonymous, the child column is replaced by its parent
+        (generalisation) and checked again.
+    instrument : Instrument, optional
+        Maps the quasi-identifier *roles* (``unit``, ``sex``, …) to the instrument's item names,
+        which is how the processed data name their columns. Without it the names are used as
+        given, and an export in which none of them is a column is refused (it would otherwise
+        pass unchecked because its columns are item names).
+
+    Returns
+    -------
+    DataFrame
+        The export without metadata columns (names starting with ``policy.export_drop_prefixes``).
+
+    Raises
+    ------
+    DisclosureError
+        Naming the smallest equivalence class size, k and the columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"_submission_id": range(6), "sex": ["male"] * 5 + ["female"], "q": 1})
+    >>> k_anonymous_export(d, ["sex"], 5)
+    Traceback (most recent call last):
+    ...
+    analysis.disclosure.policy.DisclosureError: export refused: the smallest group of respondents sharing the same sex (sex=female) has 1 respondent(s), fewer than k = 5; generalise these columns (e.g. replace unit by org) or drop one of them
+    >>> list(k_anonymous_export(d.iloc[:5], ["sex"], 5).columns)
+    ['sex', 'q']
+    """
+    pol = policy or load_policy()
+    k = pol.k if k is None else k
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 3:
+        raise DisclosureError(f"k_anonymous_export: k = {k!r} is below the allowed minimum of 3")
+    drop = [c for c in df.columns if any(str(c).startswith(p) for p in pol.export_drop_prefixes)]
+    out = df.drop(columns=drop)
+    wanted = list(quasi_identifiers if quasi_identifiers is not None else pol.quasi_identifiers)
+    if instrument is not None:
+        wanted = [_role_column(instrument, c) for c in wanted]
+    qi = [c for c in wanted if c in out.columns]
+    if wanted and not qi and instrument is None:
+        raise DisclosureError(
+            f"export refused: none of the quasi-identifiers ({', '.join(wanted)}) is a column; pass "
+            "instrument= so that roles map to item names, or quasi_identifiers=[] if the export "
+            "really has none"
+        )
+
+    def smallest(frame: pd.DataFrame, cols: list[str]) -> tuple[int, str]:
+        """Size of the smallest class and its values (``col=value, ...``; ties: first in order)."""
+        if not cols or not len(frame):
+            return len(frame), ""
+        sizes = frame[cols].astype("string").fillna("<missing>").groupby(cols, sort=True).size()
+        key = sizes.idxmin()
+        key = key if isinstance(key, tuple) else (key,)
+        return int(sizes.min()), ", ".join(f"{c}={v}" for c, v in zip(cols, key))
+
+    size, where = smallest(out, qi)
+    if not qi or size >= k:
+        return out.reset_index(drop=True)
+    tried = ""
+    if hierarchy is not None:
+        for child, parent, mapping in normalise_hierarchy(hierarchy):
+            if child in qi:
+                gen = out.drop(columns=child)
+                if parent not in gen.columns:
+                    gen.insert(list(out.columns).index(child), parent, out[child].astype("string").map(mapping))
+                cols = [parent if c == child else c for c in qi]
+                cols = list(dict.fromkeys(cols))
+                gsize, gwhere = smallest(gen, cols)
+                if gsize >= k:
+                    return gen.reset_index(drop=True)
+                qi, size, where = cols, gsize, gwhere
+                tried = f" even with {child} generalised to {parent},"
+    raise DisclosureError(
+        f"export refused:{tried} the smallest group of respondents sharing the same {', '.join(qi)} "
+        f"({where}) has {size} respondent(s), fewer than k = {k}; generalise these columns (e.g. "
+        "replace unit by org) or drop one of them"
+    )
+
+
+def _role_column(instrument: object, role: str) -> str:
+    """The instrument's item playing *role*, or *role* itself when it is not a role."""
+    try:
+        item = instrument.role_item(role)  # type: ignore[attr-defined]
+    except ValueError:  # not a role name: a column name given directly
+        return role
+    return item.name if item is not None else role
+
+
+def unit_hierarchy(instrument: object | None = None, units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The unit -> organization nesting for ``hierarchy=``, with the data's column names.
+
+    Parameters
+    ----------
+    instrument : Instrument, optional
+        When given, the columns are named after the items with roles ``unit`` and ``org`` (as in
+        the processed data and in estimate tables grouped by them); else ``unit`` and ``org``.
+    units : DataFrame, optional
+        ``unit_id, org`` (default: :func:`analysis.ingest.population.load_units`).
+
+    Returns
+    -------
+    DataFrame
+        Two columns, finest first.
+
+    Examples
+    --------
+    >>> h = unit_hierarchy()
+    >>> list(h.columns), h.iloc[0].tolist(), len(h)
+    (['unit', 'org'], ['CDVC01', 'CDVC'], 103)
+    """
+    if units is None:
+        from analysis.ingest.population import load_units
+
+        units = load_units()
+    cols = ("unit", "org") if instrument is None else (_role_column(instrument, "unit"), _role_column(instrument, "org"))
+    return pd.DataFrame({cols[0]: units["unit_id"].astype(str).to_numpy(), cols[1]: units["org"].astype(str).to_numpy()})
+
+
+def unit_identifiers(units: pd.DataFrame | None = None) -> list[str]:
+    """Codes and names of every unit (for ``screen_comments(identifiers=...)``).
+
+    Examples
+    --------
+    >>> ids = unit_identifiers()
+    >>> ids[:3], len(ids)
+    (['CDVC01', 'Cơ sở CĐVC 01', 'Trade Union unit 01'], 309)
+    """
+    if units is None:
+        from analysis.ingest.population import load_units
+
+        units = load_units()
+    cols = [c for c in ("unit_id", "name_vi", "name_en") if c in units.columns]
+    return [str(v) for row in units[cols].itertuples(index=False) for v in row if str(v).strip()]
+
+
+def protect_comparison(
+    comparison: pd.DataFrame,
+    *,
+    by: Sequence[str] | str,
+    a: ProtectedTable,
+    b: ProtectedTable,
+    policy: DisclosurePolicy | None = None,
+) -> ProtectedTable:
+    """Protect a wave comparison (``compare.compare_waves`` output) with its two level tables.
+
+    Parameters
+    ----------
+    comparison : DataFrame
+        ``[*by, variable, (level,) estimate_a, estimate_b, difference, se, ci_low, ci_high, z,
+        p_value, p_adjusted]``.
+    by : str or sequence of str
+    a, b : ProtectedTable
+        The protected level tables of the earlier and the later wave (same ``by``).
+    policy : DisclosurePolicy, optional
+        Defaults to ``a``'s.
+
+    Returns
+    -------
+    ProtectedTable
+        A row is published only when the group is published in *both* level tables; otherwise
+        every number of the row is missing and it shows the neutral marker (``x``, whatever the
+        reason, so the comparison does not tell which wave was small). A published row then
+        holds nothing the level tables do not already show, so it cannot reveal a hidden end.
+        ``log`` reason: ``wave``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lv = lambda n2: pd.DataFrame({"unit": ["U1", "U2"], "variable": "s",
+    ...                               "estimate": [3.0, 4.0], "n": [9, n2]})
+    >>> a, b = protect_table(lv(3), by="unit"), protect_table(lv(8), by="unit")
+    >>> cmp = pd.DataFrame({"unit": ["U1", "U2"], "variable": "s", "estimate_a": [3.0, 4.0],
+    ...                     "estimate_b": [3.0, 4.0], "difference": [0.0, 0.0], "se": 0.1,
+    ...                     "ci_low": -0.2, "ci_high": 0.2, "z": 0.0, "p_value": 1.0, "p_adjusted": 1.0})
+    >>> protect_comparison(cmp, by="unit", a=a, b=b).table[["unit", "estimate_a", "display"]].to_dict("list")
+    {'unit': ['U1', 'U2'], 'estimate_a': [3.0, nan], 'display': ['0.00', 'x']}
+    """
+    pol = policy or a.policy
+    by = [by] if isinstance(by, str) else list(by)
+    keys = [*by, "variable", *(["level"] if "level" in comparison.columns else [])]
+
+    def key_frame(t: pd.DataFrame) -> pd.DataFrame:
+        return t[keys].astype("string").fillna("\0margin")
+
+    def shown(pt: ProtectedTable) -> pd.Series:
+        t = pt.table
+        idx = pd.MultiIndex.from_frame(key_frame(t))
+        return pd.Series(~t["suppressed"].to_numpy(), index=idx).groupby(level=list(range(len(keys)))).all()
+
+    cidx = pd.MultiIndex.from_frame(key_frame(comparison))
+    ok = shown(a).reindex(cidx, fill_value=False).to_numpy() & shown(b).reindex(cidx, fill_value=False).to_numpy()
+    out = comparison.copy()
+    num = [c for c in out.columns if c not in keys and pd.api.types.is_numeric_dtype(out[c])
+           and not pd.api.types.is_bool_dtype(out[c])]
+    out[num] = out[num].astype(float)
+    out.loc[~ok, num] = np.nan
+    rounded = [c for c in ("estimate_a", "estimate_b", "difference", "se", "ci_low", "ci_high") if c in out.columns]
+    out[rounded] = out[rounded].round(pol.decimals)
+    out["suppressed"] = ~ok
+    out["note"] = np.where(ok, "", pol.marker_other)
+    diff_text = out["difference"].map(lambda v: "" if pd.isna(v) else f"{v:.{pol.decimals}f}") if "difference" in out.columns else ""
+    out["display"] = np.where(ok, diff_text, pol.marker_other)
+    log = out.loc[~ok, [*by, "variable"]].drop_duplicates().copy()
+    log["reason"] = "wave"
+    log["n"] = pd.array([pd.NA] * len(log), dtype="Int64")
+    log["detail"] = "the group is hidden (or absent) in one of the two waves"
+    return ProtectedTable(out, log.reset_index(drop=True), tuple(by), pol, a.parents)
+
+
+# --------------------------------------------------------------------------------------------
+# generated sentences
+
+_HOMOGENEITY = re.compile(
+    r"(?<![\d.,])(?:100|0)(?:[.,]0+)?\s?%|\bkhông (?:có )?ai\b|\btất cả (?:mọi )?(?:người|thành viên|hội viên|đoàn viên)\b"
+    r"|\bnobody\b|\bno one\b|\beveryone\b|\ball (?:respondents|members)\b",
+    re.IGNORECASE,
+)
+
+
+def _mentions(text: str, value: str) -> bool:
+    v = unicodedata.normalize("NFC", value).casefold()
+    return bool(v) and re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text) is not None
+
+
+def check_sentence(
+    sentence: str,
+    protected: ProtectedTable | Sequence[ProtectedTable],
+    *,
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Problems of a generated sentence against the protected tables it talks about.
+
+    Parameters
+    ----------
+    sentence : str
+    protected : ProtectedTable or sequence of them
+    labels : mapping, optional
+        Code -> label as written in sentences (e.g. ``{"female": "nữ", "CDVC07": "Cơ sở 07"}``).
+
+    Returns
+    -------
+    list of str
+        Empty when the sentence is safe. A sentence with a number that names a hidden group (all
+        of the group's codes or labels), or that states a homogeneous result (0%, 100%,
+        "không ai", "tất cả người ...", "nobody"), is a problem.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"unit": ["U1", "U2"], "variable": "s", "estimate": [3.0, 4.0], "n": [9, 3]})
+    >>> pt = protect_table(t, by="unit")
+    >>> check_sentence("Đơn vị U2 đạt 4,0 điểm.", pt)
+    ['names a hidden group (unit=U2) and gives a number']
+    >>> check_sentence("Đơn vị U1 đạt 3,0 điểm.", pt)
+    []
+    """
+    text = unicodedata.normalize("NFC", sentence).casefold()
+    problems: list[str] = []
+    labels = dict(labels or {})
+    tables = [protected] if isinstance(protected, ProtectedTable) else list(protected)
+    has_number = re.search(r"\d", text) is not None
+    if _HOMOGENEITY.search(text):
+        problems.append("states a homogeneous result (everyone / nobody / 0% / 100%)")
+    if has_number:
+        for pt in tables:
+            t = pt.table
+            hid = t[t["suppressed"]]
+            for _, row in hid.drop_duplicates(subset=list(pt.by)).iterrows():
+                vals = {c: str(row[c]) for c in pt.by if pd.notna(row[c])}
+                # a parent (org) is implied by its child (unit): naming the child is enough
+                need = {c: v for c, v in vals.items() if c not in pt.parents} or vals
+                if need and all(_mentions(text, v) or _mentions(text, labels.get(v, "\0")) for v in need.values()):
+                    desc = ", ".join(f"{c}={v}" for c, v in vals.items())
+                    msg = f"names a hidden group ({desc}) and gives a number"
+                    if msg not in problems:
+                        problems.append(msg)
+    return problems
+
+
+def safe_text(
+    sentence: str,
+    protected: ProtectedTable | Sequence[ProtectedTable],
+    *,
+    labels: Mapping[str, str] | None = None,
+    lang: str = "vi",
+) -> str:
+    """The sentence if :func:`check_sentence` finds nothing, else a neutral sentence.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"unit": ["U1", "U2"], "variable": "s", "estimate": [3.0, 4.0], "n": [9, 3]})
+    >>> safe_text("Đơn vị U2 đạt 4,0 điểm.", protect_table(t, by="unit"))
+    'Kết quả của nhóm này không được công bố để bảo đảm bí mật cho người trả lời.'
+    """
+    if not check_sentence(sentence, protected, labels=labels):
+        return unicodedata.normalize("NFC", sentence)
+    return {
+        "vi": "Kết quả của nhóm này không được công bố để bảo đảm bí mật cho người trả lời.",
+        "en": "This group's result is not published, to protect respondents' confidentiality.",
+    }[lang]

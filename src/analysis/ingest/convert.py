@@ -1,0 +1,284 @@
+"""Conversion: answers to choice codes (by code or label) and every item column to its type;
+each value that does not convert is a failure row with its rule (`RULES`), never a silent
+coercion."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.ingest.read import _key, _keys
+from analysis.ingest.validate import InstrumentSpec, ItemSpec
+
+__all__ = ["RULES", "LOCAL_UTC_OFFSET"]
+
+
+#: The time zone of fieldwork: naive times in exports (Excel cells, Forms timestamps, Kobo
+#: ``start``/``end`` without offset) are read as Vietnam time; Kobo's ``_submission_time`` is UTC.
+LOCAL_UTC_OFFSET = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
+
+
+# ============================================================================================
+# Conversion to item types (every failure recorded)
+# ============================================================================================
+_INT = re.compile(r"[+-]?\d+")
+_DEC = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)")
+_DEC_COMMA = re.compile(r"[+-]?\d+,\d+")
+_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:[.,]\d{3})+")
+_THOUSANDS_DOT = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
+_DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?")
+_DATE_VN = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+#: Rules a conversion or validation failure can carry, with what the researcher should do.
+RULES: dict[str, tuple[str, str]] = {
+    "choice": ("not a code or label of the item's choice list", "không phải mã hoặc nhãn của danh sách lựa chọn"),
+    "integer": ("not a whole number", "không phải số nguyên"),
+    "decimal": ("not a number", "không phải số"),
+    "decimal_comma": ("decimal comma: write the number with a dot (4.5), or a whole number",
+                      "dấu phẩy thập phân: hãy ghi số với dấu chấm (4.5) hoặc số nguyên"),
+    "thousands_separator": ("thousands separator: write digits only (1234)", "dấu phân cách hàng nghìn: chỉ ghi chữ số (1234)"),
+    "date": ("not a date (YYYY-MM-DD or dd/mm/yyyy)", "không phải ngày (YYYY-MM-DD hoặc dd/mm/yyyy)"),
+    "datetime": ("not an ISO 8601 date-time (YYYY-MM-DDTHH:MM:SS); day/month order cannot be guessed — download the "
+                 "responses as .xlsx (real date cells) or format the column as YYYY-MM-DD HH:MM:SS",
+                 "không phải thời điểm theo ISO 8601 (YYYY-MM-DDTHH:MM:SS); không thể đoán thứ tự ngày/tháng — hãy tải kết "
+                 "quả dạng .xlsx (ô ngày giờ thực) hoặc định dạng cột theo YYYY-MM-DD HH:MM:SS"),
+    "duration": ("not a duration in whole or decimal seconds", "không phải thời lượng tính bằng giây"),
+    "submission_id": ("the submission id is blank", "mã phiếu bị bỏ trống"),
+    "required": ("required answer is blank", "câu bắt buộc bị bỏ trống"),
+    "not_relevant": ("answered although the question did not apply", "có trả lời dù câu hỏi không áp dụng"),
+    "constraint": ("breaks the item's constraint", "không thỏa điều kiện của câu hỏi"),
+    "choice_filter": ("does not belong to the answer it depends on", "không thuộc lựa chọn của câu trước"),
+    "duplicate_conflict": ("same submission id as another row with different answers",
+                           "trùng mã phiếu với dòng khác nhưng khác câu trả lời"),
+}
+
+
+def _choice_lookup(spec: InstrumentSpec, list_name: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(exact codes, folded-key → code) for one list; keys shared by two codes are left out."""
+    choices = spec.choices.get(list_name, ())
+    exact = {c.code: c.code for c in choices}
+    keyed: dict[str, str | None] = {}
+
+    def add(key: str, code: str) -> None:
+        if key:
+            keyed[key] = code if keyed.get(key, code) == code else None
+
+    for c in choices:
+        add(_key(c.code), c.code)
+        for label in (c.label_vi, c.label_en):
+            if label:
+                add(_key(label), c.code)
+                # "Không biết / không trả lời": either half means the same missing code.
+                if c.missing and " / " in label:
+                    for part in label.split(" / "):
+                        add(_key(part), c.code)
+    return exact, {k: v for k, v in keyed.items() if v is not None}
+
+
+@dataclass
+class _Converted:
+    typed: pd.DataFrame
+    canonical: pd.DataFrame
+    failures: list[pd.DataFrame]
+
+
+def _fail_frame(rows: pd.Index, column: str, values: pd.Series, rule: str, detail_en: str = "", detail_vi: str = "") -> pd.DataFrame:
+    en, vi = RULES[rule]
+    return pd.DataFrame({
+        "_row": rows, "column": column, "value": values.loc[rows].astype(str).to_numpy(), "rule": rule,
+        "message_en": f"{en}{detail_en}", "message_vi": f"{vi}{detail_vi}",
+    })
+
+
+def _numeric_values(spec: InstrumentSpec, list_name: str) -> dict[str, str]:
+    """``{"1": "yes", "0": "no"}`` from the choices' ``value``; empty when two codes share a value."""
+    values = {str(int(c.value)) if float(c.value).is_integer() else str(c.value): c.code
+              for c in spec.choices.get(list_name, ()) if c.value is not None}
+    return values if len(values) == len({c.code for c in spec.choices.get(list_name, ()) if c.value is not None}) else {}
+
+
+def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: InstrumentSpec,
+                  sav_labels: Mapping[str, pd.Series], sav_rows: pd.Series) -> tuple[dict[str, pd.Series], pd.DataFrame | None]:
+    """Codes for every select_one column at once (one long Series, one dictionary look-up).
+
+    Order of evidence: the exact code; the folded code or label (vi/en, case, NFC and spaces
+    ignored); for SPSS rows, the value label of the stored number wins, and a number with no
+    label stands for the choice whose ``value`` it is (SPSS cannot store codes such as "yes").
+    Returns ``{item: codes}`` and the ``choice`` failures (None when there are none).
+    """
+    names = [it.name for it in items]
+    idx = frame.index
+    arr = frame[names].to_numpy(dtype=object)
+    present = pd.notna(arr)
+    r, c = np.nonzero(present)
+    out = np.full(arr.shape, None, dtype=object)
+    if len(r) == 0:
+        return {n: pd.Series(out[:, k], index=idx).astype("string") for k, n in enumerate(names)}, None
+    lists = np.array([it.list_name or "" for it in items], dtype=object)
+    prefix = pd.Series(lists[c], dtype="string") + "\x1f"
+    exact_map, key_map, value_map = {}, {}, {}
+    for ln in dict.fromkeys(lists):
+        exact, keyed = _choice_lookup(spec, ln)
+        exact_map.update({f"{ln}\x1f{k}": v for k, v in exact.items()})
+        key_map.update({f"{ln}\x1f{k}": v for k, v in keyed.items()})
+        value_map.update({f"{ln}\x1f{k}": v for k, v in _numeric_values(spec, ln).items()})
+    vals = pd.Series(arr[present], dtype="string")
+    codes = (prefix + vals).map(exact_map).astype(object)
+    codes = codes.where(codes.notna(), (prefix + _keys(vals)).map(key_map).astype(object))
+    if sav_labels:
+        labels = np.full(arr.shape, None, dtype=object)
+        for k, n in enumerate(names):
+            if n in sav_labels:
+                labels[:, k] = sav_labels[n].to_numpy(dtype=object)
+        lab = pd.Series(labels[present], dtype="string")
+        via_label = (prefix + _keys(lab)).map(key_map).astype(object)
+        codes = via_label.where(via_label.notna(), codes)
+    if sav_rows.any():
+        in_sav = sav_rows.to_numpy(dtype=bool)[r]
+        via_value = (prefix + vals).map(value_map).astype(object).where(in_sav, None)
+        codes = codes.where(codes.notna(), via_value)
+    out[r, c] = codes.to_numpy(dtype=object)
+    result = {n: pd.Series(out[:, k], index=idx).astype("string") for k, n in enumerate(names)}
+    failed = codes.isna().to_numpy(dtype=bool)
+    if not failed.any():
+        return result, None
+    en, vi = RULES["choice"]
+    detail = {ln: ", ".join(ch.code for ch in spec.choices.get(ln, ())[:12]) for ln in dict.fromkeys(lists)}
+    fail_lists = lists[c[failed]]
+    failures = pd.DataFrame({
+        "_row": idx[r[failed]], "column": np.array(names, dtype=object)[c[failed]],
+        "value": vals[failed].to_numpy(dtype=object), "rule": "choice",
+        "message_en": [f"{en} '{ln}' (codes: {detail[ln]})" for ln in fail_lists],
+        "message_vi": [f"{vi} '{ln}' (mã: {detail[ln]})" for ln in fail_lists],
+    })
+    return result, failures
+
+
+def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str, pd.Series],
+             sav_rows: pd.Series) -> _Converted:
+    """Type every item column of *frame* (strings, None = blank); collect failures."""
+    typed: dict[str, pd.Series] = {}
+    canon: dict[str, pd.Series] = {}
+    failures: list[pd.DataFrame] = []
+    idx = frame.index
+    selects, select_failures = _select_codes(frame, [it for it in spec.items if it.kind == "select_one"], spec,
+                                             sav_labels, sav_rows)
+    if select_failures is not None:
+        failures.append(select_failures)
+    for it in spec.items:
+        raw = frame[it.name] if it.name in frame.columns else pd.Series(None, index=idx, dtype=object)
+        present = raw.notna()
+        kind = it.kind
+        if kind == "select_one":
+            typed[it.name] = selects[it.name]
+            codes = typed[it.name]
+        elif kind == "select_multiple":
+            # Space-separated codes (Kobo) or labels; every token must map. Not used by the
+            # current instruments, kept so a new instrument version does not need new code.
+            exact, keyed = _choice_lookup(spec, it.list_name or "")
+            tokens = raw.dropna().astype(str).str.split().explode()
+            mapped = tokens.map(exact).astype(object)
+            mapped = mapped.where(mapped.notna(), _keys(tokens).map(keyed).astype(object))
+            ok_rows = mapped.notna().groupby(level=0).all()
+            joined = mapped.groupby(level=0).agg(lambda p: " ".join(p.astype(str)))
+            codes = pd.Series(None, index=idx, dtype=object)
+            good_rows = ok_rows[ok_rows].index
+            codes.loc[good_rows] = joined.loc[good_rows]
+            failed = present & codes.isna()
+            if failed.any():
+                listed = ", ".join(c.code for c in spec.choices.get(it.list_name or "", ())[:12])
+                failures.append(_fail_frame(idx[failed], it.name, raw, "choice",
+                                            f" '{it.list_name}' (codes: {listed})", f" '{it.list_name}' (mã: {listed})"))
+            typed[it.name] = codes.astype("string")
+        elif kind in ("integer", "decimal", "range"):
+            text = raw[present].astype(str)
+            good = text.str.fullmatch(_INT if kind == "integer" else _DEC)
+            # Vietnamese writes 1.234 for one thousand two hundred and thirty-four and 4,5 for four
+            # and a half: a dot- or comma-grouped number is refused even where it would parse as a
+            # decimal ("1.234"), because its meaning depends on who typed it.
+            thousands = text.str.fullmatch(_THOUSANDS)
+            comma = text.str.fullmatch(_DEC_COMMA) & ~thousands
+            bad = ~good | thousands
+            other = bad & ~thousands & ~comma
+            for rule, mask in (("thousands_separator", thousands), ("decimal_comma", comma),
+                               ("integer" if kind == "integer" else "decimal", other)):
+                if mask.any():
+                    failures.append(_fail_frame(mask[mask].index, it.name, raw, rule))
+            ok = text[~bad]
+            if kind == "integer":
+                col = pd.Series(pd.NA, index=idx, dtype="Int64")
+                col.loc[ok.index] = ok.astype("int64").to_numpy()
+            else:
+                col = pd.Series(np.nan, index=idx, dtype="float64")
+                col.loc[ok.index] = ok.astype(float).to_numpy()
+            typed[it.name] = col
+            codes = col.astype("string")
+        elif kind in ("date", "today"):
+            text = raw[present].astype(str)
+            # One strict parse per distinct value (a wave has few distinct dates).
+            parsed = {v: _parse_date(v) for v in text.unique()}
+            stamp = text.map(parsed)
+            bad = stamp.isna()
+            if bad.any():
+                failures.append(_fail_frame(bad[bad].index, it.name, raw, "date"))
+            col = pd.Series(pd.NaT, index=idx, dtype="datetime64[us]")
+            good = stamp[~bad]
+            if len(good):
+                col.loc[good.index] = pd.to_datetime(good.astype(str), format="%Y-%m-%d").astype("datetime64[us]").to_numpy()
+            typed[it.name] = col
+            codes = col.dt.strftime("%Y-%m-%d").astype("string")
+        elif kind in ("start", "end", "datetime"):
+            col, bad = _parse_datetimes(raw, LOCAL_UTC_OFFSET)
+            if bad.any():
+                failures.append(_fail_frame(bad[bad].index, it.name, raw, "datetime"))
+            typed[it.name] = col
+            codes = col.astype("string")
+        else:  # text, calculate, time, anything else: text as received (normalised)
+            typed[it.name] = raw.astype("string")
+            codes = typed[it.name]
+        # Canonical text for duplicate detection: the converted value, or the raw text marked
+        # as unconverted, so two rows differing only in an invalid cell are not "the same".
+        marked = ("\x00" + raw.astype("string")).astype(object).where(raw.notna(), "")
+        canon[it.name] = codes.astype(object).where(codes.notna(), marked)
+    return _Converted(pd.DataFrame(typed, index=idx), pd.DataFrame(canon, index=idx), failures)
+
+
+def _parse_date(text: str) -> str | None:
+    """``YYYY-MM-DD`` (optionally at midnight, as Excel date cells come) or ``dd/mm/yyyy``; None if not a real date."""
+    m = _DATE_ISO.fullmatch(text)
+    if m:
+        y, mo, d = m.groups()
+    else:
+        m = _DATE_VN.fullmatch(text)
+        if not m:
+            return None
+        d, mo, y = m.groups()
+    try:
+        return dt.date(int(y), int(mo), int(d)).isoformat()
+    except ValueError:
+        return None
+
+
+def _parse_datetimes(raw: pd.Series, naive_tz: dt.tzinfo) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 strings → UTC timestamps (µs); naive values are in *naive_tz*. (values, failed)."""
+    present = raw.notna()
+    text = raw[present].astype(str)
+    ok = text.str.fullmatch(_DATETIME)
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
+    good = text[ok]
+    if len(good):
+        aware = good.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$")
+        if aware.any():
+            out.loc[good[aware].index] = pd.to_datetime(good[aware], format="ISO8601", utc=True).astype("datetime64[us, UTC]").to_numpy()
+        if (~aware).any():
+            local = pd.to_datetime(good[~aware], format="ISO8601").dt.tz_localize(naive_tz).dt.tz_convert("UTC")
+            out.loc[good[~aware].index] = local.astype("datetime64[us, UTC]").to_numpy()
+    failed = pd.Series(False, index=raw.index)
+    failed.loc[text[~ok].index] = True
+    return out, failed

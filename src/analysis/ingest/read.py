@@ -1,0 +1,343 @@
+"""Reading exports: detect the format and encoding from the content and read each file into
+a `RawTable` of strings (CSV/TSV text, XLSX, SPSS ``.sav``); normalise the text (NFC,
+whitespace, control and invisible characters removed and counted) and refuse TCVN3/VNI
+legacy-font text. Nothing here knows the instrument."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import os
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.ingest import vn_encoding
+from analysis.ingest.messages import IngestError, Message, _problem, _rowlist, _unprefix
+
+__all__ = ["RawTable", "read_file", "fold"]
+
+
+# ============================================================================================
+# Reading: bytes -> RawTable of strings
+# ============================================================================================
+@dataclass(frozen=True)
+class RawTable:
+    """One file as read: header and cells as text, exactly as received (not yet normalised).
+
+    ``cells`` has one column per header cell (positional, object dtype, ``None`` = empty);
+    ``rows`` the row number the user sees for each data row (header = row 1); ``value_labels``
+    and ``user_missing`` (SPSS only) are keyed by column position.
+    """
+
+    file: str
+    format: str
+    header: tuple[str, ...]
+    cells: pd.DataFrame
+    rows: np.ndarray
+    sheet: str = ""
+    encoding: str = ""
+    value_labels: Mapping[int, Mapping[str, str]] = field(default_factory=dict)
+    user_missing: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    notes: tuple[Message, ...] = ()
+
+
+def _sniff(data: bytes) -> str:
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith((b"$FL2", b"$FL3")):
+        return "sav"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    return "text"
+
+
+def read_file(path: os.PathLike | str, *, name: str | None = None) -> RawTable:
+    """Read one export into a `RawTable`; raise `IngestError` when it cannot be read safely.
+
+    The format comes from the first bytes (ZIP → XLSX, ``$FL2`` → SPSS, OLE2 → old ``.xls``,
+    refused), anything else is text. *name* is the file name used in messages (defaults to
+    the path's name).
+    """
+    path = Path(path)
+    name = name or path.name
+    data = path.read_bytes()
+    kind = _sniff(data)
+    if kind == "xls":
+        raise IngestError([_problem("format", name,
+                                    "old Excel 97-2003 (.xls) workbooks are not supported: open it in Excel and save as .xlsx",
+                                    "không hỗ trợ tệp Excel 97-2003 (.xls): hãy mở bằng Excel và lưu lại dạng .xlsx")])
+    if kind == "xlsx":
+        return _read_xlsx(path, name)
+    if kind == "sav":
+        return _read_sav(path, name)
+    return _read_text(data, name)
+
+
+def _grid_to_table(grid: list[list[object]], name: str, fmt: str, *, sheet: str = "", encoding: str = "",
+                   first_row: int = 1, notes: Sequence[Message] = ()) -> RawTable:
+    """Header = first row of *grid*; data rows after it; trailing blank rows are not rows."""
+    if not grid:
+        raise IngestError([_problem("empty", name, "the file is empty (no header row)", "tệp rỗng (không có dòng tiêu đề)")])
+    width = max(len(r) for r in grid)
+    grid = [list(r) + [None] * (width - len(r)) for r in grid]
+    header = tuple("" if v is None else str(v) for v in grid[0])
+    body = grid[1:]
+    # Trailing rows that are entirely blank are sheet formatting, not submissions.
+    def blank(row):
+        return all(v is None or (isinstance(v, str) and not v.strip()) for v in row)
+    while body and blank(body[-1]):
+        body.pop()
+    cells = pd.DataFrame(body, columns=range(width), dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
+    cells = cells.astype(object).where(cells.notna(), None)
+    rows = np.arange(first_row + 1, first_row + 1 + len(body), dtype=np.int64)
+    return RawTable(name, fmt, header, cells, rows, sheet=sheet, encoding=encoding, notes=tuple(notes))
+
+
+def _read_text(data: bytes, name: str) -> RawTable:
+    try:
+        text, encoding = vn_encoding.decode_bytes(data, name)
+    except vn_encoding.EncodingProblem as exc:
+        raise IngestError([_problem("encoding", name, _unprefix(exc.en, name), _unprefix(exc.vi, name))]) from None
+    text = text.lstrip("\ufeff")
+    first_line = text.split("\n", 1)[0]
+    # The header line decides the separator: Excel "Unicode Text" uses tabs, a vi-VN Excel
+    # may write semicolons (its list separator), everything else commas.
+    if "\t" in first_line:
+        delimiter = "\t"
+    elif ";" in first_line and "," not in first_line:
+        delimiter = ";"
+    else:
+        delimiter = ","
+    try:
+        grid = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error as exc:
+        raise IngestError([_problem("csv", name, f"the text is not valid CSV ({exc})", f"tệp không đúng định dạng CSV ({exc})")]) from None
+    grid = [[c if c != "" else None for c in row] for row in grid]
+    table = _grid_to_table(grid, name, "csv", encoding=encoding)
+    if len(grid) > 1:
+        too_long = [i + 2 for i, r in enumerate(grid[1:]) if len(r) > len(grid[0]) and any(c not in (None, "") for c in r[len(grid[0]):])]
+        if too_long:
+            raise IngestError([_problem("header", name,
+                                        f"rows {_rowlist(too_long)} have more cells than the header row: a value contains an unquoted "
+                                        f"'{delimiter}' or a header cell is missing",
+                                        f"các dòng {_rowlist(too_long)} có nhiều ô hơn dòng tiêu đề: có giá trị chứa dấu "
+                                        f"'{delimiter}' không được đặt trong ngoặc kép hoặc thiếu ô tiêu đề")])
+    return table
+
+
+def _excel_cell(v: object) -> object:
+    """An Excel cell as the text a user would type: whole floats without '.0', dates ISO."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    if isinstance(v, dt.datetime):
+        if v.time() == dt.time(0) and v.tzinfo is None:
+            return v.date().isoformat()
+        return v.isoformat()
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, dt.timedelta):
+        return str(v.total_seconds())
+    return str(v)
+
+
+def _read_xlsx(path: Path, name: str) -> RawTable:
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    try:
+        # Not read-only: merged ranges are only visible in the full model, and exports are small.
+        # From bytes: openpyxl refuses a path whose extension is not .xlsx, but the format was
+        # recognised from the content already.
+        wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=False, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
+        raise IngestError([_problem("format", name, f"the workbook cannot be opened ({type(exc).__name__}: {exc})",
+                                    f"không mở được tệp Excel ({type(exc).__name__}: {exc})")]) from None
+    ws = wb.worksheets[0]
+    notes = []
+    others = [s.title for s in wb.worksheets[1:] if s.max_row > 1 or s.max_column > 1]
+    if others:
+        notes.append(Message("info", "other_sheets",
+                             f"only the first sheet '{ws.title}' is imported; sheets {others} are ignored (Kobo repeat groups are not imported)",
+                             f"chỉ nhập trang tính đầu tiên '{ws.title}'; bỏ qua các trang {others}", name))
+    problems = []
+    for rng in sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col)):
+        where = f"{get_column_letter(rng.min_col)}{rng.min_row}:{get_column_letter(rng.max_col)}{rng.max_row}"
+        if rng.min_row <= 2:
+            problems.append(_problem("merged_header", name,
+                                     f"sheet '{ws.title}': merged header cells {where}: the header must be one row of one name per "
+                                     f"column — unmerge the cells and delete the group-title row",
+                                     f"trang '{ws.title}': ô tiêu đề bị gộp {where}: tiêu đề phải là một dòng, mỗi cột một tên — "
+                                     f"hãy bỏ gộp ô và xóa dòng tiêu đề nhóm"))
+        else:
+            problems.append(_problem("merged_cells", name,
+                                     f"sheet '{ws.title}': merged cells {where} in the data: only the first cell keeps its value — unmerge "
+                                     f"and fill every cell",
+                                     f"trang '{ws.title}': ô bị gộp {where} trong vùng dữ liệu: chỉ ô đầu giữ giá trị — hãy bỏ gộp và "
+                                     f"điền đủ từng ô"))
+    if problems:
+        raise IngestError(problems)
+    grid = [[_excel_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    return _grid_to_table(grid, name, "xlsx", sheet=ws.title, notes=notes)
+
+
+def _sav_value(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, str):
+        return v if v.strip() else None
+    return _excel_cell(v)
+
+
+def _read_sav(path: Path, name: str) -> RawTable:
+    import pyreadstat
+
+    try:
+        df, meta = pyreadstat.read_sav(str(path), user_missing=True, apply_value_formats=False)
+    except Exception as exc:  # noqa: BLE001
+        raise IngestError([_problem("format", name, f"the SPSS file cannot be read ({exc})", f"không đọc được tệp SPSS ({exc})")]) from None
+    columns = list(df.columns)
+    grid = [columns] + [[_sav_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
+    table = _grid_to_table(grid, name, "sav")
+    labels: dict[int, dict[str, str]] = {}
+    for var, mapping in (meta.variable_value_labels or {}).items():
+        labels[columns.index(var)] = {_sav_value(k): str(v) for k, v in mapping.items()}
+    missing: dict[int, set[str]] = {}
+    for var, values in (getattr(meta, "missing_user_values", None) or {}).items():
+        missing.setdefault(columns.index(var), set()).update(_sav_value(v) for v in values)
+    for var, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        col = df[var]
+        for r in ranges:
+            lo, hi = r.get("lo"), r.get("hi")
+            if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
+                hit = pd.to_numeric(col, errors="raise") if pd.api.types.is_numeric_dtype(col) else None
+                if hit is not None:
+                    missing.setdefault(columns.index(var), set()).update(_sav_value(v) for v in col[(hit >= lo) & (hit <= hi)].unique())
+            else:
+                missing.setdefault(columns.index(var), set()).add(_sav_value(lo))
+    return RawTable(table.file, table.format, table.header, table.cells, table.rows,
+                    value_labels=labels, user_missing={k: frozenset(v) for k, v in missing.items()})
+
+
+# ============================================================================================
+# Normalisation
+# ============================================================================================
+# Control characters (C0 except tab/newline, DEL, C1) and invisible formatting characters
+# (zero-width, bidi controls, BOM) that break code matching and are never meaningful in answers.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+_SPACES = re.compile(r"[\s\u00a0\u2007\u202f]+")
+
+
+def fold(text: str) -> str:
+    """NFC, non-breaking spaces as spaces, runs of whitespace as one space, stripped.
+
+    Examples
+    --------
+    >>> fold("  Đồng\\u00a0ý \\n ") == "Đồng ý"
+    True
+    """
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def _key(text: str) -> str:
+    """Matching key for choice labels: `fold` and case-folded."""
+    return fold(text).casefold()
+
+
+def _keys(values: pd.Series) -> pd.Series:
+    """`_key` of every non-blank value, vectorised (blank stays NA)."""
+    s = values.astype("string")
+    return s.str.normalize("NFC").str.replace(_SPACES, " ", regex=True).str.strip().str.casefold()
+
+
+def _scan_legacy(table: RawTable) -> list[Message]:
+    """File-level errors for TCVN3/VNI text, one per column, with example rows."""
+    problems = []
+    cells = table.cells
+    header_hits = [(i, h, vn_encoding.legacy_reading(h)) for i, h in enumerate(table.header)]
+    header_hits = [(i, h, r) for i, h, r in header_hits if r]
+    for i, h, (scheme, reading) in header_hits:
+        problems.append(_problem("legacy_encoding", table.file,
+                                 f"header of column {i + 1} {h!r} is {scheme} legacy-font text (reads as {reading!r}): convert the file "
+                                 f"to Unicode (e.g. UniKey's converter) and export again",
+                                 f"tiêu đề cột {i + 1} {h!r} dùng bảng mã cũ {scheme} (đọc là {reading!r}): hãy chuyển tệp sang "
+                                 f"Unicode (ví dụ công cụ chuyển mã của UniKey) rồi xuất lại"))
+    for pos in cells.columns:
+        col = cells[pos].dropna().astype(str)
+        text = col[~col.str.isascii()]
+        if text.empty:
+            continue
+        # One detector call per distinct value, then a dictionary look-up per cell.
+        readings = {v: vn_encoding.legacy_reading(v) for v in text.unique()}
+        hit_values = {v for v, r in readings.items() if r is not None}
+        hits = text[text.isin(hit_values)]
+        if hits.empty:
+            continue
+        schemes = sorted({readings[v][0] for v in hit_values})
+        examples = [(int(table.rows[i]), v, readings[v][1]) for i, v in list(hits.items())[:3]]
+        ex_en = "; ".join(f"row {r}: {v!r} (= {u!r})" for r, v, u in examples)
+        col_name = table.header[pos] or f"#{pos + 1}"
+        problems.append(_problem(
+            "legacy_encoding", table.file,
+            f"column {col_name!r}: {len(hits)} cell(s) are {'/'.join(schemes)} legacy-font text, e.g. {ex_en}; convert the "
+            f"file to Unicode (e.g. UniKey's converter, source {schemes[0]}) and export again",
+            f"cột {col_name!r}: {len(hits)} ô dùng bảng mã cũ {'/'.join(schemes)}, ví dụ "
+            + "; ".join(f"dòng {r}: {v!r} (= {u!r})" for r, v, u in examples)
+            + f"; hãy chuyển tệp sang Unicode (ví dụ công cụ chuyển mã của UniKey, nguồn {schemes[0]}) rồi xuất lại"))
+    return problems
+
+
+def _normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFrame, list[Message]]:
+    """NFC, control characters removed (counted), blanks → None; free text keeps its line breaks.
+
+    All non-empty cells are processed as one long Series (one pass for the whole file, not
+    one per column), then put back in place.
+    """
+    notes = []
+    cells = table.cells
+    arr = cells.to_numpy(dtype=object, copy=True)
+    present = pd.notna(arr)
+    if not present.any():
+        return cells.copy(), notes
+    r_idx, c_idx = np.nonzero(present)
+    s = pd.Series(arr[present], dtype="string")
+    s = s.str.replace("\r\n", "\n", regex=False).str.normalize("NFC")
+    bad = s.str.contains(_CONTROL).to_numpy(dtype=bool)
+    if bad.any():
+        for pos in sorted(set(c_idx[bad])):
+            rows = [int(table.rows[r]) for r in r_idx[bad & (c_idx == pos)]]
+            name = table.header[pos] or f"#{pos + 1}"
+            notes.append(Message("warning", "control_characters",
+                                 f"column {name!r}: control or invisible characters removed in {len(rows)} cell(s) (rows {_rowlist(rows)})",
+                                 f"cột {name!r}: đã xóa ký tự điều khiển hoặc ký tự ẩn trong {len(rows)} ô (dòng {_rowlist(rows)})",
+                                 table.file))
+        s = s.str.replace(_CONTROL, "", regex=True)
+    # Free text keeps line breaks and inner spacing (only the ends are trimmed); every other
+    # cell has its whitespace folded, so codes and labels compare cleanly.
+    is_text = np.isin(c_idx, sorted(text_columns))
+    folded = s.str.replace(_SPACES, " ", regex=True).str.strip()
+    trimmed = s.str.replace("\u00a0", " ", regex=False).str.strip()
+    s = trimmed.where(is_text, folded)
+    values = s.to_numpy(dtype=object, na_value=None)
+    values[values == ""] = None
+    arr[r_idx, c_idx] = values
+    return pd.DataFrame(arr, index=cells.index, columns=cells.columns, dtype=object), notes

@@ -1,0 +1,63 @@
+"""Which waves have been imported, and what each one is.
+
+A wave exists once the import has written ``data/processed/<instrument>/<wave>.parquet`` and
+its manifest ``<wave>.manifest.json`` (see `analysis.ingest.importer`). Wave ids sort as text, so use
+years (``2023``) or zero-padded ids.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import config
+
+__all__ = ["list_waves", "latest_wave", "wave_manifest", "load_wave", "is_synthetic"]
+
+
+def _folder(instrument: str, processed_dir: Path | None) -> Path:
+    return (processed_dir or config.PROCESSED_DIR) / config.check_id(instrument, "instrument")
+
+
+def list_waves(instrument: str, *, processed_dir: Path | None = None) -> list[str]:
+    """Imported waves of *instrument*, oldest first (only those with data and a manifest)."""
+    folder = _folder(instrument, processed_dir)
+    if not folder.is_dir():
+        return []
+    waves = [p.stem for p in folder.glob("*.parquet") if (folder / f"{p.stem}.manifest.json").is_file()]
+    return sorted(w for w in waves if _is_id(w))
+
+
+def latest_wave(instrument: str, *, processed_dir: Path | None = None) -> str | None:
+    """The most recent imported wave of *instrument*, or None when there is none."""
+    waves = list_waves(instrument, processed_dir=processed_dir)
+    return waves[-1] if waves else None
+
+
+def wave_manifest(instrument: str, wave: str, *, processed_dir: Path | None = None) -> dict:
+    """The import manifest of one wave (row counts, source files and sha256, synthetic flag…)."""
+    path = _folder(instrument, processed_dir) / f"{config.check_id(wave, 'wave')}.manifest.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"wave {wave!r} of instrument {instrument!r} has not been imported ({path} missing)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_wave(instrument: str, wave: str, *, processed_dir: Path | None = None) -> pd.DataFrame:
+    """The accepted, tidy responses of one wave."""
+    wave_manifest(instrument, wave, processed_dir=processed_dir)  # clear error if not imported
+    return pd.read_parquet(_folder(instrument, processed_dir) / f"{wave}.parquet")
+
+
+def is_synthetic(instrument: str, wave: str, *, processed_dir: Path | None = None) -> bool:
+    """True unless the wave's manifest says explicitly that the data are real."""
+    return wave_manifest(instrument, wave, processed_dir=processed_dir).get("synthetic", True) is not False
+
+
+def _is_id(value: str) -> bool:
+    try:
+        config.check_id(value)
+    except config.InvalidIdentifierError:
+        return False
+    return True
