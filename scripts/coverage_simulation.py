@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.ingest import population
+from analysis.instruments import population
 from analysis.stats.design import SurveyDesign
 from analysis.synthetic import members as synthetic
 

@@ -7,12 +7,12 @@ import re
 import unicodedata
 
 import pytest
+from test_instruments_helpers import make_surveys
 
 from analysis import config
 from analysis import instruments as I
-from analysis.ingest.population import load_units
-
-from test_instruments_helpers import make_surveys
+from analysis.ingest import waves
+from analysis.instruments.population import load_units
 
 DEMOGRAPHIC_ROLES = ("org", "unit", "sex", "age_group", "party", "education", "theory", "position")
 LIKERT_VI = ("Hoàn toàn không đồng ý", "Không đồng ý", "Phân vân", "Đồng ý", "Hoàn toàn đồng ý")
@@ -238,7 +238,7 @@ def test_check_all_flags_a_changed_item_that_kept_its_name(tmp_path):
     )
 
 
-def test_load_for_wave_uses_the_manifest_version(tmp_path):
+def test_load_instrument_of_a_wave_uses_the_manifest_version(tmp_path):
     import json
 
     folder = tmp_path / "processed" / "member"
@@ -246,10 +246,10 @@ def test_load_for_wave_uses_the_manifest_version(tmp_path):
     (folder / "2024.parquet").write_bytes(b"")
     (folder / "2024.manifest.json").write_text(json.dumps({"instrument": "member", "wave": "2024",
                                                            "instrument_version": "1"}), encoding="utf-8")
-    assert I.load_for_wave("member", "2024", processed_dir=tmp_path / "processed") is I.load("member", "1")
+    assert waves.load_instrument("member", "2024", processed_dir=tmp_path / "processed") is I.load("member", "1")
     (folder / "2024.manifest.json").write_text(json.dumps({"instrument": "member", "wave": "2024"}), encoding="utf-8")
     with pytest.raises(ValueError, match="does not declare instrument_version"):
-        I.load_for_wave("member", "2024", processed_dir=tmp_path / "processed")
+        waves.load_instrument("member", "2024", processed_dir=tmp_path / "processed")
 
 
 def test_instrument_is_hashable_and_sensitive_items_exclude_quasi_identifiers(member):

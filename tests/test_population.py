@@ -8,7 +8,7 @@ import re
 import pytest
 
 from analysis import config
-from analysis.ingest import population
+from analysis.instruments import population
 
 # Published figures (the seed text, PLAN_BRIEF.md): units, members, male, female, party members.
 PUBLISHED = {"CDVC": (48, 4816, 2360, 2456, 3534), "HCCB": (20, 315, 312, 3, 303), "DTN": (35, 1183, 366, 817, 483)}

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from analysis import instruments, study
-from analysis.ingest import population
+from analysis.instruments import population
 from analysis.stats import compare
 
 

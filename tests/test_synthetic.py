@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 from analysis.ingest import importer as ingest
-from analysis.ingest import population, waves
-from analysis.instruments import load
+from analysis.ingest import waves
+from analysis.instruments import load, population
 from analysis.stats import scoring
 from analysis.stats.design import SurveyDesign
 from analysis.synthetic import demo

@@ -796,7 +796,7 @@ def unit_hierarchy(instrument: object | None = None, units: pd.DataFrame | None 
         When given, the columns are named after the items with roles ``unit`` and ``org`` (as in
         the processed data and in estimate tables grouped by them); else ``unit`` and ``org``.
     units : DataFrame, optional
-        ``unit_id, org`` (default: :func:`analysis.ingest.population.load_units`).
+        ``unit_id, org`` (default: :func:`analysis.instruments.population.load_units`).
 
     Returns
     -------
@@ -810,7 +810,7 @@ def unit_hierarchy(instrument: object | None = None, units: pd.DataFrame | None 
     (['unit', 'org'], ['CDVC01', 'CDVC'], 103)
     """
     if units is None:
-        from analysis.ingest.population import load_units
+        from analysis.instruments.population import load_units
 
         units = load_units()
     cols = ("unit", "org") if instrument is None else (_role_column(instrument, "unit"), _role_column(instrument, "org"))
@@ -827,7 +827,7 @@ def unit_identifiers(units: pd.DataFrame | None = None) -> list[str]:
     (['CDVC01', 'Cơ sở CĐVC 01', 'Trade Union unit 01'], 309)
     """
     if units is None:
-        from analysis.ingest.population import load_units
+        from analysis.instruments.population import load_units
 
         units = load_units()
     cols = [c for c in ("unit_id", "name_vi", "name_en") if c in units.columns]

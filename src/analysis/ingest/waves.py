@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config
+from analysis import config, instruments
+from analysis.instruments import Instrument
 
-__all__ = ["list_waves", "latest_wave", "wave_manifest", "load_wave", "is_synthetic"]
+__all__ = ["list_waves", "latest_wave", "wave_manifest", "load_wave", "load_instrument", "is_synthetic"]
 
 
 def _folder(instrument: str, processed_dir: Path | None) -> Path:
@@ -61,3 +62,23 @@ def _is_id(value: str) -> bool:
     except config.InvalidIdentifierError:
         return False
     return True
+
+
+def load_instrument(name: str, wave: str, *, processed_dir: Path | str | None = None,
+                    surveys_dir: Path | str | None = None) -> Instrument:
+    """The instrument version a processed wave was collected with (its manifest's ``instrument_version``).
+
+    Raises
+    ------
+    ValueError
+        When the manifest does not declare ``instrument_version`` (file named).
+    FileNotFoundError
+        When the wave has not been imported.
+    """
+    pdir = Path(processed_dir) if processed_dir is not None else None
+    manifest = wave_manifest(name, wave, processed_dir=pdir)
+    version = manifest.get("instrument_version")
+    if version in (None, ""):
+        raise ValueError(f"manifest of wave {wave!r} of {name!r} does not declare instrument_version "
+                         "(rule: every wave declares the instrument version it used, in wave.yaml)")
+    return instruments.load(name, str(version), surveys_dir=surveys_dir)

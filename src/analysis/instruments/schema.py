@@ -53,7 +53,6 @@ __all__ = [
     "Instrument",
     "ItemComparison",
     "load",
-    "load_for_wave",
     "versions",
     "instrument_path",
     "check_file",
@@ -548,7 +547,7 @@ def _frame_choices(list_name: str, source: str, population_dir: Path | None, whe
     if source != "units":
         problems.append(f"{where}: choice list '{list_name}': unknown from_frame '{source}' (known: units)")
         return []
-    from analysis.ingest import population  # local import: population is only needed for this list
+    from analysis.instruments import population  # local import: population is only needed for this list
 
     try:
         units = population.load_units(population_dir)
@@ -967,28 +966,6 @@ def load(name: str, version: str | int | None = None, *, surveys_dir: Path | str
     return _load_cached(str(path.resolve()), str(sdir.resolve()),
                         None if population_dir is None else str(Path(population_dir).resolve()),
                         path.stat().st_mtime_ns)
-
-
-def load_for_wave(name: str, wave: str, *, processed_dir: Path | str | None = None,
-                  surveys_dir: Path | str | None = None) -> Instrument:
-    """The instrument version a processed wave was collected with (its manifest's ``instrument_version``).
-
-    Raises
-    ------
-    ValueError
-        When the manifest does not declare ``instrument_version`` (file named).
-    FileNotFoundError
-        When the wave has not been imported.
-    """
-    from analysis.ingest import waves  # local import: waves reads data/, instruments itself does not
-
-    pdir = Path(processed_dir) if processed_dir is not None else None
-    manifest = waves.wave_manifest(name, wave, processed_dir=pdir)
-    version = manifest.get("instrument_version")
-    if version in (None, ""):
-        raise ValueError(f"manifest of wave {wave!r} of {name!r} does not declare instrument_version "
-                         "(rule: every wave declares the instrument version it used, in wave.yaml)")
-    return load(name, str(version), surveys_dir=surveys_dir)
 
 
 # ----------------------------------------------------------------------------- comparability

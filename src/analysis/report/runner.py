@@ -1080,7 +1080,7 @@ def audit_run(run_dir: Path | str, instrument: str, wave: str, min_group_size: i
         never the value or its n (the message lands in the manifest under ``reports/.failed``).
     """
     from analysis import disclosure
-    from analysis.ingest import population
+    from analysis.instruments import population
 
     if instrument != "member":
         # The attacker audits additive statistics about respondents (member means, answer

@@ -11,7 +11,7 @@ The project's design, one wave at a time (DESIGN.md, statistical contract):
   strata** and the unit's member count is the **fpc**;
 * **base weight** = members of the unit / respondents of the unit;
 * the base weights are **raked** to the frame's margins of organization, sex and party
-  membership (`analysis.ingest.population.margins`); the standard errors account for the raking.
+  membership (`analysis.instruments.population.margins`); the standard errors account for the raking.
 
 Tables keep the statistics core's columns ``[wave, *by, variable, estimate, se, ci_low,
 ci_high, n, deff]`` so that `analysis.disclosure.protect_table` and `analysis.stats.compare` take them
@@ -37,9 +37,8 @@ import numpy as np
 import pandas as pd
 
 from analysis import instruments
-from analysis.ingest import population
 from analysis.ingest import waves as waves_mod
-from analysis.instruments import Instrument
+from analysis.instruments import Instrument, population
 from analysis.stats import compare, reliability, scoring, weighting
 from analysis.stats.design import SurveyDesign
 
@@ -180,7 +179,7 @@ def load_member(waves: Sequence[str], *, instrument: str = "member", processed_d
     frames = []
     for wave in [w for w in waves if w in imported]:  # a unit report may run before a member wave exists
         raw = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir)
-        ins = instruments.load_for_wave(instrument, wave, processed_dir=processed_dir)
+        ins = waves_mod.load_instrument(instrument, wave, processed_dir=processed_dir)
         roles = role_columns(raw, ins)
         scores = scoring.score_constructs(raw, ins)
         meta = pd.DataFrame({WAVE: wave, FLAGGED: _flags(raw)}, index=raw.index)
@@ -210,7 +209,7 @@ def load_units(waves: Sequence[str], *, instrument: str = "unit",
     frames = []
     for wave in [w for w in waves if w in imported]:
         raw = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir)
-        ins = instruments.load_for_wave(instrument, wave, processed_dir=processed_dir)
+        ins = waves_mod.load_instrument(instrument, wave, processed_dir=processed_dir)
         roles = role_columns(raw, ins)[["org", "unit"]]
         values = scoring.compute_indicators(raw, ins)
         frames.append(pd.concat([pd.DataFrame({WAVE: wave}, index=raw.index), roles, values,
@@ -347,8 +346,8 @@ def comparable_constructs(instrument: str, wave: str, baseline_wave: str, *,
     (comparable, not_comparable)
         Construct names, and ``(construct, reason)`` for the others.
     """
-    a = instruments.load_for_wave(instrument, baseline_wave, processed_dir=processed_dir)
-    b = instruments.load_for_wave(instrument, wave, processed_dir=processed_dir)
+    a = waves_mod.load_instrument(instrument, baseline_wave, processed_dir=processed_dir)
+    b = waves_mod.load_instrument(instrument, wave, processed_dir=processed_dir)
     cmp = instruments.comparable_items(a, b)
     return list(cmp.constructs), list(cmp.not_comparable_constructs)
 

@@ -13,7 +13,7 @@ The files go through the ordinary import (`analysis.ingest.importer.import_wave`
 
 The model (all draws from ``numpy.random.Generator`` seeded from one integer)
 ----------------------------------------------------------------------------
-Population: the 6,314 members of the frame (`analysis.ingest.population`), unit by unit, with sex and
+Population: the 6,314 members of the frame (`analysis.instruments.population`), unit by unit, with sex and
 party membership matching the published org × sex and org × party margins *exactly*, education
 matching the published qualification counts exactly (the unpublished remainder is
 ``below_university``), exactly 647 with advanced political theory, ages by organization
@@ -57,8 +57,7 @@ import pandas as pd
 from scipy import special
 
 from analysis import config
-from analysis.ingest import population
-from analysis.instruments import Instrument, load
+from analysis.instruments import Instrument, load, population
 from analysis.stats import scoring
 from analysis.synthetic.io import write_json, write_text_xlsx, write_xlsx, write_yaml
 from analysis.synthetic.text import PII_KINDS, add_pii, member_comments

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.ingest import population, validate
-from analysis.instruments import Instrument
+from analysis.ingest import validate
+from analysis.instruments import Instrument, population
 
 __all__ = ["PROFILES", "DENOMINATORS", "ROUTINE_FROM_INTENSITY", "unit_wave", "parse_formula"]
 
