@@ -1,0 +1,90 @@
+"""Measurement (notebook 20): reliability of every scale by group and wave, item statistics, items to review.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from analysis.instruments import Instrument
+from analysis.stats import reliability, scoring
+from analysis.study.base import WAVE
+
+__all__ = [
+    "reliability_table",
+    "item_statistics",
+    "misbehaving_sentence",
+]
+
+
+def _construct_items(data: pd.DataFrame, instrument: Instrument) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Reverse-keyed numeric items of every construct present in *data*."""
+    scales = {c.name: [i.name for i in instrument.construct_items(c.name) if i.name in data.columns]
+              for c in instrument.constructs}
+    scales = {k: v for k, v in scales.items() if len(v) >= 2}
+    cols = sorted({i for v in scales.values() for i in v})
+    items = scoring.recode_items(data[cols], instrument, reverse=True)
+    return items, scales
+
+
+def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequence[str] = (WAVE, "org"),
+                      n_boot: int = 200, seed: int = 20230) -> pd.DataFrame:
+    """Alpha, omega and a unit-cluster bootstrap interval for alpha, per construct and group.
+
+    Returns
+    -------
+    DataFrame
+        ``[*by, variable (construct), alpha, alpha_std, omega_total, ci_low, ci_high, n, k,
+        estimate]`` (``estimate`` = alpha, for disclosure control).
+    """
+    items, scales = _construct_items(data, instrument)
+    frame = pd.concat([data[list(by) + ["unit"]], items], axis=1)
+    out = reliability.reliability_by(frame, scales, by=list(by), cluster="unit", n_boot=n_boot, seed=seed)
+    out = out.rename(columns={"scale": "variable"})
+    out["estimate"] = out["alpha"]
+    out["n"] = out["n"].astype("float64")
+    if {"org", WAVE} <= set(by):
+        out["group"] = out["org"].astype(str) + " · " + out[WAVE].astype(str)  # a column header when shown wide
+    return out
+
+
+def item_statistics(data: pd.DataFrame, instrument: Instrument, *, lang: str = "vi") -> pd.DataFrame:
+    """Item statistics of every construct (one wave): r_drop, alpha if dropped, mean, sd, flags.
+
+    Returns
+    -------
+    DataFrame
+        ``[variable (construct), item, question, alpha, r_drop, alpha_if_dropped, mean, sd, n,
+        low_r_drop, alpha_rises, misbehaves]``: ``low_r_drop`` is ``r_drop < 0.30``;
+        ``alpha_rises`` that alpha without the item is higher than with it.
+    """
+    items, scales = _construct_items(data, instrument)
+    parts = []
+    for name, cols in scales.items():
+        res = reliability.cronbach_alpha(items[cols])
+        t = res.items.copy()
+        t.insert(0, "variable", name)
+        t["alpha"] = res.alpha
+        parts.append(t)
+    out = pd.concat(parts, ignore_index=True)
+    out["question"] = out["item"].map(lambda n: instrument.item(n).label(lang))  # the report's language
+    out["low_r_drop"] = out["r_drop"] < 0.30
+    out["alpha_rises"] = out["alpha_if_dropped"] > out["alpha"] + 1e-9
+    out["misbehaves"] = out["low_r_drop"] | out["alpha_rises"]
+    return out[["variable", "item", "question", "alpha", "r_drop", "alpha_if_dropped", "mean", "sd", "n",
+                "low_r_drop", "alpha_rises", "misbehaves"]]
+
+
+def misbehaving_sentence(items: pd.DataFrame, labels: Mapping[str, str], *, lang: str = "vi") -> str:
+    """One sentence naming the constructs whose items misbehave (or saying none do)."""
+    bad = items[items["misbehaves"].fillna(False).astype(bool)]
+    if bad.empty:
+        return {"vi": "Không có câu hỏi nào có tương quan với phần còn lại của thang đo dưới 0,30 hoặc làm "
+                      "tăng alpha khi bỏ đi.",
+                "en": "No item correlates below 0.30 with the rest of its scale or raises alpha when dropped."}[lang]
+    names = ", ".join(dict.fromkeys(labels.get(v, v) for v in bad["variable"]))
+    return {"vi": f"{len(bad)} câu hỏi cần xem lại (tương quan với phần còn lại dưới 0,30 hoặc alpha tăng khi "
+                  f"bỏ đi), thuộc các thang đo: {names}.",
+            "en": f"{len(bad)} item(s) to review (correlation with the rest below 0.30, or alpha rises when "
+                  f"dropped), in: {names}."}[lang]
