@@ -18,8 +18,10 @@ import sys
 from pathlib import Path
 
 from analysis import config
-from analysis.instruments import InstrumentError, check_all, load
+from analysis.instruments.checks import check_all
 from analysis.instruments.export import EXPORTERS
+from analysis.instruments.loading import load
+from analysis.instruments.model import InstrumentError
 
 __all__ = ["register", "run_check", "run_export"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import jinja2
 from openpyxl import Workbook
 
-from analysis.instruments import Instrument, Item
+from analysis.instruments.model import Instrument, Item
 
 __all__ = [
     "XLSFORM_LANGS",
