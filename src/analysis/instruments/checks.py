@@ -5,10 +5,11 @@ surveys folder and, across files, that each member + unit pair covers the plan's
 and that an item whose wording or scale changed between versions carries a new name.
 `read_checked` reads and checks one file for `analysis.instruments.loading`.
 
-The checks of one instrument cover names, groups, choice labels, items (type, choice list,
-Vietnamese label, reverse key, construct, role, task group, expression references, choice
-filter), roles, constructs, indicators (formula, direction, task group, objective, unit), the
-title and the task group list; the Vietnamese labels are checked by `_check_vi`.
+The checks of one instrument are one function per part, run in this order: `_check_names`,
+`_check_groups`, `_check_choice_labels`, `_check_items`, `_check_roles`, `_check_constructs`,
+`_check_indicators`, `_check_title`, `_check_task_group_list`. The Vietnamese labels are
+checked by `_check_vietnamese_label`, task group numbers by `_check_task_group` (and the
+coverage of the plan's task groups by `_coverage_problems`), objectives by `_check_objective`.
 
 Examples
 --------
@@ -38,16 +39,46 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _DIRECTIONS = ("higher", "lower")
 
 
-def _check_vi(where: str, what: str, text: str, problems: list[str]) -> None:
+def _check_instrument(ins: Instrument, problems: list[str]) -> None:
+    """Every consistency problem of one parsed instrument, in the order of the parts below."""
+    _check_names(ins, problems)
+    _check_groups(ins, problems)
+    _check_choice_labels(ins, problems)
+    _check_items(ins, problems)
+    _check_roles(ins, problems)
+    _check_constructs(ins, problems)
+    _check_indicators(ins, problems)
+    _check_title(ins, problems)
+    _check_task_group_list(ins, problems)
+
+
+# -- shared by the parts
+
+
+def _check_vietnamese_label(where: str, what: str, text: str, problems: list[str]) -> None:
     if not text:
         problems.append(f"{where}: {what}: missing Vietnamese label (label::vi)")
     elif unicodedata.normalize("NFC", text) != text:
         problems.append(f"{where}: {what}: label::vi is not in Unicode NFC form")
 
 
-def _check_instrument(ins: Instrument, problems: list[str]) -> None:
+def _check_task_group(where: str, what: str, number: object, problems: list[str]) -> None:
+    if number not in TASK_GROUP_NUMBERS:
+        problems.append(f"{where}: {what}: task_group {number!r} is not one of 1–6")
+
+
+def _check_objective(ins: Instrument, what: str, code: str | None, problems: list[str]) -> None:
+    objective_codes = {o.code for o in ins.objectives}
+    if objective_codes and code not in objective_codes:
+        problems.append(f"{ins.path}: {what}: unknown objective {code!r}")
+
+
+# -- the parts
+
+
+def _check_names(ins: Instrument, problems: list[str]) -> None:
+    """Item and group names: unique, lower-case identifiers."""
     where = ins.path
-    lists = set(ins.list_names)
     names = set()
     all_names = [i.name for i in ins.items] + [g.name for g in ins.groups]
     for name in all_names:
@@ -58,20 +89,30 @@ def _check_instrument(ins: Instrument, problems: list[str]) -> None:
         if not _NAME.fullmatch(name):
             problems.append(f"{where}: item '{name}': name must be lower-case letters, digits and '_', "
                             "starting with a letter")
-    tg_numbers = {tg.number for tg in ins.task_groups}
-    objective_codes = {o.code for o in ins.objectives}
-    construct_names = {c.name for c in ins.constructs}
-    roles_seen: dict[str, list[str]] = {}
 
+
+def _check_groups(ins: Instrument, problems: list[str]) -> None:
+    """Groups: a Vietnamese label, and a skip condition naming known items."""
+    where = ins.path
     for g in ins.groups:
-        _check_vi(where, f"group '{g.name}'", g.label_vi, problems)
+        _check_vietnamese_label(where, f"group '{g.name}'", g.label_vi, problems)
         for ref in expression_refs(g.relevant):
             if not ins.has_item(ref):
                 problems.append(f"{where}: group '{g.name}': relevant references unknown item '{ref}'")
 
-    for c in ins.choices:
-        _check_vi(where, f"choice list '{c.list_name}', choice '{c.name}'", c.label_vi, problems)
 
+def _check_choice_labels(ins: Instrument, problems: list[str]) -> None:
+    """Every choice has a Vietnamese label."""
+    for c in ins.choices:
+        _check_vietnamese_label(ins.path, f"choice list '{c.list_name}', choice '{c.name}'", c.label_vi, problems)
+
+
+def _check_items(ins: Instrument, problems: list[str]) -> None:
+    """Items: type and choice list, Vietnamese label, reverse key and construct on scale items,
+    role, task group, the items their expressions name, the choice filter's column."""
+    where = ins.path
+    lists = set(ins.list_names)
+    construct_names = {c.name for c in ins.constructs}
     for it in ins.items:
         what = f"item '{it.name}'"
         base = it.base_type
@@ -83,7 +124,7 @@ def _check_instrument(ins: Instrument, problems: list[str]) -> None:
             elif it.list_name not in lists:
                 problems.append(f"{where}: {what}: unknown choice list '{it.list_name}'")
         if base not in META_TYPES:
-            _check_vi(where, what, it.label_vi, problems)
+            _check_vietnamese_label(where, what, it.label_vi, problems)
         if it.reverse and not (it.list_name in lists and ins.is_scale(it)):
             problems.append(f"{where}: {what}: reverse key on a non-scale item (type '{it.type}')")
         if it.construct is not None:
@@ -91,12 +132,10 @@ def _check_instrument(ins: Instrument, problems: list[str]) -> None:
                 problems.append(f"{where}: {what}: unknown construct '{it.construct}'")
             if not (it.list_name in lists and ins.is_scale(it)):
                 problems.append(f"{where}: {what}: construct item is not a scale item (type '{it.type}')")
-        if it.role is not None:
-            if it.role not in ROLES:
-                problems.append(f"{where}: {what}: unknown role '{it.role}' (roles: {', '.join(ROLES)})")
-            roles_seen.setdefault(it.role, []).append(it.name)
-        if it.task_group is not None and it.task_group not in TASK_GROUP_NUMBERS:
-            problems.append(f"{where}: {what}: task_group {it.task_group!r} is not one of 1–6")
+        if it.role is not None and it.role not in ROLES:
+            problems.append(f"{where}: {what}: unknown role '{it.role}' (roles: {', '.join(ROLES)})")
+        if it.task_group is not None:
+            _check_task_group(where, what, it.task_group, problems)
         for key, expr in (("relevant", it.relevant), ("constraint", it.constraint),
                           ("choice_filter", it.choice_filter)):
             for ref in expression_refs(expr):
@@ -108,30 +147,45 @@ def _check_instrument(ins: Instrument, problems: list[str]) -> None:
                 problems.append(f"{where}: {what}: choice_filter column '{column}' is missing "
                                 f"from choice list '{it.list_name}'")
 
-    for role, holders in roles_seen.items():
-        if role not in SHARED_ROLES and len(holders) > 1:
-            problems.append(f"{where}: role '{role}' is used by more than one item ({', '.join(holders)})")
 
+def _check_roles(ins: Instrument, problems: list[str]) -> None:
+    """A role other than the `SHARED_ROLES` is played by one item at most."""
+    holders_of: dict[str, list[str]] = {}
+    for it in ins.items:
+        if it.role is not None:
+            holders_of.setdefault(it.role, []).append(it.name)
+    for role, holders in holders_of.items():
+        if role not in SHARED_ROLES and len(holders) > 1:
+            problems.append(f"{ins.path}: role '{role}' is used by more than one item ({', '.join(holders)})")
+
+
+def _check_constructs(ins: Instrument, problems: list[str]) -> None:
+    """Constructs: a Vietnamese label, at least 3 items on one choice list, a feasible
+    ``min_items``, a task group and an objective of the plan."""
+    where = ins.path
     for c in ins.constructs:
         what = f"construct '{c.name}'"
-        _check_vi(where, what, c.label_vi, problems)
+        _check_vietnamese_label(where, what, c.label_vi, problems)
         if len(c.items) < 3:
             problems.append(f"{where}: {what}: has {len(c.items)} item{'s' if len(c.items) != 1 else ''}, "
                             "needs at least 3")
         if not 1 <= c.min_items <= max(len(c.items), 1):
             problems.append(f"{where}: {what}: min_items must be between 1 and its {len(c.items)} items")
-        if c.task_group not in TASK_GROUP_NUMBERS:
-            problems.append(f"{where}: {what}: task_group {c.task_group!r} is not one of 1–6")
-        if objective_codes and c.objective not in objective_codes:
-            problems.append(f"{where}: {what}: unknown objective {c.objective!r}")
+        _check_task_group(where, what, c.task_group, problems)
+        _check_objective(ins, what, c.objective, problems)
         item_lists = sorted({i.list_name or "" for i in ins.items if i.construct == c.name})
         if len(item_lists) > 1:
             problems.append(f"{where}: {what}: items use different choice lists ({', '.join(item_lists)})")
 
+
+def _check_indicators(ins: Instrument, problems: list[str]) -> None:
+    """Indicators: a Vietnamese label, a formula over known items that evaluates, a direction,
+    a task group and an objective of the plan, a unit."""
+    where = ins.path
     probe = None
     for ind in ins.indicators:
         what = f"indicator '{ind.name}'"
-        _check_vi(where, what, ind.label_vi, problems)
+        _check_vietnamese_label(where, what, ind.label_vi, problems)
         if not ind.formula:
             problems.append(f"{where}: {what}: missing formula")
             continue
@@ -148,18 +202,22 @@ def _check_instrument(ins: Instrument, problems: list[str]) -> None:
                 problems.append(f"{where}: {what}: formula cannot be evaluated ({type(exc).__name__}: {exc})")
         if ind.direction not in _DIRECTIONS:
             problems.append(f"{where}: {what}: direction must be 'higher' or 'lower', not '{ind.direction}'")
-        if ind.task_group not in TASK_GROUP_NUMBERS:
-            problems.append(f"{where}: {what}: task_group {ind.task_group!r} is not one of 1–6")
-        if objective_codes and ind.objective not in objective_codes:
-            problems.append(f"{where}: {what}: unknown objective {ind.objective!r}")
+        _check_task_group(where, what, ind.task_group, problems)
+        _check_objective(ins, what, ind.objective, problems)
         if not ind.unit:
             problems.append(f"{where}: {what}: missing unit")
 
-    for key, text in (("title::vi", ins.title_vi),):
-        if not text:
-            problems.append(f"{where}: missing Vietnamese title ({key})")
-    if sorted(tg_numbers) != list(TASK_GROUP_NUMBERS) and ins.task_groups:
-        problems.append(f"{where}: task_groups.yaml must list task groups 1–6")
+
+def _check_title(ins: Instrument, problems: list[str]) -> None:
+    """The instrument has a Vietnamese title."""
+    if not ins.title_vi:
+        problems.append(f"{ins.path}: missing Vietnamese title (title::vi)")
+
+
+def _check_task_group_list(ins: Instrument, problems: list[str]) -> None:
+    """``task_groups.yaml``, when it lists any, lists task groups 1–6."""
+    if sorted({tg.number for tg in ins.task_groups}) != list(TASK_GROUP_NUMBERS) and ins.task_groups:
+        problems.append(f"{ins.path}: task_groups.yaml must list task groups 1–6")
 
 
 def read_checked(path: Path, surveys_dir: Path, population_dir: Path | None) -> tuple[Instrument | None, list[str]]:
