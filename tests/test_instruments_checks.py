@@ -175,3 +175,27 @@ def test_check_file_returns_problems_without_raising(tmp_path):
     s = make_surveys(tmp_path, member_extra='- {type: select_one agree7, name: t_a, label::vi: "A"}')
     assert I.check_file(s / "member" / "v1.yaml") == (f"{_f(s)}: item 't_a': unknown choice list 'agree7'",)
     assert I.check_file(s / "unit" / "v1.yaml") == ()
+
+
+def test_an_english_questionnaire_of_a_study_without_a_plan_checks_clean(tmp_path):
+    # No surveys/task_groups.yaml (no plan), `languages: [en]`: no task group, objective or
+    # Vietnamese label is asked for; an English label and title are.
+    import yaml
+
+    doc = {"instrument": "bfi", "version": "1", "languages": ["en"], "title::en": "Big Five",
+           "constructs": {"ext": {"label::en": "Extraversion"}},
+           "choices": {"six": [{"name": str(v), "value": v, "label::en": f"level {v}"} for v in range(1, 7)]},
+           "survey": [{"type": "select_one six", "name": f"ext_{k}", "construct": "ext", "label::en": f"E{k}"}
+                      for k in range(1, 4)]}
+    path = tmp_path / "bfi" / "v1.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert I.check_file(path) == ()
+    assert I.load("bfi", surveys_dir=tmp_path).languages == ("en",)
+    doc["survey"][0].pop("label::en")
+    doc["constructs"]["ext"]["task_group"] = 2
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    assert I.check_file(path) == (
+        f"{path}: item 'ext_1': missing English label (label::en)",
+        f"{path}: construct 'ext': task_group 2, but the study has no plan (surveys/task_groups.yaml); "
+        "remove it or add the plan")

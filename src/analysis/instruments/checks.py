@@ -8,7 +8,8 @@ and that an item whose wording or scale changed between versions carries a new n
 The checks of one instrument are one function per part, run in this order: `_check_names`,
 `_check_groups`, `_check_choice_labels`, `_check_items`, `_check_roles`, `_check_constructs`,
 `_check_indicators`, `_check_title`, `_check_task_group_list`. The Vietnamese labels are
-checked by `_check_vietnamese_label`, task group numbers by `_check_task_group` (and the
+checked by `_check_label` (in the questionnaire's first language, Vietnamese unless its
+``languages`` say otherwise), task group numbers by `_check_task_group` (and the
 coverage of the plan's task groups by `_coverage_problems`), objectives by `_check_objective`.
 
 Examples
@@ -27,15 +28,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis import project
 from analysis.instruments.comparability import comparable_items
 from analysis.instruments.files import display_path, instrument_files, surveys_folder
-from analysis.instruments.model import (ITEM_TYPES, META_TYPES, ROLES, SELECT_TYPES, SHARED_ROLES,
-                                        TASK_GROUP_NUMBERS, Instrument, InstrumentError, expression_refs)
+from analysis.instruments.model import (
+    ITEM_TYPES,
+    META_TYPES,
+    ROLES,
+    SELECT_TYPES,
+    SHARED_ROLES,
+    Instrument,
+    InstrumentError,
+    expression_refs,
+)
 from analysis.instruments.parse import parse_file
 
 __all__ = ["check_file", "check_all", "read_checked"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
+_LANGUAGE_NAMES = {"vi": "Vietnamese", "en": "English"}
 _DIRECTIONS = ("higher", "lower")
 
 
@@ -55,16 +66,26 @@ def _check_instrument(ins: Instrument, problems: list[str]) -> None:
 # -- shared by the parts
 
 
-def _check_vietnamese_label(where: str, what: str, text: str, problems: list[str]) -> None:
+def _check_label(ins: Instrument, where: str, what: str, label_vi: str, label_en: str,
+                 problems: list[str]) -> None:
+    """A label in the questionnaire's first language (Vietnamese unless ``languages`` says
+    otherwise), in Unicode NFC."""
+    lang, text = ("vi", label_vi) if ins.languages[0] == "vi" else ("en", label_en)
     if not text:
-        problems.append(f"{where}: {what}: missing Vietnamese label (label::vi)")
+        problems.append(f"{where}: {what}: missing {_LANGUAGE_NAMES[lang]} label (label::{lang})")
     elif unicodedata.normalize("NFC", text) != text:
-        problems.append(f"{where}: {what}: label::vi is not in Unicode NFC form")
+        problems.append(f"{where}: {what}: label::{lang} is not in Unicode NFC form")
 
 
-def _check_task_group(where: str, what: str, number: object, problems: list[str]) -> None:
-    if number not in TASK_GROUP_NUMBERS:
-        problems.append(f"{where}: {what}: task_group {number!r} is not one of 1–6")
+def _check_task_group(ins: Instrument, where: str, what: str, number: object, problems: list[str]) -> None:
+    """A plan's task group number; without a plan (no surveys/task_groups.yaml) no task group."""
+    numbers = [tg.number for tg in ins.task_groups]
+    if not numbers:
+        if number is not None:
+            problems.append(f"{where}: {what}: task_group {number!r}, but the study has no plan "
+                            "(surveys/task_groups.yaml); remove it or add the plan")
+    elif number not in numbers:
+        problems.append(f"{where}: {what}: task_group {number!r} is not one of {min(numbers)}–{max(numbers)}")
 
 
 def _check_objective(ins: Instrument, what: str, code: str | None, problems: list[str]) -> None:
@@ -95,7 +116,7 @@ def _check_groups(ins: Instrument, problems: list[str]) -> None:
     """Groups: a Vietnamese label, and a skip condition naming known items."""
     where = ins.path
     for g in ins.groups:
-        _check_vietnamese_label(where, f"group '{g.name}'", g.label_vi, problems)
+        _check_label(ins, where, f"group '{g.name}'", g.label_vi, g.label_en, problems)
         for ref in expression_refs(g.relevant):
             if not ins.has_item(ref):
                 problems.append(f"{where}: group '{g.name}': relevant references unknown item '{ref}'")
@@ -104,7 +125,7 @@ def _check_groups(ins: Instrument, problems: list[str]) -> None:
 def _check_choice_labels(ins: Instrument, problems: list[str]) -> None:
     """Every choice has a Vietnamese label."""
     for c in ins.choices:
-        _check_vietnamese_label(ins.path, f"choice list '{c.list_name}', choice '{c.name}'", c.label_vi, problems)
+        _check_label(ins, ins.path, f"choice list '{c.list_name}', choice '{c.name}'", c.label_vi, c.label_en, problems)
 
 
 def _check_items(ins: Instrument, problems: list[str]) -> None:
@@ -124,7 +145,7 @@ def _check_items(ins: Instrument, problems: list[str]) -> None:
             elif it.list_name not in lists:
                 problems.append(f"{where}: {what}: unknown choice list '{it.list_name}'")
         if base not in META_TYPES:
-            _check_vietnamese_label(where, what, it.label_vi, problems)
+            _check_label(ins, where, what, it.label_vi, it.label_en, problems)
         if it.reverse and not (it.list_name in lists and ins.is_scale(it)):
             problems.append(f"{where}: {what}: reverse key on a non-scale item (type '{it.type}')")
         if it.construct is not None:
@@ -135,7 +156,7 @@ def _check_items(ins: Instrument, problems: list[str]) -> None:
         if it.role is not None and it.role not in ROLES:
             problems.append(f"{where}: {what}: unknown role '{it.role}' (roles: {', '.join(ROLES)})")
         if it.task_group is not None:
-            _check_task_group(where, what, it.task_group, problems)
+            _check_task_group(ins, where, what, it.task_group, problems)
         for key, expr in (("relevant", it.relevant), ("constraint", it.constraint),
                           ("choice_filter", it.choice_filter)):
             for ref in expression_refs(expr):
@@ -165,13 +186,13 @@ def _check_constructs(ins: Instrument, problems: list[str]) -> None:
     where = ins.path
     for c in ins.constructs:
         what = f"construct '{c.name}'"
-        _check_vietnamese_label(where, what, c.label_vi, problems)
+        _check_label(ins, where, what, c.label_vi, c.label_en, problems)
         if len(c.items) < 3:
             problems.append(f"{where}: {what}: has {len(c.items)} item{'s' if len(c.items) != 1 else ''}, "
                             "needs at least 3")
         if not 1 <= c.min_items <= max(len(c.items), 1):
             problems.append(f"{where}: {what}: min_items must be between 1 and its {len(c.items)} items")
-        _check_task_group(where, what, c.task_group, problems)
+        _check_task_group(ins, where, what, c.task_group, problems)
         _check_objective(ins, what, c.objective, problems)
         item_lists = sorted({i.list_name or "" for i in ins.items if i.construct == c.name})
         if len(item_lists) > 1:
@@ -185,7 +206,7 @@ def _check_indicators(ins: Instrument, problems: list[str]) -> None:
     probe = None
     for ind in ins.indicators:
         what = f"indicator '{ind.name}'"
-        _check_vietnamese_label(where, what, ind.label_vi, problems)
+        _check_label(ins, where, what, ind.label_vi, ind.label_en, problems)
         if not ind.formula:
             problems.append(f"{where}: {what}: missing formula")
             continue
@@ -202,22 +223,25 @@ def _check_indicators(ins: Instrument, problems: list[str]) -> None:
                 problems.append(f"{where}: {what}: formula cannot be evaluated ({type(exc).__name__}: {exc})")
         if ind.direction not in _DIRECTIONS:
             problems.append(f"{where}: {what}: direction must be 'higher' or 'lower', not '{ind.direction}'")
-        _check_task_group(where, what, ind.task_group, problems)
+        _check_task_group(ins, where, what, ind.task_group, problems)
         _check_objective(ins, what, ind.objective, problems)
         if not ind.unit:
             problems.append(f"{where}: {what}: missing unit")
 
 
 def _check_title(ins: Instrument, problems: list[str]) -> None:
-    """The instrument has a Vietnamese title."""
-    if not ins.title_vi:
-        problems.append(f"{ins.path}: missing Vietnamese title (title::vi)")
+    """The instrument has a title in its first language."""
+    lang = ins.languages[0]
+    if not (ins.title_vi if lang == "vi" else ins.title_en):
+        problems.append(f"{ins.path}: missing {_LANGUAGE_NAMES[lang]} title (title::{lang})")
 
 
 def _check_task_group_list(ins: Instrument, problems: list[str]) -> None:
-    """``task_groups.yaml``, when it lists any, lists task groups 1–6."""
-    if sorted({tg.number for tg in ins.task_groups}) != list(TASK_GROUP_NUMBERS) and ins.task_groups:
-        problems.append(f"{ins.path}: task_groups.yaml must list task groups 1–6")
+    """``task_groups.yaml``, when it lists any, numbers them 1, 2, … without gaps."""
+    numbers = sorted({tg.number for tg in ins.task_groups})
+    if numbers and numbers != list(range(1, len(ins.task_groups) + 1)):
+        problems.append(f"{ins.path}: task_groups.yaml must number its task groups 1–{len(ins.task_groups)} "
+                        "without gaps or repeats")
 
 
 def read_checked(path: Path, surveys_dir: Path, population_dir: Path | None) -> tuple[Instrument | None, list[str]]:
@@ -249,10 +273,12 @@ def check_file(path: Path | str, *, surveys_dir: Path | str | None = None,
 
 
 def _coverage_problems(member: Instrument, unit: Instrument) -> list[str]:
+    """Every task group of the plan is measured by a construct of *member* or an indicator of
+    *unit* (the instrument and its unit survey in study.yaml)."""
     covered = {c.task_group for c in member.constructs} | {i.task_group for i in unit.indicators}
     return [f"{member.path} + {unit.path}: task group {n} has no measure "
             "(no member construct or unit indicator)"
-            for n in TASK_GROUP_NUMBERS if n not in covered]
+            for n in sorted({tg.number for tg in member.task_groups}) if n not in covered]
 
 
 def _version_problems(series: list[Instrument]) -> list[str]:
@@ -275,12 +301,21 @@ def _version_problems(series: list[Instrument]) -> list[str]:
     return problems
 
 
+def _unit_survey_pairs() -> list[tuple[str, str]]:
+    """(instrument, its unit survey) of the study (study.yaml ``unit_survey``), none without a study."""
+    try:
+        study = project.load_study()
+    except project.StudyError:
+        return []
+    return [(i.name, i.unit_survey) for i in study.instruments if i.unit_survey and i.unit_survey != i.name]
+
+
 def check_all(*, surveys_dir: Path | str | None = None,
               population_dir: Path | str | None = None) -> tuple[str, ...]:
     """Check every instrument file under *surveys_dir*; raise one `InstrumentError` listing all problems.
 
-    Besides the per-file checks, every pairing of a member version with a unit version must
-    cover all six task groups, and across versions of one instrument an item whose wording or
+    Besides the per-file checks, every pairing of a version of an instrument with a version of
+    its unit survey (study.yaml) must cover all the plan's task groups, and across versions of one instrument an item whose wording or
     scale changed must carry a new name. Returns the files checked.
 
     Examples
@@ -300,9 +335,10 @@ def check_all(*, surveys_dir: Path | str | None = None,
         problems.extend(found)
         if ins is not None and not found:
             loaded.setdefault(path.parent.name, []).append(ins)
-    for m in loaded.get("member", []):
-        for u in loaded.get("unit", []):
-            problems.extend(_coverage_problems(m, u))
+    for name, unit_survey in _unit_survey_pairs():
+        for m in loaded.get(name, []):
+            for u in loaded.get(unit_survey, []):
+                problems.extend(_coverage_problems(m, u))
     for series in loaded.values():
         problems.extend(_version_problems(sorted(series, key=lambda i: int(i.version))))
     if problems:

@@ -36,7 +36,6 @@ __all__ = [
     "ITEM_TYPES",
     "SELECT_TYPES",
     "META_TYPES",
-    "TASK_GROUP_NUMBERS",
     "InstrumentError",
     "Choice",
     "Item",
@@ -66,8 +65,6 @@ ITEM_TYPES = frozenset({
 SELECT_TYPES = frozenset({"select_one", "select_multiple"})
 #: Metadata types carry no question text, so they need no label.
 META_TYPES = frozenset({"start", "end", "today"})
-#: The plan's task groups.
-TASK_GROUP_NUMBERS = (1, 2, 3, 4, 5, 6)
 
 _REF = re.compile(r"\$\{([^}]*)\}")
 _IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
@@ -261,6 +258,8 @@ class Instrument:
     instructions_en: str = ""
     anonymous: bool = False
     settings: tuple[tuple[str, str], ...] = ()
+    #: The languages the questionnaire is written in; labels are required in the first one.
+    languages: tuple[str, ...] = ("vi", "en")
     path: str = ""
     _index: dict = field(default=None, repr=False, compare=False, hash=False)  # type: ignore[assignment]
 

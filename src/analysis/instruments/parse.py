@@ -23,8 +23,17 @@ from typing import Any
 import yaml
 
 from analysis.instruments.files import display_path
-from analysis.instruments.model import (Choice, Construct, Group, Indicator, Instrument, Item, Objective,
-                                        TaskGroup, formula_items)
+from analysis.instruments.model import (
+    Choice,
+    Construct,
+    Group,
+    Indicator,
+    Instrument,
+    Item,
+    Objective,
+    TaskGroup,
+    formula_items,
+)
 from analysis.instruments.population import load_units
 
 __all__ = ["parse_file"]
@@ -73,7 +82,10 @@ def _text(d: dict, key: str) -> str:
 
 
 def _task_groups(surveys_dir: Path, problems: list[str]) -> tuple[tuple[TaskGroup, ...], tuple[Objective, ...]]:
+    """The plan's task groups and objectives; none when the study has no plan (no file)."""
     path = surveys_dir / "task_groups.yaml"
+    if not path.exists():
+        return (), ()
     raw = _read_yaml(path, problems)
     if not isinstance(raw, dict):
         if raw is not None:
@@ -239,6 +251,10 @@ def _parse(path: Path, raw: Any, surveys_dir: Path, population_dir: Path | None,
                                     d.get("task_group"), d.get("objective"), value, year, note_vi, note_en,
                                     formula_items(formula)))
     settings = tuple((str(k), str(v)) for k, v in (raw.get("settings") or {}).items())
+    languages = raw.get("languages", ["vi", "en"])
+    if not (isinstance(languages, list) and languages and all(lang in ("vi", "en") for lang in languages)):
+        problems.append(f"{where}: languages must be a list of vi and/or en (found {languages!r})")
+        languages = ["vi", "en"]
     return Instrument(
         name=str(raw.get("instrument", "")),
         version=str(raw.get("version", "")),
@@ -257,5 +273,6 @@ def _parse(path: Path, raw: Any, surveys_dir: Path, population_dir: Path | None,
         instructions_en=_text(raw, "instructions::en"),
         anonymous=bool(raw.get("anonymous", False)),
         settings=settings,
+        languages=tuple(languages),
         path=where,
     )
