@@ -31,6 +31,9 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config
+from analysis.disclosure.frame import unit_hierarchy
+from analysis.disclosure.policy import DisclosureError, load_policy
+from analysis.disclosure.protect import k_anonymous_export
 
 __all__ = ["ExportResult", "export_columns", "export_responses", "register", "DROPPED_TYPES"]
 
@@ -129,13 +132,13 @@ def export_responses(
         An output path outside ``data/`` and ``reports/``, not ending in ``.csv``, or an unknown
         quasi-identifier.
     """
-    from analysis import disclosure, instruments
+    from analysis import instruments
     from analysis.ingest import waves
 
-    pol = policy or disclosure.load_policy()
+    pol = policy or load_policy()
     k = pol.k if k is None else k
     if isinstance(k, bool) or not isinstance(k, int) or k < pol.k:
-        raise disclosure.DisclosureError(
+        raise DisclosureError(
             f"export refused: k = {k!r} is below the policy's k = {pol.k} (config/disclosure.yaml)")
     target = config.resolve_inside(out, config.DATA_DIR, config.REPORTS_DIR)
     if target.suffix.lower() != ".csv":
@@ -146,12 +149,12 @@ def export_responses(
     cols = export_columns(data, ins)
     frame = data[cols].copy()
     qi = _qi_columns([*pol.quasi_identifiers, *quasi_identifiers], ins, cols)
-    hierarchy = disclosure.unit_hierarchy(ins) if generalise else None
-    safe = disclosure.k_anonymous_export(frame, qi, k, policy=pol, hierarchy=hierarchy)
+    hierarchy = unit_hierarchy(ins) if generalise else None
+    safe = k_anonymous_export(frame, qi, k, policy=pol, hierarchy=hierarchy)
     generalised = list(safe.columns) != list(frame.columns)
     checked = [c for c in qi if c in safe.columns]
     if generalised:
-        org = disclosure.unit_hierarchy(ins).columns[1]
+        org = unit_hierarchy(ins).columns[1]
         checked = list(dict.fromkeys([org if c not in safe.columns else c for c in qi]))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.part")
@@ -161,12 +164,10 @@ def export_responses(
 
 
 def _run(args: argparse.Namespace) -> int:
-    from analysis import disclosure
-
     try:
         res = export_responses(args.instrument, args.wave, args.out, quasi_identifiers=args.quasi_identifiers or (),
                                k=args.k, generalise=args.generalise)
-    except (disclosure.DisclosureError, ValueError, FileNotFoundError) as exc:
+    except (DisclosureError, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     note = " (unit generalised to organization)" if res.generalised else ""

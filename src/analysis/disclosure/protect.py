@@ -1,95 +1,10 @@
-"""Respondent anonymity in every output: the one disclosure-control module.
+"""A table made safe to publish: suppression, pooling, comparisons, exports, sentences.
 
-Members answer questions about their own organization's leaders in grassroots units of about a
-dozen people; if an answer can be traced back, honest answers stop. Every published number,
-chart, sentence, comment and export goes through this module.
-
-Strategy (also in ``config/disclosure.yaml`` and, for readers, :func:`policy_markdown`)
-----------------------------------------------------------------------------------------
-1. **Minimum group size k** (default 5, never below 3), counted on *unweighted* respondents
-   (the ``n`` column). A group below k shows the marker ``n<5`` with a footnote, and no value.
-2. **Unit-level member statistics: pooling.** Before estimation, :func:`pool_small_groups`
-   merges the units of an organization that have fewer than k respondents into one group
-   ``"Đơn vị khác (gộp)"`` (adding the next smallest unit while the pool is still below k).
-   Why: a hierarchy unit -> organization with one hidden unit needs a second, otherwise
-   publishable, unit hidden; pooling keeps every respondent in a published group and the
-   unit table stays complete. Keep the same units pooled in every wave (``force=``), so that a
-   wave difference compares like with like.
-3. **Cross-classified breakdowns (unit x sex, org x party, proportions' levels, waves):
-   primary + complementary suppression.** :func:`protect_table` hides small cells, then runs the
-   attacker (:func:`find_disclosures`) on this table together with everything already published
-   (``published=``: other waves, earlier reports, the parent tables) and hides one more cell —
-   a sibling with the smallest n, never the parent when a sibling will do — for every hidden
-   value that can be recovered exactly or within rounding, until nothing can. All levels of a
-   proportion are hidden together (a level is otherwise 1 minus the others).
-4. **Wave differences**: a difference is hidden when either end is hidden in the published
-   level tables, and the attacker checks ``end = other end ± difference``.
-5. **Sensitive items, group attribute disclosure**: a group of at least k whose answers are all
-   the same (a level at 0% or 100%, or a mean with zero standard error) is *suppressed*, not
-   coarsened, and shown with the neutral marker ``x`` (a dedicated footnote would announce the
-   homogeneity).
-6. **Comments** (:func:`screen_comments`): only for groups of at least 10; anything with a
-   name, phone number, e-mail or unit identifier is withheld for manual review
-   (:func:`write_withheld`, under data/), never printed.
-7. **Exports** (:func:`k_anonymous_export`; command ``python -m analysis export-responses``,
-   :mod:`analysis.disclosure.export`): k-anonymous on the quasi-identifiers or refused, naming the
-   smallest class.
-8. **The whole report** (:func:`audit_report`, :func:`report_tables`): every published table of a
-   report folder attacked together, across notebooks, breakdowns, organizations and waves.
-   Everything under ``reports/<instrument>/<wave>/`` is published, ``results/`` included; logs
-   with the true n of hidden cells go under ``data/`` (:func:`write_log`).
-
-Markers: ``n<5`` marks a small group; ``x`` marks every other hidden cell (complementary,
-homogeneous, wave) — one neutral marker, so the reason, which can itself be informative, is
-never shown. The reasons are in :attr:`ProtectedTable.log`, which is for the researcher only.
-
-How notebooks call it
----------------------
-``policy = load_policy(k=min_group_size)``; ``hier = unit_hierarchy(ins)``;
-``sens = [i.name for i in ins.sensitive_items]``. Pool units on the respondent data
-(``pool_small_groups(data, unit_col, policy.k, org_col, into="unit_reported", force=...)``),
-estimate, put the parent rows in the same table (``pd.concat`` of ``by=[org, unit]``,
-``by=org`` and overall) or pass them in ``published=``, then
-``protect_table(est, by=..., hierarchy=..., policy=policy, sensitive=sens, published=[...],
-name=...)``. Write ``pt.table`` (with ``pt.footnotes("vi")``/``("en")`` under it), draw
-``mask_for_plot(pt)``, keep ``pt.log`` with ``write_log`` under data/ (never in reports/, whose
-results/ folder is distributed with the report). Wave comparisons:
-``protect_comparison(compare_waves(a, b), by=..., a=pt_a, b=pt_b)``. Sentences:
-``safe_text(sentence, pt)``. Comments: ``screen_comments(..., identifiers=unit_identifiers())``
-then ``write_withheld(withheld, "data/processed/<instrument>/<wave>_withheld_comments.csv")``.
-Exports: ``k_anonymous_export(df, instrument=ins, hierarchy=hier)`` (command line:
-``python -m analysis export-responses``, :mod:`analysis.disclosure.export`). Before assembly, the report
-runner should call :func:`audit_report` on the run folder: every published table together.
-
-Known gaps
-----------
-* Equality relations only: bounds (a hidden mean cannot leave the scale, counts are
-  non-negative) are not used, except that a derived pool of a *sensitive proportion* that must
-  be 0% or 100% is reported; a derived pool of a mean at the scale end is not.
-* Rounding intervals are the narrowest *linear combination* of published cells (a linear
-  programme); intersecting several combinations, or using bounds, could narrow them further.
-  It matters only for hidden groups of k or more (a hidden group of fewer than k is reported
-  whenever it is derivable at all).
-* Weighted estimates: the unweighted n stands in for the weights in the recovery.
-* Variables are attacked separately; n shared across variables is not combined.
-* Complementary suppression is greedy (smallest-n sibling first), not minimum-loss.
-* Consistency with earlier reports holds only for the tables passed in ``published=``.
-
-Example
--------
->>> import pandas as pd
->>> est = pd.DataFrame({"org": ["CDVC", "CDVC", "CDVC", "CDVC"],
-...                     "unit": ["CDVC01", "CDVC02", "CDVC03", None],
-...                     "variable": "score", "estimate": [3.1, 3.4, 4.9, 3.5],
-...                     "se": 0.2, "ci_low": 2.9, "ci_high": 4.1, "n": [12, 10, 3, 25], "deff": 1.0})
->>> units = pd.DataFrame({"unit": ["CDVC01", "CDVC02", "CDVC03"], "org": "CDVC"})
->>> pt = protect_table(est, by=["org", "unit"], hierarchy=units)
->>> pt.table[["unit", "display", "suppressed"]].to_dict("list")
-{'unit': ['CDVC01', 'CDVC02', 'CDVC03', nan], 'display': ['3.10', 'x', 'n<5', '3.50'], 'suppressed': [False, True, True, False]}
->>> pt.log[["unit", "reason", "n"]].to_dict("list")
-{'unit': ['CDVC03', 'CDVC02'], 'reason': ['primary', 'complementary'], 'n': [3, 10]}
->>> find_disclosures([("units", pt, ["org", "unit"])], units).empty
-True
+The strategy is in the package docstring (:mod:`analysis.disclosure`). :func:`protect_table`
+hides small and homogeneous cells and, with the attacker (:mod:`analysis.disclosure.audit`),
+the complementary cells; :func:`mask_for_plot`, :func:`write_log` and
+:func:`protect_comparison` work on its result. Also :func:`pool_small_groups`,
+:func:`k_anonymous_export` and the sentence checks (:func:`check_sentence`, :func:`safe_text`).
 """
 
 from __future__ import annotations
@@ -103,49 +18,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure.audit import (
-    assert_no_disclosure,
-    audit,
-    build_cells,
-    close_keys,
-    find_disclosures,
-    key_tuples,
-    normalise_hierarchy,
-)
-from analysis.disclosure.comments import screen_comments, write_withheld
-from analysis.disclosure.policy import (
-    DisclosureError,
-    DisclosurePolicy,
-    load_policy,
-    policy_markdown,
-)
-from analysis.disclosure.report_audit import audit_report, report_tables
+from analysis.disclosure.audit import audit, build_cells, close_keys, key_tuples, normalise_hierarchy
+from analysis.disclosure.frame import role_column
+from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy
 
 __all__ = [
-    "DisclosureError",
-    "DisclosurePolicy",
     "LOG_COLUMNS",
     "NUMERIC_COLUMNS",
     "PooledGroups",
     "ProtectedTable",
-    "assert_no_disclosure",
-    "audit_report",
     "check_sentence",
-    "find_disclosures",
     "k_anonymous_export",
-    "load_policy",
     "mask_for_plot",
-    "policy_markdown",
     "pool_small_groups",
     "protect_comparison",
     "protect_table",
-    "report_tables",
     "safe_text",
-    "screen_comments",
-    "unit_hierarchy",
-    "unit_identifiers",
     "write_log",
-    "write_withheld",
 ]
 
 #: Columns emptied in a suppressed row (those present in the table).
@@ -736,7 +625,7 @@ def k_anonymous_export(
     out = df.drop(columns=drop)
     wanted = list(quasi_identifiers if quasi_identifiers is not None else pol.quasi_identifiers)
     if instrument is not None:
-        wanted = [_role_column(instrument, c) for c in wanted]
+        wanted = [role_column(instrument, c) for c in wanted]
     qi = [c for c in wanted if c in out.columns]
     if wanted and not qi and instrument is None:
         raise DisclosureError(
@@ -776,62 +665,6 @@ def k_anonymous_export(
         f"({where}) has {size} respondent(s), fewer than k = {k}; generalise these columns (e.g. "
         "replace unit by org) or drop one of them"
     )
-
-
-def _role_column(instrument: object, role: str) -> str:
-    """The instrument's item playing *role*, or *role* itself when it is not a role."""
-    try:
-        item = instrument.role_item(role)  # type: ignore[attr-defined]
-    except ValueError:  # not a role name: a column name given directly
-        return role
-    return item.name if item is not None else role
-
-
-def unit_hierarchy(instrument: object | None = None, units: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The unit -> organization nesting for ``hierarchy=``, with the data's column names.
-
-    Parameters
-    ----------
-    instrument : Instrument, optional
-        When given, the columns are named after the items with roles ``unit`` and ``org`` (as in
-        the processed data and in estimate tables grouped by them); else ``unit`` and ``org``.
-    units : DataFrame, optional
-        ``unit_id, org`` (default: :func:`analysis.instruments.population.load_units`).
-
-    Returns
-    -------
-    DataFrame
-        Two columns, finest first.
-
-    Examples
-    --------
-    >>> h = unit_hierarchy()
-    >>> list(h.columns), h.iloc[0].tolist(), len(h)
-    (['unit', 'org'], ['CDVC01', 'CDVC'], 103)
-    """
-    if units is None:
-        from analysis.instruments.population import load_units
-
-        units = load_units()
-    cols = ("unit", "org") if instrument is None else (_role_column(instrument, "unit"), _role_column(instrument, "org"))
-    return pd.DataFrame({cols[0]: units["unit_id"].astype(str).to_numpy(), cols[1]: units["org"].astype(str).to_numpy()})
-
-
-def unit_identifiers(units: pd.DataFrame | None = None) -> list[str]:
-    """Codes and names of every unit (for ``screen_comments(identifiers=...)``).
-
-    Examples
-    --------
-    >>> ids = unit_identifiers()
-    >>> ids[:3], len(ids)
-    (['CDVC01', 'Cơ sở CĐVC 01', 'Trade Union unit 01'], 309)
-    """
-    if units is None:
-        from analysis.instruments.population import load_units
-
-        units = load_units()
-    cols = [c for c in ("unit_id", "name_vi", "name_en") if c in units.columns]
-    return [str(v) for row in units[cols].itertuples(index=False) for v in row if str(v).strip()]
 
 
 def protect_comparison(

@@ -49,7 +49,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.disclosure.audit import find_disclosures
+from analysis.disclosure.audit import FINDING_COLUMNS, find_disclosures
+from analysis.disclosure.frame import unit_hierarchy
 from analysis.disclosure.policy import DisclosurePolicy, load_policy
 
 __all__ = ["GROUP_COLUMNS", "FAMILIES", "ReportTables", "report_tables", "audit_report"]
@@ -227,8 +228,6 @@ def _ends(name: str, df: pd.DataFrame, by: list[str], fam: str) -> pd.DataFrame:
 
 def _end_findings(rt: ReportTables) -> pd.DataFrame:
     """Wave ends shown in a difference table whose level cell is hidden in a level table."""
-    from analysis.disclosure.audit import FINDING_COLUMNS
-
     if rt.ends.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
     hidden: dict[tuple, str] = {}
@@ -306,8 +305,6 @@ def audit_report(
         k = manifest.get("parameters", {}).get("min_group_size")
         policy = load_policy(k=int(k)) if k is not None else load_policy()
     if hierarchy is None:
-        from analysis.disclosure import unit_hierarchy
-
         hierarchy = unit_hierarchy()
     if replace:
         rt = ReportTables([(n, replace.get(n, df), by) for n, df, by in rt.tables], rt.skipped, rt.wave, rt.ends,
