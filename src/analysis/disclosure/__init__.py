@@ -78,13 +78,16 @@ Known gaps
 Modules
 -------
 * `policy` — the policy (``config/disclosure.yaml``): k, markers, thresholds, `DisclosureError`;
-* `protect` — a table made safe to publish: minimum group size, complementary suppression,
-  pooling, wave comparisons, the k-anonymous export check, generated sentences;
+* `frame` — the unit hierarchy and the unit identifiers, from the population frame;
+* `pooling` — small groups pooled in the respondent data (:func:`pool_small_groups`);
+* `protect` — one table made safe to publish (:func:`protect_table`, :func:`mask_for_plot`,
+  :func:`write_log`, :func:`protect_comparison`);
 * `audit` — the attacker (:func:`find_disclosures`);
 * `report_audit` — the whole report attacked at once (:func:`audit_report`);
-* `comments` — free-text screening (:func:`screen_comments`);
-* `frame` — the unit hierarchy and the unit identifiers, from the population frame;
-* `export` — ``python -m analysis export-responses`` (k-anonymous respondent files).
+* `sentences` — generated sentences checked (:func:`check_sentence`, :func:`safe_text`);
+* `comments` — free-text screening (:func:`screen_comments`, :func:`write_withheld`);
+* `k_anonymity` — the k-anonymity check of a respondent export (:func:`k_anonymous_export`);
+* `export` — ``python -m analysis export-responses`` (writes a k-anonymous respondent file).
 
 Imports `analysis.config`, `analysis.instruments` (the frame, instrument roles) and
 `analysis.ingest.waves` (stored waves, for the export). The public names are re-exported here,
@@ -111,21 +114,19 @@ from analysis.disclosure.audit import assert_no_disclosure, find_disclosures
 from analysis.disclosure.comments import screen_comments, write_withheld
 from analysis.disclosure.frame import unit_hierarchy, unit_identifiers
 from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy, policy_markdown
+from analysis.disclosure.k_anonymity import k_anonymous_export
+from analysis.disclosure.pooling import PooledGroups, pool_small_groups
 from analysis.disclosure.protect import (
     LOG_COLUMNS,
     NUMERIC_COLUMNS,
-    PooledGroups,
     ProtectedTable,
-    check_sentence,
-    k_anonymous_export,
     mask_for_plot,
-    pool_small_groups,
     protect_comparison,
     protect_table,
-    safe_text,
     write_log,
 )
 from analysis.disclosure.report_audit import audit_report, report_tables
+from analysis.disclosure.sentences import check_sentence, safe_text
 
 __all__ = [
     "DisclosureError",

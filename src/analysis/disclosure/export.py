@@ -32,8 +32,8 @@ import pandas as pd
 
 from analysis import config
 from analysis.disclosure.frame import unit_hierarchy
+from analysis.disclosure.k_anonymity import k_anonymous_export
 from analysis.disclosure.policy import DisclosureError, load_policy
-from analysis.disclosure.protect import k_anonymous_export
 
 __all__ = ["ExportResult", "export_columns", "export_responses", "register", "DROPPED_TYPES"]
 

@@ -1,17 +1,16 @@
-"""A table made safe to publish: suppression, pooling, comparisons, exports, sentences.
+"""Suppression of one published table: :func:`protect_table` and what works on its result.
 
-The strategy is in the package docstring (:mod:`analysis.disclosure`). :func:`protect_table`
-hides small and homogeneous cells and, with the attacker (:mod:`analysis.disclosure.audit`),
-the complementary cells; :func:`mask_for_plot`, :func:`write_log` and
-:func:`protect_comparison` work on its result. Also :func:`pool_small_groups`,
-:func:`k_anonymous_export` and the sentence checks (:func:`check_sentence`, :func:`safe_text`).
+:func:`protect_table` hides the cells of fewer than k respondents, the homogeneous cells of
+sensitive items and the hidden wave ends, then — with the attacker
+(:mod:`analysis.disclosure.audit`) on everything published together — the complementary cells
+(strategy points 1, 3–5 in :mod:`analysis.disclosure`). Its :class:`ProtectedTable` is drawn with
+:func:`mask_for_plot` and its log kept with :func:`write_log`; :func:`protect_comparison`
+protects a wave comparison with its two protected level tables.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,21 +18,16 @@ import numpy as np
 import pandas as pd
 
 from analysis.disclosure.audit import audit, build_cells, close_keys, key_tuples, normalise_hierarchy
-from analysis.disclosure.frame import role_column
 from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy
+from analysis.disclosure.pooling import PooledGroups
 
 __all__ = [
     "LOG_COLUMNS",
     "NUMERIC_COLUMNS",
-    "PooledGroups",
     "ProtectedTable",
-    "check_sentence",
-    "k_anonymous_export",
     "mask_for_plot",
-    "pool_small_groups",
     "protect_comparison",
     "protect_table",
-    "safe_text",
     "write_log",
 ]
 
@@ -102,27 +96,6 @@ class ProtectedTable:
         used = set(self.table["note"])
         return [texts[m][lang] for m in (self.policy.primary_marker, self.policy.marker_other) if m in used]
 
-
-@dataclass(frozen=True)
-class PooledGroups:
-    """Respondent data with small groups pooled (:func:`pool_small_groups`).
-
-    Attributes
-    ----------
-    data : DataFrame
-        The respondents, with ``group_col`` replaced by the pool label for pooled groups.
-    log : DataFrame
-        ``[parent_col, group_col, n, pooled_into, detail]``: one row per pooled group.
-    """
-
-    data: pd.DataFrame
-    log: pd.DataFrame
-    group_col: str = ""
-    into: str | None = None
-
-
-# --------------------------------------------------------------------------------------------
-# tables
 
 
 def _published_index(published, hier, policy: DisclosurePolicy) -> dict[tuple, bool]:
@@ -451,222 +424,6 @@ def mask_for_plot(table: ProtectedTable | pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-# --------------------------------------------------------------------------------------------
-# pooling
-
-
-def pool_small_groups(
-    df_respondents: pd.DataFrame,
-    group_col: str,
-    k: int | None = None,
-    parent_col: str | None = None,
-    *,
-    policy: DisclosurePolicy | None = None,
-    label: str | None = None,
-    force: Iterable[str] = (),
-    into: str | None = None,
-) -> PooledGroups:
-    """Pool the small groups of each parent into one group of at least k respondents.
-
-    Parameters
-    ----------
-    df_respondents : DataFrame
-        One row per respondent (before estimation).
-    group_col : str
-        The group to pool (e.g. ``"unit"``).
-    k : int, optional
-        Minimum size; defaults to the policy's k (never below 3).
-    parent_col : str, optional
-        Pool within each value of this column (e.g. ``"org"``); without it, pool overall.
-    policy : DisclosurePolicy, optional
-    label : str, optional
-        The pooled group's value; defaults to ``policy.pool_label_vi`` ("Đơn vị khác (gộp)").
-    force : iterable of str
-        Groups pooled whatever their size (those pooled in another wave, so that the pooled
-        group means the same units in every wave).
-    into : str, optional
-        Write the pooled grouping to this new column and leave *group_col* as it is. Use it
-        with the stratified design (``strata="unit", fpc="unit_size"``): the strata and their
-        fpc must stay the real units, only the reporting group is pooled.
-
-    Returns
-    -------
-    PooledGroups
-        ``data`` with ``group_col`` replaced by *label* for the pooled groups, and ``log``.
-
-    Notes
-    -----
-    Within each parent, groups with fewer than k respondents (and forced ones) are pooled; while
-    the pool is still below k the next smallest group (ties by code) joins it. If the whole
-    parent is below k, the pool is the whole parent and is suppressed later as a small group.
-    Every published group then has at least k respondents, so parent minus the other groups
-    gives the pool, which is itself published: nothing is hidden, nothing can be derived. The
-    pooled group needs ``parent_col`` in the estimate's ``by`` (the label is the same in every
-    organization).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> r = pd.DataFrame({"org": ["CDVC"] * 17,
-    ...                   "unit": ["CDVC01"] * 10 + ["CDVC02"] * 3 + ["CDVC03"] * 4})
-    >>> p = pool_small_groups(r, "unit", 5, "org")
-    >>> p.data["unit"].value_counts().to_dict()
-    {'CDVC01': 10, 'Đơn vị khác (gộp)': 7}
-    >>> p.log[["org", "unit", "n"]].to_dict("list")
-    {'org': ['CDVC', 'CDVC'], 'unit': ['CDVC02', 'CDVC03'], 'n': [3, 4]}
-    """
-    pol = policy or load_policy()
-    k = pol.k if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 3:
-        raise DisclosureError(f"pool_small_groups: k = {k!r} is below the allowed minimum of 3")
-    label = label or pol.pool_label_vi
-    forced = {str(x) for x in force}
-    data = df_respondents.copy()
-    g = data[group_col].astype("string")
-    parent = data[parent_col].astype("string") if parent_col else pd.Series("", index=data.index, dtype="string")
-    counts = pd.DataFrame({"p": parent, "g": g}).dropna().groupby(["p", "g"], sort=True).size().rename("n").reset_index()
-    counts = counts.sort_values(["p", "n", "g"], kind="stable")
-    pooled_rows = []
-    for p, c in counts.groupby("p", sort=True):
-        small = (c["n"] < k) | c["g"].isin(forced)
-        if not small.any():
-            continue
-        take = small.copy()
-        # grow the pool with the next smallest group until it reaches k (or the whole parent)
-        for i in c.index[~small]:
-            if c.loc[take, "n"].sum() >= k:
-                break
-            take[i] = True
-        total = int(c.loc[take, "n"].sum())
-        for _, r in c[take].iterrows():
-            pooled_rows.append({
-                "p": p, "g": r["g"], "n": int(r["n"]), "pooled_into": label,
-                "detail": f"pooled with {int(take.sum()) - 1} other group(s): {total} respondents"
-                + ("" if total >= k else f" (still fewer than {k}: suppressed as a small group)"),
-            })
-    log = pd.DataFrame(pooled_rows, columns=["p", "g", "n", "pooled_into", "detail"])
-    target = into or group_col
-    if into is not None:
-        if into in data.columns:
-            raise ValueError(f"pool_small_groups: column {into!r} already exists")
-        data[into] = data[group_col]
-    if len(log):
-        hit = pd.MultiIndex.from_arrays([parent.fillna(""), g.fillna("")]).isin(
-            pd.MultiIndex.from_arrays([log["p"], log["g"]]))
-        data[target] = data[target].astype(object)
-        data.loc[hit, target] = label
-    log = log.rename(columns={"p": parent_col or "_parent", "g": group_col})
-    if not parent_col:
-        log = log.drop(columns="_parent")
-    return PooledGroups(data, log.reset_index(drop=True), group_col, into)
-
-
-# --------------------------------------------------------------------------------------------
-# exports
-
-
-def k_anonymous_export(
-    df: pd.DataFrame,
-    quasi_identifiers: Sequence[str] | None = None,
-    k: int | None = None,
-    *,
-    policy: DisclosurePolicy | None = None,
-    hierarchy: pd.DataFrame | None = None,
-    instrument: object | None = None,
-) -> pd.DataFrame:
-    """Return a respondent-level export if it is k-anonymous, else refuse.
-
-    Parameters
-    ----------
-    df : DataFrame
-        One row per respondent.
-    quasi_identifiers : sequence of str, optional
-        Columns an insider could know about a colleague; defaults to the policy's list. Only
-        those present in *df* are checked.
-    k : int, optional
-        Defaults to the policy's k; never below 3.
-    policy : DisclosurePolicy, optional
-    hierarchy : DataFrame, optional
-        ``[child, parent]`` (e.g. ``[unit, org]``, see :func:`unit_hierarchy`): when given and
-        the export is not k-anonymous, the child column is replaced by its parent
-        (generalisation) and checked again.
-    instrument : Instrument, optional
-        Maps the quasi-identifier *roles* (``unit``, ``sex``, …) to the instrument's item names,
-        which is how the processed data name their columns. Without it the names are used as
-        given, and an export in which none of them is a column is refused (it would otherwise
-        pass unchecked because its columns are item names).
-
-    Returns
-    -------
-    DataFrame
-        The export without metadata columns (names starting with ``policy.export_drop_prefixes``).
-
-    Raises
-    ------
-    DisclosureError
-        Naming the smallest equivalence class size, k and the columns.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> d = pd.DataFrame({"_submission_id": range(6), "sex": ["male"] * 5 + ["female"], "q": 1})
-    >>> k_anonymous_export(d, ["sex"], 5)
-    Traceback (most recent call last):
-    ...
-    analysis.disclosure.policy.DisclosureError: export refused: the smallest group of respondents sharing the same sex (sex=female) has 1 respondent(s), fewer than k = 5; generalise these columns (e.g. replace unit by org) or drop one of them
-    >>> list(k_anonymous_export(d.iloc[:5], ["sex"], 5).columns)
-    ['sex', 'q']
-    """
-    pol = policy or load_policy()
-    k = pol.k if k is None else k
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 3:
-        raise DisclosureError(f"k_anonymous_export: k = {k!r} is below the allowed minimum of 3")
-    drop = [c for c in df.columns if any(str(c).startswith(p) for p in pol.export_drop_prefixes)]
-    out = df.drop(columns=drop)
-    wanted = list(quasi_identifiers if quasi_identifiers is not None else pol.quasi_identifiers)
-    if instrument is not None:
-        wanted = [role_column(instrument, c) for c in wanted]
-    qi = [c for c in wanted if c in out.columns]
-    if wanted and not qi and instrument is None:
-        raise DisclosureError(
-            f"export refused: none of the quasi-identifiers ({', '.join(wanted)}) is a column; pass "
-            "instrument= so that roles map to item names, or quasi_identifiers=[] if the export "
-            "really has none"
-        )
-
-    def smallest(frame: pd.DataFrame, cols: list[str]) -> tuple[int, str]:
-        """Size of the smallest class and its values (``col=value, ...``; ties: first in order)."""
-        if not cols or not len(frame):
-            return len(frame), ""
-        sizes = frame[cols].astype("string").fillna("<missing>").groupby(cols, sort=True).size()
-        key = sizes.idxmin()
-        key = key if isinstance(key, tuple) else (key,)
-        return int(sizes.min()), ", ".join(f"{c}={v}" for c, v in zip(cols, key))
-
-    size, where = smallest(out, qi)
-    if not qi or size >= k:
-        return out.reset_index(drop=True)
-    tried = ""
-    if hierarchy is not None:
-        for child, parent, mapping in normalise_hierarchy(hierarchy):
-            if child in qi:
-                gen = out.drop(columns=child)
-                if parent not in gen.columns:
-                    gen.insert(list(out.columns).index(child), parent, out[child].astype("string").map(mapping))
-                cols = [parent if c == child else c for c in qi]
-                cols = list(dict.fromkeys(cols))
-                gsize, gwhere = smallest(gen, cols)
-                if gsize >= k:
-                    return gen.reset_index(drop=True)
-                qi, size, where = cols, gsize, gwhere
-                tried = f" even with {child} generalised to {parent},"
-    raise DisclosureError(
-        f"export refused:{tried} the smallest group of respondents sharing the same {', '.join(qi)} "
-        f"({where}) has {size} respondent(s), fewer than k = {k}; generalise these columns (e.g. "
-        "replace unit by org) or drop one of them"
-    )
-
-
 def protect_comparison(
     comparison: pd.DataFrame,
     *,
@@ -739,97 +496,3 @@ def protect_comparison(
     log["n"] = pd.array([pd.NA] * len(log), dtype="Int64")
     log["detail"] = "the group is hidden (or absent) in one of the two waves"
     return ProtectedTable(out, log.reset_index(drop=True), tuple(by), pol, a.parents)
-
-
-# --------------------------------------------------------------------------------------------
-# generated sentences
-
-_HOMOGENEITY = re.compile(
-    r"(?<![\d.,])(?:100|0)(?:[.,]0+)?\s?%|\bkhông (?:có )?ai\b|\btất cả (?:mọi )?(?:người|thành viên|hội viên|đoàn viên)\b"
-    r"|\bnobody\b|\bno one\b|\beveryone\b|\ball (?:respondents|members)\b",
-    re.IGNORECASE,
-)
-
-
-def _mentions(text: str, value: str) -> bool:
-    v = unicodedata.normalize("NFC", value).casefold()
-    return bool(v) and re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text) is not None
-
-
-def check_sentence(
-    sentence: str,
-    protected: ProtectedTable | Sequence[ProtectedTable],
-    *,
-    labels: Mapping[str, str] | None = None,
-) -> list[str]:
-    """Problems of a generated sentence against the protected tables it talks about.
-
-    Parameters
-    ----------
-    sentence : str
-    protected : ProtectedTable or sequence of them
-    labels : mapping, optional
-        Code -> label as written in sentences (e.g. ``{"female": "nữ", "CDVC07": "Cơ sở 07"}``).
-
-    Returns
-    -------
-    list of str
-        Empty when the sentence is safe. A sentence with a number that names a hidden group (all
-        of the group's codes or labels), or that states a homogeneous result (0%, 100%,
-        "không ai", "tất cả người ...", "nobody"), is a problem.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"unit": ["U1", "U2"], "variable": "s", "estimate": [3.0, 4.0], "n": [9, 3]})
-    >>> pt = protect_table(t, by="unit")
-    >>> check_sentence("Đơn vị U2 đạt 4,0 điểm.", pt)
-    ['names a hidden group (unit=U2) and gives a number']
-    >>> check_sentence("Đơn vị U1 đạt 3,0 điểm.", pt)
-    []
-    """
-    text = unicodedata.normalize("NFC", sentence).casefold()
-    problems: list[str] = []
-    labels = dict(labels or {})
-    tables = [protected] if isinstance(protected, ProtectedTable) else list(protected)
-    has_number = re.search(r"\d", text) is not None
-    if _HOMOGENEITY.search(text):
-        problems.append("states a homogeneous result (everyone / nobody / 0% / 100%)")
-    if has_number:
-        for pt in tables:
-            t = pt.table
-            hid = t[t["suppressed"]]
-            for _, row in hid.drop_duplicates(subset=list(pt.by)).iterrows():
-                vals = {c: str(row[c]) for c in pt.by if pd.notna(row[c])}
-                # a parent (org) is implied by its child (unit): naming the child is enough
-                need = {c: v for c, v in vals.items() if c not in pt.parents} or vals
-                if need and all(_mentions(text, v) or _mentions(text, labels.get(v, "\0")) for v in need.values()):
-                    desc = ", ".join(f"{c}={v}" for c, v in vals.items())
-                    msg = f"names a hidden group ({desc}) and gives a number"
-                    if msg not in problems:
-                        problems.append(msg)
-    return problems
-
-
-def safe_text(
-    sentence: str,
-    protected: ProtectedTable | Sequence[ProtectedTable],
-    *,
-    labels: Mapping[str, str] | None = None,
-    lang: str = "vi",
-) -> str:
-    """The sentence if :func:`check_sentence` finds nothing, else a neutral sentence.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> t = pd.DataFrame({"unit": ["U1", "U2"], "variable": "s", "estimate": [3.0, 4.0], "n": [9, 3]})
-    >>> safe_text("Đơn vị U2 đạt 4,0 điểm.", protect_table(t, by="unit"))
-    'Kết quả của nhóm này không được công bố để bảo đảm bí mật cho người trả lời.'
-    """
-    if not check_sentence(sentence, protected, labels=labels):
-        return unicodedata.normalize("NFC", sentence)
-    return {
-        "vi": "Kết quả của nhóm này không được công bố để bảo đảm bí mật cho người trả lời.",
-        "en": "This group's result is not published, to protect respondents' confidentiality.",
-    }[lang]
