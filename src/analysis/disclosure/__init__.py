@@ -82,7 +82,9 @@ Modules
 * `pooling` — small groups pooled in the respondent data (:func:`pool_small_groups`);
 * `protect` — one table made safe to publish (:func:`protect_table`, :func:`mask_for_plot`,
   :func:`write_log`, :func:`protect_comparison`);
-* `audit` — the attacker (:func:`find_disclosures`);
+* `keys` — group keys of table rows, parents filled in from the hierarchy;
+* `cells` — the published cells as combinations of the finest groups (the attacker's unknowns);
+* `audit` — the attacker (:func:`find_disclosures`, :func:`assert_no_disclosure`);
 * `report_audit` — the whole report attacked at once (:func:`audit_report`);
 * `sentences` — generated sentences checked (:func:`check_sentence`, :func:`safe_text`);
 * `comments` — free-text screening (:func:`screen_comments`, :func:`write_withheld`);

@@ -1,8 +1,9 @@
 """The attacker: recover hidden cells from everything that is published.
 
 Import :func:`find_disclosures` and :func:`assert_no_disclosure` from :mod:`analysis.disclosure`;
-this helper module holds the linear-algebra audit that :func:`analysis.disclosure.protect_table`
-also runs in its complementary-suppression loop.
+this module also holds the linear-algebra audit (:func:`audit`) that
+:func:`analysis.disclosure.protect_table` runs in its complementary-suppression loop, on the
+cells of :mod:`analysis.disclosure.cells`.
 
 How the attack works
 --------------------
@@ -38,15 +39,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.disclosure.cells import Cells, build_cells
 from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy
 
-__all__ = ["find_disclosures", "assert_no_disclosure", "FINDING_COLUMNS"]
+__all__ = ["find_disclosures", "assert_no_disclosure", "FINDING_COLUMNS", "Finding", "audit"]
 
 #: Columns of the table returned by :func:`find_disclosures`.
 FINDING_COLUMNS = [
@@ -54,247 +56,8 @@ FINDING_COLUMNS = [
     "n", "estimate", "low", "high", "width", "used",
 ]
 
-_REST = "\u2217rest"  # atom filler for a parent whose children are never published
 _TOL = 1e-6
 
-
-# --------------------------------------------------------------------------------------------
-# hierarchy
-
-
-def normalise_hierarchy(hierarchy: pd.DataFrame | None) -> list[tuple[str, str, dict[str, str]]]:
-    """``[(child_col, parent_col, {child: parent})]`` from a DataFrame ordered fine -> coarse.
-
-    A DataFrame with columns ``[unit, org]`` says units nest in organizations; more columns
-    (``[unit, org, province]``) give a longer chain. Codes are compared as strings.
-    """
-    if hierarchy is None:
-        return []
-    if not isinstance(hierarchy, pd.DataFrame) or hierarchy.shape[1] < 2:
-        raise ValueError("hierarchy must be a DataFrame with at least two columns, finest first (e.g. unit, org)")
-    pairs = []
-    cols = list(hierarchy.columns)
-    for child, parent in zip(cols[:-1], cols[1:]):
-        m = hierarchy[[child, parent]].dropna().astype(str).drop_duplicates()
-        dup = m[m[child].duplicated(keep=False)]
-        if len(dup):
-            first = dup.iloc[0][child]
-            parents = sorted(dup.loc[dup[child] == first, parent])
-            raise ValueError(f"hierarchy: {child} {first!r} belongs to more than one {parent}: {parents}")
-        pairs.append((str(child), str(parent), dict(zip(m[child], m[parent]))))
-    return pairs
-
-
-def close_keys(df: pd.DataFrame, by: Sequence[str], hier, *, table: str = "table") -> pd.DataFrame:
-    """The grouping columns of *df* as strings, with parents filled in from the hierarchy.
-
-    Returns a DataFrame (same index) with one column per dimension (``by`` plus implied
-    parents); missing values mean "all" (a margin).
-    """
-    keys = pd.DataFrame(index=df.index)
-    for col in by:
-        s = df[col]
-        keys[col] = s.astype("string").where(s.notna())
-    for child, parent, mapping in hier:
-        if child not in keys.columns:
-            continue
-        implied = keys[child].map(mapping).astype("string")
-        if parent in keys.columns:
-            clash = keys[parent].notna() & implied.notna() & (keys[parent] != implied)
-            if clash.any():
-                i = clash.idxmax()
-                raise ValueError(
-                    f"{table}: row {i!r}: {child} {keys.at[i, child]!r} belongs to {parent} "
-                    f"{implied.at[i]!r} in the hierarchy, but the row says {keys.at[i, parent]!r}"
-                )
-            keys[parent] = keys[parent].fillna(implied)
-        else:
-            keys[parent] = implied
-        orphan = keys[child].notna() & keys[parent].isna()
-        if orphan.any():
-            i = orphan.idxmax()
-            raise ValueError(
-                f"{table}: row {i!r}: {child} {keys.at[i, child]!r} is not in the hierarchy; "
-                f"put {parent!r} in `by` (pooled groups need their parent column)"
-            )
-    return keys
-
-
-def key_tuples(keys: pd.DataFrame) -> list[tuple[tuple[str, str], ...]]:
-    """One sorted ``((dim, value), ...)`` tuple per row, margins (missing values) left out."""
-    cols = sorted(keys.columns)
-    vals = keys[cols].astype(object).where(keys[cols].notna(), None).to_numpy()
-    return [tuple((c, v) for c, v in zip(cols, row) if v is not None) for row in vals]
-
-
-# --------------------------------------------------------------------------------------------
-# cells
-
-
-def _decimals_of(values: np.ndarray, floor: int) -> float:
-    """Half the rounding unit of *values* (0 when they carry more than 6 decimals).
-
-    The inferred number of decimals is never taken below the policy's: values that happen to be
-    whole numbers are not assumed to be rounded to units (that would overstate the uncertainty).
-    """
-    v = values[np.isfinite(values)]
-    for d in range(0, 7):
-        if np.all(np.abs(v - np.round(v, d)) < 1e-9):
-            return 0.5 * 10.0 ** (-max(d, floor))
-    return 0.0
-
-
-@dataclass
-class _Cells:
-    """All audited cells, flattened over tables (internal)."""
-
-    frame: pd.DataFrame  # table, row, pos, key, variable, level, n, estimate, known, half, is_prop, is_diff, wave, baseline
-    member: np.ndarray  # cells x atoms, bool (rows of difference cells are all False)
-    # solutions by system structure: variables with the same cells and the same hidden pattern
-    # (the usual case) share one least-squares solve
-    solved: dict = field(default_factory=dict)
-
-
-def _table_cells(ti: int, name: str, df: pd.DataFrame, by: Sequence[str], hier, policy: DisclosurePolicy) -> pd.DataFrame:
-    for col in (*by, "variable", "estimate", "n"):
-        if col not in df.columns:
-            raise ValueError(f"{name}: column {col!r} is missing (table columns: {list(df.columns)})")
-    wave, base = policy.wave_column, policy.baseline_column
-    is_diff = wave in by and base in by
-    key_by = [c for c in by if c not in (wave, base)] if is_diff else list(by)
-    keys = close_keys(df, key_by, hier, table=name)
-    est = pd.to_numeric(df["estimate"], errors="raise").astype(float).to_numpy()
-    n = pd.to_numeric(df["n"], errors="raise").astype(float).to_numpy()
-    known = np.isfinite(est) & np.isfinite(n)
-    if "suppressed" in df.columns:
-        known &= ~df["suppressed"].fillna(False).astype(bool).to_numpy()
-    level = df["level"].astype("string").fillna("").to_numpy(dtype=object) if "level" in df.columns else np.full(len(df), "", dtype=object)
-    out = pd.DataFrame({
-        "table": name,
-        "ti": ti,
-        "row": [r.item() if isinstance(r, np.generic) else r for r in df.index],
-        "pos": np.arange(len(df)),
-        "key": key_tuples(keys),
-        "variable": df["variable"].astype(str).to_numpy(),
-        "level": level,
-        "n": n,
-        "estimate": est,
-        "known": known,
-        "half": _decimals_of(est[known], policy.decimals),
-        "is_prop": "level" in df.columns,
-        "is_diff": is_diff,
-        "wave": df[wave].astype(str).to_numpy() if is_diff else None,
-        "baseline": df[base].astype(str).to_numpy() if is_diff else None,
-        "finest": keys[key_by].notna().all(axis=1).to_numpy() if key_by else np.ones(len(df), bool),
-    })
-    out["dims"] = [tuple(d for d, _ in k) for k in out["key"]]
-    return out
-
-
-def _components(dims: list[str], hier) -> list[list[str]]:
-    """Dimensions grouped by hierarchy chains (union-find), each listed finest first."""
-    parent_of = {c: p for c, p, _ in hier}
-    comp: dict[str, str] = {d: d for d in dims}
-
-    def find(x: str) -> str:
-        while comp[x] != x:
-            x = comp[x]
-        return x
-
-    for c, p, _ in hier:
-        if c in comp and p in comp:
-            comp[find(c)] = find(p)
-    groups: dict[str, list[str]] = {}
-    for d in dims:
-        groups.setdefault(find(d), []).append(d)
-
-    def depth(d: str) -> int:
-        k = 0
-        while d in parent_of:
-            d = parent_of[d]
-            k += 1
-        return -k
-
-    return [sorted(g, key=lambda d: (depth(d), d)) for _, g in sorted(groups.items())]
-
-
-def _atoms(cells: pd.DataFrame, hier, policy: DisclosurePolicy) -> pd.DataFrame:
-    """The finest cross-classification implied by all cells (see the module notes)."""
-    level_cells = cells[~cells["is_diff"]]
-    dims = sorted({d for ds in level_cells["dims"] for d in ds})
-    atoms = pd.DataFrame(index=[0])
-    for comp in _components(dims, hier):
-        projs = {tuple((d, v) for d, v in key if d in comp) for key in level_cells["key"]}
-        projs.discard(())
-        accepted: list[dict[str, str]] = []
-        for proj in sorted(projs, key=lambda p: (-len(p), p)):
-            p = dict(proj)
-            if not any(all(a.get(d) == v for d, v in p.items()) for a in accepted):
-                accepted.append({d: p.get(d, _REST) for d in comp})
-        if not accepted:
-            continue
-        atoms = atoms.merge(pd.DataFrame(accepted), how="cross")
-    if len(atoms) > 200_000:
-        raise DisclosureError(
-            f"the audited tables cross {len(atoms)} finest groups; audit fewer tables together"
-        )
-    # Zero-respondent groups: a tidy table lists only groups with respondents, so an atom absent
-    # from a table that covers it (same wave) is known to be empty; keeping it as a free unknown
-    # would hide real derivations (e.g. a unit with no women: men = unit total).
-    keep = np.ones(len(atoms), bool)
-    wave = policy.wave_column
-    for _, t in level_cells[level_cells["finest"]].groupby("ti", sort=True):
-        tdims = sorted({d for ds in t["dims"] for d in ds})
-        if not tdims or not set(tdims) <= set(atoms.columns):
-            continue
-        sub = atoms[tdims]
-        covered = ~sub.isin([_REST]).any(axis=1).to_numpy()
-        if wave in tdims:
-            covered &= sub[wave].isin(set(v for k in t["key"] for d, v in k if d == wave)).to_numpy()
-        present = pd.MultiIndex.from_frame(pd.DataFrame([dict(k) for k in t["key"]])[tdims])
-        inside = pd.MultiIndex.from_frame(sub).isin(present)
-        keep &= ~(covered & ~inside)
-    atoms["_keep"] = keep
-    return atoms
-
-
-def build_cells(tables: Sequence[tuple[str, pd.DataFrame, Sequence[str]]], hierarchy, policy: DisclosurePolicy) -> _Cells:
-    """Flatten the tables into cells and their atom membership (internal, used by protect_table)."""
-    hier = normalise_hierarchy(hierarchy) if not isinstance(hierarchy, list) else hierarchy
-    parts = []
-    names = [name for name, _, _ in tables]
-    if len(set(names)) != len(names):
-        raise ValueError(f"table names must be unique, got {names}")
-    wave_in = {name: policy.wave_column in by for name, _, by in tables}
-    if len(set(wave_in.values())) > 1:
-        raise ValueError(
-            f"some tables have a {policy.wave_column!r} column in `by` and others do not "
-            f"({sorted(k for k, v in wave_in.items() if not v)}): give every table its wave, "
-            f"e.g. table.assign({policy.wave_column}='2025'), so waves are not mistaken for each other"
-        )
-    for ti, (name, df, by) in enumerate(tables):
-        parts.append(_table_cells(ti, name, df, list(by), hier, policy))
-    cells = pd.concat(parts, ignore_index=True)
-    atoms = _atoms(cells, hier, policy)
-    keep = atoms.pop("_keep").to_numpy()
-    member = np.zeros((len(cells), len(atoms)), bool)
-    cache: dict[tuple, np.ndarray] = {}
-    cols = {c: atoms[c].to_numpy() for c in atoms.columns}
-    for i, (key, is_diff) in enumerate(zip(cells["key"], cells["is_diff"])):
-        if is_diff:
-            continue
-        if key not in cache:
-            mask = np.ones(len(atoms), bool)
-            for d, v in key:
-                mask &= cols[d] == v
-            pruned = mask & keep
-            cache[key] = pruned if pruned.any() else mask
-        member[i] = cache[key]
-    return _Cells(cells, member)
-
-
-# --------------------------------------------------------------------------------------------
-# the attack
 
 
 @dataclass(frozen=True)
@@ -320,7 +83,7 @@ def _solve(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return Y, resid < _TOL
 
 
-def audit(cells: _Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset(),
+def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset(),
           *, tighten: bool = True) -> list[Finding]:
     """Every disclosure given which cells are published (*known*, aligned to ``cells.frame``).
 
@@ -497,7 +260,7 @@ def _as_tables(tables: Iterable[Any]) -> list[tuple[str, pd.DataFrame, list[str]
     return out
 
 
-def _describe(cells: _Cells, findings: list[Finding]) -> pd.DataFrame:
+def _describe(cells: Cells, findings: list[Finding]) -> pd.DataFrame:
     f = cells.frame
     rows = []
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure.audit import normalise_hierarchy
 from analysis.disclosure.frame import role_column
+from analysis.disclosure.keys import normalise_hierarchy
 from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy
 
 __all__ = ["k_anonymous_export"]

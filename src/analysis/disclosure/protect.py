@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure.audit import audit, build_cells, close_keys, key_tuples, normalise_hierarchy
+from analysis.disclosure.audit import audit
+from analysis.disclosure.cells import build_cells
+from analysis.disclosure.keys import close_keys, key_tuples, normalise_hierarchy
 from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy
 from analysis.disclosure.pooling import PooledGroups
 

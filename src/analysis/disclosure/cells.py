@@ -1,0 +1,184 @@
+"""The attacker's unknowns: every published cell as a 0/1 combination of atoms.
+
+:func:`build_cells` flattens the audited tables into one frame of cells (group, variable,
+level, n, estimate, published or hidden, rounding) and their membership of the *atoms*, the
+finest cross-classification of all grouping columns; :mod:`analysis.disclosure.audit` solves
+for the hidden cells (its docstring explains the attack).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis.disclosure.keys import close_keys, key_tuples, normalise_hierarchy
+from analysis.disclosure.policy import DisclosureError, DisclosurePolicy
+
+__all__ = ["Cells", "build_cells"]
+
+_REST = "\u2217rest"  # atom filler for a parent whose children are never published
+
+
+def _decimals_of(values: np.ndarray, floor: int) -> float:
+    """Half the rounding unit of *values* (0 when they carry more than 6 decimals).
+
+    The inferred number of decimals is never taken below the policy's: values that happen to be
+    whole numbers are not assumed to be rounded to units (that would overstate the uncertainty).
+    """
+    v = values[np.isfinite(values)]
+    for d in range(0, 7):
+        if np.all(np.abs(v - np.round(v, d)) < 1e-9):
+            return 0.5 * 10.0 ** (-max(d, floor))
+    return 0.0
+
+
+@dataclass
+class Cells:
+    """All audited cells, flattened over tables, and their atoms (:func:`build_cells`)."""
+
+    frame: pd.DataFrame  # table, row, pos, key, variable, level, n, estimate, known, half, is_prop, is_diff, wave, baseline
+    member: np.ndarray  # cells x atoms, bool (rows of difference cells are all False)
+    # solutions by system structure: variables with the same cells and the same hidden pattern
+    # (the usual case) share one least-squares solve
+    solved: dict = field(default_factory=dict)
+
+
+def _table_cells(ti: int, name: str, df: pd.DataFrame, by: Sequence[str], hier, policy: DisclosurePolicy) -> pd.DataFrame:
+    for col in (*by, "variable", "estimate", "n"):
+        if col not in df.columns:
+            raise ValueError(f"{name}: column {col!r} is missing (table columns: {list(df.columns)})")
+    wave, base = policy.wave_column, policy.baseline_column
+    is_diff = wave in by and base in by
+    key_by = [c for c in by if c not in (wave, base)] if is_diff else list(by)
+    keys = close_keys(df, key_by, hier, table=name)
+    est = pd.to_numeric(df["estimate"], errors="raise").astype(float).to_numpy()
+    n = pd.to_numeric(df["n"], errors="raise").astype(float).to_numpy()
+    known = np.isfinite(est) & np.isfinite(n)
+    if "suppressed" in df.columns:
+        known &= ~df["suppressed"].fillna(False).astype(bool).to_numpy()
+    level = df["level"].astype("string").fillna("").to_numpy(dtype=object) if "level" in df.columns else np.full(len(df), "", dtype=object)
+    out = pd.DataFrame({
+        "table": name,
+        "ti": ti,
+        "row": [r.item() if isinstance(r, np.generic) else r for r in df.index],
+        "pos": np.arange(len(df)),
+        "key": key_tuples(keys),
+        "variable": df["variable"].astype(str).to_numpy(),
+        "level": level,
+        "n": n,
+        "estimate": est,
+        "known": known,
+        "half": _decimals_of(est[known], policy.decimals),
+        "is_prop": "level" in df.columns,
+        "is_diff": is_diff,
+        "wave": df[wave].astype(str).to_numpy() if is_diff else None,
+        "baseline": df[base].astype(str).to_numpy() if is_diff else None,
+        "finest": keys[key_by].notna().all(axis=1).to_numpy() if key_by else np.ones(len(df), bool),
+    })
+    out["dims"] = [tuple(d for d, _ in k) for k in out["key"]]
+    return out
+
+
+def _components(dims: list[str], hier) -> list[list[str]]:
+    """Dimensions grouped by hierarchy chains (union-find), each listed finest first."""
+    parent_of = {c: p for c, p, _ in hier}
+    comp: dict[str, str] = {d: d for d in dims}
+
+    def find(x: str) -> str:
+        while comp[x] != x:
+            x = comp[x]
+        return x
+
+    for c, p, _ in hier:
+        if c in comp and p in comp:
+            comp[find(c)] = find(p)
+    groups: dict[str, list[str]] = {}
+    for d in dims:
+        groups.setdefault(find(d), []).append(d)
+
+    def depth(d: str) -> int:
+        k = 0
+        while d in parent_of:
+            d = parent_of[d]
+            k += 1
+        return -k
+
+    return [sorted(g, key=lambda d: (depth(d), d)) for _, g in sorted(groups.items())]
+
+
+def _atoms(cells: pd.DataFrame, hier, policy: DisclosurePolicy) -> pd.DataFrame:
+    """The finest cross-classification implied by all cells (see :mod:`analysis.disclosure.audit`)."""
+    level_cells = cells[~cells["is_diff"]]
+    dims = sorted({d for ds in level_cells["dims"] for d in ds})
+    atoms = pd.DataFrame(index=[0])
+    for comp in _components(dims, hier):
+        projs = {tuple((d, v) for d, v in key if d in comp) for key in level_cells["key"]}
+        projs.discard(())
+        accepted: list[dict[str, str]] = []
+        for proj in sorted(projs, key=lambda p: (-len(p), p)):
+            p = dict(proj)
+            if not any(all(a.get(d) == v for d, v in p.items()) for a in accepted):
+                accepted.append({d: p.get(d, _REST) for d in comp})
+        if not accepted:
+            continue
+        atoms = atoms.merge(pd.DataFrame(accepted), how="cross")
+    if len(atoms) > 200_000:
+        raise DisclosureError(
+            f"the audited tables cross {len(atoms)} finest groups; audit fewer tables together"
+        )
+    # Zero-respondent groups: a tidy table lists only groups with respondents, so an atom absent
+    # from a table that covers it (same wave) is known to be empty; keeping it as a free unknown
+    # would hide real derivations (e.g. a unit with no women: men = unit total).
+    keep = np.ones(len(atoms), bool)
+    wave = policy.wave_column
+    for _, t in level_cells[level_cells["finest"]].groupby("ti", sort=True):
+        tdims = sorted({d for ds in t["dims"] for d in ds})
+        if not tdims or not set(tdims) <= set(atoms.columns):
+            continue
+        sub = atoms[tdims]
+        covered = ~sub.isin([_REST]).any(axis=1).to_numpy()
+        if wave in tdims:
+            covered &= sub[wave].isin(set(v for k in t["key"] for d, v in k if d == wave)).to_numpy()
+        present = pd.MultiIndex.from_frame(pd.DataFrame([dict(k) for k in t["key"]])[tdims])
+        inside = pd.MultiIndex.from_frame(sub).isin(present)
+        keep &= ~(covered & ~inside)
+    atoms["_keep"] = keep
+    return atoms
+
+
+def build_cells(tables: Sequence[tuple[str, pd.DataFrame, Sequence[str]]], hierarchy, policy: DisclosurePolicy) -> Cells:
+    """Flatten the tables into cells and their atom membership (for :func:`~analysis.disclosure.audit.audit`)."""
+    hier = normalise_hierarchy(hierarchy) if not isinstance(hierarchy, list) else hierarchy
+    parts = []
+    names = [name for name, _, _ in tables]
+    if len(set(names)) != len(names):
+        raise ValueError(f"table names must be unique, got {names}")
+    wave_in = {name: policy.wave_column in by for name, _, by in tables}
+    if len(set(wave_in.values())) > 1:
+        raise ValueError(
+            f"some tables have a {policy.wave_column!r} column in `by` and others do not "
+            f"({sorted(k for k, v in wave_in.items() if not v)}): give every table its wave, "
+            f"e.g. table.assign({policy.wave_column}='2025'), so waves are not mistaken for each other"
+        )
+    for ti, (name, df, by) in enumerate(tables):
+        parts.append(_table_cells(ti, name, df, list(by), hier, policy))
+    cells = pd.concat(parts, ignore_index=True)
+    atoms = _atoms(cells, hier, policy)
+    keep = atoms.pop("_keep").to_numpy()
+    member = np.zeros((len(cells), len(atoms)), bool)
+    cache: dict[tuple, np.ndarray] = {}
+    cols = {c: atoms[c].to_numpy() for c in atoms.columns}
+    for i, (key, is_diff) in enumerate(zip(cells["key"], cells["is_diff"])):
+        if is_diff:
+            continue
+        if key not in cache:
+            mask = np.ones(len(atoms), bool)
+            for d, v in key:
+                mask &= cols[d] == v
+            pruned = mask & keep
+            cache[key] = pruned if pruned.any() else mask
+        member[i] = cache[key]
+    return Cells(cells, member)
