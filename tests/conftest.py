@@ -172,6 +172,7 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> DemoReport:
     for sub in ("surveys", "config", "notebooks"):
         shutil.copytree(src_root / sub, root / sub, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "exploratory"))
     shutil.copytree(src_root / "data" / "population", root / "data" / "population")
+    shutil.copy2(src_root / "study.yaml", root / "study.yaml")
     (root / "pyproject.toml").write_text("", encoding="utf-8")
     snapshot_source(ReportProject(root))
     if (config.DEMO_DIR / "generated.json").is_file():  # `make demo` already generated the files: import only

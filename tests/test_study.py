@@ -42,7 +42,7 @@ def test_role_columns_are_named_by_role_and_drop_missing_codes():
 
 def test_base_weights_are_unit_size_over_respondents_and_raking_hits_the_frame():
     data = _respondents()
-    wd = study.wave_design(data)
+    wd = study.wave_design(data, instrument="member")
     base = wd.base.weights.to_numpy()
     expected = (data["unit_size"] / data.groupby("unit")["unit"].transform("size")).to_numpy()
     np.testing.assert_allclose(base, expected)
@@ -60,14 +60,14 @@ def test_base_weights_are_unit_size_over_respondents_and_raking_hits_the_frame()
 def test_a_margin_with_missing_answers_is_not_raked_and_the_note_says_so():
     data = _respondents()
     data.loc[data.index[:3], "party"] = None
-    wd = study.wave_design(data)
+    wd = study.wave_design(data, instrument="member")
     assert set(wd.margins) == {"org", "sex"}
     assert wd.notes and wd.notes[0].startswith("party: not raked (3 missing")
 
 
 def test_flagged_rows_are_left_out_on_request_and_weights_recomputed():
     data = _respondents()
-    wd = study.wave_design(data, exclude_flagged=True)
+    wd = study.wave_design(data, instrument="member", exclude_flagged=True)
     assert len(wd.base.data) == int((~data["flagged"]).sum())
     assert wd.base.weights.sum() == pytest.approx(data.loc[~data["flagged"], "unit"].map(
         dict(zip(data["unit"], data["unit_size"]))).groupby(data["unit"]).first().sum())
@@ -78,7 +78,7 @@ def test_changes_since_baseline_difference_bh_and_status():
     b["y"] += 0.4
     b["z"] = b["y"] * 0 + np.random.default_rng(3).normal(3, 1, len(b))
     a["z"] = np.random.default_rng(4).normal(3, 1, len(a))
-    designs = study.designs_by_wave(pd.concat([a, b], ignore_index=True))
+    designs = study.designs_by_wave(pd.concat([a, b], ignore_index=True), instrument="member")
     ch = study.changes_since_baseline(designs, ["y", "z"], wave="2025", baseline_wave="2023", lang="en")
     est = study.estimate_means(designs, ["y", "z"])
     for var in ("y", "z"):

@@ -10,7 +10,7 @@ and `analysis.stats.compare` take them as they are.
 Modules: `base` (shared columns and the significance rule), `data` (loading the waves),
 `designs` (each wave's design and estimates), then one per section: `quality` (10),
 `measurement` (20), `sentiment` (30), `units` (40), `impact` (50), `summary` (00).
-Every public name is re-exported here: ``from analysis import study; study.load_member(…)``.
+Every public name is re-exported here: ``from analysis import study; study.load_responses("member", waves)``.
 The top layer: imports every layer below it, and nothing imports it but the notebooks.
 
 Examples
@@ -34,7 +34,11 @@ from analysis.study.base import (  # noqa: F401
 )
 from analysis.study.data import (  # noqa: F401
     role_columns,
-    load_member,
+    require_roles,
+    frame_dir,
+    unit_survey,
+    groups,
+    load_responses,
     load_units,
     import_counts,
     labels_for,
@@ -44,6 +48,7 @@ from analysis.study.data import (  # noqa: F401
 )
 from analysis.study.designs import (  # noqa: F401
     WaveDesign,
+    base_design,
     wave_design,
     designs_by_wave,
     estimate_means,
@@ -111,7 +116,11 @@ __all__ = [
     "significant_rows",
     "in_vietnamese",
     "role_columns",
-    "load_member",
+    "require_roles",
+    "frame_dir",
+    "unit_survey",
+    "groups",
+    "load_responses",
     "load_units",
     "import_counts",
     "labels_for",
@@ -119,6 +128,7 @@ __all__ = [
     "unit_identifiers",
     "construct_names",
     "WaveDesign",
+    "base_design",
     "wave_design",
     "designs_by_wave",
     "estimate_means",

@@ -8,6 +8,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from analysis import project
 from analysis.ingest import waves as waves_mod
 from analysis.instruments import Instrument, population
 from analysis.stats import scoring
@@ -15,7 +16,11 @@ from analysis.study.base import FLAGGED, ROLE_COLUMNS, WAVE
 
 __all__ = [
     "role_columns",
-    "load_member",
+    "require_roles",
+    "frame_dir",
+    "unit_survey",
+    "groups",
+    "load_responses",
     "load_units",
     "import_counts",
     "labels_for",
@@ -60,33 +65,72 @@ def _flags(df: pd.DataFrame) -> pd.Series:
     return df[cols].fillna(False).astype(bool).any(axis=1)
 
 
-def load_member(waves: Sequence[str], *, instrument: str = "member", processed_dir: Path | None = None,
-                population_dir: Path | None = None) -> pd.DataFrame:
-    """Every respondent of *waves*, with roles, construct scores and the frame's unit size.
+def require_roles(instrument: Instrument, roles: Sequence[str], why: str) -> None:
+    """Raise a `StudyError` naming every role of *roles* that *instrument* has no item for.
+
+    The message says which instrument, which role, what needs it (*why*) and what to add: an
+    item with ``role: <role>`` in the questionnaire, or a study.yaml without that need.
+    """
+    missing = [r for r in roles if instrument.role_item(r) is None]
+    if missing:
+        raise project.StudyError(
+            f"instrument {instrument.name!r} (v{instrument.version}) has no item with role "
+            f"{', '.join(repr(r) for r in missing)}, which {why} needs; add `role: {missing[0]}` to the item in "
+            f"surveys/{instrument.name}/v{instrument.version}.yaml, or change study.yaml")
+
+
+def unit_survey(instrument: str) -> str | None:
+    """The instrument answered per unit that describes *instrument*'s units (study.yaml
+    ``unit_survey``), or None: the sections about units are then left out."""
+    return project.load_study().instrument(instrument).unit_survey
+
+
+def groups(instrument: str) -> list[str]:
+    """The outermost group of *instrument*'s hierarchy as a list (``["org"]`` in Đề án 04), or
+    ``[]``: tables by group become tables of the whole population."""
+    return list(project.load_study().instrument(instrument).hierarchy[:1])
+
+
+def frame_dir(instrument: str, population_dir: Path | None, why: str) -> Path:
+    """The population frame folder for *instrument*: *population_dir* if given, else the study's."""
+    if population_dir is not None:
+        return Path(population_dir)
+    return project.load_study().require_frame(instrument, why)
+
+
+def load_responses(instrument: str, waves: Sequence[str], *, processed_dir: Path | None = None,
+                   population_dir: Path | None = None) -> pd.DataFrame:
+    """Every respondent of *instrument* in *waves*, with roles, construct scores and, where the
+    study's design needs it, the frame's unit size.
 
     Parameters
     ----------
-    waves : sequence of str
-        Imported waves, oldest first.
     instrument : str
-        The member instrument's id.
+        An instrument of the study (study.yaml).
+    waves : sequence of str
+        Imported waves, oldest first (waves not imported are skipped).
     processed_dir, population_dir : path, optional
-        Defaults from `analysis.config`.
+        Defaults from `analysis.config` and the study file.
 
     Returns
     -------
     DataFrame
-        ``wave``, the role columns, ``unit_size`` (members of the unit in the frame),
-        ``flagged`` (any ``_flag_*``), one float column per construct of the latest version
-        (NaN in a wave whose version lacks it), and the wave's item columns (item names; other
-        code reads them through the instrument only).
+        ``wave``, the role columns, ``flagged`` (any ``_flag_*``), one float column per construct
+        of the latest version (NaN in a wave whose version lacks it), ``unit_size`` (the unit's
+        members in the frame, when the design uses ``weights: frame`` or ``fpc: unit_size``), and
+        the wave's item columns (item names; other code reads them through the instrument only).
 
     Raises
     ------
+    StudyError
+        The design needs a ``unit`` role the instrument lacks, or a frame the study lacks.
     ValueError
         A respondent's unit is not in the population frame (the unit is named).
     """
-    sizes = population.unit_sizes(population_dir)
+    design = project.load_study().instrument(instrument).design
+    needs_sizes = design.weights == project.FRAME_WEIGHTS or design.fpc == project.FRAME_FPC
+    sizes = population.unit_sizes(frame_dir(instrument, population_dir, "the design's unit sizes")) \
+        if needs_sizes else {}
     imported = set(waves_mod.list_waves(instrument, processed_dir=processed_dir))
     frames = []
     for wave in [w for w in waves if w in imported]:  # a unit report may run before a member wave exists
@@ -97,17 +141,18 @@ def load_member(waves: Sequence[str], *, instrument: str = "member", processed_d
         meta = pd.DataFrame({WAVE: wave, FLAGGED: _flags(raw)}, index=raw.index)
         frame = pd.concat([meta, roles, scores, raw.drop(columns=[c for c in scores.columns if c in raw.columns])],
                           axis=1)
-        unknown = sorted(set(frame["unit"].dropna()) - set(sizes))
-        if unknown:
-            raise ValueError(f"{instrument} wave {wave}: unit(s) {', '.join(unknown)} not in the population "
-                             "frame (data/population/units.csv)")
-        frame["unit_size"] = frame["unit"].map(sizes).astype("float64")
+        if needs_sizes:
+            require_roles(ins, ["unit"], f"study.yaml's design of {instrument!r} (weights: frame, fpc: unit_size)")
+            unknown = sorted(set(frame["unit"].dropna()) - set(sizes))
+            if unknown:
+                raise ValueError(f"{instrument} wave {wave}: unit(s) {', '.join(unknown)} not in the population "
+                                 "frame (data/population/units.csv)")
+            frame["unit_size"] = frame["unit"].map(sizes).astype("float64")
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def load_units(waves: Sequence[str], *, instrument: str = "unit",
-               processed_dir: Path | None = None) -> pd.DataFrame:
+def load_units(instrument: str, waves: Sequence[str], *, processed_dir: Path | None = None) -> pd.DataFrame:
     """Every unit's answers and indicator values in *waves* (the unit panel).
 
     Returns
@@ -122,6 +167,7 @@ def load_units(waves: Sequence[str], *, instrument: str = "unit",
     for wave in [w for w in waves if w in imported]:
         raw = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir)
         ins = waves_mod.load_instrument(instrument, wave, processed_dir=processed_dir)
+        require_roles(ins, ["org", "unit"], "the unit survey (one row per unit of an organization)")
         roles = role_columns(raw, ins)[["org", "unit"]]
         values = scoring.compute_indicators(raw, ins)
         frames.append(pd.concat([pd.DataFrame({WAVE: wave}, index=raw.index), roles, values,
@@ -158,7 +204,7 @@ _ROLE_WORDS = {
     "org": ("Tổ chức", "Organization"), "unit": ("Cơ sở", "Unit"), "sex": ("Giới tính", "Sex"),
     "age_group": ("Nhóm tuổi", "Age group"), "party": ("Đảng viên", "Party member"),
     "education": ("Trình độ chuyên môn", "Education"), "theory": ("Lý luận chính trị", "Political theory"),
-    "position": ("Chức vụ", "Position"), "": ("Toàn Khối", "All organizations"),
+    "position": ("Chức vụ", "Position"), "": ("Tất cả", "All"),
     "base": ("Trọng số cơ sở", "Base weights"), "raked": ("Sau hiệu chỉnh (raking)", "Raked"),
     "all": ("Tất cả phiếu", "All rows"), "unflagged": ("Bỏ phiếu bị đánh dấu", "Without flagged rows"),
 }
@@ -170,10 +216,11 @@ def labels_for(instrument: Instrument, lang: str = "vi") -> dict[str, str]:
     Returns
     -------
     dict
-        ``{code: label}`` in *lang* (falls back to Vietnamese); ``""`` (a margin row) is
-        "Toàn Khối" / "All organizations".
+        ``{code: label}`` in *lang* (falls back to Vietnamese); ``""`` (a margin row) is the
+        study's ``total_label`` (study.yaml), else "Tất cả" / "All".
     """
     out = {k: v[0 if lang == "vi" else 1] for k, v in _ROLE_WORDS.items()}
+    out[""] = project.load_study().total_label.get(lang, out[""])
     out.update({c.name: c.label(lang) for c in instrument.constructs})
     out.update({i.name: i.label(lang) for i in instrument.indicators})
     out.update({f"tg{tg.number}": tg.label(lang) for tg in instrument.task_groups})
@@ -186,13 +233,17 @@ def labels_for(instrument: Instrument, lang: str = "vi") -> dict[str, str]:
 
 def unit_hierarchy(population_dir: Path | None = None) -> pd.DataFrame:
     """``[unit, org]`` from the frame: the nesting `analysis.disclosure` needs."""
-    units = population.load_units(population_dir)
+    units = population.load_units(population_dir or project.load_study().frame)
     return units[["unit_id", "org"]].rename(columns={"unit_id": "unit"})
 
 
 def unit_identifiers(population_dir: Path | None = None) -> list[str]:
-    """Unit codes and names (vi, en) from the frame: a comment naming one is withheld."""
-    units = population.load_units(population_dir)
+    """Unit codes and names (vi, en) from the frame: a comment naming one is withheld (none
+    without a frame)."""
+    folder = population_dir or project.load_study().frame
+    if folder is None:
+        return []
+    units = population.load_units(folder)
     return sorted(set(units["unit_id"]) | set(units["name_vi"]) | set(units["name_en"]))
 
 

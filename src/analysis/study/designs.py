@@ -9,13 +9,16 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
+from analysis import project
 from analysis.instruments import population
 from analysis.stats import weighting
 from analysis.stats.design import SurveyDesign
 from analysis.study.base import FLAGGED, STAT_COLUMNS, WAVE, by_columns
+from analysis.study.data import frame_dir
 
 __all__ = [
     "WaveDesign",
+    "base_design",
     "wave_design",
     "designs_by_wave",
     "estimate_means",
@@ -32,7 +35,7 @@ class WaveDesign:
     ----------
     wave : str
     base : SurveyDesign
-        Base weights (unit size / respondents in the unit), strata = unit, fpc = unit size.
+        The study's design before raking (`base_design`).
     design : SurveyDesign
         ``base`` raked to the frame's margins (the design every estimate uses).
     margins : dict
@@ -48,17 +51,53 @@ class WaveDesign:
     notes: tuple[str, ...] = ()
 
 
-def wave_design(data: pd.DataFrame, *, exclude_flagged: bool = False,
+def base_design(data: pd.DataFrame, instrument: str) -> SurveyDesign:
+    """The study's design of *instrument* (study.yaml ``design``) on *data*, before raking.
+
+    ``weights: equal`` gives every row weight 1, ``weights: frame`` the unit's members over its
+    respondents (rows without a unit are left out), any other value names a weight column;
+    ``fpc: unit_size`` is the unit's member count from the frame (`load_responses` adds it).
+
+    Raises
+    ------
+    StudyError
+        A design column (strata, cluster, fpc, weights) that the data lack, named with the
+        instrument and the key of study.yaml.
+    """
+    spec = project.load_study().instrument(instrument).design
+    df = data
+    if spec.weights == project.FRAME_WEIGHTS:
+        df = df[df["unit"].notna()].copy() if "unit" in df.columns else df
+        weights = df["unit_size"] / df.groupby("unit")["unit"].transform("size") if "unit" in df.columns else None
+    elif spec.weights == "equal":
+        weights = pd.Series(1.0, index=df.index)
+    else:
+        weights = df[spec.weights].astype("float64") if spec.weights in df.columns else None
+    wanted = {"weights": "unit" if spec.weights == project.FRAME_WEIGHTS else None, "strata": spec.strata,
+              "cluster": spec.cluster, "fpc": spec.fpc}
+    for key, column in wanted.items():
+        if column is not None and column not in df.columns:
+            raise project.StudyError(
+                f"study.yaml: instruments.{instrument}.design.{key} needs column {column!r}, which the "
+                f"{instrument} data lack (a role column: add an item with `role: {column}` to the questionnaire)")
+    return SurveyDesign(df.assign(base_weight=weights), weights="base_weight", strata=spec.strata,
+                        cluster=spec.cluster, fpc=spec.fpc, lonely_psu=spec.lonely_psu)
+
+
+def wave_design(data: pd.DataFrame, *, instrument: str, exclude_flagged: bool = False,
                 population_dir: Path | None = None) -> WaveDesign:
-    """The project's design for one wave's respondents (see the module docstring).
+    """The study's design for one wave's respondents of *instrument*, raked to the frame.
 
     Parameters
     ----------
     data : DataFrame
-        One wave of `load_member` (needs ``unit``, ``unit_size``, ``org``, ``sex``, ``party``).
+        One wave of `load_responses` (with the role columns the design names).
+    instrument : str
+        The instrument (its ``design`` in study.yaml).
     exclude_flagged : bool
         Leave out rows with a quality flag (the base weights are then recomputed).
     population_dir : path, optional
+        The frame folder (default: the study's ``frame``).
 
     Returns
     -------
@@ -66,15 +105,24 @@ def wave_design(data: pd.DataFrame, *, exclude_flagged: bool = False,
 
     Notes
     -----
-    A unit with one respondent is a lonely stratum: ``lonely_psu="adjust"`` (conservative, as
-    R's ``survey.lonely.psu = "adjust"``). A raking margin whose column has missing answers is
-    skipped (a missing answer has no population target) and the note says so.
+    Đề án 04's member design: units are strata, the unit's member count is the fpc, base
+    weight = members of the unit / respondents of the unit, raked to the frame's org, sex and
+    party margins. A unit with one respondent is a lonely stratum: ``lonely_psu="adjust"``
+    (conservative, as R's ``survey.lonely.psu = "adjust"``). A raking margin whose column has
+    missing answers is skipped (a missing answer has no population target) and the note says so.
     """
+    spec = project.load_study().instrument(instrument).design
     df = data[~data[FLAGGED]] if exclude_flagged else data
-    df = df[df["unit"].notna()].copy()
-    df["base_weight"] = df["unit_size"] / df.groupby("unit")["unit"].transform("size")
-    base = SurveyDesign(df, weights="base_weight", strata="unit", fpc="unit_size", lonely_psu="adjust")
-    wanted = population.margins(population_dir)
+    base = base_design(df, instrument)
+    df = base.data
+    wanted = {}
+    if spec.rake:
+        frame = population.margins(frame_dir(instrument, population_dir, "raking (design.rake)"))
+        unknown = [c for c in spec.rake if c not in frame]
+        if unknown:
+            raise project.StudyError(f"study.yaml: instruments.{instrument}.design.rake: no margins for "
+                                     f"{', '.join(unknown)} in the frame (margins.csv has {', '.join(frame)})")
+        wanted = {c: t for c, t in frame.items() if c in spec.rake}
     notes = []
     margins = {}
     for column, targets in wanted.items():
@@ -88,10 +136,11 @@ def wave_design(data: pd.DataFrame, *, exclude_flagged: bool = False,
     return WaveDesign(wave=wave, base=base, design=design, margins=margins, notes=tuple(notes))
 
 
-def designs_by_wave(data: pd.DataFrame, *, exclude_flagged: bool = False,
+def designs_by_wave(data: pd.DataFrame, *, instrument: str, exclude_flagged: bool = False,
                     population_dir: Path | None = None) -> dict[str, WaveDesign]:
     """`wave_design` for every wave of *data*, keyed by wave (oldest first)."""
-    return {w: wave_design(data[data[WAVE] == w], exclude_flagged=exclude_flagged, population_dir=population_dir)
+    return {w: wave_design(data[data[WAVE] == w], instrument=instrument, exclude_flagged=exclude_flagged,
+                           population_dir=population_dir)
             for w in sorted(data[WAVE].unique())}
 
 

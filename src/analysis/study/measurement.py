@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
+from analysis import project
 from analysis.instruments import Instrument
 from analysis.stats import reliability, scoring
 from analysis.study.base import WAVE
@@ -28,24 +29,35 @@ def _construct_items(data: pd.DataFrame, instrument: Instrument) -> tuple[pd.Dat
     return items, scales
 
 
-def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequence[str] = (WAVE, "org"),
+def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequence[str] | None = None,
                       n_boot: int = 200, seed: int = 20230) -> pd.DataFrame:
-    """Alpha, omega and a unit-cluster bootstrap interval for alpha, per construct and group.
+    """Alpha, omega and a cluster-bootstrap interval for alpha, per construct and group.
+
+    Parameters
+    ----------
+    by : sequence of str, optional
+        Default: wave and the study's outermost group (``[wave, org]`` in Đề án 04).
 
     Returns
     -------
     DataFrame
         ``[*by, variable (construct), alpha, alpha_std, omega_total, ci_low, ci_high, n, k,
-        estimate]`` (``estimate`` = alpha, for disclosure control).
+        estimate, group]`` (``estimate`` = alpha, for disclosure control; ``group`` = the
+        groups and the wave as one column header, e.g. ``CDVC · 2025``). The bootstrap
+        resamples the hierarchy's innermost level (units in Đề án 04); a study without a
+        hierarchy gets no interval.
     """
+    hierarchy = project.load_study().instrument(instrument.name).hierarchy
+    by = list(by) if by is not None else [WAVE, *hierarchy[:1]]
+    cluster = hierarchy[-1] if len(hierarchy) > 1 and hierarchy[-1] in data.columns else None
     items, scales = _construct_items(data, instrument)
-    frame = pd.concat([data[list(by) + ["unit"]], items], axis=1)
-    out = reliability.reliability_by(frame, scales, by=list(by), cluster="unit", n_boot=n_boot, seed=seed)
+    frame = pd.concat([data[by + ([cluster] if cluster else [])], items], axis=1)
+    out = reliability.reliability_by(frame, scales, by=by, cluster=cluster, n_boot=n_boot, seed=seed)
     out = out.rename(columns={"scale": "variable"})
     out["estimate"] = out["alpha"]
     out["n"] = out["n"].astype("float64")
-    if {"org", WAVE} <= set(by):
-        out["group"] = out["org"].astype(str) + " · " + out[WAVE].astype(str)  # a column header when shown wide
+    if WAVE in by:  # a column header when shown wide
+        out["group"] = [" · ".join(map(str, g)) for g in zip(*(out[c] for c in [*(c for c in by if c != WAVE), WAVE]))]
     return out
 
 

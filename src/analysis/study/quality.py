@@ -81,7 +81,7 @@ def weight_summary(designs: Mapping[str, WaveDesign]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)[cols]
 
 
-def quality_effect(data: pd.DataFrame, variables: Sequence[str], *,
+def quality_effect(data: pd.DataFrame, variables: Sequence[str], *, instrument: str,
                    population_dir: Path | None = None) -> pd.DataFrame:
     """Construct means with and without quality-flagged rows, per wave.
 
@@ -93,7 +93,7 @@ def quality_effect(data: pd.DataFrame, variables: Sequence[str], *,
     """
     parts = []
     for flag, label in ((False, "all"), (True, "unflagged")):
-        designs = designs_by_wave(data, exclude_flagged=flag, population_dir=population_dir)
+        designs = designs_by_wave(data, instrument=instrument, exclude_flagged=flag, population_dir=population_dir)
         parts.append(estimate_means(designs, variables).assign(rows=label))
     out = pd.concat(parts, ignore_index=True)
     return out[[WAVE, "rows", "variable", *STAT_COLUMNS]]

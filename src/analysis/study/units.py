@@ -11,8 +11,8 @@ import pandas as pd
 
 from analysis.instruments import Instrument, population
 from analysis.stats import compare, scoring
-from analysis.stats.design import SurveyDesign
 from analysis.study.base import ALPHA, STAT_COLUMNS, WAVE, by_columns, significance_label, significant_rows
+from analysis.study.designs import base_design
 
 __all__ = [
     "unit_indicators",
@@ -46,17 +46,6 @@ def unit_indicators(units: pd.DataFrame, instrument: Instrument) -> pd.DataFrame
     return long[[WAVE, "org", "unit", "indicator", "task_group", "value"]]
 
 
-def _unit_design(units: pd.DataFrame, population_dir: Path | None = None) -> SurveyDesign:
-    """Units as observations: strata = organization, every unit weight 1, no fpc.
-
-    Every unit answers, so a finite-population view would give zero standard errors: the
-    intervals here treat the year's unit outcomes as draws from the process that produces them
-    (a superpopulation view), which is what a statement about the plan's effect needs.
-    """
-    return SurveyDesign(units.assign(_unit_weight=1.0), weights="_unit_weight", strata="org",
-                        lonely_psu="adjust")
-
-
 def indicator_estimates(units: pd.DataFrame, instrument: Instrument, *, by: str | Sequence[str] | None = None,
                         population_dir: Path | None = None) -> pd.DataFrame:
     """Mean of every indicator over units, per wave (and organization), with intervals.
@@ -70,7 +59,7 @@ def indicator_estimates(units: pd.DataFrame, instrument: Instrument, *, by: str 
     names = [i.name for i in instrument.indicators if i.name in units.columns]
     parts = []
     for wave, sub in units.groupby(WAVE, sort=True):
-        d = _unit_design(sub, population_dir)
+        d = base_design(sub, instrument.name)
         parts += [d.mean(n, by=by).assign(**{WAVE: wave}) for n in names if sub[n].notna().any()]
     out = pd.concat(parts, ignore_index=True)
     out["task_group"] = out["variable"].map({i.name: i.task_group for i in instrument.indicators})
@@ -113,7 +102,7 @@ def indicator_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: s
         col = sub[ind.name]
         hit = col >= ind.target if ind.direction == "higher" else col <= ind.target
         met[f"met__{ind.name}"] = hit.astype("float64").where(col.notna())
-    d = _unit_design(sub.assign(**met), population_dir)
+    d = base_design(sub.assign(**met), instrument.name)
     rows = [d.mean(c).assign(variable=c.removeprefix("met__")) for c in met if d.data[c].notna().any()]
     est = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["variable", *STAT_COLUMNS])
     out = att.rename(columns={"indicator": "variable"})[["variable", "task_group", "target", "direction",
@@ -142,7 +131,7 @@ def indicator_changes(units: pd.DataFrame, instrument: Instrument, *, wave: str,
     both = a.index.intersection(b.index)
     diffs = (b.loc[both, names].astype("float64") - a.loc[both, names].astype("float64")).add_prefix("diff__")
     frame = pd.concat([b.loc[both, ["org"]], diffs], axis=1).reset_index()
-    d = _unit_design(frame, population_dir)
+    d = base_design(frame, instrument.name)
     rows = []
     for n in names:
         if not frame[f"diff__{n}"].notna().any():
