@@ -16,8 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from analysis.stats.compare import adjust_bh, chisq, cohens_d, cohens_d_waves, compare_waves, ttest
-from analysis.stats.design import DesignError, SurveyDesign
+from analysis.stats.columns import DesignError
+from analysis.stats.compare import (
+    adjust_bh,
+    chisq,
+    cohens_d,
+    cohens_d_waves,
+    compare_waves,
+    ttest,
+)
+from analysis.stats.design import SurveyDesign
 
 REF_DIR = Path(__file__).parent / "r_reference"
 REF = json.loads((REF_DIR / "design_reference.json").read_text(encoding="utf-8"))

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats.design import DesignError, SurveyDesign
+from analysis.stats.columns import DesignError
+from analysis.stats.design import SurveyDesign
 
 REF_DIR = Path(__file__).parent / "r_reference"
 REF = json.loads((REF_DIR / "design_reference.json").read_text(encoding="utf-8"))

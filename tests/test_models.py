@@ -46,14 +46,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.stats.models import (
-    TABLE_COLUMNS,
-    estimate_did,
-    fit_cluster_robust,
-    fit_dose_response,
-    fit_mixed,
-    fit_unit_panel,
-)
+from analysis.stats.cluster_robust import fit_cluster_robust
+from analysis.stats.mixed import fit_mixed
+from analysis.stats.model_result import TABLE_COLUMNS
+from analysis.stats.models import estimate_did, fit_dose_response, fit_unit_panel
 
 REF_DIR = Path(__file__).parent / "r_reference"
 REF = json.loads((REF_DIR / "models_reference.json").read_text(encoding="utf-8"))

@@ -254,7 +254,7 @@ def test_chained_calibration_matches_r() -> None:
 
 @pytest.mark.parametrize("which", ["raked", "chained", "post-stratified"])
 def test_fast_variance_equals_literal_r_algorithm(which: str) -> None:
-    # _vcov works on category sums; _vcov_direct is svyrecvar's row-by-row loop.
+    # vcov works on category sums; vcov_direct is svyrecvar's row-by-row loop.
     design = {
         "raked": RAKED,
         "chained": post_stratify(DCLUS1, "stype", POP["stype"]).rake({"awards": POP["awards"]}),
@@ -264,4 +264,4 @@ def test_fast_variance_equals_literal_r_algorithm(which: str) -> None:
     }[which]
     rng = np.random.default_rng(7)
     x = rng.normal(size=(len(design), 3)) * design.weights.to_numpy()[:, None]
-    np.testing.assert_allclose(design._vcov(x), design._vcov_direct(x), rtol=1e-10)
+    np.testing.assert_allclose(design.vcov(x), design.vcov_direct(x), rtol=1e-10)

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.stats.design import DesignError, SurveyDesign, _codes, _column, _numeric
+from analysis.stats.columns import DesignError, data_column, level_codes, numeric_column
+from analysis.stats.linearisation import Design
 
 __all__ = [
     "ttest",
@@ -29,11 +30,11 @@ _STAT_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n", "deff")
 _Z975 = float(stats.norm.ppf(0.975))
 
 
-def _two_groups(design: SurveyDesign, var: str, group: str) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+def _two_groups(design: Design, var: str, group: str) -> tuple[np.ndarray, np.ndarray, pd.Index]:
     """Values of ``var``, group codes (0/1, -1 when unusable) and the two sorted levels."""
-    y = _numeric(design._data, var, "ttest")
-    codes, levels = pd.factorize(_column(design._data, group, "group"), sort=True)
-    usable = (codes >= 0) & ~np.isnan(y) & (design._w > 0)
+    y = numeric_column(design.data, var, "ttest")
+    codes, levels = pd.factorize(data_column(design.data, group, "group"), sort=True)
+    usable = (codes >= 0) & ~np.isnan(y) & (design.weight_values > 0)
     present = np.unique(codes[usable])
     if len(present) != 2:
         raise DesignError(
@@ -46,7 +47,7 @@ def _two_groups(design: SurveyDesign, var: str, group: str) -> tuple[np.ndarray,
     return y, codes, levels.take(present)
 
 
-def ttest(design: SurveyDesign, var: str, *, group: str) -> pd.DataFrame:
+def ttest(design: Design, var: str, *, group: str) -> pd.DataFrame:
     """Design-based t-test of the difference in means between two groups (R's ``svyttest``).
 
     Parameters
@@ -72,6 +73,7 @@ def ttest(design: SurveyDesign, var: str, *, group: str) -> pd.DataFrame:
 
     Examples
     --------
+    >>> from analysis.stats.design import SurveyDesign
     >>> df = pd.DataFrame({"w": [1.0] * 6, "g": ["a", "a", "a", "b", "b", "b"],
     ...                    "y": [1.0, 2, 3, 3, 4, 5]})
     >>> ttest(SurveyDesign(df, weights="w"), "y", group="g")[["difference", "df"]]
@@ -79,16 +81,16 @@ def ttest(design: SurveyDesign, var: str, *, group: str) -> pd.DataFrame:
     0         2.0   4
     """
     y, codes, levels = _two_groups(design, var, group)
-    w = design._w
+    w = design.weight_values
     used = codes >= 0
     wsum = np.bincount(codes[used], weights=w[used], minlength=2)
     means = np.bincount(codes[used], weights=(w * y)[used], minlength=2) / wsum
     x = np.zeros((len(y), 1))
     sign = np.where(codes == 1, 1.0, -1.0)
     x[used, 0] = (sign * w * (y - means[np.maximum(codes, 0)]) / wsum[np.maximum(codes, 0)])[used]
-    se = float(np.sqrt(design._vcov(x)[0, 0]))
+    se = float(np.sqrt(design.vcov(x)[0, 0]))
     difference = float(means[1] - means[0])
-    df = design._degf(used) - 1
+    df = design.degf(used) - 1
     t = difference / se
     return pd.DataFrame(
         {
@@ -105,7 +107,7 @@ def ttest(design: SurveyDesign, var: str, *, group: str) -> pd.DataFrame:
     )
 
 
-def chisq(design: SurveyDesign, a: str, b: str) -> pd.DataFrame:
+def chisq(design: Design, a: str, b: str) -> pd.DataFrame:
     """Rao–Scott second-order corrected test of association of two categorical columns.
 
     Parameters
@@ -131,6 +133,7 @@ def chisq(design: SurveyDesign, a: str, b: str) -> pd.DataFrame:
 
     Examples
     --------
+    >>> from analysis.stats.design import SurveyDesign
     >>> rng = np.random.default_rng(1)
     >>> df = pd.DataFrame({"w": rng.uniform(1, 3, 200), "a": rng.choice(["x", "y"], 200),
     ...                    "b": rng.choice(["p", "q", "r"], 200)})
@@ -138,14 +141,14 @@ def chisq(design: SurveyDesign, a: str, b: str) -> pd.DataFrame:
     >>> list(out.columns)
     ['variable_a', 'variable_b', 'chisq', 'statistic', 'ndf', 'ddf', 'p_value']
     """
-    data = design._data
-    ra, la = pd.factorize(_column(data, a, "chisq"), sort=True)
-    rb, lb = pd.factorize(_column(data, b, "chisq"), sort=True)
+    data = design.data
+    ra, la = pd.factorize(data_column(data, a, "chisq"), sort=True)
+    rb, lb = pd.factorize(data_column(data, b, "chisq"), sort=True)
     nr, nc = len(la), len(lb)
     if nr < 2 or nc < 2:
         raise DesignError(f"chisq: {a!r} and {b!r} need at least two levels each (found {nr} and {nc})")
     cells = np.where((ra >= 0) & (rb >= 0), ra + nr * rb, -1)  # rows vary fastest, as R
-    p, v, _ = design._cell_vcov(cells, nr * nc)
+    p, v, _ = design.cell_vcov(cells, nr * nc)
     n_rows = len(data)
     # Pearson X² on the weighted table scaled to the number of rows (svytable(Ntotal = N)).
     table = p.reshape(nc, nr).T * n_rows
@@ -158,7 +161,7 @@ def chisq(design: SurveyDesign, a: str, b: str) -> pd.DataFrame:
     delta = np.linalg.solve(denom, numer)
     trace = float(np.trace(delta))
     ndf = trace**2 / float(np.trace(delta @ delta))
-    nu = design._psu_sum.shape[0] - len(design._psu_per_stratum)
+    nu = design.n_psu - design.n_strata
     statistic = pearson / trace
     return pd.DataFrame(
         {
@@ -295,10 +298,10 @@ def compare_waves(
     return out
 
 
-def _group_moments(design: SurveyDesign, var: str, codes: np.ndarray, k: int) -> pd.DataFrame:
+def _group_moments(design: Design, var: str, codes: np.ndarray, k: int) -> pd.DataFrame:
     """Per group: n, weighted mean, weighted variance with R's svyvar divisor n/(n-1)."""
-    y = _numeric(design._data, var, "cohens_d")
-    w = design._w
+    y = numeric_column(design.data, var, "cohens_d")
+    w = design.weight_values
     use = (codes >= 0) & ~np.isnan(y) & (w > 0)
     c, wv, yv = codes[use], w[use], y[use]
     n = np.bincount(c, minlength=k)
@@ -317,7 +320,7 @@ def _pooled_d(m_a: pd.DataFrame, m_b: pd.DataFrame) -> tuple[np.ndarray, np.ndar
         return diff, pooled, diff / pooled
 
 
-def cohens_d(design: SurveyDesign, var: str, *, group: str) -> pd.DataFrame:
+def cohens_d(design: Design, var: str, *, group: str) -> pd.DataFrame:
     """Standardised difference in means between two groups (Cohen's d, weighted pooled SD).
 
     Returns
@@ -335,6 +338,7 @@ def cohens_d(design: SurveyDesign, var: str, *, group: str) -> pd.DataFrame:
 
     Examples
     --------
+    >>> from analysis.stats.design import SurveyDesign
     >>> df = pd.DataFrame({"w": [1.0] * 6, "g": ["a"] * 3 + ["b"] * 3, "y": [1.0, 2, 3, 3, 4, 5]})
     >>> cohens_d(SurveyDesign(df, weights="w"), "y", group="g")[["difference", "pooled_sd", "d"]]
        difference  pooled_sd    d
@@ -357,7 +361,7 @@ def cohens_d(design: SurveyDesign, var: str, *, group: str) -> pd.DataFrame:
 
 
 def cohens_d_waves(
-    design_a: SurveyDesign, design_b: SurveyDesign, var: str, *, by: str | Sequence[str] | None = None
+    design_a: Design, design_b: Design, var: str, *, by: str | Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Cohen's d between two waves (b minus a), overall or in each domain.
 
@@ -375,7 +379,7 @@ def cohens_d_waves(
     frames = []
     for design in (design_a, design_b):
         if names:
-            codes, levels = _codes(design._data, names, "by")
+            codes, levels = level_codes(design.data, names, "by")
         else:
             codes, levels = np.zeros(len(design), dtype=np.int64), pd.DataFrame(index=[0])
         frames.append(pd.concat([levels.reset_index(drop=True), _group_moments(design, var, codes, len(levels))], axis=1))

@@ -52,107 +52,36 @@ from PSU totals; no respondent-by-domain residual matrix is formed and there is 
 over respondents or strata (bincount and sparse indicator products). 1M respondents in 103
 strata, raking on three margins and 20 means by organization: about 3.5 s of CPU
 (scripts/bench.py).
+
+Layout: `SurveyDesign` is the `analysis.stats.linearisation.Design` (the specification and the
+variance of linearised totals; calibration removal in `analysis.stats.calibration`) plus the
+estimates here and methods that call `analysis.stats.weighting` and `analysis.stats.compare`,
+which take any such design.
 """
 
 from __future__ import annotations
 
-import copy
-import warnings
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
-__all__ = ["SurveyDesign", "DesignError", "LonelyPSU", "ESTIMATE_COLUMNS"]
+from analysis.stats import compare, weighting
+from analysis.stats.calibration import DomainColumns
+from analysis.stats.columns import DesignError, data_column, numeric_column
+from analysis.stats.linearisation import Design
 
-LonelyPSU = Literal["fail", "adjust", "certainty", "remove"]
-_LONELY_OPTIONS = ("fail", "adjust", "certainty", "remove")
+__all__ = ["SurveyDesign", "ESTIMATE_COLUMNS"]
+
 ESTIMATE_COLUMNS = ("variable", "estimate", "se", "ci_low", "ci_high", "n", "deff")
 # PSU totals (PSUs x domains) are formed in domain chunks of at most this many cells (64 MB).
 _MAX_CELLS = 8_000_000
 _Z975 = float(stats.norm.ppf(0.975))
 
 
-class DesignError(ValueError):
-    """Invalid design specification or data (names the column, rows and rule)."""
-
-
-@dataclass(frozen=True, eq=False)
-class _Calibration:
-    """One calibration step, kept to remove it from the linearised variable like R's svyrecvar.
-
-    ``kind`` is ``"poststratify"`` (one margin; ``old_weights`` are the weights before the
-    step) or ``"raking"`` (one code vector per margin; ``weights`` are the final raked
-    weights).
-    """
-
-    kind: Literal["poststratify", "raking"]
-    codes: tuple[np.ndarray, ...]
-    n_categories: tuple[int, ...]
-    weights: np.ndarray
-    old_weights: np.ndarray | None = None
-
-    def indicators(self) -> list[sparse.csr_matrix]:
-        n = self.weights.shape[0]
-        return [_indicator(c, k, n) for c, k in zip(self.codes, self.n_categories, strict=True)]
-
-
-def _indicator(codes: np.ndarray, k: int, n: int) -> sparse.csr_matrix:
-    """Sparse (k x n) matrix with a one at (codes[i], i): ``M @ X`` sums rows of X by code."""
-    return sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(k, n))
-
-
-def _rows(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
-    labels = [repr(x) for x in index[mask][:limit]]
-    more = int(mask.sum()) - len(labels)
-    return ", ".join(labels) + (f" and {more} more" if more > 0 else "")
-
-
-def _column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
-    if name not in data.columns:
-        raise DesignError(f"{role}: column {name!r} is not in the data")
-    return data[name]
-
-
-def _numeric(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
-    """A numeric column as float64 (NaN for missing); refuses text rather than coercing it."""
-    col = _column(data, name, role)
-    if pd.api.types.is_bool_dtype(col.dtype):
-        return col.to_numpy(dtype="float64", na_value=np.nan)
-    if not pd.api.types.is_numeric_dtype(col.dtype):
-        raise DesignError(f"{role}: column {name!r} has dtype {col.dtype}; a numeric column is needed")
-    return col.to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _codes(data: pd.DataFrame, names: Sequence[str], role: str) -> tuple[np.ndarray, pd.DataFrame]:
-    """Integer codes (sorted by the columns' values, -1 where any is missing) and the levels."""
-    parts = []
-    for name in names:
-        codes, uniques = pd.factorize(_column(data, name, role), sort=True)
-        parts.append((codes, uniques))
-    combined = np.zeros(len(data), dtype=np.int64)
-    missing = np.zeros(len(data), dtype=bool)
-    for codes, uniques in parts:
-        combined = combined * max(len(uniques), 1) + codes
-        missing |= codes < 0
-    combined[missing] = -1
-    present, inverse = np.unique(combined[~missing], return_inverse=True)
-    out = np.full(len(data), -1, dtype=np.int64)
-    out[~missing] = inverse
-    levels = {}
-    rest = present
-    for name, (_, uniques) in reversed(list(zip(names, parts, strict=True))):
-        size = max(len(uniques), 1)
-        levels[name] = uniques.take(rest % size)
-        rest = rest // size
-    frame = pd.DataFrame({name: levels[name] for name in names})
-    return out, frame
-
-
-class SurveyDesign:
+class SurveyDesign(Design):
     """A survey design: data, weights, strata, first-stage clusters, fpc and calibrations.
 
     Parameters
@@ -205,265 +134,11 @@ class SurveyDesign:
     0        y    2.8571  0.3998  5
     """
 
-    def __init__(
-        self,
-        data: pd.DataFrame,
-        *,
-        weights: str | None = None,
-        strata: str | None = None,
-        cluster: str | None = None,
-        fpc: str | None = None,
-        lonely_psu: LonelyPSU = "fail",
-    ) -> None:
-        if not isinstance(data, pd.DataFrame):
-            raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
-        if lonely_psu not in _LONELY_OPTIONS:
-            raise DesignError(f"lonely_psu={lonely_psu!r}; expected one of {_LONELY_OPTIONS}")
-        if len(data) == 0:
-            raise DesignError("data has no rows")
-        self._data = data.copy(deep=False)
-        self._spec = {"weights": weights, "strata": strata, "cluster": cluster, "fpc": fpc}
-        self._lonely_psu: LonelyPSU = lonely_psu
-        self._calibrations: tuple[_Calibration, ...] = ()
-        self._plan_cache: _Plan | None = None
-        self._domain_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
-        self._code_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
-        n = len(data)
-        index = data.index
-
-        stratum = self._labels(strata, "strata") if strata else np.zeros(n, dtype=np.int64)
-        n_strata = int(stratum.max()) + 1
-        if cluster:
-            cl = self._labels(cluster, "cluster")
-            # PSUs are (stratum, cluster) pairs: clusters nested in strata, as nest=TRUE.
-            psu = np.unique(stratum * (int(cl.max()) + 1) + cl, return_inverse=True)[1]
-        else:
-            psu = np.arange(n, dtype=np.int64)
-        n_psu = int(psu.max()) + 1
-        psu_stratum = np.zeros(n_psu, dtype=np.int64)
-        psu_stratum[psu] = stratum
-        psu_per_stratum = np.bincount(psu_stratum, minlength=n_strata).astype(np.float64)
-
-        if fpc:
-            popsize = self._popsize(fpc, stratum, n_strata, psu_per_stratum)
-        else:
-            popsize = np.full(n_strata, np.inf)
-
-        if weights:
-            w = _numeric(data, weights, "weights")
-            bad = ~np.isfinite(w) | (w < 0)
-            if bad.any():
-                raise DesignError(
-                    f"weights: column {weights!r} must be finite and >= 0; rows {_rows(index, bad)}"
-                )
-            if not (w > 0).any():
-                raise DesignError(f"weights: column {weights!r} is zero in every row")
-        elif fpc:
-            w = (popsize / psu_per_stratum)[stratum]
-        else:
-            raise DesignError(
-                "no weights: pass weights= (a column of sampling weights) or fpc= "
-                "(weights N_h/n_h); equal weights are never assumed silently"
-            )
-        self._w = np.ascontiguousarray(w, dtype=np.float64)
-        self._w.flags.writeable = False
-        self._stratum = stratum
-        self._psu = psu
-        self._psu_stratum = psu_stratum
-        self._psu_per_stratum = psu_per_stratum
-        self._popsize = popsize
-        self._psu_sum = _indicator(psu, n_psu, n)
-        self._stratum_sum = _indicator(psu_stratum, n_strata, n_psu)
-        self._rows_are_psus = not cluster
-        # onestrat's scale per stratum: fpc factor (N - n)/N times n/(n - 1) (f alone if n = 1);
-        # strata with a sampling fraction of 1 (f < 1e-7) contribute nothing, as in R.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(np.isinf(popsize), 1.0, (popsize - psu_per_stratum) / popsize)
-            scale = np.where(psu_per_stratum > 1, f * psu_per_stratum / (psu_per_stratum - 1), f)
-        self._scale = np.where(f < 1e-7, 0.0, scale)
-        self._psu_scale = self._scale[psu_stratum]
-        self._lonely = (psu_per_stratum == 1) & (self._scale > 0)
-        if fpc and not (self._scale > 0).any():
-            # E.g. units given as clusters with the number of units as fpc: every standard
-            # error would silently be zero (see DESIGN.md, statistical contract).
-            warnings.warn(
-                f"fpc={fpc!r} makes every first-stage stratum a census (sampling fraction 1): all "
-                "standard errors will be 0. For members sampled within units use strata='unit', "
-                "fpc='unit_size'.",
-                UserWarning,
-                stacklevel=2,
-            )
-
-    # ------------------------------------------------------------------ construction helpers
-    def _labels(self, name: str, role: str) -> np.ndarray:
-        codes, _ = pd.factorize(_column(self._data, name, role), sort=True)
-        if (codes < 0).any():
-            raise DesignError(
-                f"{role}: column {name!r} is missing in rows {_rows(self._data.index, codes < 0)}"
-            )
-        return codes.astype(np.int64)
-
-    def _popsize(
-        self, name: str, stratum: np.ndarray, n_strata: int, psu_per_stratum: np.ndarray
-    ) -> np.ndarray:
-        values = _numeric(self._data, name, "fpc")
-        index = self._data.index
-        bad = ~np.isfinite(values) | (values <= 0)
-        if bad.any():
-            raise DesignError(f"fpc: column {name!r} must be finite and > 0; rows {_rows(index, bad)}")
-        first = np.full(n_strata, np.nan)
-        first[stratum[::-1]] = values[::-1]  # the first value seen in each stratum
-        varies = values != first[stratum]
-        if varies.any():
-            raise DesignError(
-                f"fpc: column {name!r} must be constant within each stratum; rows {_rows(index, varies)}"
-            )
-        if (values <= 1).all():  # sampling fractions, as R
-            popsize = psu_per_stratum / first
-        else:
-            popsize = first
-        over = popsize < psu_per_stratum - 1e-9
-        if over.any():
-            raise DesignError(
-                f"fpc: column {name!r} is smaller than the number of sampled PSUs in "
-                f"{int(over.sum())} stratum/strata (more than 100% sampling)"
-            )
-        return popsize
-
-    def _replace(self, **changes: object) -> SurveyDesign:
-        """A shallow copy with some private attributes replaced (arrays are never mutated)."""
-        new = copy.copy(self)
-        new._plan_cache = None  # depends on weights and calibrations; domain codes do not
-        new._domain_cache = {}
-        for key, value in changes.items():
-            setattr(new, f"_{key}", value)
-        if "w" in changes:
-            new._w = np.ascontiguousarray(new._w, dtype=np.float64)
-            new._w.flags.writeable = False
-        return new
-
-    # ------------------------------------------------------------------ public attributes
-    @property
-    def data(self) -> pd.DataFrame:
-        """The design's data (a copy-on-write view; changing it does not change the design)."""
-        return self._data.copy(deep=False)
-
-    @property
-    def weights(self) -> pd.Series:
-        """Current weights, aligned to ``data.index``."""
-        return pd.Series(self._w.copy(), index=self._data.index, name="weight")
-
-    @property
-    def lonely_psu(self) -> LonelyPSU:
-        """The lonely-PSU rule in force."""
-        return self._lonely_psu
-
-    @property
-    def degrees_of_freedom(self) -> int:
-        """Design degrees of freedom: PSUs with a nonzero weight minus their strata (R's degf)."""
-        return self._degf(self._w > 0)
-
-    def _degf(self, rows: np.ndarray) -> int:
-        return len(np.unique(self._psu[rows])) - len(np.unique(self._stratum[rows]))
-
-    def __repr__(self) -> str:
-        spec = ", ".join(f"{k}={v!r}" for k, v in self._spec.items() if v)
-        cal = f", calibrations={len(self._calibrations)}" if self._calibrations else ""
-        return f"SurveyDesign(n={len(self._data)}, {spec}{cal}, lonely_psu={self._lonely_psu!r})"
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def with_lonely_psu(self, rule: LonelyPSU) -> SurveyDesign:
-        """The same design with another lonely-PSU rule."""
-        if rule not in _LONELY_OPTIONS:
-            raise DesignError(f"lonely_psu={rule!r}; expected one of {_LONELY_OPTIONS}")
-        return self._replace(lonely_psu=rule)
-
-    # ------------------------------------------------------------------ variance machinery
-    def _plan(self) -> _Plan:
-        """Calibration terms and their PSU-by-category weight sums, built once per design."""
-        if self._plan_cache is None:
-            self._plan_cache = _Plan.build(self)
-        return self._plan_cache
-
-    def _vcov(self, x: np.ndarray | _DomainColumns) -> np.ndarray:
-        """Covariance matrix of the totals of linearised values (n x k dense, or by domain).
-
-        Same numbers as R's ``svyrecvar`` (`_vcov_direct` is its literal translation), but
-        each calibration step subtracts ``psw * c[category]`` from the linearised values, so
-        only category sums and PSU totals are formed: no n x k residual matrix.
-        """
-        lin = x if isinstance(x, _DomainColumns) else _DomainColumns.dense(x)
-        plan = self._plan()
-        shifts = plan.shifts(lin)
-        totals = lin.psu_totals(None if self._rows_are_psus else self._psu, self._psu_sum.shape[0])
-        if shifts:  # one sparse product for all calibration terms
-            totals -= (plan.psu_by_category @ np.vstack(shifts)).T
-        present = None
-        if lin.full is None and not self._calibrations:
-            # R subsets an uncalibrated design to the domain's rows: a lonely stratum with no
-            # domain member is not in the subset and does not make "fail" raise.
-            present = np.zeros(len(self._psu_per_stratum), dtype=bool)
-            present[self._stratum[lin.rows]] = True
-        return self._stratified_vcov(totals, present)
-
-    def _vcov_direct(self, x: np.ndarray) -> np.ndarray:
-        """R's algorithm row by row (residualise n x k values, then PSU totals); for tests."""
-        for cal in self._calibrations:
-            x = _poststratify_residual(cal, x) if cal.kind == "poststratify" else _raking_residual(cal, x)
-        return self._stratified_vcov(np.ascontiguousarray(np.asarray(self._psu_sum @ x).T))
-
-    def _stratified_vcov(self, totals: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
-        """``sum_h scale_h sum_i (z_hi - mean_h)(z_hi - mean_h)'`` over PSU totals (onestrat).
-
-        ``totals`` is k x n_psu (one contiguous row per linearised variable: fast gathers).
-        """
-        n_h = self._psu_per_stratum
-        lonely = self._lonely
-        if self._lonely_psu == "fail" and (lonely if present is None else lonely & present).any():
-            raise DesignError(
-                f"{int(lonely.sum())} stratum/strata have only one PSU (lonely PSU) and a sampling "
-                "fraction below 1; choose lonely_psu='adjust', 'certainty' or 'remove'"
-            )
-        strata = self._psu_stratum
-        stratum_means = np.vstack(
-            [np.bincount(strata, weights=row, minlength=len(n_h)) for row in totals]
-        ) / n_h[None, :]
-        if self._lonely_psu == "adjust":
-            stratum_means[:, lonely] = 0.0  # R does not centre a lonely PSU under "adjust"
-        centred = totals - stratum_means[:, strata]
-        return (centred * self._psu_scale[None, :]) @ centred.T
-
-    # ------------------------------------------------------------------ estimates
-    def _domains(self, by: str | Sequence[str] | None) -> tuple[list[str], np.ndarray, pd.DataFrame]:
-        if by is None:
-            return [], np.zeros(len(self._data), dtype=np.int64), pd.DataFrame(index=[0])
-        names = [by] if isinstance(by, str) else list(by)
-        if not names:
-            return self._domains(None)
-        key = tuple(names)
-        if key not in self._code_cache:  # factorising text columns is the slow part at 1M rows
-            self._code_cache[key] = _codes(self._data, names, "by")
-        codes, levels = self._code_cache[key]
-        # Domains with no positive weight are dropped, as svyby(drop.empty.groups=TRUE).
-        if key not in self._domain_cache:  # depends on which weights are positive
-            counts = np.bincount(codes[(codes >= 0) & (self._w > 0)], minlength=len(levels))
-            keep = np.flatnonzero(counts)
-            remap = np.full(len(levels), -1, dtype=np.int64)
-            remap[keep] = np.arange(len(keep))
-            self._domain_cache[key] = (
-                np.where(codes >= 0, remap[np.maximum(codes, 0)], -1),
-                levels.iloc[keep].reset_index(drop=True),
-            )
-        domain, kept = self._domain_cache[key]
-        return names, domain, kept
-
     def _estimate(
         self, y: np.ndarray, domain: np.ndarray, n_domains: int, kind: Literal["mean", "total"]
     ) -> dict[str, np.ndarray]:
         """Point estimates, variances and deff of mean or total of ``y`` in each domain."""
-        w = self._w
+        w = self.weight_values
         valid = ~np.isnan(y) & (domain >= 0) & (w > 0)
         rows = np.flatnonzero(valid)
         dv, wv, yv = domain[rows], w[rows], y[rows]
@@ -482,15 +157,15 @@ class SurveyDesign:
             estimate = mean * wsum
         variance = np.empty(n_domains)
         # Domains in column chunks so PSU totals (n_psu x chunk) stay under _MAX_CELLS.
-        chunk = max(1, _MAX_CELLS // self._psu_sum.shape[0])
+        chunk = max(1, _MAX_CELLS // self.n_psu)
         for start in range(0, n_domains, chunk):
             stop = min(n_domains, start + chunk)
             if start == 0 and stop == n_domains:  # the usual case: no copies
-                lin = _DomainColumns(rows, dv, z, n_domains)
+                lin = DomainColumns(rows, dv, z, n_domains)
             else:
                 sel = (dv >= start) & (dv < stop)
-                lin = _DomainColumns(rows[sel], dv[sel] - start, z[sel], stop - start)
-            variance[start:stop] = np.diag(self._vcov(lin))
+                lin = DomainColumns(rows[sel], dv[sel] - start, z[sel], stop - start)
+            variance[start:stop] = np.diag(self.vcov(lin))
         with np.errstate(divide="ignore", invalid="ignore"):
             vsrs = s2 * (wsum - n) / (wsum * n)
             if kind == "total":
@@ -559,8 +234,8 @@ class SurveyDesign:
         0  x    3.2500  1.1981  3
         1  y    2.8889  0.6134  3
         """
-        names, domain, levels = self._domains(by)
-        y = _numeric(self._data, var, "mean")
+        names, domain, levels = self.domains(by)
+        y = numeric_column(self.data, var, "mean")
         parts = self._estimate(y, domain, len(levels), "mean")
         return self._tidy(names, levels, var, parts)
 
@@ -591,8 +266,8 @@ class SurveyDesign:
            estimate  n
         0       6.0  3
         """
-        names, domain, levels = self._domains(by)
-        y = _numeric(self._data, var, "total")
+        names, domain, levels = self.domains(by)
+        y = numeric_column(self.data, var, "total")
         parts = self._estimate(y, domain, len(levels), "total")
         return self._tidy(names, levels, var, parts)
 
@@ -627,8 +302,8 @@ class SurveyDesign:
         0     1      0.25  3
         1     2      0.75  3
         """
-        names, domain, levels = self._domains(by)
-        codes, categories = pd.factorize(_column(self._data, var, "proportion"), sort=True)
+        names, domain, levels = self.domains(by)
+        codes, categories = pd.factorize(data_column(self.data, var, "proportion"), sort=True)
         frames = []
         for k, category in enumerate(categories):
             y = np.where(codes < 0, np.nan, (codes == k).astype(np.float64))
@@ -647,213 +322,30 @@ class SurveyDesign:
         Returns the levels, the proportions, their covariance matrix and the number of rows
         with a value.
         """
-        codes, categories = pd.factorize(_column(self._data, var, "proportion"), sort=True)
-        return (categories, *self._cell_vcov(codes, len(categories)))
-
-    def _cell_vcov(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """Proportions of codes 0..k-1 (over rows with code >= 0) and their covariance."""
-        w = self._w
-        valid = (codes >= 0) & (w > 0)
-        wsum = w[valid].sum()
-        p = np.bincount(codes[valid], weights=w[valid], minlength=k) / wsum
-        rows = np.flatnonzero(valid)
-        x = np.zeros((len(w), k))
-        x[rows, codes[valid]] = w[valid] / wsum
-        x[rows] -= (w[valid] / wsum)[:, None] * p[None, :]
-        return p, self._vcov(x), int(valid.sum())
+        codes, categories = pd.factorize(data_column(self.data, var, "proportion"), sort=True)
+        return (categories, *self.cell_vcov(codes, len(categories)))
 
     # ------------------------------------------------------------------ weighting, comparisons
     def rake(self, margins: Mapping[str, Mapping[Hashable, float]], **options: float) -> SurveyDesign:
         """Rake to population margins; see `analysis.stats.weighting.rake`. Returns a new design."""
-        from analysis.stats.weighting import rake
-
-        return rake(self, margins, **options)  # type: ignore[arg-type]
+        return weighting.rake(self, margins, **options)  # type: ignore[arg-type]
 
     def post_stratify(
         self, by: str | Sequence[str], population: Mapping[Hashable, float]
     ) -> SurveyDesign:
         """Post-stratify; see `analysis.stats.weighting.post_stratify`. Returns a new design."""
-        from analysis.stats.weighting import post_stratify
-
-        return post_stratify(self, by, population)
+        return weighting.post_stratify(self, by, population)
 
     def trim_weights(
         self, *, upper: float = np.inf, lower: float = -np.inf, strict: bool = False
     ) -> SurveyDesign:
         """Trim weights keeping their total; see `analysis.stats.weighting.trim_weights`."""
-        from analysis.stats.weighting import trim_weights
-
-        return trim_weights(self, upper=upper, lower=lower, strict=strict)
+        return weighting.trim_weights(self, upper=upper, lower=lower, strict=strict)
 
     def ttest(self, var: str, *, group: str) -> pd.DataFrame:
         """Design-based two-group t-test; see `analysis.stats.compare.ttest`."""
-        from analysis.stats.compare import ttest
-
-        return ttest(self, var, group=group)
+        return compare.ttest(self, var, group=group)
 
     def chisq(self, a: str, b: str) -> pd.DataFrame:
         """Rao–Scott test of association; see `analysis.stats.compare.chisq`."""
-        from analysis.stats.compare import chisq
-
-        return chisq(self, a, b)
-
-
-@dataclass(frozen=True, eq=False)
-class _DomainColumns:
-    """Linearised values with at most one nonzero column per row (one column per domain)."""
-
-    rows: np.ndarray
-    col: np.ndarray
-    z: np.ndarray
-    width: int
-    full: np.ndarray | None = None  # dense n x k values when not of the one-column form
-
-    @classmethod
-    def dense(cls, x: np.ndarray) -> _DomainColumns:
-        empty = np.zeros(0, dtype=np.int64)
-        return cls(empty, empty, np.zeros(0), x.shape[1], full=x)
-
-    def group_sum(self, codes: np.ndarray, k: int, a: np.ndarray) -> np.ndarray:
-        """``sum_i a_i x_i`` by category: (k x width)."""
-        if self.full is not None:
-            return np.asarray(_indicator(codes, k, len(codes)) @ (self.full * a[:, None]))
-        flat = np.bincount(
-            codes[self.rows] * self.width + self.col, weights=a[self.rows] * self.z, minlength=k * self.width
-        )
-        return flat.reshape(k, self.width)
-
-    def psu_totals(self, psu: np.ndarray | None, n_psu: int) -> np.ndarray:
-        """PSU totals, width x n_psu (a fresh array); ``psu=None``: every row is its own PSU."""
-        if self.full is not None:
-            full = self.full if psu is None else np.asarray(_indicator(psu, n_psu, len(psu)) @ self.full)
-            return np.array(full.T, order="C")
-        if psu is None:
-            out = np.zeros((self.width, n_psu))
-            out[self.col, self.rows] = self.z
-            return out
-        flat = np.bincount(self.col * n_psu + psu[self.rows], weights=self.z, minlength=n_psu * self.width)
-        return flat.reshape(self.width, n_psu)
-
-
-@dataclass(frozen=True, eq=False)
-class _Plan:
-    """Calibration steps as terms ``psw_j * shift_j[codes_j]`` subtracted from the linearised
-    values, with the small cross tables the shifts need (R's svyrecvar, done on sums)."""
-
-    codes: tuple[np.ndarray, ...]
-    sizes: tuple[int, ...]
-    psw: tuple[np.ndarray, ...]
-    steps: tuple[tuple[str, tuple[int, ...], np.ndarray, tuple[np.ndarray, ...]], ...]
-    psu_by_category: sparse.csr_matrix  # n_psu x (sum of category counts), psw sums
-    cross: dict[tuple[int, int], np.ndarray]
-
-    @classmethod
-    def build(cls, design: SurveyDesign) -> _Plan:
-        codes: list[np.ndarray] = []
-        sizes: list[int] = []
-        psw: list[np.ndarray] = []
-        steps = []
-        for cal in design._calibrations:
-            idx = []
-            for c, k in zip(cal.codes, cal.n_categories, strict=True):
-                idx.append(len(codes))
-                codes.append(c)
-                sizes.append(k)
-                psw.append(cal.weights)
-            positive = cal.weights > 0
-            safe = np.where(positive, cal.weights, 1.0)
-            if cal.kind == "poststratify":
-                old = cal.old_weights if cal.old_weights is not None else np.ones_like(cal.weights)
-                a = np.where(positive, old / safe, 0.0)
-                denom: tuple[np.ndarray, ...] = (
-                    np.bincount(cal.codes[0], weights=old, minlength=cal.n_categories[0]),
-                )
-            else:
-                a = np.where(positive, 1.0 / safe, 0.0)
-                denom = tuple(
-                    np.bincount(c, minlength=k).astype(float)
-                    for c, k in zip(cal.codes, cal.n_categories, strict=True)
-                )
-            steps.append((cal.kind, tuple(idx), a, denom))
-        n_psu = design._psu_sum.shape[0]
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        wpk = sparse.csr_matrix(
-            (
-                np.concatenate(psw) if psw else np.zeros(0),
-                (
-                    np.tile(design._psu, len(codes)),
-                    np.concatenate([c + o for c, o in zip(codes, offsets, strict=False)]) if codes else np.zeros(0),
-                ),
-            ),
-            shape=(n_psu, int(offsets[-1])),
-        )
-        return cls(tuple(codes), tuple(sizes), tuple(psw), tuple(steps), wpk, {})
-
-    def _cross(self, j: int, r: int, a: np.ndarray) -> np.ndarray:
-        """``sum a_i psw_r,i`` by (category of term j, category of term r); cached."""
-        if (j, r) not in self.cross:
-            flat = np.bincount(
-                self.codes[j] * self.sizes[r] + self.codes[r],
-                weights=a * self.psw[r],
-                minlength=self.sizes[j] * self.sizes[r],
-            )
-            self.cross[(j, r)] = flat.reshape(self.sizes[j], self.sizes[r])
-        return self.cross[(j, r)]
-
-    def shifts(self, lin: _DomainColumns) -> list[np.ndarray]:
-        """Per term, the per-category constants R's svyrecvar subtracts (times ``psw``)."""
-        shifts: list[np.ndarray] = []
-        for kind, idx, a, denom in self.steps:
-            earlier = len(shifts)
-            base = []
-            for j in idx:
-                s = lin.group_sum(self.codes[j], self.sizes[j], a)
-                for r in range(earlier):
-                    s = s - self._cross(j, r, a) @ shifts[r]
-                base.append(s)
-            inv = [np.where(d > 0, 1.0 / np.where(d > 0, d, 1.0), 0.0)[:, None] for d in denom]
-            if kind == "poststratify":
-                shifts.append(base[0] * inv[0])
-                continue
-            own = [np.zeros_like(b) for b in base]
-            for _ in range(10):  # R's ten backfitting sweeps over the raking margins
-                for m, j in enumerate(idx):
-                    current = base[m] - sum(self._cross(j, r, a) @ own[i] for i, r in enumerate(idx))
-                    own[m] = own[m] + current * inv[m]
-            shifts.extend(own)
-        return shifts
-
-
-def _poststratify_residual(cal: _Calibration, x: np.ndarray) -> np.ndarray:
-    """R: ``x - psw * rowsum(x * oldw / psw, ps) / rowsum(oldw, ps)``."""
-    (ind,) = cal.indicators()
-    psw = cal.weights
-    oldw = cal.old_weights if cal.old_weights is not None else np.ones_like(psw)
-    sums = ind @ (x * (oldw / psw)[:, None])
-    means = sums / (ind @ oldw)[:, None]
-    return x - psw[:, None] * means[cal.codes[0]]
-
-
-def _raking_residual(cal: _Calibration, x: np.ndarray, sweeps: int = 10) -> np.ndarray:
-    """R's raking residual: ten sweeps of ``x <- x - psw * ave(x / psw, margin)``.
-
-    Each sweep subtracts a per-category constant from ``u = x / psw``, so the sweeps are run
-    on category sums (cross-tabulated counts between margins) instead of on the rows: the
-    result is the same as R's loop, at the cost of one pass over the rows per margin.
-    """
-    psw = cal.weights
-    u = x / psw[:, None]
-    inds = cal.indicators()
-    sums = [ind @ u for ind in inds]
-    counts = [np.asarray(ind.sum(axis=1)).ravel() for ind in inds]
-    cross = [[(a @ b.T).toarray() for b in inds] for a in inds]
-    shift = [np.zeros_like(s) for s in sums]
-    for _ in range(sweeps):
-        for m in range(len(inds)):
-            current = sums[m] - sum(cross[m][j] @ shift[j] for j in range(len(inds)))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                shift[m] = shift[m] + np.where(counts[m][:, None] > 0, current / counts[m][:, None], 0.0)
-    for codes, s in zip(cal.codes, shift, strict=True):
-        u = u - s[codes]
-    return u * psw[:, None]
-
+        return compare.chisq(self, a, b)

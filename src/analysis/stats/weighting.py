@@ -1,6 +1,6 @@
 """Weighting to the population frame: raking, post-stratification, trimming, diagnostics.
 
-Every function takes a `SurveyDesign` and returns a *new* design (the input is unchanged); the
+Every function takes a `SurveyDesign` and returns a *new* one (the input is unchanged); the
 calibration step is recorded in the new design so that its standard errors account for it, as
 R's ``rake()`` and ``postStratify()`` do (matched to 1e-6 relative, survey 4.1.1; see
 tests/test_weighting.py and scripts/r_reference/design.R).
@@ -12,11 +12,14 @@ the data's values exactly (choice codes are strings: ``"1"`` is not ``1``).
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 
-from analysis.stats.design import DesignError, SurveyDesign, _Calibration, _rows
+from analysis.stats.calibration import Calibration
+from analysis.stats.columns import DesignError, row_labels
+from analysis.stats.linearisation import Design
 
 __all__ = [
     "RakingError",
@@ -27,13 +30,16 @@ __all__ = [
     "margin_table",
 ]
 
+#: The class of the design given (`SurveyDesign`), kept by the functions that return a new one.
+_D = TypeVar("_D", bound=Design)
+
 
 class RakingError(DesignError):
     """Raking could not reach the targets (inconsistent margins, empty cells, no convergence)."""
 
 
 def _margin_codes(
-    design: SurveyDesign, by: str | Sequence[str], targets: Mapping[Hashable, float], role: str
+    design: Design, by: str | Sequence[str], targets: Mapping[Hashable, float], role: str
 ) -> tuple[np.ndarray, np.ndarray, list[Hashable]]:
     """Codes of each row in the margin's categories, the target vector and the categories.
 
@@ -41,7 +47,7 @@ def _margin_codes(
     ``postStratify`` does ("Some strata absent from sample", "Strata in sample absent from
     population"), before any weight changes.
     """
-    data = design._data
+    data = design.data
     names = [by] if isinstance(by, str) else list(by)
     for name in names:
         if name not in data.columns:
@@ -55,7 +61,7 @@ def _margin_codes(
     label = names[0] if len(names) == 1 else tuple(names)
     if missing.any():
         raise RakingError(
-            f"{role}: column {label!r} is missing in rows {_rows(data.index, missing)}; "
+            f"{role}: column {label!r} is missing in rows {row_labels(data.index, missing)}; "
             "impute or drop them before weighting"
         )
     categories = list(targets.keys())
@@ -68,10 +74,10 @@ def _margin_codes(
         absent = sorted({repr(v) for v in values[unknown]})
         raise RakingError(
             f"{role}: column {label!r} has categories absent from the targets: "
-            f"{', '.join(absent)} (rows {_rows(data.index, unknown)}); targets have "
+            f"{', '.join(absent)} (rows {row_labels(data.index, unknown)}); targets have "
             f"{categories!r}"
         )
-    counts = np.bincount(codes[design._w > 0], minlength=len(categories))
+    counts = np.bincount(codes[design.weight_values > 0], minlength=len(categories))
     empty = (counts == 0) & (target > 0)
     if empty.any():
         raise RakingError(
@@ -88,8 +94,8 @@ def _margin_codes(
 
 
 def post_stratify(
-    design: SurveyDesign, by: str | Sequence[str], population: Mapping[Hashable, float]
-) -> SurveyDesign:
+    design: _D, by: str | Sequence[str], population: Mapping[Hashable, float]
+) -> _D:
     """Post-stratify: scale weights so the weighted count of each post-stratum is its population.
 
     Parameters
@@ -113,28 +119,29 @@ def post_stratify(
 
     Examples
     --------
+    >>> from analysis.stats.design import SurveyDesign
     >>> df = pd.DataFrame({"w": [1.0, 1.0, 2.0], "sex": ["female", "male", "male"]})
     >>> d = SurveyDesign(df, weights="w")
     >>> post_stratify(d, "sex", {"female": 10, "male": 30}).weights.tolist()
     [10.0, 10.0, 20.0]
     """
     codes, target, _ = _margin_codes(design, by, population, "post_stratify")
-    old = design._w
+    old = design.weight_values
     current = np.bincount(codes, weights=old, minlength=len(target))
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(current > 0, target / current, 0.0)
     new = old * factor[codes]
-    step = _Calibration("poststratify", (codes,), (len(target),), new.copy(), old.copy())
-    return design._replace(w=new, calibrations=(*design._calibrations, step))
+    step = Calibration("poststratify", (codes,), (len(target),), new.copy(), old.copy())
+    return design.replace(weights=new, calibrations=(*design.calibrations, step))
 
 
 def rake(
-    design: SurveyDesign,
+    design: _D,
     margins: Mapping[str, Mapping[Hashable, float]],
     *,
     max_iter: int = 1000,
     tol: float = 1e-10,
-) -> SurveyDesign:
+) -> _D:
     """Rake (iterative proportional fitting) the weights to population margins.
 
     Parameters
@@ -171,6 +178,7 @@ def rake(
 
     Examples
     --------
+    >>> from analysis.stats.design import SurveyDesign
     >>> df = pd.DataFrame({"w": [1.0] * 4, "sex": ["female", "female", "male", "male"],
     ...                    "party": ["yes", "no", "yes", "yes"]})
     >>> d = rake(SurveyDesign(df, weights="w"), {"sex": {"female": 50, "male": 50},
@@ -185,7 +193,7 @@ def rake(
     if not np.allclose(totals, totals[0], rtol=1e-9, atol=0):
         listed = ", ".join(f"{col}={t:g}" for col, t in zip(margins, totals, strict=True))
         raise RakingError(f"rake: margins have different totals ({listed}); raking cannot converge")
-    w = design._w.copy()
+    w = design.weight_values.copy()
     converged = False
     worst = np.inf
     for _ in range(max_iter):
@@ -204,18 +212,18 @@ def rake(
             f"rake: margins not reached after {max_iter} cycles (largest gap {worst:.3g}, "
             f"tolerance {tol * totals[0]:.3g}); check for sparse or conflicting margins"
         )
-    step = _Calibration(
+    step = Calibration(
         "raking",
         tuple(c for c, _, _ in coded),
         tuple(len(t) for _, t, _ in coded),
         w.copy(),
     )
-    return design._replace(w=w, calibrations=(*design._calibrations, step))
+    return design.replace(weights=w, calibrations=(*design.calibrations, step))
 
 
 def trim_weights(
-    design: SurveyDesign, *, upper: float = np.inf, lower: float = -np.inf, strict: bool = False
-) -> SurveyDesign:
+    design: _D, *, upper: float = np.inf, lower: float = -np.inf, strict: bool = False
+) -> _D:
     """Trim weights to ``[lower, upper]`` and spread the trimmed amount over the others.
 
     Parameters
@@ -240,11 +248,12 @@ def trim_weights(
 
     Examples
     --------
+    >>> from analysis.stats.design import SurveyDesign
     >>> df = pd.DataFrame({"w": [1.0, 2.0, 9.0]})
     >>> trim_weights(SurveyDesign(df, weights="w"), upper=6).weights.tolist()
     [2.5, 3.5, 6.0]
     """
-    w = design._w.copy()
+    w = design.weight_values.copy()
     for _ in range(len(w) + 1):  # each strict round fixes at least one more weight
         outside = (w < lower) | (w > upper)
         if not outside.any():
@@ -256,10 +265,10 @@ def trim_weights(
         w = trimmed
         if not strict:
             break
-    return design._replace(w=w)
+    return design.replace(weights=w)
 
 
-def weight_diagnostics(design: SurveyDesign) -> pd.DataFrame:
+def weight_diagnostics(design: Design) -> pd.DataFrame:
     """Summary of the weights: spread, Kish effective sample size, design effect of weighting.
 
     Returns
@@ -275,12 +284,13 @@ def weight_diagnostics(design: SurveyDesign) -> pd.DataFrame:
 
     Examples
     --------
+    >>> from analysis.stats.design import SurveyDesign
     >>> d = SurveyDesign(pd.DataFrame({"w": [1.0, 1.0, 2.0, 4.0]}), weights="w")
     >>> weight_diagnostics(d)[["n", "n_effective", "deff_weighting"]]
        n  n_effective  deff_weighting
     0  4     2.909091           1.375
     """
-    w = design._w
+    w = design.weight_values
     n = len(w)
     mean = w.mean()
     cv = w.std(ddof=0) / mean
@@ -300,8 +310,8 @@ def weight_diagnostics(design: SurveyDesign) -> pd.DataFrame:
 
 
 def margin_table(
-    before: SurveyDesign,
-    after: SurveyDesign,
+    before: Design,
+    after: Design,
     margins: Mapping[str, Mapping[Hashable, float]],
 ) -> pd.DataFrame:
     """Weighted margins before and after weighting, next to their targets (tidy).
@@ -314,6 +324,7 @@ def margin_table(
 
     Examples
     --------
+    >>> from analysis.stats.design import SurveyDesign
     >>> df = pd.DataFrame({"w": [1.0, 1.0, 1.0], "sex": ["female", "male", "male"]})
     >>> d = SurveyDesign(df, weights="w")
     >>> m = {"sex": {"female": 50, "male": 50}}
@@ -325,8 +336,8 @@ def margin_table(
     rows = []
     for column, targets in margins.items():
         codes, target, categories = _margin_codes(after, column, targets, "margin_table")
-        b = np.bincount(codes, weights=before._w, minlength=len(target))
-        a = np.bincount(codes, weights=after._w, minlength=len(target))
+        b = np.bincount(codes, weights=before.weight_values, minlength=len(target))
+        a = np.bincount(codes, weights=after.weight_values, minlength=len(target))
         for k, level in enumerate(categories):
             rows.append(
                 {

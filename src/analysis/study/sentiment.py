@@ -34,7 +34,7 @@ def item_distribution(design: SurveyDesign, instrument: Instrument, *, lang: str
         missing = set(instrument.missing_codes(item.list_name))
         valid = design.data[item.name].where(~design.data[item.name].isin(missing))
         # same weights and calibration, the item's "don't know" codes as missing
-        sub = design._replace(data=design.data.assign(**{item.name: valid}))
+        sub = design.replace(data=design.data.assign(**{item.name: valid}))
         est = sub.proportion(item.name)
         values = instrument.choice_values(item.list_name)
         est["value"] = est["level"].map(values)

@@ -1,0 +1,72 @@
+"""Columns of a design's data: lookup, numeric values, combined level codes, row lists.
+
+Shared by the design (`linearisation`, `design`), `weighting` and `compare`, with the error
+they raise, `DesignError`: a missing column, text where numbers are needed, or the rows that
+break a rule, named in the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DesignError", "row_labels", "data_column", "numeric_column", "level_codes"]
+
+
+class DesignError(ValueError):
+    """Invalid design specification or data (names the column, rows and rule)."""
+
+
+def row_labels(index: pd.Index, mask: np.ndarray, limit: int = 5) -> str:
+    """The first ``limit`` index labels where ``mask`` is true, and how many more, for messages.
+
+    >>> row_labels(pd.Index([10, 11, 12]), np.array([True, False, True]), limit=1)
+    '10 and 1 more'
+    """
+    labels = [repr(x) for x in index[mask][:limit]]
+    more = int(mask.sum()) - len(labels)
+    return ", ".join(labels) + (f" and {more} more" if more > 0 else "")
+
+
+def data_column(data: pd.DataFrame, name: str, role: str) -> pd.Series:
+    """The column ``name``; a `DesignError` naming the ``role`` when it is not in the data."""
+    if name not in data.columns:
+        raise DesignError(f"{role}: column {name!r} is not in the data")
+    return data[name]
+
+
+def numeric_column(data: pd.DataFrame, name: str, role: str) -> np.ndarray:
+    """A numeric column as float64 (NaN for missing); refuses text rather than coercing it."""
+    col = data_column(data, name, role)
+    if pd.api.types.is_bool_dtype(col.dtype):
+        return col.to_numpy(dtype="float64", na_value=np.nan)
+    if not pd.api.types.is_numeric_dtype(col.dtype):
+        raise DesignError(f"{role}: column {name!r} has dtype {col.dtype}; a numeric column is needed")
+    return col.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def level_codes(data: pd.DataFrame, names: Sequence[str], role: str) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer codes (sorted by the columns' values, -1 where any is missing) and the levels."""
+    parts = []
+    for name in names:
+        codes, uniques = pd.factorize(data_column(data, name, role), sort=True)
+        parts.append((codes, uniques))
+    combined = np.zeros(len(data), dtype=np.int64)
+    missing = np.zeros(len(data), dtype=bool)
+    for codes, uniques in parts:
+        combined = combined * max(len(uniques), 1) + codes
+        missing |= codes < 0
+    combined[missing] = -1
+    present, inverse = np.unique(combined[~missing], return_inverse=True)
+    out = np.full(len(data), -1, dtype=np.int64)
+    out[~missing] = inverse
+    levels = {}
+    rest = present
+    for name, (_, uniques) in reversed(list(zip(names, parts, strict=True))):
+        size = max(len(uniques), 1)
+        levels[name] = uniques.take(rest % size)
+        rest = rest // size
+    frame = pd.DataFrame({name: levels[name] for name in names})
+    return out, frame

@@ -1,0 +1,356 @@
+"""The design object under `SurveyDesign`: its specification and the variance of linearised totals.
+
+`Design` checks and holds the data, weights, strata, first-stage clusters (PSUs), finite
+population corrections, lonely-PSU rule and calibration steps, and computes the covariance of
+the totals of linearised values (`Design.vcov`): R's one-stage "ultimate cluster" variance
+(``svyrecvar``/``onestrat``) after the calibration steps are removed
+(`analysis.stats.calibration`). `SurveyDesign` (`analysis.stats.design`) adds the estimates;
+`analysis.stats.weighting` and `analysis.stats.compare` take a design through the public
+attributes here (``weight_values``, ``vcov``, ``degf``, ``cell_vcov``, ``replace`` ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Sequence
+from typing import Literal, Self
+
+import numpy as np
+import pandas as pd
+
+from analysis.stats.calibration import (
+    Calibration,
+    CalibrationPlan,
+    DomainColumns,
+    indicator_matrix,
+    poststratify_residual,
+    raking_residual,
+)
+from analysis.stats.columns import (
+    DesignError,
+    data_column,
+    level_codes,
+    numeric_column,
+    row_labels,
+)
+
+__all__ = ["Design", "LonelyPSU"]
+
+LonelyPSU = Literal["fail", "adjust", "certainty", "remove"]
+_LONELY_OPTIONS = ("fail", "adjust", "certainty", "remove")
+
+
+class Design:
+    """Data and design of a survey, and the variance of linearised totals.
+
+    The parameters and the variance formula are `SurveyDesign`'s (use that class: it adds
+    ``mean``, ``total``, ``proportion`` and the weighting and test methods).
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        *,
+        weights: str | None = None,
+        strata: str | None = None,
+        cluster: str | None = None,
+        fpc: str | None = None,
+        lonely_psu: LonelyPSU = "fail",
+    ) -> None:
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+        if lonely_psu not in _LONELY_OPTIONS:
+            raise DesignError(f"lonely_psu={lonely_psu!r}; expected one of {_LONELY_OPTIONS}")
+        if len(data) == 0:
+            raise DesignError("data has no rows")
+        self._data = data.copy(deep=False)
+        self._spec = {"weights": weights, "strata": strata, "cluster": cluster, "fpc": fpc}
+        self._lonely_psu: LonelyPSU = lonely_psu
+        self._calibrations: tuple[Calibration, ...] = ()
+        self._plan_cache: CalibrationPlan | None = None
+        self._domain_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
+        self._code_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
+        n = len(data)
+        index = data.index
+
+        stratum = self._labels(strata, "strata") if strata else np.zeros(n, dtype=np.int64)
+        n_strata = int(stratum.max()) + 1
+        if cluster:
+            cl = self._labels(cluster, "cluster")
+            # PSUs are (stratum, cluster) pairs: clusters nested in strata, as nest=TRUE.
+            psu = np.unique(stratum * (int(cl.max()) + 1) + cl, return_inverse=True)[1]
+        else:
+            psu = np.arange(n, dtype=np.int64)
+        n_psu = int(psu.max()) + 1
+        psu_stratum = np.zeros(n_psu, dtype=np.int64)
+        psu_stratum[psu] = stratum
+        psu_per_stratum = np.bincount(psu_stratum, minlength=n_strata).astype(np.float64)
+
+        if fpc:
+            popsize = self._popsize(fpc, stratum, n_strata, psu_per_stratum)
+        else:
+            popsize = np.full(n_strata, np.inf)
+
+        if weights:
+            w = numeric_column(data, weights, "weights")
+            bad = ~np.isfinite(w) | (w < 0)
+            if bad.any():
+                raise DesignError(
+                    f"weights: column {weights!r} must be finite and >= 0; rows {row_labels(index, bad)}"
+                )
+            if not (w > 0).any():
+                raise DesignError(f"weights: column {weights!r} is zero in every row")
+        elif fpc:
+            w = (popsize / psu_per_stratum)[stratum]
+        else:
+            raise DesignError(
+                "no weights: pass weights= (a column of sampling weights) or fpc= "
+                "(weights N_h/n_h); equal weights are never assumed silently"
+            )
+        self._w = np.ascontiguousarray(w, dtype=np.float64)
+        self._w.flags.writeable = False
+        self._stratum = stratum
+        self._psu = psu
+        self._psu_stratum = psu_stratum
+        self._psu_per_stratum = psu_per_stratum
+        self._popsize = popsize
+        self._psu_sum = indicator_matrix(psu, n_psu, n)
+        self._stratum_sum = indicator_matrix(psu_stratum, n_strata, n_psu)
+        self._rows_are_psus = not cluster
+        # onestrat's scale per stratum: fpc factor (N - n)/N times n/(n - 1) (f alone if n = 1);
+        # strata with a sampling fraction of 1 (f < 1e-7) contribute nothing, as in R.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.where(np.isinf(popsize), 1.0, (popsize - psu_per_stratum) / popsize)
+            scale = np.where(psu_per_stratum > 1, f * psu_per_stratum / (psu_per_stratum - 1), f)
+        self._scale = np.where(f < 1e-7, 0.0, scale)
+        self._psu_scale = self._scale[psu_stratum]
+        self._lonely = (psu_per_stratum == 1) & (self._scale > 0)
+        if fpc and not (self._scale > 0).any():
+            # E.g. units given as clusters with the number of units as fpc: every standard
+            # error would silently be zero (see DESIGN.md, statistical contract).
+            warnings.warn(
+                f"fpc={fpc!r} makes every first-stage stratum a census (sampling fraction 1): all "
+                "standard errors will be 0. For members sampled within units use strata='unit', "
+                "fpc='unit_size'.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    # ------------------------------------------------------------------ construction helpers
+    def _labels(self, name: str, role: str) -> np.ndarray:
+        codes, _ = pd.factorize(data_column(self._data, name, role), sort=True)
+        if (codes < 0).any():
+            raise DesignError(
+                f"{role}: column {name!r} is missing in rows {row_labels(self._data.index, codes < 0)}"
+            )
+        return codes.astype(np.int64)
+
+    def _popsize(
+        self, name: str, stratum: np.ndarray, n_strata: int, psu_per_stratum: np.ndarray
+    ) -> np.ndarray:
+        values = numeric_column(self._data, name, "fpc")
+        index = self._data.index
+        bad = ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            raise DesignError(f"fpc: column {name!r} must be finite and > 0; rows {row_labels(index, bad)}")
+        first = np.full(n_strata, np.nan)
+        first[stratum[::-1]] = values[::-1]  # the first value seen in each stratum
+        varies = values != first[stratum]
+        if varies.any():
+            raise DesignError(
+                f"fpc: column {name!r} must be constant within each stratum; rows {row_labels(index, varies)}"
+            )
+        if (values <= 1).all():  # sampling fractions, as R
+            popsize = psu_per_stratum / first
+        else:
+            popsize = first
+        over = popsize < psu_per_stratum - 1e-9
+        if over.any():
+            raise DesignError(
+                f"fpc: column {name!r} is smaller than the number of sampled PSUs in "
+                f"{int(over.sum())} stratum/strata (more than 100% sampling)"
+            )
+        return popsize
+
+    def replace(
+        self,
+        *,
+        data: pd.DataFrame | None = None,
+        weights: np.ndarray | None = None,
+        calibrations: tuple[Calibration, ...] | None = None,
+        lonely_psu: LonelyPSU | None = None,
+    ) -> Self:
+        """A shallow copy with the given parts replaced (arrays are never mutated).
+
+        Nothing is checked: ``data`` must have the design's rows in the same order (e.g. the
+        design's data with a column added) and ``weights`` one float per row; ``calibrations``
+        is the full tuple of steps (`analysis.stats.weighting` appends to `calibrations`).
+        """
+        new = copy.copy(self)
+        new._plan_cache = None  # depends on weights and calibrations; domain codes do not
+        new._domain_cache = {}
+        if data is not None:
+            new._data = data
+        if weights is not None:
+            new._w = np.ascontiguousarray(weights, dtype=np.float64)
+            new._w.flags.writeable = False
+        if calibrations is not None:
+            new._calibrations = calibrations
+        if lonely_psu is not None:
+            new._lonely_psu = lonely_psu
+        return new
+
+    # ------------------------------------------------------------------ public attributes
+    @property
+    def data(self) -> pd.DataFrame:
+        """The design's data (a copy-on-write view; changing it does not change the design)."""
+        return self._data.copy(deep=False)
+
+    @property
+    def weights(self) -> pd.Series:
+        """Current weights, aligned to ``data.index``."""
+        return pd.Series(self._w.copy(), index=self._data.index, name="weight")
+
+    @property
+    def lonely_psu(self) -> LonelyPSU:
+        """The lonely-PSU rule in force."""
+        return self._lonely_psu
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """Design degrees of freedom: PSUs with a nonzero weight minus their strata (R's degf)."""
+        return self.degf(self._w > 0)
+
+    @property
+    def weight_values(self) -> np.ndarray:
+        """Current weights as a read-only float64 array (not a copy), in the order of ``data``."""
+        return self._w
+
+    @property
+    def calibrations(self) -> tuple[Calibration, ...]:
+        """The calibration steps so far, oldest first (removed from the linearised values)."""
+        return self._calibrations
+
+    @property
+    def n_psu(self) -> int:
+        """Number of first-stage clusters (PSUs), zero-weight ones included."""
+        return self._psu_sum.shape[0]
+
+    @property
+    def n_strata(self) -> int:
+        """Number of first-stage strata."""
+        return len(self._psu_per_stratum)
+
+    def degf(self, rows: np.ndarray) -> int:
+        """Design degrees of freedom of the rows where ``rows`` is true: their PSUs minus strata."""
+        return len(np.unique(self._psu[rows])) - len(np.unique(self._stratum[rows]))
+
+    def __repr__(self) -> str:
+        spec = ", ".join(f"{k}={v!r}" for k, v in self._spec.items() if v)
+        cal = f", calibrations={len(self._calibrations)}" if self._calibrations else ""
+        return f"{type(self).__name__}(n={len(self._data)}, {spec}{cal}, lonely_psu={self._lonely_psu!r})"
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def with_lonely_psu(self, rule: LonelyPSU) -> Self:
+        """The same design with another lonely-PSU rule."""
+        if rule not in _LONELY_OPTIONS:
+            raise DesignError(f"lonely_psu={rule!r}; expected one of {_LONELY_OPTIONS}")
+        return self.replace(lonely_psu=rule)
+
+    # ------------------------------------------------------------------ variance machinery
+    def _plan(self) -> CalibrationPlan:
+        """Calibration terms and their PSU-by-category weight sums, built once per design."""
+        if self._plan_cache is None:
+            self._plan_cache = CalibrationPlan.build(self._calibrations, self._psu, self._psu_sum.shape[0])
+        return self._plan_cache
+
+    def vcov(self, x: np.ndarray | DomainColumns) -> np.ndarray:
+        """Covariance matrix of the totals of linearised values (n x k dense, or by domain).
+
+        Same numbers as R's ``svyrecvar`` (`vcov_direct` is its literal translation), but
+        each calibration step subtracts ``psw * c[category]`` from the linearised values, so
+        only category sums and PSU totals are formed: no n x k residual matrix.
+        """
+        lin = x if isinstance(x, DomainColumns) else DomainColumns.dense(x)
+        plan = self._plan()
+        shifts = plan.shifts(lin)
+        totals = lin.psu_totals(None if self._rows_are_psus else self._psu, self._psu_sum.shape[0])
+        if shifts:  # one sparse product for all calibration terms
+            totals -= (plan.psu_by_category @ np.vstack(shifts)).T
+        present = None
+        if lin.full is None and not self._calibrations:
+            # R subsets an uncalibrated design to the domain's rows: a lonely stratum with no
+            # domain member is not in the subset and does not make "fail" raise.
+            present = np.zeros(len(self._psu_per_stratum), dtype=bool)
+            present[self._stratum[lin.rows]] = True
+        return self._stratified_vcov(totals, present)
+
+    def vcov_direct(self, x: np.ndarray) -> np.ndarray:
+        """R's algorithm row by row (residualise n x k values, then PSU totals); for tests."""
+        for cal in self._calibrations:
+            x = poststratify_residual(cal, x) if cal.kind == "poststratify" else raking_residual(cal, x)
+        return self._stratified_vcov(np.ascontiguousarray(np.asarray(self._psu_sum @ x).T))
+
+    def _stratified_vcov(self, totals: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+        """``sum_h scale_h sum_i (z_hi - mean_h)(z_hi - mean_h)'`` over PSU totals (onestrat).
+
+        ``totals`` is k x n_psu (one contiguous row per linearised variable: fast gathers).
+        """
+        n_h = self._psu_per_stratum
+        lonely = self._lonely
+        if self._lonely_psu == "fail" and (lonely if present is None else lonely & present).any():
+            raise DesignError(
+                f"{int(lonely.sum())} stratum/strata have only one PSU (lonely PSU) and a sampling "
+                "fraction below 1; choose lonely_psu='adjust', 'certainty' or 'remove'"
+            )
+        strata = self._psu_stratum
+        stratum_means = np.vstack(
+            [np.bincount(strata, weights=row, minlength=len(n_h)) for row in totals]
+        ) / n_h[None, :]
+        if self._lonely_psu == "adjust":
+            stratum_means[:, lonely] = 0.0  # R does not centre a lonely PSU under "adjust"
+        centred = totals - stratum_means[:, strata]
+        return (centred * self._psu_scale[None, :]) @ centred.T
+
+    # ------------------------------------------------------------------ domains and cells
+    def domains(self, by: str | Sequence[str] | None) -> tuple[list[str], np.ndarray, pd.DataFrame]:
+        """The ``by`` column names, each row's domain code (-1: missing) and the domains' levels.
+
+        Domains are sorted by the columns' values; those without a positive weight are dropped.
+        """
+        if by is None:
+            return [], np.zeros(len(self._data), dtype=np.int64), pd.DataFrame(index=[0])
+        names = [by] if isinstance(by, str) else list(by)
+        if not names:
+            return self.domains(None)
+        key = tuple(names)
+        if key not in self._code_cache:  # factorising text columns is the slow part at 1M rows
+            self._code_cache[key] = level_codes(self._data, names, "by")
+        codes, levels = self._code_cache[key]
+        # Domains with no positive weight are dropped, as svyby(drop.empty.groups=TRUE).
+        if key not in self._domain_cache:  # depends on which weights are positive
+            counts = np.bincount(codes[(codes >= 0) & (self._w > 0)], minlength=len(levels))
+            keep = np.flatnonzero(counts)
+            remap = np.full(len(levels), -1, dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            self._domain_cache[key] = (
+                np.where(codes >= 0, remap[np.maximum(codes, 0)], -1),
+                levels.iloc[keep].reset_index(drop=True),
+            )
+        domain, kept = self._domain_cache[key]
+        return names, domain, kept
+
+    def cell_vcov(self, codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Proportions of codes 0..k-1 (over rows with code >= 0), their covariance, rows used."""
+        w = self._w
+        valid = (codes >= 0) & (w > 0)
+        wsum = w[valid].sum()
+        p = np.bincount(codes[valid], weights=w[valid], minlength=k) / wsum
+        rows = np.flatnonzero(valid)
+        x = np.zeros((len(w), k))
+        x[rows, codes[valid]] = w[valid] / wsum
+        x[rows] -= (w[valid] / wsum)[:, None] * p[None, :]
+        return p, self.vcov(x), int(valid.sum())
