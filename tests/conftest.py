@@ -55,6 +55,7 @@ class ReportProject:
             "processed_dir": self.processed,
             "population_dir": self.root / "data" / "population",
             "surveys_dir": self.root / "surveys",
+            "study_file": self.root / "study.yaml",
             "source_dir": self.root / "src" / "analysis",
         }
 
@@ -79,9 +80,21 @@ def snapshot_source(project: ReportProject) -> None:
                     ignore=shutil.ignore_patterns("__pycache__"))
 
 
+#: The fixture project's study: one instrument running the fixture notebooks (tests/fixtures/notebooks).
+FIXTURE_STUDY = """\
+name: fixture
+title: {vi: Nghiên cứu thử, en: Fixture study}
+frame: data/population
+instruments:
+  member:
+    notebooks: [10_alpha, 20_beta, 00_summary, 30_later]
+    design: {weights: equal}
+"""
+
+
 def make_report_project(root: Path) -> ReportProject:
-    """*root* laid out like the project: fixture notebooks, one imported wave (2025), a frame,
-    an instrument YAML and a snapshot of src/analysis."""
+    """*root* laid out like the project: fixture notebooks, a study.yaml, one imported wave
+    (2025), a frame, an instrument YAML and a snapshot of src/analysis."""
     project = ReportProject(root)
     shutil.copytree(FIXTURES / "notebooks", project.notebooks, ignore=shutil.ignore_patterns("*.py"))
     (root / "data" / "population").mkdir(parents=True)
@@ -89,6 +102,7 @@ def make_report_project(root: Path) -> ReportProject:
     (root / "surveys" / "member").mkdir(parents=True)
     (root / "surveys" / "member" / "v1.yaml").write_text("name: member\nversion: '1'\n")
     (root / "pyproject.toml").write_text("")
+    (root / "study.yaml").write_text(FIXTURE_STUDY, encoding="utf-8")
     # analysis.config reads the anonymity policy of the project root ($ANALYSIS_PROJECT_ROOT)
     (root / "config").mkdir(exist_ok=True)
     shutil.copy2(Path(__file__).resolve().parent.parent / "config" / "disclosure.yaml", root / "config" / "disclosure.yaml")
@@ -127,7 +141,8 @@ class DemoReport:
     def run_dirs(self) -> dict[str, Path]:
         return {"notebooks_dir": self.root / "notebooks", "reports_root": self.root / "reports",
                 "processed_dir": self.data / "processed", "population_dir": self.data / "population",
-                "surveys_dir": self.root / "surveys", "source_dir": self.root / "src" / "analysis"}
+                "surveys_dir": self.root / "surveys", "study_file": self.root / "study.yaml",
+                "source_dir": self.root / "src" / "analysis"}
 
 
 def _plant_canary(processed: Path, construct: str) -> None:

@@ -44,7 +44,9 @@ def test_report_html_is_self_contained_vietnamese_and_hides_code(built):
     assert '<meta charset="utf-8">' in page and '<html lang="vi">' in page
     assert '"Liberation Serif"' in page and '"DejaVu Serif"' in page  # fonts with Vietnamese glyphs
     assert unicodedata.is_normalized("NFC", page)
-    assert TITLE in page and "Đề án 04-ĐA/ĐUK" in page and "DỮ LIỆU MÔ PHỎNG" in page
+    # the study's title comes from its study.yaml (conftest.FIXTURE_STUDY), never from the code
+    assert TITLE in page and "Nghiên cứu thử" in page and "DỮ LIỆU MÔ PHỎNG" in page
+    assert "Đề án 04" not in page
     images = re.findall(r"<img\b[^>]*\bsrc=\"([^\"]*)\"", page)
     assert images and all(src.startswith("data:image/png;base64,") for src in images)
     # Code cells hidden: no source and no prompts.

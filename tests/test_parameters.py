@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from papermill.translators import PythonTranslator
 
 from analysis import cli, config
+from analysis import project as study_project
+from analysis.report import command
 from analysis.report import runner as report
 
 TRICKY = "a'b\"c\nd"
@@ -35,7 +37,8 @@ def _forbid_file_access(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(report, "load_pipeline", refuse("load_pipeline"))
     monkeypatch.setattr(report.waves_mod, "list_waves", refuse("list_waves"))
-    monkeypatch.setattr(report, "load_params_file", refuse("load_params_file"))
+    monkeypatch.setattr(command, "load_params_file", refuse("load_params_file"))
+    monkeypatch.setattr(study_project, "load_study", refuse("load_study"))
     return calls
 
 
@@ -143,6 +146,7 @@ def test_values_round_trip_exactly_and_wave_001_stays_a_string(report_project, m
                       ("processed_dir", "PROCESSED_DIR"), ("population_dir", "POPULATION_DIR"),
                       ("surveys_dir", "SURVEYS_DIR")):
         monkeypatch.setattr(config, attr, dirs[key])
+    monkeypatch.setattr(study_project, "STUDY_FILE", dirs["study_file"])
     params_file = project.root / "params.yaml"
     params_file.write_text('typed: [1, "001", true]\ncode: "from file"\n', encoding="utf-8")
 

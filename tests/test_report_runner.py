@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from analysis import cli, config
+from analysis import project as study_project
+from analysis.report import command, execute
 from analysis.report import runner as report
 
 from conftest import ReportProject, make_report_project
@@ -87,6 +89,7 @@ def test_independent_notebooks_run_in_parallel_and_the_summary_waits_for_both(co
     assert inputs[("data", f"member/{WAVE}.parquet")] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert ("population", "units.csv") in inputs and ("instrument", "member/v1.yaml") in inputs
     assert ("notebook", "pipeline.yaml") in inputs and ("source", "report/runner.py") in inputs
+    assert ("study", "study.yaml") in inputs
     assert manifest["packages"]["papermill"] and manifest["started_at"] < manifest["ended_at"]
     for name in ("report.html", "html/00_summary.html", "notebooks/10_alpha.ipynb", "figures/fixture.png"):
         assert (final / name).is_file(), name
@@ -130,6 +133,7 @@ def _point_config_at(monkeypatch, project: ReportProject) -> None:
     monkeypatch.setattr(config, "PROCESSED_DIR", dirs["processed_dir"])
     monkeypatch.setattr(config, "POPULATION_DIR", dirs["population_dir"])
     monkeypatch.setattr(config, "SURVEYS_DIR", dirs["surveys_dir"])
+    monkeypatch.setattr(study_project, "STUDY_FILE", dirs["study_file"])
 
 
 def test_failing_cell_names_notebook_and_cell_keeps_it_and_leaves_previous_report_intact(
@@ -295,8 +299,8 @@ def test_missing_active_notebook_is_an_error_naming_it(project):
 
 def test_circular_needs_are_rejected(tmp_path):
     (tmp_path / "pipeline.yaml").write_text(
-        "notebooks:\n  - {name: 10_a, applies_to: [member], needs: [20_b]}\n"
-        "  - {name: 20_b, applies_to: [member], needs: [10_a]}\n")
+        "notebooks:\n  - {name: 10_a, needs: [20_b]}\n"
+        "  - {name: 20_b, needs: [10_a]}\n")
     with pytest.raises(report.PipelineError, match="circular"):
         report.load_pipeline(tmp_path)
 
@@ -305,7 +309,7 @@ def test_no_wave_at_all_prepares_the_demo_if_available(report_project, monkeypat
     project = report_project
     shutil.rmtree(project.processed)
     _point_config_at(monkeypatch, project)
-    monkeypatch.setattr(report, "_load_demo", lambda: None)  # before analysis.synthetic.demo exists
+    monkeypatch.setattr(command, "_load_demo", lambda: None)  # before analysis.synthetic.demo exists
     assert cli.main(["report", "--no-progress"]) == 1
     assert "no wave imported; run python -m analysis add-wave" in capsys.readouterr().err
 
@@ -314,8 +318,8 @@ def test_no_wave_at_all_prepares_the_demo_if_available(report_project, monkeypat
         def prepare_demo() -> None:
             project.add_wave(WAVE)
 
-    monkeypatch.setattr(report, "_load_demo", lambda: FakeDemo)
-    monkeypatch.setattr(report, "run_report", lambda i, w, **kw: report.ReportResult(
+    monkeypatch.setattr(command, "_load_demo", lambda: FakeDemo)
+    monkeypatch.setattr(command, "run_report", lambda i, w, **kw: report.ReportResult(
         project.reports / i / w, {}, False, ("stub",)))  # the run itself is tested above
     assert cli.main(["report", "--no-progress"]) == 0
     assert f"report written: {project.reports / 'member' / WAVE / 'report.html'}" in capsys.readouterr().out
@@ -330,13 +334,16 @@ def test_real_pipeline_declares_the_report_notebooks():
     # 00 reads the changes saved by 40 and 50 (results/); the others are independent
     assert set(summary.needs) == {"40_unit_effectiveness", "50_plan_impact"}
     assert all(not s.needs for s in pipeline.steps if s.name != "00_executive_summary")
-    assert pipeline.instruments[0] == "member"
+    study = study_project.load_study()
+    assert study.instrument_names[0] == "member"  # `report` runs the member report first
+    for spec in study.instruments:  # every notebook a study instrument runs is declared
+        assert set(spec.notebooks) <= set(names), spec.name
     for step in pipeline.steps:  # every active step exists; planned ones may not yet
         assert step.status == "planned" or step.path(config.NOTEBOOKS_DIR).is_file()
 
 
 def test_kernel_check_accepts_this_interpreter_and_refuses_another(tmp_path, monkeypatch):
-    assert report._same_interpreter(report.check_kernel(), sys.executable)
+    assert execute.same_interpreter(report.check_kernel(), sys.executable)
     spec = tmp_path / "kernels" / config.KERNEL_NAME
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps(
@@ -353,7 +360,7 @@ def test_kernel_shutdown_sends_no_interrupt():
     # while not shutting down still goes through (here: no kernel, so jupyter_client refuses).
     import asyncio
 
-    from analysis.report import runner as report_module
+    from analysis.report import execute as report_module
 
     km = report_module._kernel_manager_class()()
     km.shutting_down = True

@@ -16,7 +16,7 @@ __all__ = ["main", "build_parser"]
 
 #: Modules that contribute a sub-command, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
-    "analysis.report.runner",
+    "analysis.report.command",
     "analysis.instruments.cli",
     "analysis.ingest.importer",
     "analysis.synthetic.demo",

@@ -50,7 +50,6 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.disclosure.audit import FINDING_COLUMNS, find_disclosures
-from analysis.disclosure.frame import unit_hierarchy
 from analysis.disclosure.policy import DisclosurePolicy, load_policy
 
 __all__ = ["GROUP_COLUMNS", "FAMILIES", "ReportTables", "report_tables", "audit_report"]
@@ -279,7 +278,9 @@ def audit_report(
     ----------
     report_dir : str or Path
     hierarchy : DataFrame, optional
-        ``[unit, org]`` (default: the frame's, :func:`analysis.disclosure.unit_hierarchy`).
+        How groups nest, finest first: ``[unit, org]`` for this study
+        (:func:`analysis.disclosure.unit_hierarchy`). None: no nesting (a study whose instrument
+        declares fewer than two levels); then no table may have been protected with a parent.
     policy : DisclosurePolicy, optional
         Default: the report's k from its manifest, rest from ``config/disclosure.yaml``.
     sensitive : sequence of str
@@ -304,16 +305,15 @@ def audit_report(
         manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
         k = manifest.get("parameters", {}).get("min_group_size")
         policy = load_policy(k=int(k)) if k is not None else load_policy()
-    if hierarchy is None:
-        hierarchy = unit_hierarchy()
     if replace:
         rt = ReportTables([(n, replace.get(n, df), by) for n, df, by in rt.tables], rt.skipped, rt.wave, rt.ends,
                           rt.parents)
-    known = {str(c) for c in list(hierarchy.columns)[1:]}
+    known = {str(c) for c in list(hierarchy.columns)[1:]} if hierarchy is not None else set()
     unknown = {n: [p for p in ps if p not in known] for n, ps in rt.parents.items()}
     unknown = {n: ps for n, ps in unknown.items() if ps}
     if unknown:
-        raise ValueError(f"tables protected with parent columns the audit's hierarchy {list(hierarchy.columns)} "
+        levels = list(hierarchy.columns) if hierarchy is not None else []
+        raise ValueError(f"tables protected with parent columns the audit's hierarchy {levels} "
                          f"does not have: {unknown}; pass the hierarchy they were protected with")
     tabs = [*rt.tables, *extra]
     sens = [f"{fam}:{v}" for v in sensitive for fam in set(FAMILIES.values())]

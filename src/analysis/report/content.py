@@ -13,7 +13,7 @@ A pipeline notebook creates one `Section` and publishes through it:
 
 Each published block is also attached to the notebook output as metadata (``"analysis"``), so
 `docx_blocks` can rebuild the same content, in the same order, for the Word report without
-re-running anything, and the HTML assembled by `analysis.report.runner.assemble` shows exactly what
+re-running anything, and the HTML assembled by `analysis.report.assembly.assemble` shows exactly what
 the DOCX shows.
 
 Examples
@@ -501,8 +501,12 @@ def docx_blocks(run_dir: Path | str, lang: str | None = None) -> list[dict]:
     return blocks
 
 
-def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: bool) -> Path:
+def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: bool,
+               study_title: str | None = None) -> Path:
     """Build ``report.docx`` in *run_dir* from the executed notebooks (`analysis.report.docx_report`).
+
+    The title block: the report title, the study's title (*study_title*, from study.yaml), the
+    questionnaire's title and the wave — as on the HTML page.
 
     Returns
     -------
@@ -512,8 +516,7 @@ def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: boo
 
     run_dir = Path(run_dir)
     lang = params.get("lang", "vi") if params.get("lang") in ("vi", "en") else "vi"
-    title = {"vi": "BÁO CÁO KẾT QUẢ KHẢO SÁT ĐÁNH GIÁ THỰC HIỆN ĐỀ ÁN 04-ĐA/ĐUK",
-             "en": "SURVEY REPORT: ASSESSING PLAN 04-ĐA/ĐUK"}[lang]
+    title = {"vi": "BÁO CÁO KẾT QUẢ KHẢO SÁT", "en": "SURVEY REPORT"}[lang]
     try:
         from analysis import instruments
 
@@ -524,8 +527,9 @@ def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: boo
     wave_line = {"vi": f"Đợt khảo sát năm {params.get('wave', '')}",
                  "en": f"Survey wave {params.get('wave', '')}"}[lang]
     # as on the HTML title block: the questionnaire's title, then the wave on its own line
-    blocks = [{"type": "paragraph", "text": unicodedata.normalize("NFC", survey), "style": "subtitle"},
-              {"type": "paragraph", "text": wave_line, "style": "subtitle"}] + docx_blocks(run_dir, lang)
+    lines = [study_title, survey, wave_line] if study_title else [survey, wave_line]
+    blocks = [{"type": "paragraph", "text": unicodedata.normalize("NFC", line), "style": "subtitle"}
+              for line in lines] + docx_blocks(run_dir, lang)
     target = run_dir / "report.docx"
     docx_report.build_docx(_to_docx_model(blocks, docx_report), target, title=title, synthetic=synthetic, lang=lang)
     return target
