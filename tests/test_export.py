@@ -15,6 +15,7 @@ import pytest
 
 from analysis import cli, config, instruments
 from analysis.disclosure.export import export_columns, export_responses
+from analysis.disclosure.policy import DisclosureError
 
 MEMBER = instruments.load("member")
 
@@ -175,3 +176,68 @@ def test_export_columns_never_include_free_text():
     assert all(MEMBER.item(c).base_type != "text" for c in cols)
     assert not {i.name for i in MEMBER.by_role("comment")} & set(cols)
     assert "_submission_id" not in cols
+
+
+# ---------------------------------------------------------------- quasi-identifiers of the study
+
+def _age_study(tmp_path: Path, monkeypatch, quasi: list[str]) -> None:
+    """A project whose one instrument has no role at all: an exact age, a gender item, a scale."""
+    import yaml
+
+    surveys = tmp_path / "surveys" / "ages"
+    surveys.mkdir(parents=True)
+    survey = [{"type": "integer", "name": "age", "required": True, "label::en": "Age in years"},
+              {"type": "select_one gender", "name": "gender", "required": True, "label::en": "Gender"}]
+    survey += [{"type": "select_one five", "name": f"sat_{k}", "construct": "sat", "required": True,
+                "label::en": f"Satisfaction {k}"} for k in (1, 2, 3)]
+    (surveys / "v1.yaml").write_text(yaml.safe_dump({
+        "instrument": "ages", "version": "1", "languages": ["en"], "title::en": "Ages",
+        "constructs": {"sat": {"label::en": "Satisfaction", "min_items": 2}},
+        "choices": {"five": [{"name": str(v), "value": v, "label::en": f"level {v}"} for v in range(1, 6)],
+                    "gender": [{"name": "m", "label::en": "Male"}, {"name": "f", "label::en": "Female"}]},
+        "survey": survey}), encoding="utf-8")
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump({
+        "name": "ages", "languages": ["en"],
+        "instruments": {"ages": {"notebooks": ["10_data_quality"], "quasi_identifiers": quasi}}}), encoding="utf-8")
+    monkeypatch.setattr(config, "SURVEYS_DIR", tmp_path / "surveys")
+    folder = tmp_path / "data" / "processed" / "ages"
+    folder.mkdir(parents=True)
+    # 12 respondents, every age different: exact age identifies each of them
+    rows = [{"_submission_id": f"s{i}", "age": 20 + i, "gender": "mf"[i % 2],
+             **{f"sat_{k}": 1 + (i + k) % 5 for k in (1, 2, 3)}} for i in range(12)]
+    pd.DataFrame(rows).to_parquet(folder / "2025.parquet")
+    (folder / "2025.manifest.json").write_text(json.dumps({
+        "instrument": "ages", "wave": "2025", "instrument_version": "1", "synthetic": True,
+        "rows_read": 12, "accepted": 12, "quarantined": 0, "dropped": 0, "files": []}), encoding="utf-8")
+
+
+def _study(tmp_path: Path):
+    from analysis import project as study_project
+
+    return study_project.load_study(tmp_path / "study.yaml")
+
+
+def test_an_export_with_no_quasi_identifier_at_all_is_refused(project, monkeypatch):
+    root, _ = project
+    _age_study(root, monkeypatch, quasi=[])  # none of the policy's roles exists in this instrument
+    with pytest.raises(DisclosureError, match=r"none of the quasi-identifiers .* is a column of the ages export; "
+                                              r"declare .* instruments\.ages\.quasi_identifiers in study\.yaml"):
+        export_responses("ages", "2025", root / "data" / "a.csv", study=_study(root))
+    assert not (root / "data" / "a.csv").exists()
+
+
+def test_the_study_declares_item_names_as_quasi_identifiers(project, monkeypatch):
+    root, _ = project
+    _age_study(root, monkeypatch, quasi=["age"])
+    with pytest.raises(DisclosureError, match=r"age=20.* has 1 respondent\(s\)"):
+        export_responses("ages", "2025", root / "data" / "a.csv", study=_study(root))
+    (root / "study.yaml").write_text((root / "study.yaml").read_text().replace("- age", "- gender"))
+    done = export_responses("ages", "2025", root / "data" / "a.csv", study=_study(root))
+    assert done.quasi_identifiers == ("gender",) and done.rows == 12  # 6 and 6
+
+
+def test_a_misspelt_quasi_identifier_of_the_study_is_an_error(project, monkeypatch):
+    root, _ = project
+    _age_study(root, monkeypatch, quasi=["agee"])
+    with pytest.raises(ValueError, match="quasi-identifier 'agee' is neither a role of the ages instrument"):
+        export_responses("ages", "2025", root / "data" / "a.csv", study=_study(root))

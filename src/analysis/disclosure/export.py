@@ -12,9 +12,13 @@ The export holds one row per accepted respondent and one column per *item* of th
 * form metadata (``start``/``end``/``today``: the time of an answer can identify who gave it).
 
 It is written only if every combination of the quasi-identifiers present in it is shared by at
-least k respondents (policy ``config/disclosure.yaml``: ``quasi_identifiers`` — instrument roles
-``unit, sex, age_group, party, position`` — and ``min_group_size``). Otherwise nothing is written
-and the command exits with 2, naming the smallest class and the columns. ``--generalise`` first
+least k respondents (``min_group_size`` of ``config/disclosure.yaml``). The quasi-identifiers are
+those the study declares for the instrument (``study.yaml``: ``instruments.<id>.quasi_identifiers``,
+roles or item names, e.g. ``age`` in a study without age groups), plus the roles of the policy
+(``quasi_identifiers`` of ``config/disclosure.yaml``: ``unit, sex, age_group, party, position``)
+that the instrument has, plus ``--quasi-identifiers``. An export in which none of them is a column
+is refused: "k-anonymous" on nothing would publish exact ages and places unchecked. Otherwise
+nothing is written and the command exits with 2, naming the smallest class and the columns. ``--generalise`` first
 tries the export with the unit replaced by its organization. The output must lie inside
 ``data/`` or ``reports/`` (`analysis.config.resolve_inside`).
 """
@@ -30,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import config
+from analysis import config, project
 from analysis.disclosure.frame import unit_hierarchy
 from analysis.disclosure.k_anonymity import k_anonymous_export
 from analysis.disclosure.policy import DisclosureError, load_policy
@@ -69,9 +73,15 @@ def export_columns(data: pd.DataFrame, instrument) -> list[str]:
 
 
 def _qi_columns(names: Sequence[str], instrument, columns: Sequence[str]) -> list[str]:
-    """Quasi-identifier roles (or column names) -> the export's column names."""
+    """Quasi-identifier roles (or item names) -> the export's column names.
+
+    A role the instrument does not have, or an item that is not exported (free text), has
+    nothing to check; a name that is neither a role nor an item is an error (a typo in
+    study.yaml or on the command line must not pass as "checked").
+    """
     from analysis import instruments
 
+    items = {item.name for item in instrument.items}
     out = []
     for name in names:
         if name in instruments.ROLES:
@@ -81,6 +91,8 @@ def _qi_columns(names: Sequence[str], instrument, columns: Sequence[str]) -> lis
             out.append(item.name)
         elif name in columns:
             out.append(name)
+        elif name in items:
+            continue  # an item never exported (free text, form metadata)
         else:
             raise ValueError(
                 f"quasi-identifier {name!r} is neither a role of the {instrument.name} instrument "
@@ -99,6 +111,7 @@ def export_responses(
     generalise: bool = False,
     processed_dir: Path | None = None,
     policy=None,
+    study: project.Study | None = None,
 ) -> ExportResult:
     """Write the respondent-level CSV of one wave if it is k-anonymous.
 
@@ -109,8 +122,8 @@ def export_responses(
     out : path
         The CSV to write (UTF-8 with BOM); inside ``data/`` or ``reports/``.
     quasi_identifiers : sequence of str
-        Roles (``unit``, ``sex``, …) or column names checked *in addition to* the policy's
-        ``quasi_identifiers`` (which cannot be removed: drop the column instead).
+        Roles (``unit``, ``sex``, …) or item names checked *in addition to* the study's and the
+        policy's (which cannot be removed: drop the column instead).
     k : int, optional
         Minimum class size; default and floor: the policy's k.
     generalise : bool
@@ -118,6 +131,8 @@ def export_responses(
     processed_dir : Path, optional
         Default ``data/processed``.
     policy : DisclosurePolicy, optional
+    study : analysis.project.Study, optional
+        Default: `analysis.project.load_study`; the instrument must be one of its instruments.
 
     Returns
     -------
@@ -126,8 +141,8 @@ def export_responses(
     Raises
     ------
     analysis.disclosure.DisclosureError
-        Not k-anonymous (the message names the smallest class, its size, k and the columns), or
-        k below the policy's. Nothing is written.
+        Not k-anonymous (the message names the smallest class, its size, k and the columns), no
+        quasi-identifier is a column of the export, or k below the policy's. Nothing is written.
     ValueError
         An output path outside ``data/`` and ``reports/``, not ending in ``.csv``, or an unknown
         quasi-identifier.
@@ -148,7 +163,15 @@ def export_responses(
     ins = instruments.load(instrument, manifest.get("instrument_version"))
     cols = export_columns(data, ins)
     frame = data[cols].copy()
-    qi = _qi_columns([*pol.quasi_identifiers, *quasi_identifiers], ins, cols)
+    declared = (study or project.load_study()).instrument(instrument).quasi_identifiers
+    wanted = list(dict.fromkeys([*declared, *pol.quasi_identifiers, *quasi_identifiers]))
+    qi = _qi_columns(wanted, ins, cols)
+    if not qi:
+        raise DisclosureError(
+            f"export refused: none of the quasi-identifiers ({', '.join(wanted)}) is a column of the "
+            f"{instrument} export; declare the items that could identify a respondent (age, place, "
+            f"position, …) under instruments.{instrument}.quasi_identifiers in study.yaml, or pass "
+            "--quasi-identifiers")
     hierarchy = unit_hierarchy(ins) if generalise else None
     safe = k_anonymous_export(frame, qi, k, policy=pol, hierarchy=hierarchy)
     generalised = list(safe.columns) != list(frame.columns)
@@ -181,9 +204,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "export-responses", help="write a respondent-level CSV of one wave, only if k-anonymous",
         description="Write one row per respondent (item codes; no metadata columns, no free-text comments) "
-                    "only if every combination of the quasi-identifiers (policy: unit, sex, age group, party "
-                    "membership, position) is shared by at least k respondents; otherwise write nothing, "
-                    "name the smallest class and exit with 2.",
+                    "only if every combination of the quasi-identifiers (those of the instrument in "
+                    "study.yaml, and the policy's roles unit, sex, age group, party membership, position) is "
+                    "shared by at least k respondents; otherwise write nothing, name the smallest class and "
+                    "exit with 2. An export with no quasi-identifier at all is refused.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="example:\n  python -m analysis export-responses --instrument member --wave 2025 "
                "--out data/exports/member_2025.csv --generalise")
@@ -191,7 +215,7 @@ def register(subparsers) -> None:
     p.add_argument("--wave", required=True, help="imported wave, e.g. 2025")
     p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV inside data/ or reports/")
     p.add_argument("--quasi-identifiers", nargs="+", metavar="ROLE", default=None,
-                   help="roles or columns checked in addition to the policy's (unit sex age_group party position)")
+                   help="roles or item names checked in addition to study.yaml's and the policy's")
     p.add_argument("--k", type=int, default=None, help="minimum class size (default and minimum: the policy's k)")
     p.add_argument("--generalise", action="store_true", help="if needed, replace unit by organization and check again")
     p.set_defaults(func=_run)
