@@ -8,11 +8,9 @@ import pandas as pd
 import pytest
 
 from analysis.report import narrative
-from analysis.report.narrative import (
+from analysis.report.narrative import cohen_label, describe_change, describe_estimate
+from analysis.report.scorecard import (
     STATUS_LABELS,
-    cohen_label,
-    describe_change,
-    describe_estimate,
     scorecard,
     scorecard_status,
     task_group_scorecard,

@@ -25,6 +25,10 @@ centred; page numbers at the top centre from page 2 (a ``PAGE`` field, different
 With ``synthetic=True`` every page header carries "DỮ LIỆU MÔ PHỎNG — synthetic data". All text
 is NFC. The file is deterministic (fixed core properties and zip timestamps).
 
+Why one module: the document model (the blocks) and its python-docx renderer change together
+— a new block needs both — and the page layout of Decree 30/2020 is kept in one place
+(`Layout`); what a notebook puts in the blocks is `analysis.report.content`.
+
 Examples
 --------
 >>> import tempfile, pathlib, pandas as pd

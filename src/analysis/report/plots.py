@@ -15,6 +15,11 @@ file. Conventions every chart follows:
   gets no bar, no point, no value label — only its marker (``n<5`` or ``x``).
 - **Numbers** are formatted by :mod:`analysis.report.tables` (decimal comma in Vietnamese).
 
+Why one module: the four charts (Likert bars, trend lines, heatmap, forest plot) share one set
+of private conventions — font, palettes, line styles and hatches, disclosure masking — that
+every chart must follow and no caller should bypass; each chart is one public function found by
+its name, and the shared helpers are short.
+
 Examples
 --------
 >>> import pandas as pd

@@ -65,7 +65,7 @@ def scorecard_table(units: pd.DataFrame, instrument: Instrument, *, wave: str, b
     -------
     DataFrame
         ``[variable, task_group, unit, direction, target, target_year, baseline, estimate, se,
-        ci_low, ci_high, n (units), deff]`` — the input of `analysis.report.narrative.scorecard`
+        ci_low, ci_high, n (units), deff]`` — the input of `analysis.report.scorecard.scorecard`
         (``key="variable"``), through `analysis.disclosure.protect_table` first.
     """
     now = indicator_estimates(units[units[WAVE] == wave], instrument, population_dir=population_dir)
@@ -85,7 +85,7 @@ def _basis(sentence: str) -> str:
 
 
 def scorecard_frame(groups: Sequence, *, n_units: int, lang: str = "vi") -> pd.DataFrame:
-    """Task-group scorecard entries (`analysis.report.narrative.task_group_scorecard`) as a table.
+    """Task-group scorecard entries (`analysis.report.scorecard.task_group_scorecard`) as a table.
 
     Returns
     -------
@@ -93,14 +93,14 @@ def scorecard_frame(groups: Sequence, *, n_units: int, lang: str = "vi") -> pd.D
         ``[task_group, variable ("status"), label, status, status_label, sentence, basis (its counts), estimate
         (NaN: no number), n (units behind the statuses)]`` ready for `protect_table`.
     """
-    from analysis.report import narrative
+    from analysis.report import scorecard
 
     rows = [{"task_group": int(str(g.sentence.source).rsplit("=", 1)[-1].rstrip("]")), "variable": "status",
-             "label": g.label, "status": g.status, "status_label": narrative.STATUS_LABELS[g.status][lang],
+             "label": g.label, "status": g.status, "status_label": scorecard.STATUS_LABELS[g.status][lang],
              "sentence": g.sentence.text, "basis": _basis(g.sentence.text), "estimate": np.nan, "n": float(n_units)} for g in groups]
     return pd.DataFrame(rows)
 
 
 def entry_sentences(entries: Sequence, *, measurable_only: bool = True) -> list:
-    """The sentences of `analysis.report.narrative.scorecard` entries (optionally only measurable ones)."""
+    """The sentences of `analysis.report.scorecard.scorecard` entries (optionally only measurable ones)."""
     return [e.sentence for e in entries if not measurable_only or e.status != "not_measurable"]
