@@ -15,12 +15,11 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from test_ingest_fixtures import answers, meta_for, spec_of, write_csv, write_forms_xlsx, write_kobo_xlsx, write_sav
 
 from analysis.ingest import importer as ingest
 from analysis.ingest.importer import IngestError, import_wave
-from analysis.ingest.messages import _col_letter
-
-from test_ingest_fixtures import answers, meta_for, spec_of, write_csv, write_forms_xlsx, write_kobo_xlsx, write_sav
+from analysis.ingest.messages import column_letter
 
 MEMBER = spec_of("member")
 UNIT = spec_of("unit")
@@ -333,7 +332,7 @@ def test_unknown_and_missing_columns_are_file_level_errors(tmp_path):
     assert set(problems) == {"unknown_column", "missing_column"}
     assert problems["unknown_column"].startswith(
         "1 column(s) match no item of instrument member v1 by name, group path or exact question text: "
-        f"{_col_letter(len(a.columns) - 1)} 'Ghi chú thêm' — rename them")
+        f"{column_letter(len(a.columns) - 1)} 'Ghi chú thêm' — rename them")
     assert problems["missing_column"].startswith(f"1 item(s) of instrument member v1 have no column: {gone} — export")
     assert not (tmp_path / "data").exists()
 
@@ -680,7 +679,7 @@ def test_blank_header_cells_above_data_name_every_column(tmp_path):
     with pytest.raises(IngestError) as exc:
         _run(tmp_path, [path])
     problems = exc.value.problems
-    cols = ", ".join(_col_letter(i) for i in range(1, len(a.columns)))
+    cols = ", ".join(column_letter(i) for i in range(1, len(a.columns)))
     assert (problems[0].code, problems[0].en, problems[0].vi) == (
         "header",
         f"column(s) {cols} have data but no header in row 1 (a two-row or merged header?): the header must be row 1, one "

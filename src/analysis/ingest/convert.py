@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.ingest.read import _key, _keys
+from analysis.ingest.read import choice_key, choice_keys
 from analysis.ingest.validate import InstrumentSpec, ItemSpec
 
-__all__ = ["RULES", "LOCAL_UTC_OFFSET"]
+__all__ = ["RULES", "LOCAL_UTC_OFFSET", "DECIMAL", "choice_lookup", "failure_rows", "convert_items", "parse_datetimes"]
 
 
 #: The time zone of fieldwork: naive times in exports (Excel cells, Forms timestamps, Kobo
@@ -27,7 +27,7 @@ LOCAL_UTC_OFFSET = dt.timezone(dt.timedelta(hours=7), "Asia/Ho_Chi_Minh")
 # Conversion to item types (every failure recorded)
 # ============================================================================================
 _INT = re.compile(r"[+-]?\d+")
-_DEC = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)")
+DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d+)?|\.\d+)")
 _DEC_COMMA = re.compile(r"[+-]?\d+,\d+")
 _THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:[.,]\d{3})+")
 _THOUSANDS_DOT = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
@@ -59,7 +59,7 @@ RULES: dict[str, tuple[str, str]] = {
 }
 
 
-def _choice_lookup(spec: InstrumentSpec, list_name: str) -> tuple[dict[str, str], dict[str, str]]:
+def choice_lookup(spec: InstrumentSpec, list_name: str) -> tuple[dict[str, str], dict[str, str]]:
     """(exact codes, folded-key → code) for one list; keys shared by two codes are left out."""
     choices = spec.choices.get(list_name, ())
     exact = {c.code: c.code for c in choices}
@@ -70,14 +70,14 @@ def _choice_lookup(spec: InstrumentSpec, list_name: str) -> tuple[dict[str, str]
             keyed[key] = code if keyed.get(key, code) == code else None
 
     for c in choices:
-        add(_key(c.code), c.code)
+        add(choice_key(c.code), c.code)
         for label in (c.label_vi, c.label_en):
             if label:
-                add(_key(label), c.code)
+                add(choice_key(label), c.code)
                 # "Không biết / không trả lời": either half means the same missing code.
                 if c.missing and " / " in label:
                     for part in label.split(" / "):
-                        add(_key(part), c.code)
+                        add(choice_key(part), c.code)
     return exact, {k: v for k, v in keyed.items() if v is not None}
 
 
@@ -88,7 +88,7 @@ class _Converted:
     failures: list[pd.DataFrame]
 
 
-def _fail_frame(rows: pd.Index, column: str, values: pd.Series, rule: str, detail_en: str = "", detail_vi: str = "") -> pd.DataFrame:
+def failure_rows(rows: pd.Index, column: str, values: pd.Series, rule: str, detail_en: str = "", detail_vi: str = "") -> pd.DataFrame:
     en, vi = RULES[rule]
     return pd.DataFrame({
         "_row": rows, "column": column, "value": values.loc[rows].astype(str).to_numpy(), "rule": rule,
@@ -124,20 +124,20 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     prefix = pd.Series(lists[c], dtype="string") + "\x1f"
     exact_map, key_map, value_map = {}, {}, {}
     for ln in dict.fromkeys(lists):
-        exact, keyed = _choice_lookup(spec, ln)
+        exact, keyed = choice_lookup(spec, ln)
         exact_map.update({f"{ln}\x1f{k}": v for k, v in exact.items()})
         key_map.update({f"{ln}\x1f{k}": v for k, v in keyed.items()})
         value_map.update({f"{ln}\x1f{k}": v for k, v in _numeric_values(spec, ln).items()})
     vals = pd.Series(arr[present], dtype="string")
     codes = (prefix + vals).map(exact_map).astype(object)
-    codes = codes.where(codes.notna(), (prefix + _keys(vals)).map(key_map).astype(object))
+    codes = codes.where(codes.notna(), (prefix + choice_keys(vals)).map(key_map).astype(object))
     if sav_labels:
         labels = np.full(arr.shape, None, dtype=object)
         for k, n in enumerate(names):
             if n in sav_labels:
                 labels[:, k] = sav_labels[n].to_numpy(dtype=object)
         lab = pd.Series(labels[present], dtype="string")
-        via_label = (prefix + _keys(lab)).map(key_map).astype(object)
+        via_label = (prefix + choice_keys(lab)).map(key_map).astype(object)
         codes = via_label.where(via_label.notna(), codes)
     if sav_rows.any():
         in_sav = sav_rows.to_numpy(dtype=bool)[r]
@@ -160,7 +160,7 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     return result, failures
 
 
-def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str, pd.Series],
+def convert_items(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str, pd.Series],
              sav_rows: pd.Series) -> _Converted:
     """Type every item column of *frame* (strings, None = blank); collect failures."""
     typed: dict[str, pd.Series] = {}
@@ -181,10 +181,10 @@ def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str,
         elif kind == "select_multiple":
             # Space-separated codes (Kobo) or labels; every token must map. Not used by the
             # current instruments, kept so a new instrument version does not need new code.
-            exact, keyed = _choice_lookup(spec, it.list_name or "")
+            exact, keyed = choice_lookup(spec, it.list_name or "")
             tokens = raw.dropna().astype(str).str.split().explode()
             mapped = tokens.map(exact).astype(object)
-            mapped = mapped.where(mapped.notna(), _keys(tokens).map(keyed).astype(object))
+            mapped = mapped.where(mapped.notna(), choice_keys(tokens).map(keyed).astype(object))
             ok_rows = mapped.notna().groupby(level=0).all()
             joined = mapped.groupby(level=0).agg(lambda p: " ".join(p.astype(str)))
             codes = pd.Series(None, index=idx, dtype=object)
@@ -193,12 +193,12 @@ def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str,
             failed = present & codes.isna()
             if failed.any():
                 listed = ", ".join(c.code for c in spec.choices.get(it.list_name or "", ())[:12])
-                failures.append(_fail_frame(idx[failed], it.name, raw, "choice",
+                failures.append(failure_rows(idx[failed], it.name, raw, "choice",
                                             f" '{it.list_name}' (codes: {listed})", f" '{it.list_name}' (mã: {listed})"))
             typed[it.name] = codes.astype("string")
         elif kind in ("integer", "decimal", "range"):
             text = raw[present].astype(str)
-            good = text.str.fullmatch(_INT if kind == "integer" else _DEC)
+            good = text.str.fullmatch(_INT if kind == "integer" else DECIMAL)
             # Vietnamese writes 1.234 for one thousand two hundred and thirty-four and 4,5 for four
             # and a half: a dot- or comma-grouped number is refused even where it would parse as a
             # decimal ("1.234"), because its meaning depends on who typed it.
@@ -209,7 +209,7 @@ def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str,
             for rule, mask in (("thousands_separator", thousands), ("decimal_comma", comma),
                                ("integer" if kind == "integer" else "decimal", other)):
                 if mask.any():
-                    failures.append(_fail_frame(mask[mask].index, it.name, raw, rule))
+                    failures.append(failure_rows(mask[mask].index, it.name, raw, rule))
             ok = text[~bad]
             if kind == "integer":
                 col = pd.Series(pd.NA, index=idx, dtype="Int64")
@@ -226,7 +226,7 @@ def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str,
             stamp = text.map(parsed)
             bad = stamp.isna()
             if bad.any():
-                failures.append(_fail_frame(bad[bad].index, it.name, raw, "date"))
+                failures.append(failure_rows(bad[bad].index, it.name, raw, "date"))
             col = pd.Series(pd.NaT, index=idx, dtype="datetime64[us]")
             good = stamp[~bad]
             if len(good):
@@ -234,9 +234,9 @@ def _convert(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str,
             typed[it.name] = col
             codes = col.dt.strftime("%Y-%m-%d").astype("string")
         elif kind in ("start", "end", "datetime"):
-            col, bad = _parse_datetimes(raw, LOCAL_UTC_OFFSET)
+            col, bad = parse_datetimes(raw, LOCAL_UTC_OFFSET)
             if bad.any():
-                failures.append(_fail_frame(bad[bad].index, it.name, raw, "datetime"))
+                failures.append(failure_rows(bad[bad].index, it.name, raw, "datetime"))
             typed[it.name] = col
             codes = col.astype("string")
         else:  # text, calculate, time, anything else: text as received (normalised)
@@ -265,7 +265,7 @@ def _parse_date(text: str) -> str | None:
         return None
 
 
-def _parse_datetimes(raw: pd.Series, naive_tz: dt.tzinfo) -> tuple[pd.Series, pd.Series]:
+def parse_datetimes(raw: pd.Series, naive_tz: dt.tzinfo) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 strings → UTC timestamps (µs); naive values are in *naive_tz*. (values, failed)."""
     present = raw.notna()
     text = raw[present].astype(str)

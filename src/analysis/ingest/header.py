@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.ingest.convert import LOCAL_UTC_OFFSET, _choice_lookup
-from analysis.ingest.messages import Message, _col_letter, _problem
-from analysis.ingest.read import RawTable, _keys, fold
+from analysis.ingest.convert import LOCAL_UTC_OFFSET, choice_lookup
+from analysis.ingest.messages import Message, column_letter, error_message
+from analysis.ingest.read import RawTable, choice_keys, fold
 from analysis.ingest.validate import InstrumentSpec
 
-__all__ = ["EXPORT_FORMAT"]
+__all__ = ["EXPORT_FORMAT", "build_lookup", "map_header", "resolve_meta_targets", "check_header", "frame_from_table"]
 
 
 EXPORT_FORMAT = """\
@@ -90,7 +90,7 @@ class _Lookup:
     labels: Mapping[str, str | None]  # None = ambiguous label
 
 
-def _build_lookup(spec: InstrumentSpec) -> _Lookup:
+def build_lookup(spec: InstrumentSpec) -> _Lookup:
     names: dict[str, str] = {}
     labels: dict[str, str | None] = {}
     for it in spec.items:
@@ -108,7 +108,7 @@ def _build_lookup(spec: InstrumentSpec) -> _Lookup:
 _GROUP_PATH = re.compile(r"((?:[A-Za-z_][A-Za-z0-9_.-]*/)+)([A-Za-z_][A-Za-z0-9_.-]*)")
 
 
-def _map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) -> list[_Target | None]:
+def map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) -> list[_Target | None]:
     """Target of every column (None = unknown). Exact rules only; see the module docstring."""
     start = spec.by_role("start")
     end = spec.by_role("end")
@@ -146,7 +146,7 @@ def _map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) ->
     return out
 
 
-def _resolve_meta_targets(targets: list[_Target | None]) -> list[_Target | None]:
+def resolve_meta_targets(targets: list[_Target | None]) -> list[_Target | None]:
     """Several id/time columns (Kobo has _uuid and meta/instanceID): keep the preferred one."""
     targets = list(targets)
     for kind, order in (("id", _ID_ALIASES), ("time", tuple(_TIME_ALIASES)), ("duration", _DURATION_ALIASES)):
@@ -156,7 +156,7 @@ def _resolve_meta_targets(targets: list[_Target | None]) -> list[_Target | None]
     return targets
 
 
-def _check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | None], spec: InstrumentSpec,
+def check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | None], spec: InstrumentSpec,
                   lookup: _Lookup) -> list[Message]:
     problems: list[Message] = []
     name = table.file
@@ -165,8 +165,8 @@ def _check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | 
     # forgotten title. Blank header above an empty column is trailing formatting: ignored.
     blank = [i for i, h in enumerate(table.header) if not fold(h) and bool(has_data.get(i, False))]
     if blank:
-        cols = ", ".join(_col_letter(i) for i in blank)
-        problems.append(_problem("header", name,
+        cols = ", ".join(column_letter(i) for i in blank)
+        problems.append(error_message("header", name,
                                  f"column(s) {cols} have data but no header in row 1 (a two-row or merged header?): the header must be "
                                  f"row 1, one item name or question per column",
                                  f"cột {cols} có dữ liệu nhưng không có tiêu đề ở dòng 1 (tiêu đề hai dòng hoặc ô gộp?): tiêu đề phải "
@@ -175,8 +175,8 @@ def _check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | 
     seen: dict[str, int] = {}
     for i, h in enumerate(folded):
         if h and h in seen:
-            problems.append(_problem("header", name, f"header {h!r} appears twice (columns {_col_letter(seen[h])} and {_col_letter(i)})",
-                                     f"tiêu đề {h!r} xuất hiện hai lần (cột {_col_letter(seen[h])} và {_col_letter(i)})"))
+            problems.append(error_message("header", name, f"header {h!r} appears twice (columns {column_letter(seen[h])} and {column_letter(i)})",
+                                     f"tiêu đề {h!r} xuất hiện hai lần (cột {column_letter(seen[h])} và {column_letter(i)})"))
         seen.setdefault(h, i)
     by_target: dict[tuple[str, str], list[int]] = {}
     for i, t in enumerate(targets):
@@ -184,12 +184,12 @@ def _check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | 
             by_target.setdefault((t.kind, t.name), []).append(i)
     for (_, item), cols in by_target.items():
         if len(cols) > 1:
-            shown = ", ".join(f"{_col_letter(c)} {folded[c]!r}" for c in cols)
-            problems.append(_problem("header", name, f"item {item!r} has {len(cols)} columns ({shown}): keep one",
+            shown = ", ".join(f"{column_letter(c)} {folded[c]!r}" for c in cols)
+            problems.append(error_message("header", name, f"item {item!r} has {len(cols)} columns ({shown}): keep one",
                                      f"câu {item!r} có {len(cols)} cột ({shown}): chỉ giữ một cột"))
     ambiguous = [folded[i] for i, t in enumerate(targets) if t and t.kind == "ambiguous"]
     if ambiguous:
-        problems.append(_problem("header", name,
+        problems.append(error_message("header", name,
                                  f"header(s) {ambiguous} are the label of several items: use the item names as headers",
                                  f"tiêu đề {ambiguous} trùng nội dung của nhiều câu hỏi: hãy dùng mã câu hỏi làm tiêu đề"))
     unknown = [i for i, t in enumerate(targets) if t is None and folded[i]]
@@ -197,15 +197,15 @@ def _check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | 
         # A two-row header: row 2 holds item names/labels under the unknown row-1 titles.
         second = [cells.iloc[0, i] if len(cells) else None for i in unknown]
         looks_like_header = sum(bool(isinstance(v, str) and (fold(v) in lookup.names or lookup.labels.get(fold(v)))) for v in second)
-        listed = ", ".join(f"{_col_letter(i)} {folded[i]!r}" for i in unknown[:12]) + (" …" if len(unknown) > 12 else "")
+        listed = ", ".join(f"{column_letter(i)} {folded[i]!r}" for i in unknown[:12]) + (" …" if len(unknown) > 12 else "")
         if looks_like_header and looks_like_header >= len(unknown) / 2:
-            problems.append(_problem("two_row_header", name,
+            problems.append(error_message("two_row_header", name,
                                      f"row 2 holds the item names/questions ({looks_like_header} of {len(unknown)} unknown columns): the file "
                                      f"has a two-row header — delete row 1 so the header is one row",
                                      f"dòng 2 chứa mã/nội dung câu hỏi ({looks_like_header}/{len(unknown)} cột không nhận ra): tệp có tiêu đề "
                                      f"hai dòng — hãy xóa dòng 1 để tiêu đề chỉ còn một dòng"))
         else:
-            problems.append(_problem("unknown_column", name,
+            problems.append(error_message("unknown_column", name,
                                      f"{len(unknown)} column(s) match no item of instrument {spec.name} v{spec.version} by name, group path or "
                                      f"exact question text: {listed} — rename them to the item names (see the codebook) or delete them",
                                      f"{len(unknown)} cột không khớp câu hỏi nào của phiếu {spec.name} v{spec.version} theo mã, đường dẫn nhóm "
@@ -214,7 +214,7 @@ def _check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | 
     optional_kinds = {"start", "end", "calculate", "today", "time"}
     missing = [it.name for it in spec.items if it.name not in mapped and it.kind not in optional_kinds]
     if missing:
-        problems.append(_problem("missing_column", name,
+        problems.append(error_message("missing_column", name,
                                  f"{len(missing)} item(s) of instrument {spec.name} v{spec.version} have no column: "
                                  f"{', '.join(missing[:15])}{' …' if len(missing) > 15 else ''} — export every question, or check that the "
                                  f"file belongs to this instrument and version",
@@ -224,7 +224,7 @@ def _check_header(table: RawTable, cells: pd.DataFrame, targets: list[_Target | 
     return problems
 
 
-def _frame_from_table(table: RawTable, cells: pd.DataFrame, targets: Sequence[_Target | None], spec: InstrumentSpec,
+def frame_from_table(table: RawTable, cells: pd.DataFrame, targets: Sequence[_Target | None], spec: InstrumentSpec,
                       offset: int) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame, list[Message]]:
     """One file's cells as item columns (text) + metadata columns, indexed from *offset*.
 
@@ -248,8 +248,8 @@ def _frame_from_table(table: RawTable, cells: pd.DataFrame, targets: Sequence[_T
             # SPSS user-missing: blank unless its value label names a missing choice of the item.
             item = spec.item(t.name)
             user_missing = col.isin(list(table.user_missing[i]))
-            _, keyed = _choice_lookup(spec, item.list_name) if item.list_name else ({}, {})
-            label_codes = _keys(col.map(table.value_labels.get(i, {}))).map(keyed)
+            _, keyed = choice_lookup(spec, item.list_name) if item.list_name else ({}, {})
+            label_codes = choice_keys(col.map(table.value_labels.get(i, {}))).map(keyed)
             keeps = label_codes.isin(list(spec.missing_codes(item.list_name)))
             blanked = user_missing & ~keeps
             if blanked.any():
@@ -265,6 +265,6 @@ def _frame_from_table(table: RawTable, cells: pd.DataFrame, targets: Sequence[_T
     frame["_sheet"] = table.sheet
     frame["_source_row"] = table.rows
     original = cells.copy()
-    original.columns = [fold(h) or f"column {_col_letter(i)}" for i, h in enumerate(table.header)]
+    original.columns = [fold(h) or f"column {column_letter(i)}" for i, h in enumerate(table.header)]
     original.index = index
     return frame, labels, original, notes

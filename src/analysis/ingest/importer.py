@@ -69,7 +69,7 @@ from analysis import config
 from analysis.ingest import validate
 from analysis.ingest.convert import LOCAL_UTC_OFFSET, RULES
 from analysis.ingest.header import EXPORT_FORMAT
-from analysis.ingest.messages import IngestError, Message, _problem
+from analysis.ingest.messages import IngestError, Message, error_message
 from analysis.ingest.meta import WaveMeta, resolve_wave_meta, synthetic_marker
 from analysis.ingest.prepare import prepare_wave
 from analysis.ingest.read import RawTable, fold, read_file
@@ -78,15 +78,15 @@ from analysis.ingest.store import (
     INGEST_FORMAT_VERSION,
     META_COLUMNS,
     TRAILING_COLUMNS,
-    _atomic_write,
-    _fingerprint,
-    _load_resolutions,
-    _move_aside,
-    _paths,
-    _quality_table,
-    _sha256,
-    _write_parquet,
+    atomic_write,
+    file_sha256,
+    import_fingerprint,
+    load_resolutions,
+    move_aside,
     processed_columns,
+    quality_table,
+    wave_paths,
+    write_parquet,
 )
 from analysis.ingest.validate import FAILURE_COLUMNS
 
@@ -191,24 +191,24 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
 
     instrument = config.check_id(instrument, "instrument")
     wave = config.check_id(wave, "wave")
-    paths = _paths(instrument, wave, Path(data_dir) if data_dir is not None else None)
+    paths = wave_paths(instrument, wave, Path(data_dir) if data_dir is not None else None)
     raw = paths["raw"]
 
     sources = [Path(f) for f in files]
     if not sources:
-        raise IngestError([_problem("empty", "", "no file given", "chưa chỉ định tệp nào")])
+        raise IngestError([error_message("empty", "", "no file given", "chưa chỉ định tệp nào")])
     missing = [str(p) for p in sources if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"file(s) not found: {missing} / không tìm thấy tệp: {missing}")
     names = [p.name for p in sources]
     if len(set(names)) != len(names):
-        raise IngestError([_problem("files", "", f"two files have the same name {sorted(n for n in names if names.count(n) > 1)}: rename one",
+        raise IngestError([error_message("files", "", f"two files have the same name {sorted(n for n in names if names.count(n) > 1)}: rename one",
                                     "hai tệp trùng tên: hãy đổi tên một tệp")])
     for n in names:
         if n in ("files.json", "wave.yaml", "resolutions.csv") or n.startswith("."):
-            raise IngestError([_problem("files", n, f"the file name {n!r} is reserved in the raw folder: rename the file",
+            raise IngestError([error_message("files", n, f"the file name {n!r} is reserved in the raw folder: rename the file",
                                         f"tên tệp {n!r} được dành riêng: hãy đổi tên tệp")])
-    shas = [(n, _sha256(p)) for n, p in zip(names, sources)]
+    shas = [(n, file_sha256(p)) for n, p in zip(names, sources)]
 
     # --- wave metadata: given, beside the first file, or stored by an earlier import; never assumed ----------
     wave_meta, meta_notes = resolve_wave_meta(meta, instrument, wave, sources, names, raw / "wave.yaml")
@@ -218,19 +218,19 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
     # --- resolutions: given now, or the stored one ----------------------------------------------------
     stored_res = raw / "resolutions.csv"
     res_path = Path(resolutions) if resolutions is not None else (stored_res if stored_res.is_file() else None)
-    res_sha = _sha256(res_path) if res_path is not None else None
-    res_frame = _load_resolutions(res_path) if res_path is not None else None
+    res_sha = file_sha256(res_path) if res_path is not None else None
+    res_frame = load_resolutions(res_path) if res_path is not None else None
     # Kept in memory: the stored copy is moved aside with the rest before it is written again.
     res_bytes = res_path.read_bytes() if res_path is not None else None
 
     # --- idempotency and replacement --------------------------------------------------------------------
-    fingerprint = _fingerprint(shas, wave_meta, res_sha)
+    fingerprint = import_fingerprint(shas, wave_meta, res_sha)
     previous_files: list[tuple[str, str]] | None = None
     if (raw / "files.json").is_file():
         previous_files = [(f["name"], f["sha256"]) for f in json.loads((raw / "files.json").read_text(encoding="utf-8"))["files"]]
     if paths["manifest"].is_file() and paths["parquet"].is_file():
         manifest = json.loads(paths["manifest"].read_text(encoding="utf-8"))
-        if manifest.get("input_fingerprint") == fingerprint and _sha256(paths["parquet"]) == manifest.get("parquet_sha256"):
+        if manifest.get("input_fingerprint") == fingerprint and file_sha256(paths["parquet"]) == manifest.get("parquet_sha256"):
             unchanged = _unchanged_result(instrument, wave, paths, manifest)
             return dataclasses.replace(unchanged, messages=(*meta_notes, *unchanged.messages))
     same_files = previous_files is not None and sorted(previous_files) == sorted(shas)
@@ -249,13 +249,13 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         wave_meta = WaveMeta(**{**wave_meta.to_mapping(), "fieldwork_start": local.min().date().isoformat(),
                                 "fieldwork_end": local.max().date().isoformat()})
         # The stored wave.yaml holds the derived dates, so a rerun compares against them.
-        fingerprint = _fingerprint(shas, wave_meta, res_sha)
+        fingerprint = import_fingerprint(shas, wave_meta, res_sha)
 
     # --- write: raw (read-only) first, then processed outputs atomically ----------------------------------
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     status = "imported"
     if previous_files is not None or paths["parquet"].exists():
-        moved = _move_aside(raw, [paths[k] for k in ("parquet", "manifest", "quarantine", "quality")], stamp) if raw.exists() else None
+        moved = move_aside(raw, [paths[k] for k in ("parquet", "manifest", "quarantine", "quality")], stamp) if raw.exists() else None
         status = "reprocessed" if same_files else "replaced"
         prepared.messages.append(Message("info", status, f"previous version kept in {moved}",
                                          f"phiên bản trước được lưu trong {moved}"))
@@ -265,7 +265,7 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         dest = raw / name
         shutil.copyfile(src, dest)
         os.chmod(dest, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        if _sha256(dest) != sha:
+        if file_sha256(dest) != sha:
             raise OSError(f"copy of {src} to {dest} does not match its sha256")
         file_records.append({"name": name, "sha256": sha, "bytes": dest.stat().st_size, "format": table.format,
                              "encoding": table.encoding or None, "sheet": table.sheet or None, "rows": int(len(table.rows))})
@@ -276,9 +276,9 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         (raw / "resolutions.csv").write_bytes(res_bytes)
         os.chmod(raw / "resolutions.csv", stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
 
-    _atomic_write(paths["parquet"], lambda p: _write_parquet(prepared.data, spec, p))
-    _atomic_write(paths["quarantine"], lambda p: prepared.quarantine.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\n"))
-    _atomic_write(paths["quality"], lambda p: _quality_table(prepared.counts, prepared.flags, prepared.failures)
+    atomic_write(paths["parquet"], lambda p: write_parquet(prepared.data, spec, p))
+    atomic_write(paths["quarantine"], lambda p: prepared.quarantine.to_csv(p, index=False, encoding="utf-8-sig", lineterminator="\n"))
+    atomic_write(paths["quality"], lambda p: quality_table(prepared.counts, prepared.flags, prepared.failures)
                   .to_csv(p, index=False, encoding="utf-8", lineterminator="\n"))
     manifest = {
         "instrument": instrument, "wave": wave, "instrument_version": str(inst.version),
@@ -289,9 +289,9 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         "fieldwork_start": wave_meta.fieldwork_start, "fieldwork_end": wave_meta.fieldwork_end,
         "speeder_seconds": wave_meta.speeder_seconds, "source": wave_meta.source,
         "resolutions_sha256": res_sha, "input_fingerprint": fingerprint,
-        "parquet_sha256": _sha256(paths["parquet"]), "ingest_format": INGEST_FORMAT_VERSION,
+        "parquet_sha256": file_sha256(paths["parquet"]), "ingest_format": INGEST_FORMAT_VERSION,
     }
-    _atomic_write(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"))
+    atomic_write(paths["manifest"], lambda p: p.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"))
 
     if prepared.counts["quarantined"]:
         prepared.messages.append(Message(

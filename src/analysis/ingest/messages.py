@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Message", "IngestError"]
+__all__ = ["Message", "IngestError", "error_message", "strip_file_prefix", "row_list", "column_letter"]
 
 
 @dataclass(frozen=True)
@@ -36,21 +36,21 @@ class IngestError(ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-def _problem(code: str, file: str, en: str, vi: str) -> Message:
+def error_message(code: str, file: str, en: str, vi: str) -> Message:
     return Message("error", code, en, vi, file)
 
 
-def _unprefix(text: str, name: str) -> str:
+def strip_file_prefix(text: str, name: str) -> str:
     """Drop a leading '<file>: ' (the `Message` carries the file separately)."""
     return text[len(name) + 2:] if text.startswith(f"{name}: ") else text
 
 
-def _rowlist(rows: Sequence[int], limit: int = 8) -> str:
+def row_list(rows: Sequence[int], limit: int = 8) -> str:
     shown = ", ".join(str(r) for r in rows[:limit])
     return shown + (f" … ({len(rows)} in all)" if len(rows) > limit else "")
 
 
-def _col_letter(i: int) -> str:
+def column_letter(i: int) -> str:
     s, n = "", i + 1
     while n:
         n, r = divmod(n - 1, 26)

@@ -13,8 +13,8 @@ from pathlib import Path
 import yaml
 
 from analysis.ingest import quality
-from analysis.ingest.messages import IngestError, Message, _problem
-from analysis.ingest.read import _sniff
+from analysis.ingest.messages import IngestError, Message, error_message
+from analysis.ingest.read import sniff_format
 
 __all__ = ["WaveMeta", "synthetic_marker", "resolve_wave_meta"]
 
@@ -85,7 +85,7 @@ def _meta_from(source: Mapping | Path, where: str, file: str) -> WaveMeta:
             raise ValueError(f"{where}: not a YAML mapping of keys to values")
         return WaveMeta.from_mapping(data, where=where)
     except (ValueError, yaml.YAMLError) as exc:
-        raise IngestError([_problem("wave_metadata", file, str(exc), f"siêu dữ liệu đợt (wave.yaml) không hợp lệ: {exc}")]) from None
+        raise IngestError([error_message("wave_metadata", file, str(exc), f"siêu dữ liệu đợt (wave.yaml) không hợp lệ: {exc}")]) from None
 
 
 #: What a synthetic file says about itself: the name prefix and the words in its workbook
@@ -122,7 +122,7 @@ def _synthetic_findings(path: os.PathLike | str, *, name: str | None = None) -> 
     with open(path, "rb") as fh:
         head = fh.read(4)
     words = SYNTHETIC_WORDS.casefold()
-    if _sniff(head) == "xlsx":
+    if sniff_format(head) == "xlsx":
         import zipfile
         from xml.etree import ElementTree
 
@@ -138,7 +138,7 @@ def _synthetic_findings(path: os.PathLike | str, *, name: str | None = None) -> 
             if words in text.casefold():
                 found.append((f"the workbook {prop} is {text!r}",
                               f"{'tiêu đề' if prop == 'title' else 'chủ đề'} của sổ Excel là {text!r}"))
-    elif _sniff(head) == "sav":
+    elif sniff_format(head) == "sav":
         import pyreadstat
 
         try:
@@ -181,7 +181,7 @@ def resolve_wave_meta(meta: "WaveMeta | Mapping | os.PathLike | str | None", ins
                                   f"siêu dữ liệu đợt lấy từ {meta_where} ({why_vi}; không có --meta)"))
     else:
         version = instruments.load(instrument).version
-        raise IngestError([_problem(
+        raise IngestError([error_message(
             "wave_metadata", names[0],
             f"no wave metadata: give --meta wave.yaml, or put a wave.yaml beside the file (in {beside_meta_path.parent}), "
             f"with instrument: {instrument}, wave: '{wave}', instrument_version: '{version}' and synthetic: false for a real "
@@ -191,7 +191,7 @@ def resolve_wave_meta(meta: "WaveMeta | Mapping | os.PathLike | str | None", ins
             f"synthetic: false nếu là khảo sát thật hoặc synthetic: true nếu là dữ liệu mẫu/thử nghiệm — chương trình không "
             f"bao giờ tự coi dữ liệu là thật")])
     if (wave_meta.instrument, wave_meta.wave) != (instrument, wave):
-        raise IngestError([_problem(
+        raise IngestError([error_message(
             "wave_metadata", names[0],
             f"wave.yaml is for {wave_meta.instrument} {wave_meta.wave}, not {instrument} {wave} ({meta_where})",
             f"wave.yaml thuộc {wave_meta.instrument} {wave_meta.wave}, không phải {instrument} {wave} ({meta_where})")])
@@ -200,7 +200,7 @@ def resolve_wave_meta(meta: "WaveMeta | Mapping | os.PathLike | str | None", ins
         refused = [(n, "; ".join(en for en, _ in found), "; ".join(vi for _, vi in found))
                    for n, p in zip(names, sources) if (found := _synthetic_findings(p, name=n))]
         if refused:
-            raise IngestError([_problem(
+            raise IngestError([error_message(
                 "synthetic_file", n,
                 f"the file declares itself synthetic demo data ({found_en}) but the wave metadata ({meta_where}) says "
                 f"synthetic: false: a synthetic file is never imported as a real wave — for demo or test data set "

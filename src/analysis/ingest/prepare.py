@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.ingest import quality, validate, vn_encoding
-from analysis.ingest.convert import _DEC, LOCAL_UTC_OFFSET, RULES, _convert, _fail_frame, _parse_datetimes
-from analysis.ingest.header import _build_lookup, _check_header, _frame_from_table, _map_header, _resolve_meta_targets
-from analysis.ingest.messages import IngestError, Message, _problem, _unprefix
+from analysis.ingest.convert import DECIMAL, LOCAL_UTC_OFFSET, RULES, convert_items, failure_rows, parse_datetimes
+from analysis.ingest.header import build_lookup, check_header, frame_from_table, map_header, resolve_meta_targets
+from analysis.ingest.messages import IngestError, Message, error_message, strip_file_prefix
 from analysis.ingest.meta import WaveMeta
-from analysis.ingest.read import RawTable, _normalise_cells, _scan_legacy, fold, read_file
+from analysis.ingest.read import RawTable, fold, normalise_cells, read_file, scan_legacy
 from analysis.ingest.store import FLAG_COLUMNS, processed_columns
 from analysis.ingest.validate import FAILURE_COLUMNS, InstrumentSpec
 
@@ -45,7 +45,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
              resolutions: pd.DataFrame | None, resolutions_name: str) -> PreparedWave:
     """Everything except writing: read, refuse, normalise, map, convert, validate, flag."""
     rules = validate.compile_rules(spec)
-    lookup = _build_lookup(spec)
+    lookup = build_lookup(spec)
     problems: list[Message] = []
     messages: list[Message] = []
     tables: list[RawTable] = []
@@ -61,7 +61,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
             problems.extend(exc.problems)
             continue
         messages.extend(table.notes)
-        legacy = _scan_legacy(table)
+        legacy = scan_legacy(table)
         if legacy:
             problems.extend(legacy)
             continue
@@ -70,15 +70,15 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
                 texts = pd.Series(table.cells.to_numpy().ravel()).dropna().astype(str)
                 vn_encoding.check_cp1258_plausible("\n".join([*table.header, *texts]), name)
             except vn_encoding.EncodingProblem as exc:
-                problems.append(_problem("encoding", name, _unprefix(exc.en, name), _unprefix(exc.vi, name)))
+                problems.append(error_message("encoding", name, strip_file_prefix(exc.en, name), strip_file_prefix(exc.vi, name)))
                 continue
-        targets = _resolve_meta_targets(_map_header(table.header, spec, lookup))
+        targets = resolve_meta_targets(map_header(table.header, spec, lookup))
         text_cols = {i for i, t in enumerate(targets) if t and t.kind == "item" and t.name in text_items}
-        cells, notes = _normalise_cells(table, text_cols)
+        cells, notes = normalise_cells(table, text_cols)
         messages.extend(notes)
-        header_problems = _check_header(table, cells, targets, spec, lookup)
+        header_problems = check_header(table, cells, targets, spec, lookup)
         if not len(cells):
-            header_problems.append(_problem("no_rows", name, "the file has a header row but no data rows",
+            header_problems.append(error_message("no_rows", name, "the file has a header row but no data rows",
                                             "tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào"))
         if header_problems:
             problems.extend(header_problems)
@@ -88,7 +88,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
             messages.append(Message("info", "ignored_columns", f"export metadata columns not imported: {ignored}",
                                     f"các cột siêu dữ liệu không được nhập: {ignored}", name))
         tables.append(table)
-        frame, labels, original, notes = _frame_from_table(table, cells, targets, spec, offset)
+        frame, labels, original, notes = frame_from_table(table, cells, targets, spec, offset)
         offset += len(frame)
         messages.extend(notes)
         for item, series in labels.items():
@@ -98,7 +98,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
     if problems:
         raise IngestError(problems)
     if not frames:
-        raise IngestError([_problem("empty", "", "no file to import", "không có tệp nào để nhập")])
+        raise IngestError([error_message("empty", "", "no file to import", "không có tệp nào để nhập")])
 
     data = pd.concat(frames, axis=0)
     for col in ("__id", "__time", "__duration", "__time_tz"):
@@ -123,7 +123,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
     # --- types -------------------------------------------------------------------------------
     labels = {k: pd.concat(v).reindex(data.index) for k, v in sav_labels.items()}
     sav_files = {t.file for t in tables if t.format == "sav"}
-    conv = _convert(data, spec, labels, data["_source_file"].isin(sav_files))
+    conv = convert_items(data, spec, labels, data["_source_file"].isin(sav_files))
     typed = conv.typed
     failures = list(conv.failures)
 
@@ -154,15 +154,15 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
     submitted = pd.Series(pd.NaT, index=data.index, dtype="datetime64[us, UTC]")
     for tz_name, part in data.groupby(data["__time_tz"].fillna(""), sort=True):
         tz = dt.timezone.utc if tz_name == "UTC" else LOCAL_UTC_OFFSET
-        vals, bad = _parse_datetimes(part["__time"], tz)
+        vals, bad = parse_datetimes(part["__time"], tz)
         submitted.loc[part.index] = vals
         if bad.any():
-            failures.append(_fail_frame(bad[bad].index, "_submitted_at", part["__time"], "datetime"))
+            failures.append(failure_rows(bad[bad].index, "_submitted_at", part["__time"], "datetime"))
     duration = pd.Series(np.nan, index=data.index, dtype="float64")
     dur_text = data["__duration"][data["__duration"].notna()].astype(str)
-    dur_ok = dur_text.str.fullmatch(_DEC)
+    dur_ok = dur_text.str.fullmatch(DECIMAL)
     if (~dur_ok).any():
-        failures.append(_fail_frame(dur_ok[~dur_ok].index, "_duration_s", data["__duration"], "duration"))
+        failures.append(failure_rows(dur_ok[~dur_ok].index, "_duration_s", data["__duration"], "duration"))
     duration.loc[dur_text[dur_ok].index] = dur_text[dur_ok].astype(float).to_numpy()
     start, end = spec.by_role("start"), spec.by_role("end")
     if start and end:
@@ -184,7 +184,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
             resolved_keep, resolved_drop, notes = quality.apply_resolutions(
                 resolutions, ids, dup.conflict, data["_source_file"], data["_source_row"], source=resolutions_name)
         except quality.ResolutionError as exc:
-            raise IngestError([_problem("resolutions", resolutions_name, str(exc), f"tệp xử lý phiếu trùng không áp dụng được: {exc}")]) from None
+            raise IngestError([error_message("resolutions", resolutions_name, str(exc), f"tệp xử lý phiếu trùng không áp dụng được: {exc}")]) from None
         for note in notes:
             messages.append(Message("warning", "resolution_unused", note, note.replace("has no conflicting duplicates in this import; line not needed",
                                                                                           "không còn phiếu trùng mâu thuẫn; dòng này không cần"), resolutions_name))

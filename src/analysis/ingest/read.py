@@ -20,9 +20,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.ingest import vn_encoding
-from analysis.ingest.messages import IngestError, Message, _problem, _rowlist, _unprefix
+from analysis.ingest.messages import IngestError, Message, error_message, row_list, strip_file_prefix
 
-__all__ = ["RawTable", "read_file", "fold"]
+__all__ = [
+    "RawTable", "read_file", "fold", "sniff_format", "choice_key", "choice_keys", "scan_legacy",
+    "normalise_cells",
+]
 
 
 # ============================================================================================
@@ -49,7 +52,7 @@ class RawTable:
     notes: tuple[Message, ...] = ()
 
 
-def _sniff(data: bytes) -> str:
+def sniff_format(data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         return "xlsx"
     if data.startswith((b"$FL2", b"$FL3")):
@@ -69,9 +72,9 @@ def read_file(path: os.PathLike | str, *, name: str | None = None) -> RawTable:
     path = Path(path)
     name = name or path.name
     data = path.read_bytes()
-    kind = _sniff(data)
+    kind = sniff_format(data)
     if kind == "xls":
-        raise IngestError([_problem("format", name,
+        raise IngestError([error_message("format", name,
                                     "old Excel 97-2003 (.xls) workbooks are not supported: open it in Excel and save as .xlsx",
                                     "không hỗ trợ tệp Excel 97-2003 (.xls): hãy mở bằng Excel và lưu lại dạng .xlsx")])
     if kind == "xlsx":
@@ -85,7 +88,7 @@ def _grid_to_table(grid: list[list[object]], name: str, fmt: str, *, sheet: str 
                    first_row: int = 1, notes: Sequence[Message] = ()) -> RawTable:
     """Header = first row of *grid*; data rows after it; trailing blank rows are not rows."""
     if not grid:
-        raise IngestError([_problem("empty", name, "the file is empty (no header row)", "tệp rỗng (không có dòng tiêu đề)")])
+        raise IngestError([error_message("empty", name, "the file is empty (no header row)", "tệp rỗng (không có dòng tiêu đề)")])
     width = max(len(r) for r in grid)
     grid = [list(r) + [None] * (width - len(r)) for r in grid]
     header = tuple("" if v is None else str(v) for v in grid[0])
@@ -105,7 +108,7 @@ def _read_text(data: bytes, name: str) -> RawTable:
     try:
         text, encoding = vn_encoding.decode_bytes(data, name)
     except vn_encoding.EncodingProblem as exc:
-        raise IngestError([_problem("encoding", name, _unprefix(exc.en, name), _unprefix(exc.vi, name))]) from None
+        raise IngestError([error_message("encoding", name, strip_file_prefix(exc.en, name), strip_file_prefix(exc.vi, name))]) from None
     text = text.lstrip("\ufeff")
     first_line = text.split("\n", 1)[0]
     # The header line decides the separator: Excel "Unicode Text" uses tabs, a vi-VN Excel
@@ -119,16 +122,16 @@ def _read_text(data: bytes, name: str) -> RawTable:
     try:
         grid = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
-        raise IngestError([_problem("csv", name, f"the text is not valid CSV ({exc})", f"tệp không đúng định dạng CSV ({exc})")]) from None
+        raise IngestError([error_message("csv", name, f"the text is not valid CSV ({exc})", f"tệp không đúng định dạng CSV ({exc})")]) from None
     grid = [[c if c != "" else None for c in row] for row in grid]
     table = _grid_to_table(grid, name, "csv", encoding=encoding)
     if len(grid) > 1:
         too_long = [i + 2 for i, r in enumerate(grid[1:]) if len(r) > len(grid[0]) and any(c not in (None, "") for c in r[len(grid[0]):])]
         if too_long:
-            raise IngestError([_problem("header", name,
-                                        f"rows {_rowlist(too_long)} have more cells than the header row: a value contains an unquoted "
+            raise IngestError([error_message("header", name,
+                                        f"rows {row_list(too_long)} have more cells than the header row: a value contains an unquoted "
                                         f"'{delimiter}' or a header cell is missing",
-                                        f"các dòng {_rowlist(too_long)} có nhiều ô hơn dòng tiêu đề: có giá trị chứa dấu "
+                                        f"các dòng {row_list(too_long)} có nhiều ô hơn dòng tiêu đề: có giá trị chứa dấu "
                                         f"'{delimiter}' không được đặt trong ngoặc kép hoặc thiếu ô tiêu đề")])
     return table
 
@@ -166,7 +169,7 @@ def _read_xlsx(path: Path, name: str) -> RawTable:
         # recognised from the content already.
         wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=False, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
-        raise IngestError([_problem("format", name, f"the workbook cannot be opened ({type(exc).__name__}: {exc})",
+        raise IngestError([error_message("format", name, f"the workbook cannot be opened ({type(exc).__name__}: {exc})",
                                     f"không mở được tệp Excel ({type(exc).__name__}: {exc})")]) from None
     ws = wb.worksheets[0]
     notes = []
@@ -179,13 +182,13 @@ def _read_xlsx(path: Path, name: str) -> RawTable:
     for rng in sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col)):
         where = f"{get_column_letter(rng.min_col)}{rng.min_row}:{get_column_letter(rng.max_col)}{rng.max_row}"
         if rng.min_row <= 2:
-            problems.append(_problem("merged_header", name,
+            problems.append(error_message("merged_header", name,
                                      f"sheet '{ws.title}': merged header cells {where}: the header must be one row of one name per "
                                      f"column — unmerge the cells and delete the group-title row",
                                      f"trang '{ws.title}': ô tiêu đề bị gộp {where}: tiêu đề phải là một dòng, mỗi cột một tên — "
                                      f"hãy bỏ gộp ô và xóa dòng tiêu đề nhóm"))
         else:
-            problems.append(_problem("merged_cells", name,
+            problems.append(error_message("merged_cells", name,
                                      f"sheet '{ws.title}': merged cells {where} in the data: only the first cell keeps its value — unmerge "
                                      f"and fill every cell",
                                      f"trang '{ws.title}': ô bị gộp {where} trong vùng dữ liệu: chỉ ô đầu giữ giá trị — hãy bỏ gộp và "
@@ -214,7 +217,7 @@ def _read_sav(path: Path, name: str) -> RawTable:
     try:
         df, meta = pyreadstat.read_sav(str(path), user_missing=True, apply_value_formats=False)
     except Exception as exc:  # noqa: BLE001
-        raise IngestError([_problem("format", name, f"the SPSS file cannot be read ({exc})", f"không đọc được tệp SPSS ({exc})")]) from None
+        raise IngestError([error_message("format", name, f"the SPSS file cannot be read ({exc})", f"không đọc được tệp SPSS ({exc})")]) from None
     columns = list(df.columns)
     grid = [columns] + [[_sav_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
     table = _grid_to_table(grid, name, "sav")
@@ -258,25 +261,25 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
-def _key(text: str) -> str:
+def choice_key(text: str) -> str:
     """Matching key for choice labels: `fold` and case-folded."""
     return fold(text).casefold()
 
 
-def _keys(values: pd.Series) -> pd.Series:
-    """`_key` of every non-blank value, vectorised (blank stays NA)."""
+def choice_keys(values: pd.Series) -> pd.Series:
+    """`choice_key` of every non-blank value, vectorised (blank stays NA)."""
     s = values.astype("string")
     return s.str.normalize("NFC").str.replace(_SPACES, " ", regex=True).str.strip().str.casefold()
 
 
-def _scan_legacy(table: RawTable) -> list[Message]:
+def scan_legacy(table: RawTable) -> list[Message]:
     """File-level errors for TCVN3/VNI text, one per column, with example rows."""
     problems = []
     cells = table.cells
     header_hits = [(i, h, vn_encoding.legacy_reading(h)) for i, h in enumerate(table.header)]
     header_hits = [(i, h, r) for i, h, r in header_hits if r]
     for i, h, (scheme, reading) in header_hits:
-        problems.append(_problem("legacy_encoding", table.file,
+        problems.append(error_message("legacy_encoding", table.file,
                                  f"header of column {i + 1} {h!r} is {scheme} legacy-font text (reads as {reading!r}): convert the file "
                                  f"to Unicode (e.g. UniKey's converter) and export again",
                                  f"tiêu đề cột {i + 1} {h!r} dùng bảng mã cũ {scheme} (đọc là {reading!r}): hãy chuyển tệp sang "
@@ -296,7 +299,7 @@ def _scan_legacy(table: RawTable) -> list[Message]:
         examples = [(int(table.rows[i]), v, readings[v][1]) for i, v in list(hits.items())[:3]]
         ex_en = "; ".join(f"row {r}: {v!r} (= {u!r})" for r, v, u in examples)
         col_name = table.header[pos] or f"#{pos + 1}"
-        problems.append(_problem(
+        problems.append(error_message(
             "legacy_encoding", table.file,
             f"column {col_name!r}: {len(hits)} cell(s) are {'/'.join(schemes)} legacy-font text, e.g. {ex_en}; convert the "
             f"file to Unicode (e.g. UniKey's converter, source {schemes[0]}) and export again",
@@ -306,7 +309,7 @@ def _scan_legacy(table: RawTable) -> list[Message]:
     return problems
 
 
-def _normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFrame, list[Message]]:
+def normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFrame, list[Message]]:
     """NFC, control characters removed (counted), blanks → None; free text keeps its line breaks.
 
     All non-empty cells are processed as one long Series (one pass for the whole file, not
@@ -327,8 +330,8 @@ def _normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFr
             rows = [int(table.rows[r]) for r in r_idx[bad & (c_idx == pos)]]
             name = table.header[pos] or f"#{pos + 1}"
             notes.append(Message("warning", "control_characters",
-                                 f"column {name!r}: control or invisible characters removed in {len(rows)} cell(s) (rows {_rowlist(rows)})",
-                                 f"cột {name!r}: đã xóa ký tự điều khiển hoặc ký tự ẩn trong {len(rows)} ô (dòng {_rowlist(rows)})",
+                                 f"column {name!r}: control or invisible characters removed in {len(rows)} cell(s) (rows {row_list(rows)})",
+                                 f"cột {name!r}: đã xóa ký tự điều khiển hoặc ký tự ẩn trong {len(rows)} ô (dòng {row_list(rows)})",
                                  table.file))
         s = s.str.replace(_CONTROL, "", regex=True)
     # Free text keeps line breaks and inner spacing (only the ends are trimmed); every other

@@ -19,12 +19,16 @@ import pyarrow.parquet as pq
 from analysis import config
 from analysis.ingest import vn_encoding
 from analysis.ingest.convert import RULES
-from analysis.ingest.messages import IngestError, _problem
+from analysis.ingest.messages import IngestError, error_message
 from analysis.ingest.meta import WaveMeta
 from analysis.ingest.read import fold
 from analysis.ingest.validate import InstrumentSpec, ItemSpec
 
-__all__ = ["META_COLUMNS", "TRAILING_COLUMNS", "FLAG_COLUMNS", "INGEST_FORMAT_VERSION", "processed_columns"]
+__all__ = [
+    "META_COLUMNS", "TRAILING_COLUMNS", "FLAG_COLUMNS", "INGEST_FORMAT_VERSION", "processed_columns",
+    "wave_paths", "file_sha256", "write_parquet", "atomic_write", "quality_table", "import_fingerprint",
+    "move_aside", "load_resolutions",
+]
 
 
 #: Version of the processed-wave layout written here (stored in the manifest).
@@ -37,7 +41,7 @@ TRAILING_COLUMNS: tuple[str, ...] = ("_source_file", "_source_row")
 FLAG_COLUMNS: tuple[str, ...] = ("_flag_speeder", "_flag_straightliner", "_flag_item_nonresponse", "_flag_duplicate")
 
 
-def _paths(instrument: str, wave: str, data_dir: Path | None) -> dict[str, Path]:
+def wave_paths(instrument: str, wave: str, data_dir: Path | None) -> dict[str, Path]:
     root = Path(data_dir).resolve() if data_dir is not None else config.DATA_DIR
     raw = config.resolve_inside(root / "raw" / config.check_id(instrument, "instrument") / config.check_id(wave, "wave"), root)
     proc_dir = config.resolve_inside(root / "processed" / instrument, root)
@@ -48,7 +52,7 @@ def _paths(instrument: str, wave: str, data_dir: Path | None) -> dict[str, Path]
     }
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -87,7 +91,7 @@ def _arrow_type(spec_item: ItemSpec | None, column: str) -> pa.DataType:
     return pa.string()
 
 
-def _write_parquet(frame: pd.DataFrame, spec: InstrumentSpec, path: Path) -> None:
+def write_parquet(frame: pd.DataFrame, spec: InstrumentSpec, path: Path) -> None:
     """Parquet with a fixed schema, no index, no timestamps in the metadata: same data → same bytes."""
     items = {it.name: it for it in spec.items}
     schema = pa.schema([pa.field(c, _arrow_type(items.get(c), c)) for c in frame.columns])
@@ -97,7 +101,7 @@ def _write_parquet(frame: pd.DataFrame, spec: InstrumentSpec, path: Path) -> Non
     pq.write_table(table, path, compression="zstd", write_statistics=True, use_dictionary=True)
 
 
-def _atomic_write(path: Path, writer) -> None:
+def atomic_write(path: Path, writer) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -109,7 +113,7 @@ def _atomic_write(path: Path, writer) -> None:
         raise
 
 
-def _quality_table(counts: Mapping[str, int], flags: Mapping[str, int], failures: pd.DataFrame) -> pd.DataFrame:
+def quality_table(counts: Mapping[str, int], flags: Mapping[str, int], failures: pd.DataFrame) -> pd.DataFrame:
     labels = {
         "rows_read": ("Rows read", "Số dòng đọc được"),
         "accepted": ("Accepted", "Chấp nhận"),
@@ -134,13 +138,13 @@ def _quality_table(counts: Mapping[str, int], flags: Mapping[str, int], failures
     return pd.DataFrame(out, columns=["metric", "value", "label_en", "label_vi"])
 
 
-def _fingerprint(files: Sequence[tuple[str, str]], meta: WaveMeta, resolutions_sha: str | None) -> str:
+def import_fingerprint(files: Sequence[tuple[str, str]], meta: WaveMeta, resolutions_sha: str | None) -> str:
     blob = json.dumps({"files": sorted(files), "meta": meta.to_mapping(), "resolutions": resolutions_sha,
                        "format": INGEST_FORMAT_VERSION}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _move_aside(raw: Path, processed: Sequence[Path], stamp: str) -> Path:
+def move_aside(raw: Path, processed: Sequence[Path], stamp: str) -> Path:
     """Move the current raw files and processed outputs to raw/.replaced-<stamp>/ (kept, not deleted)."""
     target = raw / f".replaced-{stamp}"
     n = 1
@@ -159,12 +163,12 @@ def _move_aside(raw: Path, processed: Sequence[Path], stamp: str) -> Path:
     return target
 
 
-def _load_resolutions(path: Path) -> pd.DataFrame:
+def load_resolutions(path: Path) -> pd.DataFrame:
     data = path.read_bytes()
     try:
         text, _ = vn_encoding.decode_bytes(data, path.name)
     except vn_encoding.EncodingProblem as exc:
-        raise IngestError([_problem("resolutions", path.name, exc.en, exc.vi)]) from None
+        raise IngestError([error_message("resolutions", path.name, exc.en, exc.vi)]) from None
     frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), dtype=str, keep_default_na=False)
     frame.columns = [fold(c).lower() for c in frame.columns]
     return frame
