@@ -19,7 +19,7 @@ import pandas as pd
 import pyreadstat
 
 from analysis.ingest import validate, vn_encoding
-from analysis.ingest.validate import InstrumentSpec
+from analysis.ingest.spec import InstrumentSpec, spec_from_instrument, typed_answers
 from analysis.instruments import load
 
 __all__ = ["spec_of", "answers", "write_csv", "write_kobo_xlsx", "write_forms_xlsx", "write_sav", "meta_for"]
@@ -28,7 +28,7 @@ BASE_TIME = dt.datetime(2026, 3, 2, 1, 0, 0, tzinfo=dt.timezone.utc)
 
 
 def spec_of(name: str) -> InstrumentSpec:
-    return validate.spec_from_instrument(load(name))
+    return spec_from_instrument(load(name))
 
 
 def _integer_for(item, row: dict, spec: InstrumentSpec, rules, j: int) -> str:
@@ -40,7 +40,7 @@ def _integer_for(item, row: dict, spec: InstrumentSpec, rules, j: int) -> str:
     for c in candidates:
         trial = dict(row, **{item.name: c})
         frame = pd.DataFrame([trial]).reindex(columns=[it.name for it in spec.items])
-        frame = validate.typed_answers(frame, spec)
+        frame = typed_answers(frame, spec)
         if bool(rule.evaluate(frame, {it.name: it for it in spec.items}, current=item.name).iloc[0]):
             return c
     raise AssertionError(f"no candidate satisfies {item.constraint}")
@@ -94,7 +94,7 @@ def answers(spec: InstrumentSpec, n: int = 6) -> pd.DataFrame:
                 row[it.name] = None
         rows.append(row)
     frame = pd.DataFrame(rows, columns=[it.name for it in spec.items], dtype=object)
-    applies, _ = validate.relevance(validate.typed_answers(frame, spec), spec, rules)
+    applies, _ = validate.relevance(typed_answers(frame, spec), spec, rules)
     frame = frame.where(applies.to_numpy(), None)
     ids = [f"uuid-{spec.name}-{j:03d}" for j in range(n)]
     submitted = [(BASE_TIME + dt.timedelta(hours=j, minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ") for j in range(n)]

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from analysis.ingest import validate
-from analysis.ingest.validate import ChoiceSpec, ExpressionError, InstrumentSpec, ItemSpec, compile_expression
+from analysis.ingest.expression import ExpressionError, compile_expression
+from analysis.ingest.spec import ChoiceSpec, InstrumentSpec, ItemSpec, spec_from_instrument
 from analysis.instruments import load
 
 
@@ -53,7 +54,7 @@ def test_unknown_syntax_is_refused_loudly(source, why):
 
 def test_every_instrument_expression_compiles():
     for name in ("member", "unit"):
-        spec = validate.spec_from_instrument(load(name))
+        spec = spec_from_instrument(load(name))
         rules = validate.compile_rules(spec)
         assert set(rules) == {it.name for it in spec.items}
 
@@ -97,7 +98,7 @@ def test_blank_because_skipped_is_not_nonresponse_and_undecided_rules_are_not_ap
 
 
 def test_group_relevance_is_inherited_by_its_items():
-    spec = validate.spec_from_instrument(load("member"))
+    spec = spec_from_instrument(load("member"))
     party = spec.by_role("party")[0].name
     gated = [it for it in spec.items if it.group_path and it.relevant]
     assert gated and {it.relevant for it in gated} == {f"${{{party}}} = 'no'"}

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.ingest.read import choice_key, choice_keys
-from analysis.ingest.validate import InstrumentSpec, ItemSpec
+from analysis.ingest.spec import InstrumentSpec, ItemSpec
 
 __all__ = ["RULES", "LOCAL_UTC_OFFSET", "DECIMAL", "choice_lookup", "failure_rows", "convert_items", "parse_datetimes"]
 

@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.ingest.convert import LOCAL_UTC_OFFSET, choice_lookup
 from analysis.ingest.messages import Message, column_letter, error_message
 from analysis.ingest.read import RawTable, choice_keys, fold
-from analysis.ingest.validate import InstrumentSpec
+from analysis.ingest.spec import InstrumentSpec
 
 __all__ = ["EXPORT_FORMAT", "build_lookup", "map_header", "resolve_meta_targets", "check_header", "frame_from_table"]
 

@@ -66,13 +66,13 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config
-from analysis.ingest import validate
 from analysis.ingest.convert import LOCAL_UTC_OFFSET, RULES
 from analysis.ingest.header import EXPORT_FORMAT
 from analysis.ingest.messages import IngestError, Message, error_message
 from analysis.ingest.meta import WaveMeta, resolve_wave_meta, synthetic_marker
 from analysis.ingest.prepare import prepare_wave
 from analysis.ingest.read import RawTable, fold, read_file
+from analysis.ingest.spec import spec_from_instrument
 from analysis.ingest.store import (
     FLAG_COLUMNS,
     INGEST_FORMAT_VERSION,
@@ -213,7 +213,7 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
     # --- wave metadata: given, beside the first file, or stored by an earlier import; never assumed ----------
     wave_meta, meta_notes = resolve_wave_meta(meta, instrument, wave, sources, names, raw / "wave.yaml")
     inst = instruments.load(instrument, version=wave_meta.instrument_version)
-    spec = validate.spec_from_instrument(inst)
+    spec = spec_from_instrument(inst)
 
     # --- resolutions: given now, or the stored one ----------------------------------------------------
     stored_res = raw / "resolutions.csv"

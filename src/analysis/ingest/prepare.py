@@ -19,8 +19,9 @@ from analysis.ingest.header import build_lookup, check_header, frame_from_table,
 from analysis.ingest.messages import IngestError, Message, error_message, strip_file_prefix
 from analysis.ingest.meta import WaveMeta
 from analysis.ingest.read import RawTable, fold, normalise_cells, read_file, scan_legacy
+from analysis.ingest.spec import InstrumentSpec
 from analysis.ingest.store import FLAG_COLUMNS, processed_columns
-from analysis.ingest.validate import FAILURE_COLUMNS, InstrumentSpec
+from analysis.ingest.validate import FAILURE_COLUMNS
 
 __all__ = ["PreparedWave", "prepare_wave"]
 

@@ -22,7 +22,7 @@ from analysis.ingest.convert import RULES
 from analysis.ingest.messages import IngestError, error_message
 from analysis.ingest.meta import WaveMeta
 from analysis.ingest.read import fold
-from analysis.ingest.validate import InstrumentSpec, ItemSpec
+from analysis.ingest.spec import InstrumentSpec, ItemSpec
 
 __all__ = [
     "META_COLUMNS", "TRAILING_COLUMNS", "FLAG_COLUMNS", "INGEST_FORMAT_VERSION", "processed_columns",

@@ -57,6 +57,7 @@ import pandas as pd
 from scipy import special
 
 from analysis import config
+from analysis.ingest.spec import spec_from_instrument
 from analysis.instruments import Instrument, load, population
 from analysis.stats import scoring
 from analysis.synthetic.io import write_json, write_text_xlsx, write_xlsx, write_yaml
@@ -404,7 +405,7 @@ def _applies(member: Instrument, pop: pd.DataFrame) -> dict[str, pd.Series]:
     """Whether each data item was asked of each member (group relevance on the party item)."""
     from analysis.ingest import validate
 
-    spec = validate.spec_from_instrument(member)
+    spec = spec_from_instrument(member)
     frame = pd.DataFrame({it.name: pd.Series([None] * len(pop), dtype=object) for it in spec.items})
     roles = {"org": "org", "unit": "unit", "sex": "sex", "age_group": "age_group", "party": "party",
              "education": "education", "theory": "theory", "position": "position"}
@@ -531,7 +532,6 @@ def fieldwork_dates(instrument: str, wave: str) -> tuple[dt.date, dt.date]:
 def _member_wave(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame, model: _Model,
                  intensity: pd.DataFrame, wave: str) -> tuple[list[str], list[list[object]], dict, pd.DataFrame]:
     """One member wave: (header, rows, defect counts, truth table)."""
-    from analysis.ingest import validate
 
     rng = cfg.rng("member", 10_000 + int(wave))
     inten = intensity[intensity["wave"] == wave].set_index("unit")["intensity"]
@@ -543,7 +543,7 @@ def _member_wave(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame, mo
     sample = pop.iloc[resp].reset_index(drop=True)
     data = answers.iloc[resp].reset_index(drop=True)
     n = len(sample)
-    spec = validate.spec_from_instrument(member)
+    spec = spec_from_instrument(member)
     scale = [it.name for it in member.scale_items]
     dk_code = {it.name: member.missing_codes(it.list_name)[0] for it in member.scale_items if member.missing_codes(it.list_name)}
     other_select = [c for c in data.columns if c not in scale]

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from analysis.ingest import validate
+from analysis.ingest.spec import InstrumentSpec, spec_from_instrument, typed_answers
 from analysis.instruments import Instrument, population
 
 __all__ = ["PROFILES", "DENOMINATORS", "ROUTINE_FROM_INTENSITY", "unit_wave", "parse_formula"]
@@ -167,7 +168,7 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
     members = units["members"].to_numpy()
     party_n = pop.groupby("unit")["party"].apply(lambda s: int((s == "yes").sum())).reindex(units["unit_id"]).to_numpy()
     roles = _roles(unit)
-    spec = validate.spec_from_instrument(unit)
+    spec = spec_from_instrument(unit)
     start_day, end_day = fieldwork_dates("unit", wave)
 
     values: dict[str, np.ndarray] = {}
@@ -266,11 +267,11 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
             values[it.name] = np.full(h, None, dtype=object)
 
     frame = pd.DataFrame({it.name: pd.Series(values[it.name], dtype=object) for it in spec.items})
-    typed = validate.typed_answers(frame, spec)
+    typed = typed_answers(frame, spec)
     applies, _ = validate.relevance(typed, spec)
     for it in spec.items:
         frame.loc[~applies[it.name].to_numpy(), it.name] = None
-    typed = validate.typed_answers(frame, spec)
+    typed = typed_answers(frame, spec)
     failures = validate.validate_answers(typed, spec)
     if len(failures):
         raise RuntimeError(f"unit generator produced invalid answers (a bug): {failures.head(10).to_dict('records')}")
@@ -281,7 +282,7 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
     return header, rows, frame
 
 
-def _spreadsheet(unit: Instrument, spec: validate.InstrumentSpec, frame: pd.DataFrame,
+def _spreadsheet(unit: Instrument, spec: InstrumentSpec, frame: pd.DataFrame,
                  typed_dates: np.ndarray) -> tuple[list[str], list[list[object]]]:
     """Hand-typed style: question texts (vi) as headers, choice labels as answers, dates as Excel
     date cells or, in the rows of *typed_dates*, typed as text ``dd/mm/yyyy`` (both happen in
