@@ -24,7 +24,7 @@ import pandas as pd
 
 from analysis.instruments import population
 from analysis.stats.design import SurveyDesign
-from analysis.synthetic import members as synthetic
+from analysis.synthetic import members, world
 
 __all__ = ["simulate", "main"]
 
@@ -55,15 +55,15 @@ def _crossed_columns(frame: pd.DataFrame, margins: dict[str, dict[str, int]]) ->
     return frame
 
 
-def simulate(reps: int = 200, *, wave: str = "2025", seed: int = synthetic.DEFAULT_SEED,
+def simulate(reps: int = 200, *, wave: str = "2025", seed: int = world.DEFAULT_SEED,
              constructs: Sequence[str] | None = None, crossed: bool = False) -> pd.DataFrame:
     """Coverage table: ``construct, truth, coverage, coverage_unweighted, mean_bias, mean_se, reps``.
 
     *crossed*: rake to `crossed_margins` (org × sex, org × party) instead of the overall org,
     sex and party margins.
     """
-    cfg = synthetic.SyntheticConfig(seed=seed)
-    pop = synthetic.population_scores(cfg, wave)
+    cfg = world.SyntheticConfig(seed=seed)
+    pop = members.population_scores(cfg, wave)
     names = list(constructs) if constructs else [c for c in pop.columns if c not in
                                                  ("person", "unit", "org", "unit_size", "sex", "age_group", "party",
                                                   "education", "theory", "position")]
@@ -79,7 +79,7 @@ def simulate(reps: int = 200, *, wave: str = "2025", seed: int = synthetic.DEFAU
     if crossed:
         frame = _crossed_columns(frame, margins)
     for _ in range(reps):
-        sample = frame[synthetic.draw_respondents(cfg, pop, rng)].reset_index(drop=True)
+        sample = frame[members.draw_respondents(cfg, pop, rng)].reset_index(drop=True)
         design = SurveyDesign(sample, strata="unit", fpc="unit_size", lonely_psu="adjust").rake(margins)
         for c in names:
             est = design.mean(c).iloc[0]
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--wave", default="2025")
-    parser.add_argument("--seed", type=int, default=synthetic.DEFAULT_SEED)
+    parser.add_argument("--seed", type=int, default=world.DEFAULT_SEED)
     parser.add_argument("--crossed", action="store_true", help="rake to org × sex and org × party instead of org, sex, party")
     args = parser.parse_args(argv)
     table = simulate(args.reps, wave=args.wave, seed=args.seed, crossed=args.crossed)

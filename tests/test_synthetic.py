@@ -1,6 +1,6 @@
 """The synthetic demo generator: determinism, the import accepts its files, planted truth is recovered.
 
-The "outside authority" here is the planted truth: `analysis.synthetic.members` writes the population
+The "outside authority" here is the planted truth: `analysis.synthetic` writes the population
 values (construct means of all 6,314 members, scored with `analysis.stats.scoring`) and the counts of
 the defects it planted to ``truth.json``; these tests check that the ordinary import finds
 exactly those defects, that unweighted means miss the truth by more than 2 SE where the
@@ -25,8 +25,7 @@ from analysis.ingest import waves
 from analysis.instruments import load, population
 from analysis.stats import scoring
 from analysis.stats.design import SurveyDesign
-from analysis.synthetic import demo
-from analysis.synthetic import members as synthetic
+from analysis.synthetic import demo, generate, members, world
 
 FAST_WAVES = ("2023", "2025")
 
@@ -41,10 +40,10 @@ def shipped(tmp_path_factory) -> dict:
     """The shipped seed, waves 2023 and 2025 (each wave's files do not depend on the others), imported."""
     root = tmp_path_factory.mktemp("synthetic")
     out, data = root / "demo", root / "data"
-    truth = synthetic.generate_demo(out, waves=FAST_WAVES)
+    truth = generate.generate_demo(out, waves=FAST_WAVES)
     results = {}
     for wave in FAST_WAVES:
-        for instrument, name in (("member", synthetic.member_file_name(wave)), ("unit", synthetic.unit_file_name(wave))):
+        for instrument, name in (("member", generate.member_file_name(wave)), ("unit", generate.unit_file_name(wave))):
             folder = out / instrument / wave
             results[(instrument, wave)] = ingest.import_wave(instrument, wave, [folder / name], meta=folder / "wave.yaml",
                                                              data_dir=data)
@@ -55,10 +54,10 @@ def shipped(tmp_path_factory) -> dict:
 # Determinism
 # --------------------------------------------------------------------------------------------
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
-    cfg = synthetic.SyntheticConfig(seed=7)
-    synthetic.generate_demo(tmp_path / "a", waves=["2024"], cfg=cfg)
-    synthetic.generate_demo(tmp_path / "b", waves=["2024"], cfg=cfg)
-    synthetic.generate_demo(tmp_path / "c", waves=["2024"], cfg=synthetic.SyntheticConfig(seed=8))
+    cfg = world.SyntheticConfig(seed=7)
+    generate.generate_demo(tmp_path / "a", waves=["2024"], cfg=cfg)
+    generate.generate_demo(tmp_path / "b", waves=["2024"], cfg=cfg)
+    generate.generate_demo(tmp_path / "c", waves=["2024"], cfg=world.SyntheticConfig(seed=8))
     a, b, c = (_hashes(tmp_path / x) for x in "abc")
     assert sorted(a) == sorted(c) and len(a) == 5  # 2 xlsx + 2 wave.yaml + truth.json
     assert a == b
@@ -208,7 +207,7 @@ def test_unweighted_means_are_biased_and_raking_removes_the_bias(shipped, wave):
 
 def test_truth_schema_and_planted_effects(shipped):
     t = shipped["truth"]
-    assert t["synthetic"] is True and t["seed"] == synthetic.DEFAULT_SEED
+    assert t["synthetic"] is True and t["seed"] == world.DEFAULT_SEED
     member = load("member")
     constructs = {c.name for c in member.constructs}
     means = pd.DataFrame(t["construct_means"])
@@ -218,7 +217,7 @@ def test_truth_schema_and_planted_effects(shipped):
     assert (n_all.drop("adm", level="construct") == 6314).all()
     assert (n_all.xs("adm", level="construct") == population.margins()["party"]["no"]).all()
     moved = t["planted_effects"]["moved_constructs"]
-    assert set(moved) == set(synthetic.MOVED_CONSTRUCTS) and 3 <= len(moved) <= 4
+    assert set(moved) == set(members.MOVED_CONSTRUCTS) and 3 <= len(moved) <= 4
     for c, eff in moved.items():
         per_year = eff["population_change_from_first_wave"]["2025"] / 2
         assert 0.15 <= per_year <= 0.30, (c, per_year)
@@ -237,13 +236,13 @@ def test_demo_command_writes_files_without_importing(tmp_path, capsys):
     assert "SYNTHETIC" in capsys.readouterr().out
     written = _hashes(tmp_path / "demo")
     assert {"truth.json", "generated.json", "member/2024/wave.yaml", "unit/2024/wave.yaml",
-            f"member/2024/{synthetic.member_file_name('2024')}", f"unit/2024/{synthetic.unit_file_name('2024')}"} == set(written)
+            f"member/2024/{generate.member_file_name('2024')}", f"unit/2024/{generate.unit_file_name('2024')}"} == set(written)
     assert not (tmp_path / "data").exists()
     assert json.loads((tmp_path / "demo" / "truth.json").read_text(encoding="utf-8"))["seed"] == 11
 
 
 def test_population_matches_the_frame_margins():
-    pop = synthetic.make_population(synthetic.SyntheticConfig())
+    pop = world.make_population(world.SyntheticConfig())
     margins = population.org_margins()
     for org, m in margins.items():
         sub = pop[pop["org"] == org]
@@ -266,7 +265,7 @@ def test_prepare_demo_shipped_default_is_idempotent(tmp_path):
     assert first["generated"] and sorted((i["instrument"], i["wave"]) for i in first["imports"]) == \
         sorted((i, w) for i in ("member", "unit") for w in demo.IMPORTED_WAVES)
     assert {i["status"] for i in first["imports"]} == {"imported"}
-    assert (out / "member" / "2026" / synthetic.member_file_name("2026")).is_file()
+    assert (out / "member" / "2026" / generate.member_file_name("2026")).is_file()
     assert not (data / "processed" / "member" / "2026.parquet").exists()
     hashes = _hashes(out)
     second = demo.prepare_demo(out_dir=out, data_dir=data)
@@ -287,7 +286,7 @@ def test_prepare_demo_shipped_default_is_idempotent(tmp_path):
             assert (z_org.abs() < 3).all(), (wave, c, z_org.round(2).to_dict())
     # The 2026 files are added as a new wave exactly as real files would be.
     folder = out / "member" / "2026"
-    r = ingest.import_wave("member", "2026", [folder / synthetic.member_file_name("2026")], meta=folder / "wave.yaml",
+    r = ingest.import_wave("member", "2026", [folder / generate.member_file_name("2026")], meta=folder / "wave.yaml",
                            data_dir=data)
     assert r.accepted == truth["defects"]["2026"]["respondents"] - truth["defects"]["2026"]["conflicting_duplicates"]
     print(f"prepare_demo (4 waves written, 6 imports): {elapsed:.1f} s")

@@ -89,7 +89,7 @@ def _meta_from(source: Mapping | Path, where: str, file: str) -> WaveMeta:
 
 
 #: What a synthetic file says about itself: the name prefix and the words in its workbook
-#: title/subject (or SPSS file label) that `analysis.synthetic.members` writes.
+#: title/subject (or SPSS file label) that `analysis.synthetic.generate` writes.
 SYNTHETIC_NAME_PREFIX = "SYNTHETIC_DEMO"
 SYNTHETIC_WORDS = "SYNTHETIC DEMO"
 

@@ -1,7 +1,7 @@
 """The shipped demo: synthetic waves written like real exports and imported like real data.
 
 ``python -m analysis demo [--seed 20230324] [--out data/demo] [--waves 2023 2024 2025 2026]
-[--import/--no-import]`` writes the synthetic files (`analysis.synthetic.members.generate_demo`) and
+[--import/--no-import]`` writes the synthetic files (`analysis.synthetic.generate.generate_demo`) and
 imports the waves 2023–2025 of both instruments through `analysis.ingest.importer.import_wave` — the
 same path, validation and quality checks as real data. The 2026 files are written but not
 imported: they show how a new wave is added::
@@ -25,7 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from analysis import config
-from analysis.synthetic.members import DEFAULT_SEED, DEFAULT_WAVES, SyntheticConfig, generate_demo
+from analysis.ingest.store import file_sha256
+from analysis.synthetic.generate import generate_demo, member_file_name, unit_file_name
+from analysis.synthetic.world import DEFAULT_SEED, DEFAULT_WAVES, SyntheticConfig
 
 __all__ = ["IMPORTED_WAVES", "prepare_demo", "register", "main"]
 
@@ -35,8 +37,6 @@ _STAMP = "generated.json"
 
 
 def _stamp(out: Path, cfg: SyntheticConfig, waves: Sequence[str]) -> dict:
-    from analysis.synthetic.members import file_sha256
-
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.name not in (_STAMP, "README.md", ".gitignore"))
     return {"seed": cfg.seed, "waves": sorted(waves), "config": repr(cfg), "inputs": _inputs_fingerprint(),
             "files": {str(p.relative_to(out)): file_sha256(p) for p in files}}
@@ -48,9 +48,8 @@ def _inputs_fingerprint() -> str:
     import hashlib
 
     from analysis.instruments import load
-    from analysis.synthetic import members as synthetic
 
-    here = Path(synthetic.__file__).parent
+    here = Path(__file__).parent
     paths = sorted(here.glob("*.py"))
     paths += [Path(load(name).path) for name in ("member", "unit")]
     paths += sorted(config.POPULATION_DIR.glob("*.csv"))
@@ -109,8 +108,6 @@ def prepare_demo(*, seed: int = DEFAULT_SEED, out_dir: Path | str | None = None,
     replaced: it is listed under ``skipped``. A synthetic wave imported from other files
     (another seed) is replaced; the previous version is kept by the import.
     """
-    from analysis.synthetic.members import member_file_name, unit_file_name
-
     cfg = SyntheticConfig(seed=int(seed))
     out = Path(out_dir) if out_dir is not None else config.DEMO_DIR
     waves = sorted({config.check_id(str(w), "wave") for w in waves})
@@ -152,8 +149,6 @@ def prepare_demo(*, seed: int = DEFAULT_SEED, out_dir: Path | str | None = None,
 
 def _unchanged(root: Path, task: tuple[str, str, str, str, str]) -> bool:
     """True when the wave was imported from this very file (the import would only say 'unchanged')."""
-    from analysis.synthetic.members import file_sha256
-
     instrument, wave, path, _, _ = task
     manifest = root / "processed" / instrument / f"{wave}.manifest.json"
     if not manifest.is_file():

@@ -1,23 +1,7 @@
-"""Synthetic demo population and survey waves with planted effects (SYNTHETIC DATA, not real).
+"""Synthetic member answers with planted effects, who responds, and the planted truth (SYNTHETIC DATA).
 
-`generate_demo` writes, for each wave, the files exactly as real ones arrive:
-
-* ``member/<wave>/SYNTHETIC_DEMO_member_<wave>_kobo.xlsx`` — a KoboToolbox-style XLSX export
-  (group-path headers ``<group>/<item>``, ``start``/``end`` items, ``meta/instanceID``, ``_id``,
-  ``_uuid``, ``_submission_time`` in UTC, ``_index`` …; select answers as XML codes);
-* ``unit/<wave>/SYNTHETIC_DEMO_unit_<wave>_spreadsheet.xlsx`` — the unit survey as a hand-typed
-  spreadsheet (question texts as headers, choice labels as answers, Excel dates);
-* ``<instrument>/<wave>/wave.yaml`` (``synthetic: true``) and ``truth.json`` (the planted truth).
-
-The files go through the ordinary import (`analysis.ingest.importer.import_wave`); see `analysis.synthetic.demo`.
-
-The model (all draws from ``numpy.random.Generator`` seeded from one integer)
-----------------------------------------------------------------------------
-Population: the 6,314 members of the frame (`analysis.instruments.population`), unit by unit, with sex and
-party membership matching the published org × sex and org × party margins *exactly*, education
-matching the published qualification counts exactly (the unpublished remainder is
-``below_university``), exactly 647 with advanced political theory, ages by organization
-(veterans old, youth-union members young), positions ranked within each unit.
+The members are those of `analysis.synthetic.world`; the files are written by
+`analysis.synthetic.generate`.
 
 Member answers: a latent trait per construct ``θ = μ_c + org + party + age + position + sex +
 u_unit,c + plan_c · I_unit,wave + ε``, with ``ε`` correlated across constructs through the
@@ -37,221 +21,32 @@ org/sex/party margins corrects it. Then "don't know" answers, straight-liners, s
 non-responders, exact and conflicting duplicate submissions and comments (a few with a name,
 phone number or e-mail address) are planted and counted in the truth file.
 
-Units: one implementation intensity ``I ∈ (0, 1)`` per unit and wave, rising from 2023 with
-unit-level heterogeneity (`unit_intensity`); the unit survey's answers follow it through the
-instrument's indicators (`analysis.synthetic.units`).
-
 Nothing here names an item: items are found by role, construct, type and indicator formula.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from analysis import config
 from analysis.ingest.spec import spec_from_instrument
-from analysis.instruments import Instrument, load, population
+from analysis.instruments import Instrument, load
 from analysis.stats import scoring
-from analysis.synthetic.io import write_json, write_text_xlsx, write_xlsx, write_yaml
 from analysis.synthetic.text import PII_KINDS, add_pii, member_comments
+from analysis.synthetic.world import SyntheticConfig, fieldwork_dates, make_population, unit_intensity
 
-__all__ = [
-    "DEFAULT_SEED",
-    "DEFAULT_WAVES",
-    "SyntheticConfig",
-    "MOVED_CONSTRUCTS",
-    "make_population",
-    "unit_intensity",
-    "population_answers",
-    "generate_demo",
-    "population_scores",
-    "draw_respondents",
-    "member_file_name",
-    "unit_file_name",
-    "fieldwork_dates",
-    "file_sha256",
-]
+__all__ = ["MOVED_CONSTRUCTS", "build_model", "population_answers", "draw_respondents", "population_scores",
+           "member_wave", "truth_document"]
 
-#: The seed of the shipped demo (the plan's issue date, 24 March 2023).
-DEFAULT_SEED = 20230324
-#: Waves written by default; the last one is written but not imported by `analysis.synthetic.demo`.
-DEFAULT_WAVES: tuple[str, ...] = ("2023", "2024", "2025", "2026")
 #: Constructs the plan moves: latent shift per unit of implementation intensity (θ units).
 #: The resulting change in scale points per wave is computed from the population and written
 #: to the truth file (``planted_effects``).
 MOVED_CONSTRUCTS: Mapping[str, float] = {"ren": 2.4, "dig": 2.8, "emu": 2.5, "tru": 2.4}
-
-_SYNTHETIC_TAG = "SYNTHETIC_DEMO"
-_WAVE_SALT = {"population": 0, "member": 1, "unit": 2, "intensity": 3}
-
-
-@dataclass(frozen=True)
-class SyntheticConfig:
-    """Settings of the generator (all defaults are the shipped demo).
-
-    Parameters
-    ----------
-    seed : int
-        Seed of every random draw; the same seed gives byte-identical files.
-    response_base : float
-        Baseline response probability before the org/sex/party/unit factors.
-    speeder_seconds : float
-        The speeder floor written to the member ``wave.yaml``.
-    defects : mapping
-        ``{kind: (low, high)}``: how many of each planted defect per wave (drawn in the range).
-    comment_rate : tuple of float
-        Share of respondents who write in the first and the second open question.
-    dk_rate : tuple of float
-        Range of the per-item "don't know" rate (sensitive items get twice the rate).
-    """
-
-    seed: int = DEFAULT_SEED
-    response_base: float = 0.56
-    speeder_seconds: float = 240.0
-    defects: Mapping[str, tuple[int, int]] = field(default_factory=lambda: {
-        "speeders": (8, 15), "straightliners": (5, 10), "item_nonresponse": (3, 6),
-        "exact_duplicates": (4, 8), "conflicting_duplicates": (2, 4),
-        "pii_name": (2, 4), "pii_phone": (1, 3), "pii_email": (1, 2)})
-    comment_rate: tuple[float, float] = (0.28, 0.12)
-    dk_rate: tuple[float, float] = (0.008, 0.025)
-
-    def rng(self, part: str, wave: str | int = 0) -> np.random.Generator:
-        """An independent generator for one part and wave (so a wave does not depend on others)."""
-        return np.random.default_rng([int(self.seed), _WAVE_SALT[part], int(wave)])
-
-
-# ============================================================================================
-# Population
-# ============================================================================================
-# Age distribution by organization, over the instrument's age bands in their order (youngest
-# first): youth-union members are under 35 in agencies, veterans are mostly over 50.
-_AGE_PROBS = {"CDVC": (0.12, 0.34, 0.30, 0.22, 0.02), "HCCB": (0.0, 0.0, 0.06, 0.52, 0.42),
-              "DTN": (0.60, 0.40, 0.0, 0.0, 0.0)}
-
-
-def _top_k_within(groups: np.ndarray, score: np.ndarray, k_by_group: Mapping[object, int]) -> np.ndarray:
-    """True for the *k* highest scores within each group (exact counts; vectorised ranking)."""
-    frame = pd.DataFrame({"g": groups, "s": score})
-    rank = frame.groupby("g", sort=True)["s"].rank(method="first", ascending=False).to_numpy()
-    k = pd.Series(groups).map(k_by_group).to_numpy(dtype=float)
-    return rank <= k
-
-
-def make_population(cfg: SyntheticConfig, member: Instrument | None = None,
-                    population_dir: Path | None = None) -> pd.DataFrame:
-    """The synthetic population: one row per member of the frame, with demographics as codes.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``person`` (0…N−1), ``unit``, ``org``, ``unit_size``, ``sex``, ``age_group``,
-        ``party``, ``education``, ``theory``, ``position`` (choice codes of the member
-        instrument's role lists). Org × sex and org × party counts equal the published margins;
-        education and advanced-theory counts equal ``qualifications.csv``.
-    """
-    member = member or load("member")
-    rng = cfg.rng("population")
-    units = population.load_units(population_dir)
-    sizes = units["members"].to_numpy()
-    unit = np.repeat(units["unit_id"].to_numpy(), sizes)
-    org = np.repeat(units["org"].to_numpy(), sizes)
-    n = len(unit)
-    pop = pd.DataFrame({"person": np.arange(n), "unit": unit, "org": org,
-                        "unit_size": np.repeat(sizes, sizes).astype(np.int64)})
-
-    lists = {role: member.role_item(role).list_name for role in ("sex", "age_group", "party", "education", "theory", "position")}
-    age_codes = member.valid_codes(lists["age_group"])
-    age_idx = np.zeros(n, dtype=np.int64)
-    for o, probs in _AGE_PROBS.items():
-        m = org == o
-        age_idx[m] = rng.choice(len(age_codes), size=int(m.sum()), p=np.asarray(probs) / sum(probs))
-    pop["age_group"] = np.asarray(age_codes, dtype=object)[age_idx]
-
-    per_org = population.org_margins(population_dir)
-    # Party: exact count per organization, older members more likely (ranked noisy score).
-    party_score = 0.45 * age_idx + rng.logistic(size=n)
-    is_party = _top_k_within(org, party_score, {o: per_org[o]["party"]["yes"] for o in per_org})
-    pop["party"] = np.where(is_party, "yes", "no").astype(object)
-    # Sex: exact count per organization; men slightly more often party members (ranked score).
-    male = _top_k_within(org, 0.3 * is_party + rng.logistic(size=n), {o: per_org[o]["sex"]["male"] for o in per_org})
-    pop["sex"] = np.where(male, "male", "female").astype(object)
-
-    # Education: the published counts, exactly; higher for older and party members, lower for veterans.
-    edu = population.education_margins(population_dir)
-    edu_codes = member.valid_codes(lists["education"])  # lowest first
-    edu_score = 0.25 * age_idx + 0.4 * is_party - 1.2 * (org == "HCCB") + rng.logistic(size=n)
-    order = np.argsort(-edu_score, kind="stable")
-    ranked = np.empty(n, dtype=object)
-    start = 0
-    for code in reversed(edu_codes):  # highest degree to the highest scores
-        ranked[start:start + edu[code]] = code
-        start += edu[code]
-    education = np.empty(n, dtype=object)
-    education[order] = ranked
-    pop["education"] = education
-
-    # Political theory: exactly the published number with advanced training; the rest by party.
-    theory_codes = member.valid_codes(lists["theory"])  # none, elementary, intermediate, advanced
-    q = population.qualifications(population_dir)
-    n_adv = int(q.loc[(q["variable"] == "theory") & (q["level"] == theory_codes[-1]), "count"].iloc[0])
-    edu_rank = pd.Series(education).map({c: i for i, c in enumerate(edu_codes)}).to_numpy()
-    adv_score = 1.5 * is_party + 0.3 * age_idx + 0.5 * edu_rank + rng.logistic(size=n)
-    advanced = _top_k_within(np.zeros(n, dtype=np.int64), adv_score, {0: n_adv})
-    u = rng.random(n)
-    cuts_party, cuts_non = np.array([0.08, 0.50]), np.array([0.65, 0.92])
-    cuts = np.where(is_party[:, None], cuts_party, cuts_non)
-    lower = (u[:, None] >= cuts).sum(axis=1)  # 0 none, 1 elementary, 2 intermediate
-    pop["theory"] = np.where(advanced, theory_codes[-1], np.asarray(theory_codes[:3], dtype=object)[lower]).astype(object)
-
-    # Positions: per unit, heads (2; 1 in units under 8), committee members (~8%), group leaders (~10%).
-    pos_codes = member.valid_codes(lists["position"])  # member, group_leader, committee, head
-    size = pop["unit_size"].to_numpy()
-    n_head = np.where(size >= 8, 2, 1)
-    n_cmte = np.clip(np.rint(size * 0.08), 1, 13).astype(int)
-    n_grp = np.rint(size * 0.10).astype(int)
-    pos_score = 1.0 * is_party + 0.3 * age_idx + rng.logistic(size=n)
-    rank = pd.Series(pos_score).groupby(unit).rank(method="first", ascending=False).to_numpy()
-    pos = np.where(rank <= n_head, 3, np.where(rank <= n_head + n_cmte, 2, np.where(rank <= n_head + n_cmte + n_grp, 1, 0)))
-    pop["position"] = np.asarray(pos_codes, dtype=object)[pos]
-    return pop
-
-
-# ============================================================================================
-# Unit implementation intensity
-# ============================================================================================
-def unit_intensity(cfg: SyntheticConfig, waves: Sequence[str], population_dir: Path | None = None) -> pd.DataFrame:
-    """Plan-implementation intensity per unit and wave, in (0, 1).
-
-    ``I = logistic(−1.4 + org_h + a_h + s_h · (wave − 2023) + e_hw)`` with unit level ``a_h ~
-    N(0, 0.6²)``, unit slope ``s_h ~ N(0.85, 0.3²)`` per year and a small wave shock — on average
-    about 0.2 in 2023, 0.38 in 2024, 0.57 in 2025, 0.74 in 2026.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``unit, org, wave, intensity``, sorted by unit and wave.
-    """
-    units = population.load_units(population_dir)
-    rng = cfg.rng("intensity")
-    h = len(units)
-    level = rng.normal(0.0, 0.6, h)
-    slope = rng.normal(0.85, 0.3, h)
-    org_shift = units["org"].map({"CDVC": 0.1, "HCCB": -0.2, "DTN": 0.0}).to_numpy()
-    rows = []
-    for wave in sorted(waves):
-        shock = cfg.rng("intensity", wave).normal(0.0, 0.15, h)
-        eta = -1.4 + org_shift + level + slope * (int(wave) - 2023) + shock
-        rows.append(pd.DataFrame({"unit": units["unit_id"], "org": units["org"], "wave": wave,
-                                  "intensity": 1.0 / (1.0 + np.exp(-eta))}))
-    return pd.concat(rows).sort_values(["unit", "wave"]).reset_index(drop=True)
 
 
 # ============================================================================================
@@ -315,7 +110,7 @@ class _Model:
     position_codes: tuple[str, ...]
 
 
-def _build_model(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame) -> _Model:
+def build_model(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame) -> _Model:
     rng = cfg.rng("population", 1)
     names = tuple(c.name for c in member.constructs)
     corr = _correlation(list(names), rng)
@@ -489,7 +284,7 @@ def population_scores(cfg: SyntheticConfig | None = None, wave: str = "2025",
     cfg = cfg or SyntheticConfig()
     member = load("member")
     pop = make_population(cfg, member, population_dir)
-    model = _build_model(cfg, member, pop)
+    model = build_model(cfg, member, pop)
     intensity = unit_intensity(cfg, sorted({wave, "2023"}), population_dir)
     inten = intensity[intensity["wave"] == wave].set_index("unit")["intensity"]
     answers, _ = population_answers(cfg, member, pop, model, inten.loc[pop["unit"]].to_numpy(), wave)
@@ -516,20 +311,7 @@ def _disjoint(rng: np.random.Generator, pool: np.ndarray, sizes: Mapping[str, in
     return out
 
 
-_FIELDWORK = {"member": ((4, 10), 26), "unit": ((12, 1), 19)}  # (month, day) of start, length in days
-
-
-def fieldwork_dates(instrument: str, wave: str) -> tuple[dt.date, dt.date]:
-    """Member baseline 2023 in April–May (just after the plan); later member waves in November;
-    unit forms each December (they report the whole year)."""
-    (month, day), days = _FIELDWORK[instrument]
-    if instrument == "member" and wave != "2023":
-        month, day = 11, 3
-    start = dt.date(int(wave), month, day)
-    return start, start + dt.timedelta(days=days)
-
-
-def _member_wave(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame, model: _Model,
+def member_wave(cfg: SyntheticConfig, member: Instrument, pop: pd.DataFrame, model: _Model,
                  intensity: pd.DataFrame, wave: str) -> tuple[list[str], list[list[object]], dict, pd.DataFrame]:
     """One member wave: (header, rows, defect counts, truth table)."""
 
@@ -692,94 +474,7 @@ def _count_defects(member: Instrument, data: pd.DataFrame, sets: Mapping[str, np
     }
 
 
-# ============================================================================================
-# Files
-# ============================================================================================
-def member_file_name(wave: str) -> str:
-    """File name of the member export of *wave* (marked synthetic in the name)."""
-    return f"{_SYNTHETIC_TAG}_member_{wave}_kobo_export.xlsx"
-
-
-def unit_file_name(wave: str) -> str:
-    """File name of the unit spreadsheet of *wave* (marked synthetic in the name)."""
-    return f"{_SYNTHETIC_TAG}_unit_{wave}_spreadsheet.xlsx"
-
-
-def _wave_yaml(instrument: str, wave: str, version: str, cfg: SyntheticConfig, file_name: str) -> dict:
-    start, end = fieldwork_dates(instrument, wave)
-    return {
-        "instrument": instrument, "wave": wave, "instrument_version": version, "synthetic": True,
-        "fieldwork_start": start.isoformat(), "fieldwork_end": end.isoformat(),
-        "speeder_seconds": float(cfg.speeder_seconds) if instrument == "member" else None,
-        "source": f"SYNTHETIC DEMO DATA generated by analysis.synthetic.members (seed {cfg.seed}); file {file_name}; not real survey data",
-    }
-
-
-def generate_demo(out_dir: Path | str | None = None, *, waves: Sequence[str] = DEFAULT_WAVES,
-                  cfg: SyntheticConfig | None = None, population_dir: Path | None = None) -> dict:
-    """Write the synthetic waves and the truth file to *out_dir* (default ``data/demo``).
-
-    Parameters
-    ----------
-    out_dir : path, optional
-        Output folder; ``member/<wave>/`` and ``unit/<wave>/`` and ``truth.json`` are written.
-    waves : sequence of str
-        Wave ids (years).
-    cfg : SyntheticConfig, optional
-        Generator settings (seed …); default the shipped demo.
-    population_dir : path, optional
-        Population frame folder (default ``data/population``).
-
-    Returns
-    -------
-    dict
-        The truth (as written to ``truth.json``) plus ``files``: ``{instrument: {wave: [paths]}}``.
-    """
-    from analysis.synthetic.units import unit_wave
-
-    cfg = cfg or SyntheticConfig()
-    out = Path(out_dir) if out_dir is not None else config.DEMO_DIR
-    waves = sorted({config.check_id(str(w), "wave") for w in waves})
-    not_years = [w for w in waves if not (w.isdigit() and len(w) == 4 and int(w) >= 2023)]
-    if not_years:
-        raise ValueError(f"synthetic waves are years from 2023 (the plan's baseline), not {not_years}")
-    member, unit = load("member"), load("unit")
-    pop = make_population(cfg, member, population_dir)
-    model = _build_model(cfg, member, pop)
-    intensity = unit_intensity(cfg, sorted(set(waves) | {"2023"}), population_dir)
-    files: dict[str, dict[str, list[str]]] = {"member": {}, "unit": {}}
-    truths, defects, unit_rows = [], {}, []
-    for wave in waves:
-        header, rows, found, truth = _member_wave(cfg, member, pop, model, intensity, wave)
-        name = member_file_name(wave)
-        folder = out / "member" / wave
-        write_text_xlsx(folder / name, header, rows, sheet="SYNTHETIC DEMO",
-                   title=f"SYNTHETIC DEMO — member survey {wave} (KoboToolbox-style export)",
-                   description="Synthetic demonstration data generated by analysis.synthetic.members; not real survey data.")
-        write_yaml(folder / "wave.yaml", _wave_yaml("member", wave, member.version, cfg, name))
-        files["member"][wave] = [str(folder / name)]
-        truths.append(truth)
-        defects[wave] = found
-
-        uheader, urows, udata = unit_wave(cfg, unit, pop, intensity, wave, population_dir)
-        uname = unit_file_name(wave)
-        ufolder = out / "unit" / wave
-        write_xlsx(ufolder / uname, uheader, urows, sheet="Phieu to chuc co so",
-                   title=f"SYNTHETIC DEMO — unit survey {wave} (spreadsheet)",
-                   description="Synthetic demonstration data generated by analysis.synthetic.members; not real survey data.")
-        write_yaml(ufolder / "wave.yaml", _wave_yaml("unit", wave, unit.version, cfg, uname))
-        files["unit"][wave] = [str(ufolder / uname)]
-        unit_rows.append(udata)
-
-    truth_means = pd.concat(truths, ignore_index=True)
-    result = _truth_document(cfg, waves, intensity, truth_means, defects, member)
-    write_json(out / "truth.json", result)
-    result = dict(result)
-    result["files"] = files
-    return result
-
-
-def _truth_document(cfg: SyntheticConfig, waves: Sequence[str], intensity: pd.DataFrame, means: pd.DataFrame,
+def truth_document(cfg: SyntheticConfig, waves: Sequence[str], intensity: pd.DataFrame, means: pd.DataFrame,
                     defects: Mapping[str, dict], member: Instrument) -> dict:
     overall = means[means["org"] == "ALL"].pivot(index="construct", columns="wave", values="mean")
     first = min(waves)
@@ -836,8 +531,3 @@ def _truth_document(cfg: SyntheticConfig, waves: Sequence[str], intensity: pd.Da
         ],
         "defects": {w: defects[w] for w in sorted(defects)},
     }
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file (used by the tests and the README's determinism note)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

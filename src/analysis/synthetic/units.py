@@ -34,6 +34,8 @@ import pandas as pd
 from analysis.ingest import validate
 from analysis.ingest.spec import InstrumentSpec, spec_from_instrument, typed_answers
 from analysis.instruments import Instrument, population
+from analysis.synthetic.text import unit_comments
+from analysis.synthetic.world import fieldwork_dates
 
 __all__ = ["PROFILES", "DENOMINATORS", "ROUTINE_FROM_INTENSITY", "unit_wave", "parse_formula"]
 
@@ -147,9 +149,9 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
     unit : Instrument
         The unit instrument.
     pop : DataFrame
-        The synthetic population (`analysis.synthetic.members.make_population`): party counts per unit.
+        The synthetic population (`analysis.synthetic.world.make_population`): party counts per unit.
     intensity : DataFrame
-        ``unit, org, wave, intensity`` (`analysis.synthetic.members.unit_intensity`).
+        ``unit, org, wave, intensity`` (`analysis.synthetic.world.unit_intensity`).
     wave : str
 
     Returns
@@ -157,9 +159,6 @@ def unit_wave(cfg, unit: Instrument, pop: pd.DataFrame, intensity: pd.DataFrame,
     (header, rows, answers)
         ``answers`` has one row per unit (codes, integers, ISO dates) and the unit's intensity.
     """
-    from analysis.synthetic.members import fieldwork_dates
-    from analysis.synthetic.text import unit_comments
-
     units = population.load_units(population_dir)
     h = len(units)
     persistent = cfg.rng("unit", 0)   # the same numbers every wave: panel persistence
