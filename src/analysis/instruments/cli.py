@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     c = sub.add_parser("check", help="check every instrument file; exit 1 and list all problems if any",
                        description="Check every surveys/<name>/v<N>.yaml (and that the member + unit pair "
-                                   "covers task groups 1–6). Prints every problem with file and item.")
+                                   "covers every task group of the plan, if the study has one). Prints every "
+                                   "problem with file and item.")
     c.set_defaults(func=run_check)
 
     e = sub.add_parser("export", help="export one instrument as XLSForm, questionnaire or codebook",

@@ -407,7 +407,7 @@ class Instrument:
         raise KeyError(f"instrument {self.name!r} v{self.version} has no group {name!r}")
 
     def task_group(self, number: int) -> TaskGroup:
-        """Task group *number* (1–6)."""
+        """Task group *number* of the plan (Đề án 04 has six)."""
         for tg in self.task_groups:
             if tg.number == number:
                 return tg

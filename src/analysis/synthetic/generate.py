@@ -1,15 +1,16 @@
-"""Synthetic demo population and survey waves with planted effects (SYNTHETIC DATA, not real).
+"""Writing the synthetic demo: every wave's files as real ones arrive, and the planted truth (SYNTHETIC DATA).
 
-`generate_demo` writes the synthetic demo (SYNTHETIC DATA, not real) and,, for each wave, the files exactly as real ones arrive:
+`generate_demo` writes, for each wave, the files exactly as real ones arrive (all marked synthetic):
 
-* ``member/<wave>/SYNTHETIC_DEMO_member_<wave>_kobo.xlsx`` — a KoboToolbox-style XLSX export
+* ``member/<wave>/SYNTHETIC_DEMO_member_<wave>_kobo_export.xlsx`` — a KoboToolbox-style XLSX export
   (group-path headers ``<group>/<item>``, ``start``/``end`` items, ``meta/instanceID``, ``_id``,
   ``_uuid``, ``_submission_time`` in UTC, ``_index`` …; select answers as XML codes);
 * ``unit/<wave>/SYNTHETIC_DEMO_unit_<wave>_spreadsheet.xlsx`` — the unit survey as a hand-typed
   spreadsheet (question texts as headers, choice labels as answers, Excel dates);
 * ``<instrument>/<wave>/wave.yaml`` (``synthetic: true``) and ``truth.json`` (the planted truth).
 
-The files go through the ordinary import (`analysis.ingest.importer.import_wave`); see `analysis.synthetic.demo`.
+The files go through the ordinary import (`analysis.ingest.importer.import_wave`); see
+`analysis.synthetic.demo`.
 
 The model behind the answers: `analysis.synthetic.world` (the members of the frame, the
 units' implementation intensity), `analysis.synthetic.members` (member answers, response,
