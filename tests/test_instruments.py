@@ -150,6 +150,19 @@ def test_unit_indicators_have_formula_direction_and_plan_targets(unit):
     digital = unit.indicator("ui_dig_share")
     assert (digital.target, digital.target_year, digital.unit) == (1.0, 2025, "share")
     assert digital.formula == "us_dig_records / us_mem_total"
+    # The plan's targets are requirements on every grassroots unit (a session every six months …).
+    assert {i.target_per for i in unit.indicators if i.target is not None} == {"unit"}
+
+
+def test_a_target_must_say_what_reaches_it(tmp_path):
+    surveys = make_surveys(tmp_path)
+    path = surveys / "unit" / "v1.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("per: unit", "per: units"), encoding="utf-8")
+    with pytest.raises(I.InstrumentError) as info:
+        I.check_all(surveys_dir=surveys)
+    assert info.value.problems == (
+        f"{path}: indicator 'i_share': target needs 'per: unit' (every unit must reach it) or 'per: total' "
+        "(the indicator over all units must), not 'units'",)
 
 
 def test_unit_survey_measures_what_the_brief_lists(unit):

@@ -57,7 +57,7 @@ survey:
   - {type: select_one yesno, name: u_flag, label::vi: "Có không?"}
 @EXTRA@
 indicators:
-  - {name: i_share, label::vi: "Tỷ lệ", formula: "u_done / u_total", unit: share, direction: higher, task_group: 3, objective: O3, target: {value: 1, year: 2025}}
+  - {name: i_share, label::vi: "Tỷ lệ", formula: "u_done / u_total", unit: share, direction: higher, task_group: 3, objective: O3, target: {value: 1, year: 2025, per: unit}}
   - {name: i_flag, label::vi: "Cờ", formula: u_flag, unit: yes/no, direction: higher, task_group: 4, objective: O1}
   - {name: i_five, label::vi: "Năm", formula: u_total, unit: count, direction: higher, task_group: 5, objective: O2}
   - {name: i_six, label::vi: "Sáu", formula: u_done, unit: count, direction: lower, task_group: 6, objective: O2}

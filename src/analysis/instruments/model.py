@@ -195,7 +195,10 @@ class Indicator:
     """A unit-survey indicator: ``formula`` (pandas-eval over item names) with the plan's target.
 
     ``target`` applies from ``target_year`` on (a deadline such as "by 2025" or a yearly duty
-    from 2023); ``direction`` says whether a higher or a lower value is better.
+    from 2023); ``direction`` says whether a higher or a lower value is better. ``target_per``
+    says what must reach it: ``"unit"`` — every grassroots unit (a requirement on each unit,
+    such as a working session every six months: attainment is the number of units that meet
+    it) — or ``"total"`` — the indicator over all units together (one aggregate figure).
     """
 
     name: str
@@ -211,6 +214,7 @@ class Indicator:
     target_note_vi: str = ""
     target_note_en: str = ""
     items: tuple[str, ...] = ()
+    target_per: str | None = None
 
     def label(self, lang: str = "vi") -> str:
         return (self.label_en if lang == "en" else "") or self.label_vi

@@ -209,14 +209,24 @@ def _parse_survey(rows: Any, where: str, problems: list[str], group: str | None 
     return items, groups
 
 
-def _parse_target(raw: Any, where: str, name: str, problems: list[str]) -> tuple[float | None, int | None, str, str]:
+#: What must reach an indicator's target: every unit, or the indicator over all units together.
+TARGET_PER = ("unit", "total")
+
+
+def _parse_target(raw: Any, where: str, name: str, problems: list[str]
+                  ) -> tuple[float | None, int | None, str, str, str | None]:
     if raw is None:
-        return None, None, "", ""
+        return None, None, "", "", None
     if not isinstance(raw, dict) or not isinstance(raw.get("value"), (int, float)) \
             or not isinstance(raw.get("year"), int):
         problems.append(f"{where}: indicator '{name}': target needs a numeric 'value' and a 'year'")
-        return None, None, "", ""
-    return float(raw["value"]), int(raw["year"]), _text(raw, "note::vi"), _text(raw, "note::en")
+        return None, None, "", "", None
+    per = raw.get("per")
+    if per not in TARGET_PER:
+        problems.append(f"{where}: indicator '{name}': target needs 'per: unit' (every unit must reach it) "
+                        f"or 'per: total' (the indicator over all units must), not {per!r}")
+        per = None
+    return float(raw["value"]), int(raw["year"]), _text(raw, "note::vi"), _text(raw, "note::en"), per
 
 
 def _parse(path: Path, raw: Any, surveys_dir: Path, population_dir: Path | None,
@@ -245,11 +255,11 @@ def _parse(path: Path, raw: Any, surveys_dir: Path, population_dir: Path | None,
     for d in raw.get("indicators") or []:
         name = str(d.get("name", ""))
         formula = str(d.get("formula", "")).strip()
-        value, year, note_vi, note_en = _parse_target(d.get("target"), where, name, problems)
+        value, year, note_vi, note_en, per = _parse_target(d.get("target"), where, name, problems)
         indicators.append(Indicator(name, _text(d, "label::vi"), _text(d, "label::en"), formula,
                                     str(d.get("unit", "")), str(d.get("direction", "")),
                                     d.get("task_group"), d.get("objective"), value, year, note_vi, note_en,
-                                    formula_items(formula)))
+                                    formula_items(formula), per))
     settings = tuple((str(k), str(v)) for k, v in (raw.get("settings") or {}).items())
     languages = raw.get("languages", ["vi", "en"])
     if not (isinstance(languages, list) and languages and all(lang in ("vi", "en") for lang in languages)):

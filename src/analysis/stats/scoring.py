@@ -266,8 +266,9 @@ def indicator_attainment(values: pd.DataFrame, instrument: Instrument, *, wave: 
     Returns
     -------
     DataFrame
-        Columns ``indicator, task_group, unit, direction, target, target_year, due, n, mean,
-        n_met, share_met`` (one row per indicator, instrument order). ``n`` counts units with a
+        Columns ``indicator, task_group, unit, direction, target, target_year, per, due, n, mean,
+        n_met, share_met`` (one row per indicator, instrument order); ``per`` says what must reach
+        the target (``unit``: every unit, ``total``: the mean over units). ``n`` counts units with a
         value; ``n_met`` those at or beyond the target (``>=`` when higher is better, ``<=``
         when lower is). Without a target, ``n_met`` and ``share_met`` are missing.
 
@@ -298,12 +299,13 @@ def indicator_attainment(values: pd.DataFrame, instrument: Instrument, *, wave: 
             "direction": ind.direction,
             "target": np.nan if ind.target is None else ind.target,
             "target_year": pd.NA if ind.target_year is None else ind.target_year,
+            "per": ind.target_per,
             "due": bool(ind.target_year is not None and year >= ind.target_year),
             "n": n, "mean": float(col.mean()) if n else np.nan,
             "n_met": n_met, "share_met": share,
         })
     out = pd.DataFrame(rows, columns=["indicator", "task_group", "unit", "direction", "target", "target_year",
-                                      "due", "n", "mean", "n_met", "share_met"])
+                                      "per", "due", "n", "mean", "n_met", "share_met"])
     out["target_year"] = out["target_year"].astype("Int64")
     out["n_met"] = out["n_met"].astype("Int64")
     return out
