@@ -1,21 +1,13 @@
-"""Narrative rules: exact sentences, never more than the numbers say; scorecard statuses."""
+"""Narrative rules: exact sentences, never more than the numbers say (the scorecard: test_scorecard.py)."""
 
 from __future__ import annotations
 
 import unicodedata
 
-import pandas as pd
 import pytest
 
 from analysis.report import narrative
 from analysis.report.narrative import cohen_label, describe_change, describe_estimate
-from analysis.report.scorecard import (
-    STATUS_LABELS,
-    scorecard,
-    scorecard_status,
-    task_group_scorecard,
-    task_group_status,
-)
 from analysis.report.tables import MINUS
 
 LABEL = "sự hài lòng với hoạt động của tổ chức"
@@ -101,77 +93,6 @@ def test_estimate_sentence_and_nfc():
                                               (-0.5, "trung bình", "medium"), (1.2, "lớn", "large")])
 def test_cohen_words(d, vi, en):
     assert cohen_label(d) == vi and cohen_label(d, lang="en") == en
-
-
-@pytest.mark.parametrize(
-    ("args", "kw", "expected"),
-    [
-        ((0.9, 0.85, 0.95), {"target_year": 2025, "year": 2024}, "achieved"),
-        ((0.9, 0.8, 0.95), {"target_year": 2025, "year": 2025}, "achieved"),        # ci_low == target
-        ((0.85, 0.75, 0.95), {"target_year": 2025, "year": 2025}, "not_achieved"),  # contains target, due
-        ((0.6, 0.5, 0.7), {"target_year": 2025, "year": 2026}, "not_achieved"),    # below, due
-        ((0.7, 0.6, 0.85), {"target_year": 2025, "year": 2024}, "on_track"),
-        ((0.7, 0.6, 0.85), {"target_year": 2025, "year": 2024, "baseline": 0.75}, "not_achieved"),
-        ((0.5, 0.4, 0.6), {"target_year": 2025, "year": 2024}, "not_achieved"),    # target out of reach
-        ((0.9, None, None), {"target_year": 2023, "year": 2024}, "achieved"),        # census, no interval
-        ((float("nan"), None, None), {"target_year": 2023, "year": 2024}, "not_measurable"),
-    ],
-)
-def test_scorecard_status_rules(args, kw, expected):
-    assert scorecard_status(*args, target=0.8, **kw) == expected
-
-
-def test_scorecard_lower_is_better_and_no_target():
-    assert scorecard_status(1.0, 0.5, 1.5, target=2, target_year=2025, year=2025, direction="lower") == "achieved"
-    assert scorecard_status(3.0, 2.5, 3.5, target=2, target_year=2025, year=2025, direction="lower") == "not_achieved"
-    assert scorecard_status(3.0, 2.5, 3.5, target=None, target_year=None, year=2025) == "not_measurable"
-
-
-def test_scorecard_sentences_and_task_groups():
-    t = pd.DataFrame({
-        "indicator": ["i1", "i2", "i3", "i4"],
-        "task_group": [3, 3, 3, 6],
-        "estimate": [0.9, 0.7, 0.6, float("nan")],
-        "ci_low": [0.85, 0.6, 0.5, float("nan")],
-        "ci_high": [0.95, 0.85, 0.7, float("nan")],
-        "target": [0.8, 0.8, 1.0, 1.0],
-        "target_year": [2025, 2025, 2023, 2023],
-        "direction": "higher",
-        "unit": "share",
-    })
-    labels = {"i1": "Chỉ tiêu một", "i2": "Chỉ tiêu hai", "i3": "Chỉ tiêu ba", "i4": "Chỉ tiêu bốn"}
-    entries = scorecard(t, year=2024, labels=labels)
-    assert [e.status for e in entries] == ["achieved", "on_track", "not_achieved", "not_measurable"]
-    assert [e.sentence.text for e in entries] == [
-        "Chỉ tiêu một: Đạt (90%, khoảng tin cậy 95%: 85%–95%; cả khoảng ước lượng đạt mục tiêu 80% vào năm 2025).",
-        "Chỉ tiêu hai: Đúng tiến độ (70%, khoảng tin cậy 95%: 60%–85%; năm 2024 chưa đến hạn, mục tiêu 80% vào năm 2025 vẫn nằm trong tầm đạt được).",
-        "Chỉ tiêu ba: Chưa đạt (60%, khoảng tin cậy 95%: 50%–70%; thấp hơn mục tiêu 100% vào năm 2023).",
-        "Chỉ tiêu bốn: Chưa đo được (chưa có số liệu hoặc chưa có mục tiêu định lượng).",
-    ]
-    assert entries[2].sentence.source == "scorecard[indicator=i3]"
-    groups = task_group_scorecard(entries, t["task_group"].tolist(), group_labels={3: "Nhóm ba", 6: "Nhóm sáu"})
-    assert [g.status for g in groups] == ["not_achieved", "not_measurable"]
-    assert groups[0].sentence.text == ("Nhóm nhiệm vụ 3 (Nhóm ba): Chưa đạt — 1 chỉ tiêu đạt, 1 đúng tiến độ, "
-                                       "1 chưa đạt, 0 chưa đo được.")
-    assert [STATUS_LABELS[s]["vi"] for s in ("achieved", "on_track", "not_achieved", "not_measurable")] == [
-        "Đạt", "Đúng tiến độ", "Chưa đạt", "Chưa đo được"]
-
-
-def test_task_group_status_combination():
-    assert task_group_status([]) == "not_measurable"
-    assert task_group_status(iter(["achieved", "achieved"])) == "achieved"
-    with pytest.raises(ValueError, match="unknown status"):
-        task_group_status(["great"])
-
-
-def test_scorecard_count_indicator_from_attainment_table():
-    t = pd.DataFrame({"indicator": ["s"], "task_group": [1], "unit": ["count"], "direction": ["higher"],
-                      "target": [2.0], "target_year": pd.array([2023], dtype="Int64"), "mean": [2.4]})
-    e = scorecard(t, year=2024, labels={"s": "Số buổi làm việc"}, estimate_col="mean")[0]
-    assert e.status == "achieved"
-    assert e.sentence.text == "Số buổi làm việc: Đạt (2,40; đạt mục tiêu 2 vào năm 2023)."
-    en = scorecard(t.assign(mean=1.5), year=2024, labels={"s": "Working sessions"}, estimate_col="mean", lang="en")[0]
-    assert en.sentence.text == "Working sessions: not achieved (1.50; below the target of 2 by 2023)."
 
 
 _COUNT_ROW = {"variable": "x", "estimate_a": 1.5, "estimate_b": 2.16, "difference": 0.66, "ci_low": 0.41,

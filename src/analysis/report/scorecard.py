@@ -1,29 +1,49 @@
-"""The scorecard: the status of each indicator of the plan against its target, and of each task group.
+"""The scorecard: each target of the plan, each task group, from both surveys, by a rule a reader can check.
 
-Statuses and their sentences (Vietnamese, English) from one row of an indicator table each;
-every sentence carries its ``source`` (`analysis.report.narrative.Sentence`).
+Pure functions over tidy tables (the recipes of `analysis.study.summary` build them from the
+data); every sentence carries its ``source`` (`analysis.report.narrative.Sentence`).
 
-Scorecard rule (per indicator, direction "higher"; "lower" is the mirror image)
--------------------------------------------------------------------------------
-The status is judged from the 95% interval ``[ci_low, ci_high]`` against the target, not from
-the point estimate. A census value without an interval counts as an interval of width zero.
+The unit survey is a census of the units, so a target is judged on counts, never on a sampling
+interval. Verdicts (``VERDICTS``):
 
-1. **Chưa đo được / not measurable** — no target, or no estimate (no data, or suppressed).
-2. **Đạt / achieved** — ``ci_low >= target``: the whole interval reaches the target.
-3. Otherwise, in or after the target year (``year >= target_year``):
-   **Chưa đạt / not achieved** — the sentence says "below the target" when
-   ``ci_high < target`` and "not shown to be achieved" when the interval contains the target.
-4. Otherwise (before the target year): **Đúng tiến độ / on track** when the estimate is not
-   below the baseline (if one is given) and the target is within reach: it is inside or below
-   the interval (``ci_high >= target``), or — with a baseline from an earlier year — the upper
-   end of the interval, carried forward at the pace it gained since the baseline
-   (``ci_high + (ci_high − baseline) / (year − baseline_year) × (target_year − year)``),
-   reaches the target by the target year. Else **Chưa đạt / not achieved** ("behind
-   schedule"). The projection uses the interval's favourable end, as rule 2 does not: the
-   verdict "behind" is given only when even that optimistic straight line falls short.
+Đạt / achieved · Đạt một phần / partly achieved · Chưa đạt / not achieved · Chưa kết luận được /
+inconclusive · Không có chỉ tiêu định lượng / no quantified target (measured, no numeric target) ·
+Chưa có số liệu / no data.
 
-A task group's status combines its indicators' statuses: not measurable when none is
-measurable; otherwise the worst measurable one (not achieved < on track < achieved).
+A target on every unit (``per: unit`` in the instrument: a working session every six months, a
+yearly conference …). *N* units in the frame, *S* of them answered the survey, *A* of those have
+a value (a unit without one: the target does not apply — no violation to handle — or the item
+was not answered), *M* meet the target
+--------------------------------------------------------------------------------------------------
+1. no data — ``A = 0``;
+2. achieved — ``M = A`` and ``S = N``: every unit answered and every unit with a value meets it;
+3. inconclusive — ``M = A`` but ``S < N``: units that did not answer might not meet it;
+4. not achieved — ``M = 0``;
+5. partly achieved — otherwise (some units meet it, at least one with a value does not).
+The count is always shown ("54/103 cơ sở"), with the units without a value and those that did
+not answer when there are any.
+
+A target on all units together (``per: total``: the mean over the units)
+------------------------------------------------------------------------
+With every unit answering, achieved or not achieved by the value itself. With units missing the
+value lies between bounds (missing units at the indicator's lowest or highest possible value,
+when it has one: 0–1 for a share or a yes/no); achieved when both bounds meet the target, not
+achieved when neither does, inconclusive otherwise (or without bounds).
+
+A task group (``task_group_verdict``): its targets and its members' experience
+------------------------------------------------------------------------------
+T = the verdicts of its targeted indicators with data; C = the changes since the baseline of
+the member scales mapped to the task group (``rose`` / ``fell`` when significant after the BH
+adjustment, else ``unchanged``).
+
+1. no data — nothing measured;
+2. no quantified target — measured, but no targeted indicator has data;
+3. achieved — every T achieved and no member scale fell;
+4. partly achieved — some T achieved or partly achieved, or a member scale rose;
+5. not achieved — some T not achieved;
+6. inconclusive — every T inconclusive.
+One lagging indicator does not erase the rest (rule 4), and the basis shows the counts:
+"2/3 chỉ tiêu đạt; cảm nhận của đoàn viên: 1 tăng, 1 không đổi".
 """
 
 from __future__ import annotations
@@ -31,272 +51,340 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.report.narrative import Sentence, any_missing, format_value, number_in, row_source
-from analysis.report.tables import format_interval, format_number
+from analysis.report.narrative import Sentence, format_value, number_in, row_source
+from analysis.report.tables import format_number, format_percent
 
-__all__ = ["STATUS_LABELS", "ScorecardEntry", "scorecard", "scorecard_status", "task_group_scorecard",
-           "task_group_status"]
+__all__ = [
+    "VERDICTS", "CHANGES", "BOUNDED_UNITS", "unit_requirement_verdict", "total_verdict", "change_direction",
+    "task_group_verdict", "indicator_verdicts", "attainment_text", "indicator_sentence", "task_group_basis",
+    "task_group_table", "lagging_sentences",
+]
 
-#: Status code -> (Vietnamese, English) label, in the order worst ... best, then unmeasured.
-STATUS_LABELS: dict[str, dict[str, str]] = {
-    "not_achieved": {"vi": "Chưa đạt", "en": "Not achieved"},
-    "on_track": {"vi": "Đúng tiến độ", "en": "On track"},
+#: Verdict code -> label, from best to no data.
+VERDICTS: dict[str, dict[str, str]] = {
     "achieved": {"vi": "Đạt", "en": "Achieved"},
-    "not_measurable": {"vi": "Chưa đo được", "en": "Not measurable"},
+    "partly": {"vi": "Đạt một phần", "en": "Partly achieved"},
+    "not_achieved": {"vi": "Chưa đạt", "en": "Not achieved"},
+    "inconclusive": {"vi": "Chưa kết luận được", "en": "Inconclusive"},
+    "no_target": {"vi": "Không có chỉ tiêu định lượng", "en": "No quantified target"},
+    "no_data": {"vi": "Chưa có số liệu", "en": "No data"},
 }
-_STATUS_RANK = {"not_achieved": 0, "on_track": 1, "achieved": 2}
-_PERCENT_UNITS = frozenset({"share", "yes/no", "proportion", "percent"})
-
-
-@dataclass(frozen=True)
-class ScorecardEntry:
-    """Status of one indicator (or task group) with its sentence."""
-
-    status: str
-    label: str
-    sentence: Sentence
+#: A member scale's change since the baseline -> word.
+CHANGES: dict[str, dict[str, str]] = {
+    "rose": {"vi": "tăng", "en": "up"},
+    "fell": {"vi": "giảm", "en": "down"},
+    "unchanged": {"vi": "không đổi", "en": "unchanged"},
+}
+#: Indicator units with a lowest and highest possible value (the bounds of a missing unit).
+BOUNDED_UNITS: dict[str, tuple[float, float]] = {"yes/no": (0.0, 1.0), "share": (0.0, 1.0)}
+_TARGETED = ("achieved", "partly", "not_achieved", "inconclusive")
 
 
 def _nfc(s: str) -> str:
     return unicodedata.normalize("NFC", s)
 
 
-def scorecard_status(
-    estimate: float,
-    ci_low: float | None,
-    ci_high: float | None,
-    *,
-    target: float | None,
-    target_year: int | None,
-    year: int,
-    direction: str = "higher",
-    baseline: float | None = None,
-    baseline_year: int | None = None,
-) -> str:
-    """Status code of one indicator by the documented interval rule (module docstring).
-
-    Returns
-    -------
-    str
-        ``achieved``, ``on_track``, ``not_achieved`` or ``not_measurable``.
+def unit_requirement_verdict(n_met: int, n_with_value: int, n_responded: int, n_units: int) -> str:
+    """Verdict of a target every unit must meet (rules 1–5 of the module docstring).
 
     Examples
     --------
-    >>> scorecard_status(0.9, 0.82, 0.95, target=0.8, target_year=2025, year=2024)
+    >>> unit_requirement_verdict(103, 103, 103, 103), unit_requirement_verdict(54, 103, 103, 103)
+    ('achieved', 'partly')
+    >>> unit_requirement_verdict(45, 45, 103, 103)  # the 58 others had no violation to handle
     'achieved'
-    >>> scorecard_status(0.7, 0.6, 0.85, target=0.8, target_year=2025, year=2024)
-    'on_track'
-    >>> scorecard_status(0.7, 0.6, 0.85, target=0.8, target_year=2025, year=2025)
-    'not_achieved'
-    >>> scorecard_status(float("nan"), None, None, target=0.8, target_year=2025, year=2025)
-    'not_measurable'
+    >>> unit_requirement_verdict(98, 98, 98, 103), unit_requirement_verdict(0, 40, 40, 103)
+    ('inconclusive', 'not_achieved')
+    >>> unit_requirement_verdict(0, 0, 103, 103)
+    'no_data'
+    """
+    if not n_met <= n_with_value <= n_responded <= n_units:
+        raise ValueError(f"unit counts out of order: {n_met} met, {n_with_value} with a value, "
+                         f"{n_responded} answered, {n_units} in the frame")
+    if n_with_value == 0:
+        return "no_data"
+    if n_met == n_with_value:
+        return "achieved" if n_responded == n_units else "inconclusive"
+    return "not_achieved" if n_met == 0 else "partly"
 
-    A 2025 target of 100% seen in 2024: 70% (interval 60–80%) after 40% in 2023 is on pace
-    (80% + 40 points a year reaches 100%); 50% (45–55%) after 40% is behind.
 
-    >>> scorecard_status(0.7, 0.6, 0.8, target=1.0, target_year=2025, year=2024, baseline=0.4, baseline_year=2023)
-    'on_track'
-    >>> scorecard_status(0.5, 0.45, 0.55, target=1.0, target_year=2025, year=2024, baseline=0.4, baseline_year=2023)
-    'not_achieved'
+def total_verdict(low: float, high: float, target: float, direction: str = "higher") -> str:
+    """Verdict of a target on all units together, from the bounds of its value.
+
+    *low* = *high* when every unit answered; NaN bounds (no data) give ``no_data``, one NaN bound
+    (units missing, value unbounded) ``inconclusive`` unless the other settles it.
+
+    Examples
+    --------
+    >>> total_verdict(0.8, 0.8, 0.75), total_verdict(0.7, 0.9, 0.75), total_verdict(0.5, 0.6, 0.75)
+    ('achieved', 'inconclusive', 'not_achieved')
+    >>> total_verdict(0.1, 0.1, 0.2, direction="lower")
+    'achieved'
     """
     if direction not in ("higher", "lower"):
         raise ValueError(f"direction must be 'higher' or 'lower', not {direction!r}")
-    est = float("nan") if estimate is None or estimate is pd.NA else float(estimate)
-    if target is None or (isinstance(target, float) and math.isnan(target)) or math.isnan(est):
-        return "not_measurable"
-    lo = est if ci_low is None or any_missing(float(ci_low)) else float(ci_low)
-    hi = est if ci_high is None or any_missing(float(ci_high)) else float(ci_high)
-    if direction == "lower":  # mirror: work on negated values so one rule serves both
-        est, lo, hi, target = -est, -hi, -lo, -float(target)
-        baseline = None if baseline is None or any_missing(float(baseline)) else -float(baseline)
-    if lo >= target:
+    if math.isnan(low) and math.isnan(high):
+        return "no_data"
+    meets = (lambda v: v >= target) if direction == "higher" else (lambda v: v <= target)  # noqa: E731
+    worst, best = (low, high) if direction == "higher" else (high, low)
+    if not math.isnan(worst) and meets(worst):
         return "achieved"
-    due = target_year is None or year >= int(target_year)
-    if due:
+    if not math.isnan(best) and not meets(best):
         return "not_achieved"
-    has_baseline = baseline is not None and not any_missing(float(baseline))
-    moving_right_way = not has_baseline or est >= float(baseline)
-    within_reach = hi >= target
-    if not within_reach and has_baseline and baseline_year is not None and year > int(baseline_year):
-        pace = (hi - float(baseline)) / (year - int(baseline_year))
-        within_reach = hi + pace * (int(target_year) - year) >= target
-    return "on_track" if within_reach and moving_right_way else "not_achieved"
+    return "inconclusive"
 
 
-def _scorecard_sentence(status: str, label: str, est: float, lo: float, hi: float, target: float,
-                        target_year: int | None, year: int, direction: str, percent: bool, lang: str) -> str:
-    # shares of units are published rounded to whole percentages: "62%", "mục tiêu 100%"
-    dec = 0 if percent else 2
-    f = lambda v: format_value(v, dec, lang, percent)  # noqa: E731
-    word = STATUS_LABELS[status][lang]
-    if status == "not_measurable":
-        if lang == "vi":
-            return f"{label}: {word} (chưa có số liệu hoặc chưa có mục tiêu định lượng)."
-        return f"{label}: {word.lower()} (no data, or no quantified target)."
-    has_ci = not any_missing(lo, hi) and hi > lo
-    ci = format_interval(lo, hi, dec, lang=lang, percent=percent) if has_ci else ""
-    # a whole-number target of a count reads "2", not "2,00"
-    ft = f if percent or float(target) != int(target) else (lambda v: format_number(int(v), lang=lang))  # noqa: E731
-    if lang == "vi":
-        ev = f"{f(est)}" + (f", khoảng tin cậy 95%: {ci}" if has_ci else "")
-        goal = f"mục tiêu {ft(target)}" + (f" vào năm {target_year}" if target_year else "")
-        below = (hi < target) if direction == "higher" else (lo > target)
-        reason = {
-            "achieved": f"cả khoảng ước lượng đạt {goal}" if has_ci else f"đạt {goal}",
-            "on_track": f"năm {year} chưa đến hạn, {goal} vẫn nằm trong tầm đạt được",
-            "not_achieved": (f"thấp hơn {goal}" if direction == "higher" else f"cao hơn {goal}") if below
-            else f"số liệu chưa cho phép khẳng định đã đạt {goal}",
-        }[status]
-        if status == "not_achieved" and target_year and year < int(target_year):
-            reason = f"chậm so với tiến độ để đạt {goal}"
-        return f"{label}: {word} ({ev}; {reason})."
-    ev = f"{f(est)}" + (f", 95% CI: {ci}" if has_ci else "")
-    goal = f"the target of {ft(target)}" + (f" by {target_year}" if target_year else "")
-    below = (hi < target) if direction == "higher" else (lo > target)
-    reason = {
-        "achieved": f"the whole interval meets {goal}" if has_ci else f"meets {goal}",
-        "on_track": f"{year} is before the deadline and {goal} is still within reach",
-        "not_achieved": (f"{'below' if direction == 'higher' else 'above'} {goal}" if below
-                         else f"the data do not show that {goal} was met"),
-    }[status]
-    if status == "not_achieved" and target_year and year < int(target_year):
-        reason = f"behind schedule for {goal}"
-    return f"{label}: {word.lower()} ({ev}; {reason})."
+def change_direction(estimate: float, significant: object) -> str | None:
+    """``rose``, ``fell`` or ``unchanged`` for a member scale's change; None without an estimate.
+
+    Examples
+    --------
+    >>> change_direction(0.46, True), change_direction(-0.2, True), change_direction(0.01, False)
+    ('rose', 'fell', 'unchanged')
+    >>> change_direction(float("nan"), False) is None
+    True
+    """
+    if estimate is None or estimate is pd.NA or math.isnan(float(estimate)):
+        return None
+    if significant is True or (not isinstance(significant, str) and bool(significant) and not pd.isna(significant)):
+        return "rose" if float(estimate) > 0 else "fell"
+    return "unchanged"
 
 
-def scorecard(
-    indicators: pd.DataFrame,
-    *,
-    year: int,
-    labels: Mapping[str, str],
-    table: str = "scorecard",
-    lang: str = "vi",
-    key: str = "indicator",
-    estimate_col: str = "estimate",
-    baseline_year: int | None = None,
-) -> list[ScorecardEntry]:
-    """Status and sentence for every indicator row.
+def task_group_verdict(indicator_verdicts: Iterable[str], changes: Iterable[str | None] = ()) -> str:
+    """A task group's verdict from its indicators' verdicts and its member scales' changes (rules 1–6).
+
+    Examples
+    --------
+    >>> task_group_verdict(["achieved", "achieved"], ["unchanged"])
+    'achieved'
+    >>> task_group_verdict(["achieved", "achieved", "not_achieved"]), task_group_verdict(["not_achieved"], ["rose"])
+    ('partly', 'partly')
+    >>> task_group_verdict(["not_achieved", "inconclusive"]), task_group_verdict(["inconclusive"])
+    ('not_achieved', 'inconclusive')
+    >>> task_group_verdict(["no_target"], ["rose"]), task_group_verdict(["no_data"], [None])
+    ('no_target', 'no_data')
+    """
+    verdicts = list(indicator_verdicts)
+    unknown = [v for v in verdicts if v not in VERDICTS]
+    if unknown:
+        raise ValueError(f"task_group_verdict: unknown verdict {unknown[0]!r}")
+    moves = [c for c in changes if c is not None]
+    targeted = [v for v in verdicts if v in _TARGETED]
+    if not targeted:
+        return "no_target" if moves or "no_target" in verdicts else "no_data"
+    if all(v == "achieved" for v in targeted) and "fell" not in moves:
+        return "achieved"
+    if any(v in ("achieved", "partly") for v in targeted) or "rose" in moves:
+        return "partly"
+    return "not_achieved" if "not_achieved" in targeted else "inconclusive"
+
+
+def indicator_verdicts(attainment: pd.DataFrame) -> pd.Series:
+    """The verdict of every row of an attainment table (`analysis.study.summary.target_attainment`).
+
+    Rows need ``per, n_units, n_responded, n_with_value, n_met, low, high, target, direction``; a
+    row without a target is ``no_target`` when measured, else ``no_data``.
+    """
+    def one(r: pd.Series) -> str:
+        valued = int(r["n_with_value"])
+        if pd.isna(r["target"]):
+            return "no_target" if valued else "no_data"
+        if r["per"] == "unit":
+            return unit_requirement_verdict(int(r["n_met"]), valued, int(r["n_responded"]), int(r["n_units"]))
+        return total_verdict(number_in(r, "low"), number_in(r, "high"), float(r["target"]), str(r["direction"]))
+
+    if attainment.empty:
+        return pd.Series([], dtype="object", index=attainment.index)
+    return attainment.apply(one, axis=1)  # one row per indicator and group, never per respondent
+
+
+def _percent_unit(unit: object) -> bool:
+    return str(unit) in BOUNDED_UNITS
+
+
+def attainment_text(row: Mapping | pd.Series, *, lang: str = "vi") -> str:
+    """What a reader checks: "54/103 cơ sở" (per unit) or the value (per total), and who is not counted.
+
+    Examples
+    --------
+    >>> attainment_text({"per": "unit", "n_met": 54, "n_with_value": 103, "n_responded": 103, "n_units": 103})
+    '54/103 cơ sở'
+    >>> attainment_text({"per": "unit", "n_met": 45, "n_with_value": 45, "n_responded": 103, "n_units": 103})
+    '45/45 cơ sở có số liệu (58 cơ sở không thuộc diện hoặc không trả lời câu này)'
+    >>> attainment_text({"per": "unit", "n_met": 50, "n_with_value": 98, "n_responded": 98, "n_units": 103}, lang="en")
+    '50/98 units (98 of 103 units answered)'
+    """
+    n_units, responded, valued = int(row["n_units"]), int(row["n_responded"]), int(row["n_with_value"])
+    vi = lang == "vi"
+    notes = []
+    if valued < responded:
+        gap = responded - valued
+        notes.append(f"{gap} cơ sở không thuộc diện hoặc không trả lời câu này" if vi
+                     else f"{gap} units not concerned or not answering this question")
+    if responded < n_units:
+        notes.append(f"{responded}/{n_units} cơ sở trả lời phiếu" if vi else f"{responded} of {n_units} units answered")
+    note = f" ({'; '.join(notes)})" if notes else ""
+    if row.get("per") == "unit":
+        noun = ("cơ sở" if valued == n_units else "cơ sở có số liệu") if vi else "units"
+        return f"{int(row['n_met'])}/{valued} {noun}{note}"
+    pct = _percent_unit(row.get("unit"))
+    low, high = number_in(row, "low"), number_in(row, "high")
+    if math.isnan(low) and math.isnan(high):
+        return ""
+    shown = [("…" if math.isnan(v) else format_value(v, 0 if pct else 2, lang, pct)) for v in (low, high)]
+    return (shown[0] if low == high else f"{shown[0]}–{shown[1]}") + note
+
+
+def _target_text(row: Mapping | pd.Series, lang: str) -> str:
+    target = float(row["target"])
+    pct = _percent_unit(row.get("unit"))
+    value = format_percent(target, 0, lang=lang) if pct else format_number(
+        int(target) if target == int(target) else target, None if target == int(target) else 2, lang=lang)
+    if row.get("per") == "unit":
+        if row.get("unit") == "yes/no":
+            return "100% cơ sở" if lang == "vi" else "every unit"
+        return f"mỗi cơ sở đạt {value}" if lang == "vi" else f"every unit at {value}"
+    return f"toàn Khối đạt {value}" if lang == "vi" else f"{value} over all units"
+
+
+def _evidence(row: Mapping | pd.Series, lang: str) -> str:
+    """"7/20 cơ sở; chỉ tiêu: mỗi cơ sở đạt 2, hạn năm 2023; bình quân 1,35 mỗi cơ sở" (no target: the count)."""
+    count = attainment_text(row, lang=lang)
+    if pd.isna(row.get("target")):
+        return count
+    year = row.get("target_year")
+    due = "" if year is None or pd.isna(year) else (f", hạn năm {int(year)}" if lang == "vi" else f", due {int(year)}")
+    mean = number_in(row, "mean")
+    extra = ""
+    if row.get("per") == "unit" and str(row.get("unit")) == "count" and not math.isnan(mean):
+        extra = (f"; bình quân {format_number(mean, 2, lang=lang)} mỗi cơ sở" if lang == "vi"
+                 else f"; {format_number(mean, 2, lang=lang)} per unit on average")
+    goal = _target_text(row, lang)
+    return f"{count}; chỉ tiêu: {goal}{due}{extra}" if lang == "vi" else f"{count}; target: {goal}{due}{extra}"
+
+
+def indicator_sentence(row: pd.Series, label: str, *, table: str = "scorecard_indicators",
+                       lang: str = "vi") -> Sentence:
+    """One sentence per indicator: verdict, the count or value, the target, its year.
+
+    *row* is a row of `analysis.study.summary.target_attainment` with its ``verdict``.
+
+    Examples
+    --------
+    >>> r = pd.Series({"variable": "i1", "verdict": "partly", "per": "unit", "unit": "count", "n_met": 7,
+    ...                "n_with_value": 20, "n_responded": 20, "n_units": 20, "target": 2.0,
+    ...                "target_year": 2023, "mean": 1.35})
+    >>> print(indicator_sentence(r, "Số buổi làm việc").text)
+    Số buổi làm việc: Đạt một phần (7/20 cơ sở; chỉ tiêu: mỗi cơ sở đạt 2, hạn năm 2023; bình quân 1,35 mỗi cơ sở).
+    """
+    verdict = str(row["verdict"])
+    word = VERDICTS[verdict][lang] if lang == "vi" else VERDICTS[verdict][lang].lower()
+    evidence = _evidence(row, lang)
+    text = f"{label}: {word} ({evidence})." if evidence else f"{label}: {word}."
+    return Sentence(_nfc(text), row_source(table, row, ["org", "variable"]), verdict, lang)
+
+
+def task_group_basis(indicator_verdicts: Sequence[str], changes: Sequence[str | None], *, lang: str = "vi",
+                     members: bool = True) -> tuple[str, str]:
+    """The counts behind a task group's verdict: (targets part, members part).
+
+    Examples
+    --------
+    >>> task_group_basis(["achieved", "achieved", "partly", "no_target"], ["rose", "unchanged"])
+    ('2/3 chỉ tiêu đạt, 1 đạt một phần', '1 tăng, 1 không đổi')
+    >>> task_group_basis([], [], lang="en", members=False)
+    ('no targeted indicator', '')
+    """
+    targeted = [v for v in indicator_verdicts if v in _TARGETED]
+    if targeted:
+        n_ok = targeted.count("achieved")
+        parts = [f"{n_ok}/{len(targeted)} " + ("chỉ tiêu đạt" if lang == "vi" else "targets achieved")]
+        for v in ("partly", "not_achieved", "inconclusive"):
+            if targeted.count(v):
+                parts.append(f"{targeted.count(v)} {VERDICTS[v][lang].lower()}")
+        targets = ", ".join(parts)
+    else:
+        targets = "không có chỉ tiêu có mục tiêu" if lang == "vi" else "no targeted indicator"
+    if not members:
+        return targets, ""
+    moves = [c for c in changes if c is not None]
+    if not moves:
+        return targets, ("chưa có thang đo" if lang == "vi" else "no scale")
+    order = ("rose", "unchanged", "fell")
+    return targets, ", ".join(f"{moves.count(c)} {CHANGES[c][lang]}" for c in order if moves.count(c))
+
+
+def task_group_table(indicators: pd.DataFrame, changes: pd.DataFrame | None, task_groups: Mapping[int, str], *,
+                     by: str | None = None, lang: str = "vi") -> pd.DataFrame:
+    """One row per task group (and group of *by*): verdict, label and its basis.
 
     Parameters
     ----------
     indicators : DataFrame
-        One row per indicator: ``indicator, estimate, target, target_year, direction`` and
-        optionally ``ci_low, ci_high, unit, baseline, task_group``. ``unit`` in
-        {"share", "yes/no", "proportion"} prints values as percentages.
-    year : int
-        The wave being reported.
-    labels : {indicator: label}
-        Labels from the instrument (``Indicator.label(lang)``).
-    estimate_col : str
-        Column holding the estimate (``"mean"`` for ``scoring.indicator_attainment`` output,
-        which has no interval: a census of units counts as an interval of width zero).
-    baseline_year : int, optional
-        Year of the ``baseline`` column: before a target's year, the pace since then decides
-        whether the target is still within reach (rule 4 of the module docstring).
+        `analysis.study.summary.target_attainment` rows with ``verdict`` and ``task_group``
+        (and *by*).
+    changes : DataFrame or None
+        Member scales' changes ``[task_group, change]`` (and *by*); None when the report has no
+        member survey (the members part is left out).
+    task_groups : {number: label}
+        In the order to report.
 
     Returns
     -------
-    list of ScorecardEntry
-        In row order.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"indicator": ["i1"], "estimate": [0.9], "ci_low": [0.85], "ci_high": [0.95],
-    ...                   "target": [0.8], "target_year": [2025], "direction": ["higher"], "unit": ["share"]})
-    >>> e = scorecard(t, year=2025, labels={"i1": "Tỷ lệ đơn vị số hóa dữ liệu"})[0]
-    >>> e.status, e.sentence.source
-    ('achieved', 'scorecard[indicator=i1]')
-    >>> print(e.sentence.text)
-    Tỷ lệ đơn vị số hóa dữ liệu: Đạt (90%, khoảng tin cậy 95%: 85%–95%; cả khoảng ước lượng đạt mục tiêu 80% vào năm 2025).
+    DataFrame
+        ``[*by, task_group, label, verdict, verdict_label, targets, members, n_targeted, n_achieved,
+        n_rose, n_fell, n_scales]``.
     """
-    entries = []
-    for _, row in indicators.iterrows():
-        est, lo, hi = (number_in(row, k) for k in (estimate_col, "ci_low", "ci_high"))
-        target = number_in(row, "target")
-        ty = row.get("target_year")
-        ty = None if ty is None or pd.isna(ty) else int(ty)
-        direction = str(row.get("direction") or "higher")
-        baseline = number_in(row, "baseline")
-        status = scorecard_status(est, lo, hi, target=None if math.isnan(target) else target, target_year=ty,
-                                  year=year, direction=direction, baseline=None if math.isnan(baseline) else baseline,
-                                  baseline_year=baseline_year)
-        label = labels.get(row[key], str(row[key]))
-        pct = str(row.get("unit", "")) in _PERCENT_UNITS
-        lo_ = est if math.isnan(lo) else lo
-        hi_ = est if math.isnan(hi) else hi
-        text = _scorecard_sentence(status, label, est, lo_, hi_, target, ty, year, direction, pct, lang)
-        entries.append(ScorecardEntry(status, label, Sentence(_nfc(text), row_source(table, row, [key]), status, lang)))
-    return entries
+    keys = [by] if by else []
+    groups = [()] if not by else [(g,) for g in pd.unique(indicators[by])]
+    rows = []
+    for key in groups:  # task groups × organizations: a handful of rows
+        ind = indicators
+        ch = changes
+        if by:
+            ind = ind[ind[by] == key[0]]
+            ch = None if ch is None else ch[ch[by] == key[0]]
+        for number, label in task_groups.items():
+            v = [x for x in ind.loc[ind["task_group"] == number, "verdict"] if isinstance(x, str)]  # not withheld
+            c = [] if ch is None else list(ch.loc[ch["task_group"] == number, "change"])
+            c = [x if isinstance(x, str) else None for x in c]
+            verdict = task_group_verdict(v, c)
+            targets, members = task_group_basis(v, c, lang=lang, members=changes is not None)
+            moves = [x for x in c if x is not None]
+            rows.append({**dict(zip(keys, key)), "task_group": int(number), "label": label, "verdict": verdict,
+                         "verdict_label": VERDICTS[verdict][lang], "targets": targets, "members": members,
+                         "n_targeted": len([x for x in v if x in _TARGETED]), "n_achieved": v.count("achieved"),
+                         "n_rose": moves.count("rose"), "n_fell": moves.count("fell"), "n_scales": len(moves)})
+    return pd.DataFrame(rows, columns=[*keys, "task_group", "label", "verdict", "verdict_label", "targets", "members",
+                                       "n_targeted", "n_achieved", "n_rose", "n_fell", "n_scales"])
 
 
-def task_group_status(statuses: Iterable[str]) -> str:
-    """A task group's status from its indicators' statuses (the worst measurable one).
+def lagging_sentences(attainment: pd.DataFrame, labels: Mapping[str, str], group_labels: Mapping[str, str], *,
+                      by: str = "org", table: str = "scorecard_by_org", lang: str = "vi", most: int = 2
+                      ) -> list[Sentence]:
+    """Where each group (organization) lags: its per-unit targets met by the smallest share of its units.
 
-    Examples
-    --------
-    >>> task_group_status(["achieved", "on_track", "not_measurable"])
-    'on_track'
-    >>> task_group_status(["not_measurable"]), task_group_status(["achieved", "not_achieved"])
-    ('not_measurable', 'not_achieved')
+    One sentence per group with a per-unit target not met by all its units, naming up to *most*:
+    "Hội CCB: còn xa chỉ tiêu nhất ở «…» — đạt một phần (6/20 cơ sở; chỉ tiêu: mỗi cơ sở đạt 2, …)".
     """
-    statuses = list(statuses)
-    measurable = [s for s in statuses if s in _STATUS_RANK]
-    unknown = [s for s in statuses if s not in STATUS_LABELS]
-    if unknown:
-        raise ValueError(f"task_group_status: unknown status {unknown[0]!r}")
-    if not measurable:
-        return "not_measurable"
-    return min(measurable, key=_STATUS_RANK.__getitem__)
-
-
-def task_group_scorecard(
-    entries: Sequence[ScorecardEntry],
-    task_groups: Sequence[int | None],
-    *,
-    group_labels: Mapping[int, str],
-    table: str = "scorecard",
-    lang: str = "vi",
-) -> list[ScorecardEntry]:
-    """One entry per task group: the combined status and a sentence counting its indicators.
-
-    Parameters
-    ----------
-    entries : list of ScorecardEntry
-        From :func:`scorecard`.
-    task_groups : list of int
-        The task group of each entry (same order); ``None`` entries are left out.
-    group_labels : {number: label}
-        ``TaskGroup.label(lang)`` from the instrument, in the order to report.
-
-    Examples
-    --------
-    >>> e = [ScorecardEntry("achieved", "a", Sentence("", "", "achieved", "vi")),
-    ...      ScorecardEntry("not_measurable", "b", Sentence("", "", "not_measurable", "vi"))]
-    >>> g = task_group_scorecard(e, [3, 3], group_labels={3: "Cải cách hành chính"})[0]
-    >>> g.status, g.sentence.source
-    ('achieved', 'scorecard[task_group=3]')
-    >>> print(g.sentence.text)
-    Nhóm nhiệm vụ 3 (Cải cách hành chính): Đạt — 1 chỉ tiêu đạt, 0 đúng tiến độ, 0 chưa đạt, 1 chưa đo được.
-    """
-    if len(entries) != len(task_groups):
-        raise ValueError(f"task_group_scorecard: {len(entries)} entries but {len(task_groups)} task groups")
+    per_unit = attainment[(attainment["per"] == "unit") & attainment["n_with_value"].gt(0)
+                          & attainment["target"].notna() & attainment["verdict"].notna()].copy()
+    if per_unit.empty:
+        return []
+    per_unit["share"] = per_unit["n_met"].astype(float) / per_unit["n_with_value"].astype(float)
+    per_unit = per_unit[per_unit["share"] < 1]
+    worst = per_unit.sort_values(["share", "variable"]).groupby(by, sort=True).head(most)
     out = []
-    for number, glabel in group_labels.items():
-        statuses = [e.status for e, g in zip(entries, task_groups) if g is not None and int(g) == int(number)]
-        status = task_group_status(statuses)
-        counts = {k: statuses.count(k) for k in ("achieved", "on_track", "not_achieved", "not_measurable")}
-        word = STATUS_LABELS[status][lang]
-        if lang == "vi":
-            text = (f"Nhóm nhiệm vụ {number} ({glabel}): {word} — {counts['achieved']} chỉ tiêu đạt, "
-                    f"{counts['on_track']} đúng tiến độ, {counts['not_achieved']} chưa đạt, "
-                    f"{counts['not_measurable']} chưa đo được.")
-        else:
-            text = (f"Task group {number} ({glabel}): {word.lower()} — {counts['achieved']} indicator(s) "
-                    f"achieved, {counts['on_track']} on track, {counts['not_achieved']} not achieved, "
-                    f"{counts['not_measurable']} not measurable.")
-        out.append(ScorecardEntry(status, glabel, Sentence(_nfc(text), f"{table}[task_group={number}]", status, lang)))
+    for key, rows in worst.groupby(by, sort=True):  # one sentence per organization
+        name = group_labels.get(key, str(key))
+        parts = [f"«{labels.get(r['variable'], str(r['variable']))}» — {VERDICTS[str(r['verdict'])][lang].lower()} "
+                 f"({_evidence(r, lang)})" for _, r in rows.iterrows()]
+        text = (f"{name}: còn xa chỉ tiêu nhất ở " + "; ở ".join(parts) + "." if lang == "vi"
+                else f"{name}: furthest from target on " + "; on ".join(parts) + ".")
+        out.append(Sentence(_nfc(text), f"{table}[{by}={key}, variable={','.join(rows['variable'])}]",
+                            "not_achieved", lang))
     return out

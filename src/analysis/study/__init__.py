@@ -99,10 +99,13 @@ from analysis.study.impact import (  # noqa: F401
     change_summary,
 )
 from analysis.study.summary import (  # noqa: F401
-    scorecard_inputs,
-    scorecard_table,
-    scorecard_frame,
-    entry_sentences,
+    ATTAINMENT_COLUMNS,
+    target_attainment,
+    withhold_attainment,
+    member_changes,
+    scorecard_by_group,
+    attainment_by_group,
+    dose_response_sentences,
 )
 
 __all__ = [
@@ -167,8 +170,11 @@ __all__ = [
     "model_assumptions",
     "no_change_sentence",
     "change_summary",
-    "scorecard_inputs",
-    "scorecard_table",
-    "scorecard_frame",
-    "entry_sentences",
+    "ATTAINMENT_COLUMNS",
+    "target_attainment",
+    "withhold_attainment",
+    "member_changes",
+    "scorecard_by_group",
+    "attainment_by_group",
+    "dose_response_sentences",
 ]

@@ -1,106 +1,261 @@
-"""The executive summary (notebook 00): the scorecard of the plan's task groups and the sentences it is built from.
+"""The executive summary (notebook 00): the scorecard of the plan's task groups, from both surveys.
+
+The rule of every verdict is in `analysis.report.scorecard`; these recipes count what it judges:
+the units of the frame that meet each target (overall and by organization) and the member
+scales' changes mapped to each task group. The unit survey is a census of the units: a count,
+never a sampling interval.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.instruments import Instrument
-from analysis.study.base import STAT_COLUMNS, WAVE
-from analysis.study.units import indicator_estimates
+from analysis import disclosure, project
+from analysis.instruments import Instrument, population
+from analysis.report import scorecard
+from analysis.report.narrative import Sentence, is_significant, number_in, row_source
+from analysis.report.tables import format_interval, format_number
+from analysis.stats import scoring
+from analysis.study.base import WAVE
 
 __all__ = [
-    "scorecard_inputs",
-    "scorecard_table",
-    "scorecard_frame",
-    "entry_sentences",
+    "ATTAINMENT_COLUMNS",
+    "target_attainment",
+    "withhold_attainment",
+    "member_changes",
+    "scorecard_by_group",
+    "attainment_by_group",
+    "dose_response_sentences",
 ]
 
+#: Columns of `target_attainment`: counts a reader can check, the verdict they give.
+ATTAINMENT_COLUMNS = ["org", "variable", "task_group", "unit", "direction", "per", "target", "target_year", "due",
+                      "n_units", "n_responded", "n_with_value", "n_met", "mean", "low", "high", "verdict",
+                      "attainment"]
 
-def scorecard_inputs(attainment: pd.DataFrame, changes: pd.DataFrame | None, instrument: Instrument, *,
-                     lang: str = "vi") -> pd.DataFrame:
-    """Per task group: its targeted indicators' attainment intervals and their changes.
+
+def _frame_counts(instrument: Instrument, population_dir: Path | None) -> pd.Series | None:
+    """Units of the frame per organization, or None for a study without a frame."""
+    folder = population_dir if population_dir is not None else project.load_study().frame
+    if folder is None:
+        return None
+    units = population.load_units(folder)
+    return units.groupby("org").size()
+
+
+def _bounds(values: pd.Series, unit: str, not_responding: int) -> tuple[float, float]:
+    """The mean over the units with a value and the units that did not answer, these at the
+    indicator's lowest / highest possible value (equal ends when every unit answered)."""
+    answered = values.dropna()
+    if answered.empty:
+        return np.nan, np.nan
+    if not_responding <= 0:
+        mean = float(answered.mean())
+        return mean, mean
+    lo, hi = scorecard.BOUNDED_UNITS.get(unit, (np.nan, np.nan))
+    total, n = float(answered.sum()), len(answered) + not_responding
+    return (total + not_responding * lo) / n, (total + not_responding * hi) / n
+
+
+def target_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: str, by: str | None = "org",
+                      population_dir: Path | None = None, lang: str = "vi") -> pd.DataFrame:
+    """How many units meet each indicator's target in *wave*, overall and by *by*, with the verdict.
 
     Parameters
     ----------
-    attainment : DataFrame
-        `indicator_attainment` output (latest wave).
-    changes : DataFrame or None
-        `indicator_changes` output (or None at the baseline).
+    units : DataFrame
+        `load_units` output (every wave; only *wave* is used).
+    instrument : Instrument
+        The unit survey.
+    by : str or None
+        Grouping column of the units (``org``); the overall rows have it missing.
+    population_dir : path, optional
+        The frame (default: the study's); without a frame the units that answered are the units.
 
     Returns
     -------
     DataFrame
-        ``[task_group, task_label, variable, label, target (share of units: 1.0), due,
-        estimate, ci_low, ci_high, n, change, change_significant]`` — one row per targeted
-        indicator, and one row with ``variable`` missing for a task group without one (not
-        measurable). The plan expects every unit to meet a target, so the target is 100%.
+        `ATTAINMENT_COLUMNS`: one row per indicator (instrument order) overall, then per group.
+        ``n_units`` units in the frame, ``n_responded`` that answered the survey, ``n_with_value``
+        with a value of the indicator, ``n_met`` at or beyond the target; ``low``/``high`` the mean
+        with the units that did not answer at the indicator's lowest/highest value (equal when
+        every unit answered); ``verdict`` by
+        `analysis.report.scorecard.indicator_verdicts`; ``attainment`` its text ("54/103 cơ sở").
     """
-    rows = []
-    for tg in instrument.task_groups:
-        sub = attainment[attainment["task_group"] == tg.number]
-        if sub.empty:
-            rows.append({"task_group": tg.number, "task_label": tg.label(lang), "variable": None})
+    sub = units[units[WAVE] == wave]
+    frame = _frame_counts(instrument, population_dir)
+    group_keys = [None] + (sorted(sub[by].dropna().unique()) if by else [])
+    if by and frame is not None:
+        group_keys = [None] + sorted(set(frame.index) | set(group_keys[1:]))
+    info = {i.name: i for i in instrument.indicators}
+    parts = []
+    for key in group_keys:  # the total and each organization
+        rows = sub if key is None else sub[sub[by] == key]
+        if frame is None:
+            n_units = int(rows["unit"].nunique())
+        else:
+            n_units = int(frame.sum() if key is None else frame.get(key, 0))
+        responded = int(rows["unit"].nunique())
+        att = scoring.indicator_attainment(rows, instrument, wave=wave)
+        bounds = [_bounds(rows[name].astype("float64"), info[name].unit, n_units - responded)
+                  for name in att["indicator"]]
+        parts.append(att.rename(columns={"indicator": "variable", "n": "n_with_value"}).assign(
+            org=key, n_units=n_units, n_responded=responded, low=[b[0] for b in bounds], high=[b[1] for b in bounds]))
+    out = pd.concat(parts, ignore_index=True)
+    out["n_met"] = out["n_met"].astype("Int64").fillna(0).astype(int)
+    out["verdict"] = scorecard.indicator_verdicts(out)
+    out["attainment"] = [scorecard.attainment_text(r, lang=lang) for _, r in out.iterrows()]
+    # what `analysis.disclosure.protect_table` reads: the share of units meeting the target (or
+    # the mean without one) and the units behind it
+    out["estimate"] = np.where(out["target"].notna() & (out["per"] == "unit"),
+                               out["n_met"] / out["n_with_value"].where(out["n_with_value"] > 0), out["mean"])
+    out["n"] = out["n_with_value"].astype(float)
+    out[["mean", "low", "high"]] = out[["mean", "low", "high"]].round(4)
+    return out[[*ATTAINMENT_COLUMNS, "estimate", "n"]].rename(columns={"org": by or "org"})
+
+
+def withhold_attainment(protected: disclosure.ProtectedTable, *, targets_only: bool = False
+                        ) -> disclosure.ProtectedTable:
+    """The protected `target_attainment` table with every number of a hidden row withheld
+    (with *targets_only*, only the indicators that have a target: the table the reader sees).
+
+    `analysis.disclosure.protect_table` hides the estimate and n of a row with too few units
+    (or a complementary one); the counts, bounds, verdict and text that would give them away are
+    withheld too: the text becomes the table's mark (``n<5``, ``x``), the verdict None.
+    """
+    out = protected.table.copy()
+    hidden = out["suppressed"].astype(bool)
+    for c in ("n_with_value", "n_met", "mean", "low", "high"):
+        out[c] = out[c].astype("float64").where(~hidden)
+    out["verdict"] = out["verdict"].where(~hidden, None)
+    out["attainment"] = out["attainment"].where(~hidden, out["note"])
+    if targets_only:
+        out = out[out["target"].notna()].reset_index(drop=True)
+    return dataclasses.replace(protected, table=out)
+
+
+def member_changes(changes: pd.DataFrame | None, instrument: Instrument, *, by: str | None = None
+                   ) -> pd.DataFrame | None:
+    """Each member scale's change since the baseline as ``rose``/``fell``/``unchanged``, with its task group.
+
+    *changes* is a (protected) change table of notebook 50 (``changes_constructs_overall`` or
+    ``…_by_org``); a hidden row has no change (it is not counted). None when there is none.
+    """
+    if changes is None:
+        return None
+    groups = {c.name: c.task_group for c in instrument.constructs}
+    keys = [by] if by else []
+    out = changes[[*keys, "variable", "estimate", "significant"]].copy()
+    out["task_group"] = out["variable"].map(groups)
+    out["change"] = [scorecard.change_direction(e, s) for e, s in zip(out["estimate"], out["significant"])]
+    return out[out["task_group"].notna()].astype({"task_group": int})
+
+
+def scorecard_by_group(attainment: pd.DataFrame, changes_overall: pd.DataFrame | None,
+                       changes_by: pd.DataFrame | None, instrument: Instrument, *, by: str = "org",
+                       labels: Mapping[str, str] | None = None, lang: str = "vi") -> pd.DataFrame:
+    """The task-group verdicts of every organization side by side (the Board's second table).
+
+    Returns
+    -------
+    DataFrame
+        ``[task_group, label, total, <one column per group>, n]`` — each cell is the verdict and
+        its counts, "Đạt một phần (2/3 đạt; 1 tăng)" (targets achieved; member scales up, down).
+    """
+    labels = labels or {}
+    groups = {tg.number: tg.label(lang) for tg in instrument.task_groups}
+    overall = scorecard.task_group_table(attainment[attainment["org"].isna()], changes_overall, groups, lang=lang)
+    by_group = scorecard.task_group_table(attainment[attainment[by].notna()], changes_by, groups, by=by, lang=lang)
+    frames = [overall.assign(**{by: None}), by_group]
+    table = pd.concat(frames, ignore_index=True)
+    table["cell"] = [_short_cell(r, lang) for _, r in table.iterrows()]
+    wide = table.pivot_table(index=["task_group", "label"], columns=table[by].fillna("__total__"), values="cell",
+                             aggfunc="first").reset_index()
+    order = ["__total__", *sorted(k for k in table[by].dropna().unique())]
+    wide = wide[["task_group", "label", *[c for c in order if c in wide.columns]]]
+    wide.columns.name = None
+    return wide.rename(columns={"__total__": "total"}).assign(n=float(attainment["n_units"].max()))
+
+
+def _short_cell(row: pd.Series, lang: str) -> str:
+    """"Đạt một phần (0/2 đạt; 1 tăng)": the verdict with its counts, short enough for a table cell."""
+    parts = []
+    if row["n_targeted"]:
+        parts.append(f"{row['n_achieved']}/{row['n_targeted']} " + ("đạt" if lang == "vi" else "achieved"))
+    for n, word in ((row["n_rose"], scorecard.CHANGES["rose"][lang]), (row["n_fell"], scorecard.CHANGES["fell"][lang])):
+        if n:
+            parts.append(f"{n} {word}")
+    return row["verdict_label"] + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def attainment_by_group(attainment: pd.DataFrame, *, by: str = "org", lang: str = "vi") -> pd.DataFrame:
+    """Targeted indicators × (total, each group): the count of units meeting it ("30/48") and the verdict.
+
+    Returns
+    -------
+    DataFrame
+        ``[variable, task_group, total, <group>…, verdict_label (overall), n (units of the frame)]``,
+        in instrument order.
+    """
+    targeted = attainment[attainment["target"].notna()]
+    wide = targeted.pivot_table(index="variable", columns=targeted[by].fillna("__total__"), values="attainment",
+                                aggfunc="first")
+    groups = [c for c in sorted(targeted[by].dropna().unique()) if c in wide.columns]
+    wide = wide[["__total__", *groups]].rename(columns={"__total__": "total"})
+    wide.columns.name = None
+    overall = targeted[targeted[by].isna()].set_index("variable")
+    wide["task_group"] = overall["task_group"]
+    wide["verdict_label"] = overall["verdict"].map(lambda v: scorecard.VERDICTS[v][lang] if isinstance(v, str) else "")
+    wide["n"] = overall["n_units"].astype(float)
+    order = list(dict.fromkeys(targeted["variable"]))  # instrument order
+    return wide.loc[order].reset_index()[["variable", "task_group", "total", *groups, "verdict_label", "n"]]
+
+
+def dose_response_sentences(dose: pd.DataFrame | None, labels: Mapping[str, str], *, table: str = "dose_response",
+                            lang: str = "vi") -> list[Sentence]:
+    """The dose-response result as an association: which scales are higher where units implemented more.
+
+    *dose* is notebook 50's (protected) ``dose_response`` table: one row per scale, the
+    coefficient of the unit's implementation index (0 = no target met, 1 = every target met).
+    Returns one sentence for the scales with a significant positive association (BH), one for
+    the negative ones, and the no-control-group caveat; nothing when the model did not run.
+    """
+    if dose is None or dose.empty:
+        return []
+    sig = [is_significant(number_in(r, "estimate"), number_in(r, "ci_low"), number_in(r, "ci_high"),
+                          number_in(r, "p_adjusted")) for _, r in dose.iterrows()]
+    rows = dose[sig]
+    out = []
+    for sign, rows_ in (("+", rows[rows["estimate"] > 0]), ("-", rows[rows["estimate"] < 0])):
+        if rows_.empty:
             continue
-        for _, r in sub.iterrows():
-            ch = changes[changes["variable"] == r["variable"]] if changes is not None and len(changes) else None
-            rows.append({"task_group": tg.number, "task_label": tg.label(lang), "variable": r["variable"],
-                         "label": instrument.indicator(r["variable"]).label(lang), "target": 1.0,
-                         "due": bool(r["due"]), "estimate": r["estimate"], "ci_low": r["ci_low"],
-                         "ci_high": r["ci_high"], "n": r["n"],
-                         "change": None if ch is None or ch.empty else float(ch["estimate"].iloc[0]),
-                         "change_significant": None if ch is None or ch.empty else bool(ch["significant"].iloc[0])})
-    return pd.DataFrame(rows)
-
-
-def scorecard_table(units: pd.DataFrame, instrument: Instrument, *, wave: str, baseline_wave: str,
-                    population_dir: Path | None = None) -> pd.DataFrame:
-    """Every indicator's mean over units in *wave* with its interval, target and baseline.
-
-    Returns
-    -------
-    DataFrame
-        ``[variable, task_group, unit, direction, target, target_year, baseline, estimate, se,
-        ci_low, ci_high, n (units), deff]`` — the input of `analysis.report.scorecard.scorecard`
-        (``key="variable"``), through `analysis.disclosure.protect_table` first.
-    """
-    now = indicator_estimates(units[units[WAVE] == wave], instrument, population_dir=population_dir)
-    base = indicator_estimates(units[units[WAVE] == baseline_wave], instrument, population_dir=population_dir)
-    meta = pd.DataFrame([{"variable": i.name, "task_group": i.task_group, "unit": i.unit, "direction": i.direction,
-                          "target": i.target, "target_year": i.target_year} for i in instrument.indicators])
-    out = meta.merge(base[["variable", "estimate"]].rename(columns={"estimate": "baseline"}), on="variable", how="left")
-    out = out.merge(now[["variable", *STAT_COLUMNS]], on="variable", how="left")
-    out["target"] = out["target"].astype("float64")
-    out["target_year"] = out["target_year"].astype("Int64")
+        items = []
+        for _, r in rows_.iterrows():  # one per scale
+            ci = format_interval(float(r["ci_low"]), float(r["ci_high"]), 2, lang=lang)
+            value = format_number(abs(float(r["estimate"])), 2, lang=lang)
+            items.append(f"{labels.get(r['variable'], r['variable'])} ({value} điểm; KTC 95% {ci})" if lang == "vi"
+                         else f"{labels.get(r['variable'], r['variable'])} ({value} points; 95% CI {ci})")
+        if lang == "vi":
+            word = "cao hơn" if sign == "+" else "thấp hơn"
+            text = (f"Ở cơ sở thực hiện Đề án nhiều hơn, đoàn viên, hội viên đánh giá {word} ở {len(items)} khía cạnh: "
+                    f"{'; '.join(items)} — chênh lệch giữa cơ sở đạt mọi chỉ tiêu và cơ sở chưa đạt chỉ tiêu nào, "
+                    "cùng đợt và cùng tổ chức.")
+        else:
+            word = "higher" if sign == "+" else "lower"
+            text = (f"Where units implemented more of the plan, members score {word} on {len(items)} scale(s): "
+                    f"{'; '.join(items)} — the difference between a unit meeting every target and one meeting none, "
+                    "same wave and organization.")
+        out.append(Sentence(text, row_source(table, {"variable": ",".join(rows_["variable"])}, ["variable"]),
+                            "increase" if sign == "+" else "decrease", lang))
+    caveat = ("Đây là mối liên hệ, không phải bằng chứng nhân quả: không có nhóm đối chứng, và cơ sở thực hiện "
+              "tốt có thể khác các cơ sở khác ở những điểm khác." if lang == "vi" else
+              "This is an association, not proof of cause: there is no control group, and units that implement "
+              "well may differ from others in other ways.")
+    if out:
+        out.append(Sentence(caveat, f"{table}[]", "estimate", lang))
     return out
-
-
-def _basis(sentence: str) -> str:
-    """The counts part of a task-group sentence ("… : Chưa đạt — 0 chỉ tiêu đạt, …" → "0 chỉ tiêu đạt, …")."""
-    return sentence.split(" — ", 1)[-1].strip()
-
-
-def scorecard_frame(groups: Sequence, *, n_units: int, lang: str = "vi") -> pd.DataFrame:
-    """Task-group scorecard entries (`analysis.report.scorecard.task_group_scorecard`) as a table.
-
-    Returns
-    -------
-    DataFrame
-        ``[task_group, variable ("status"), label, status, status_label, sentence, basis (its counts), estimate
-        (NaN: no number), n (units behind the statuses)]`` ready for `protect_table`.
-    """
-    from analysis.report import scorecard
-
-    rows = [{"task_group": int(str(g.sentence.source).rsplit("=", 1)[-1].rstrip("]")), "variable": "status",
-             "label": g.label, "status": g.status, "status_label": scorecard.STATUS_LABELS[g.status][lang],
-             "sentence": g.sentence.text, "basis": _basis(g.sentence.text), "estimate": np.nan, "n": float(n_units)} for g in groups]
-    return pd.DataFrame(rows)
-
-
-def entry_sentences(entries: Sequence, *, measurable_only: bool = True) -> list:
-    """The sentences of `analysis.report.scorecard.scorecard` entries (optionally only measurable ones)."""
-    return [e.sentence for e in entries if not measurable_only or e.status != "not_measurable"]
