@@ -49,6 +49,10 @@ __all__ = [
     "NOT_FINITE",
     "tidy_for_export",
     "export_table",
+    "format_bounds",
+    "format_change",
+    "format_change_interval",
+    "format_count",
     "format_date",
     "format_interval",
     "format_number",
@@ -173,6 +177,89 @@ def format_interval(low: float, high: float, decimals: int = 2, *, lang: str = "
     if lo.startswith(MINUS) or hi.startswith(MINUS):
         return f"{lo} {'đến' if lang == 'vi' else 'to'} {hi}"
     return f"{lo}–{hi}"
+
+
+def format_count(k: int | float | None, n: int | float | None, *, lang: str = "vi") -> str:
+    """A count out of a total, as a reader checks it: ``54/103``; ``1.204/6.314`` (vi).
+
+    Examples
+    --------
+    >>> format_count(54, 103), format_count(1204, 6314, lang="en"), format_count(None, 103)
+    ('54/103', '1,204/6,314', '')
+    """
+    if _is_missing(k) or _is_missing(n):
+        return ""
+    return f"{format_number(int(round(float(k))), 0, lang=lang)}/{format_number(int(round(float(n))), 0, lang=lang)}"
+
+
+def format_bounds(low: float | None, high: float | None, decimals: int = 0, *, lang: str = "vi",
+                  percent: bool = True) -> str:
+    """Worst-case and best-case bounds (not a sampling interval): ``48%–53%``; one value when
+    the two ends read the same, because an interval with equal ends says nothing.
+
+    Examples
+    --------
+    >>> format_bounds(0.476, 0.534), format_bounds(0.521, 0.524), format_bounds(1.5, 2.25, 2, percent=False)
+    ('48%–53%', '52%', '1,50–2,25')
+    """
+    if _is_missing(low) and _is_missing(high):
+        return ""
+    fmt = (lambda v: format_percent(v, decimals, lang=lang, missing="…")) if percent else (
+        lambda v: format_number(v, decimals, lang=lang, missing="…"))
+    lo, hi = fmt(low), fmt(high)
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+_POINTS = {"vi": "điểm %", "en": "percentage points"}
+
+
+def format_change(x: float | None, decimals: int | None = None, *, lang: str = "vi", points: bool = False) -> str:
+    """A change with its sign: ``+0,30``, ``−0,12``; with *points* a change of a share (0–1) in
+    percentage points, ``+29 điểm %`` (vi) / ``+29 percentage points`` (en), never ``%``.
+
+    *decimals* defaults to 0 for points (levels of a share are shown as whole percentages) and
+    2 otherwise. A change that rounds to zero has no sign.
+
+    Examples
+    --------
+    >>> format_change(0.292, points=True), format_change(-0.05, points=True, lang="en"), format_change(0.3)
+    ('+29 điểm %', '−5 percentage points', '+0,30')
+    >>> format_change(-0.001), format_change(float("nan"))
+    ('0,00', '')
+    """
+    _check_lang(lang)
+    if _is_missing(x):
+        return ""
+    value = float(x) * (100.0 if points else 1.0)
+    if decimals is None:
+        decimals = 0 if points else 2
+    text = format_number(value, decimals, lang=lang)
+    if text not in (NOT_FINITE,) and not text.startswith(MINUS) and text.strip("0,.") != "":
+        text = "+" + text
+    return f"{text} {_POINTS[lang]}" if points else text
+
+
+def format_change_interval(low: float | None, high: float | None, decimals: int | None = None, *,
+                           lang: str = "vi", points: bool = False) -> str:
+    """The interval of a change, signed ends joined by "đến"/"to" (a dash next to a sign is
+    misread): ``+20 đến +38 điểm %``, ``−0,08 to +0,16``. Empty when an end is missing or both
+    ends read the same.
+
+    Examples
+    --------
+    >>> format_change_interval(0.2, 0.384, points=True), format_change_interval(-0.08, 0.16, lang="en")
+    ('+20 đến +38 điểm %', '−0.08 to +0.16')
+    >>> format_change_interval(0.0, 0.0)
+    ''
+    """
+    if _is_missing(low) or _is_missing(high):
+        return ""
+    suffix = " " + _POINTS[lang]
+    lo, hi = (format_change(v, decimals, lang=lang, points=points).removesuffix(suffix) for v in (low, high))
+    if lo == hi:
+        return ""
+    joined = f"{lo} {'đến' if lang == 'vi' else 'to'} {hi}"
+    return f"{joined} {_POINTS[lang]}" if points else joined
 
 
 def format_pvalue(p: float, *, lang: str = "vi", alpha: float = 0.05) -> str:

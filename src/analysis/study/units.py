@@ -1,25 +1,48 @@
-"""The unit survey (notebook 40): indicators, spread across units, attainment of the plan's targets, changes, the unit × task-group matrix and the implementation index.
+"""The unit survey (notebook 40): indicators, spread across units, attainment of the plan's
+targets, changes, the units to follow up, the unit × task-group matrix and the implementation index.
+
+The unit survey is a census of the frame's units: a share of units is a count ("54/103"), shown
+as a count; when some units did not answer, the count of those that did and the worst-case /
+best-case bounds, never a sampling interval (`indicator_attainment`). A change is computed on
+the units with a value in both waves, its levels too, and a change of a share is in percentage
+points (`indicator_changes`). The ``*_texts`` recipes turn a protected table into what the
+reader sees, from its protected (rounded) numbers, so that what is printed adds up.
+
+Why one module: every recipe is a table of notebook 40 and they share one set of census rules
+(the frame's units, when a unit meets a target, which units a change pairs, how a hidden row is
+withheld); split, those rules would be repeated or cross modules as private names.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.instruments import Instrument, population
-from analysis.stats import compare, scoring
+from analysis import disclosure, project
+from analysis.instruments import Indicator, Instrument, population
+from analysis.report import tables
+from analysis.stats import compare
 from analysis.study.base import ALPHA, STAT_COLUMNS, WAVE, by_columns, significance_label, significant_rows
 from analysis.study.designs import base_design
 
 __all__ = [
     "unit_indicators",
     "indicator_estimates",
+    "indicator_texts",
     "indicator_spread",
+    "ATTAINMENT_COUNT_COLUMNS",
+    "CHANGE_COLUMNS",
+    "FOLLOW_UP_COLUMNS",
     "indicator_attainment",
+    "attainment_texts",
     "indicator_changes",
+    "change_texts",
+    "units_to_follow_up",
+    "follow_up_texts",
     "unit_task_matrix",
     "implementation_index",
     "task_group_labels",
@@ -29,6 +52,12 @@ __all__ = [
     "task_group_short",
     "indicator_change_sentences",
 ]
+
+
+#: The lowest and highest value an indicator can take, by its instrument unit (counts have no top).
+_RANGE = {"yes/no": (0.0, 1.0), "share": (0.0, 1.0)}
+#: Instrument units whose change is in percentage points (a share of units or of people).
+_POINT_UNITS = frozenset({"yes/no", "share"})
 
 
 def unit_indicators(units: pd.DataFrame, instrument: Instrument) -> pd.DataFrame:
@@ -54,7 +83,10 @@ def indicator_estimates(units: pd.DataFrame, instrument: Instrument, *, by: str 
     -------
     DataFrame
         ``[wave, *by, variable (indicator), estimate, se, ci_low, ci_high, n (units), deff,
-        task_group]``. Every unit answers, so the interval mostly reflects missing units.
+        task_group, n_yes]``; ``n_yes`` counts the units answering yes to a yes/no indicator
+        (empty for the others). Every unit answers: the interval treats the year's values as one
+        realisation of the process producing them (`indicator_texts` shows a yes/no indicator as
+        its count instead).
     """
     names = [i.name for i in instrument.indicators if i.name in units.columns]
     parts = []
@@ -63,7 +95,49 @@ def indicator_estimates(units: pd.DataFrame, instrument: Instrument, *, by: str 
         parts += [d.mean(n, by=by).assign(**{WAVE: wave}) for n in names if sub[n].notna().any()]
     out = pd.concat(parts, ignore_index=True)
     out["task_group"] = out["variable"].map({i.name: i.task_group for i in instrument.indicators})
-    return out[[WAVE, *by_columns(by), "variable", *STAT_COLUMNS, "task_group"]]
+    # a yes/no indicator is a share of units: the count of units saying yes is the exact figure
+    yes_no = [i.name for i in instrument.indicators if i.unit == "yes/no" and i.name in names]
+    keys = [WAVE, *by_columns(by)]
+    counts = (units[[*keys, *yes_no]].melt(id_vars=keys, var_name="variable").dropna(subset=["value"])
+              .assign(value=lambda t: t["value"].astype("float64").ge(0.5))
+              .groupby([*keys, "variable"])["value"].sum().rename("n_yes").reset_index())
+    out = out.merge(counts, on=[*keys, "variable"], how="left")
+    return out[[*keys, "variable", *STAT_COLUMNS, "task_group", "n_yes"]]
+
+
+def indicator_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") -> disclosure.ProtectedTable:
+    """The protected `indicator_estimates` table (with the indicators' ``unit``) as the reader sees it.
+
+    Adds ``value_text``: a yes/no indicator as the count of units, ``64/103 (62%)`` — a census
+    count, no interval — and any other indicator as its mean with the 95% interval,
+    ``2,16 (1,86–2,45)`` (a share in %), the interval left out when its two ends read the same.
+    Empty in a hidden row.
+    """
+    t = protected.table
+
+    def text(row: Mapping) -> str:
+        if pd.isna(row["estimate"]):
+            return ""
+        pct = row["unit"] in _POINT_UNITS
+        if row["unit"] == "yes/no" and pd.notna(row.get("n_yes")) and pd.notna(row["n"]):
+            return f"{tables.format_count(row['n_yes'], row['n'], lang=lang)} " \
+                   f"({tables.format_percent(row['estimate'], 0, lang=lang)})"
+        main = tables.format_percent(row["estimate"], 0, lang=lang) if pct else \
+            tables.format_number(row["estimate"], 2, lang=lang)
+        if pd.isna(row["ci_low"]) or pd.isna(row["ci_high"]):
+            return main
+        lo, hi = (max(float(row["ci_low"]), 0.0), min(float(row["ci_high"]), 1.0)) if pct else \
+            (float(row["ci_low"]), float(row["ci_high"]))
+        decimals = 0 if pct else 2
+        if tables.format_bounds(lo, hi, decimals, lang=lang, percent=pct).count("–") == 0:
+            return main  # an interval whose two ends read the same says nothing
+        return f"{main} ({tables.format_interval(lo, hi, decimals, lang=lang, percent=pct)})"
+
+    out = _withhold(protected, {"value_text": [text(r) for r in t.to_dict("records")]}, numbers=["n_yes"])
+    # a yes/no indicator is a count of every unit: no interval in the exported table either
+    counted = out.table["unit"].eq("yes/no")
+    out.table.loc[counted, ["se", "ci_low", "ci_high", "deff"]] = np.nan
+    return out
 
 
 def indicator_spread(units: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.DataFrame:
@@ -81,33 +155,168 @@ def indicator_spread(units: pd.DataFrame, instrument: Instrument, *, wave: str) 
     return out
 
 
-def indicator_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: str,
+#: Columns `indicator_attainment` adds to the core's: the census counts a reader can check.
+ATTAINMENT_COUNT_COLUMNS = ["org", "unit", "per", "n_units", "n_responded", "n_answered", "n_not_concerned",
+                            "n_missing", "n_met", "share", "share_low", "share_high", "mean_low", "mean_high"]
+
+def _meets(values: pd.Series, ind: Indicator) -> pd.Series:
+    """Whether each value reaches *ind*'s target (``>=`` when higher is better); NaN stays NaN."""
+    hit = values >= ind.target if ind.direction == "higher" else values <= ind.target
+    return hit.astype("float64").where(values.notna())
+
+
+def _frame(population_dir: Path | None) -> pd.DataFrame | None:
+    """The frame's units (``unit_id, org, name_vi, name_en, members``), or None for a study without one."""
+    folder = population_dir if population_dir is not None else project.load_study().frame
+    return None if folder is None else population.load_units(folder)
+
+
+def _due(ind: Indicator, wave: str) -> bool:
+    try:
+        return ind.target_year is not None and int(str(wave)[:4]) >= int(ind.target_year)
+    except ValueError:
+        return False
+
+
+def indicator_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: str, by: str | None = None,
                          population_dir: Path | None = None) -> pd.DataFrame:
-    """Share of units meeting each target in *wave*, with an interval (units as a stratified census).
+    """How many units meet each target in *wave*: census counts, never a sampling interval.
+
+    The unit survey asks every unit of the frame (`analysis.instruments.population`), so a share
+    of units is a count. For each indicator with a target, overall and, with *by* (``"org"``),
+    per group of the frame:
+
+    * ``n_units`` units in the frame, ``n_responded`` that answered the survey, ``n_answered``
+      with a value of the indicator, ``n_not_concerned = n_responded − n_answered`` (the
+      requirement does not apply: e.g. no breach to deal with), ``n_missing = n_units −
+      n_responded`` (no answer), ``n_met`` at or beyond the target;
+    * when every unit answered, ``share = n_met / n_answered`` exactly (``n_met / n_units``
+      when every unit has a value) and ``share_low``/``share_high`` are empty;
+    * when some did not answer, ``share`` is empty and the worst/best cases are
+      ``share_low = n_met / (n_answered + n_missing)`` and ``share_high = (n_met + n_missing) /
+      (n_answered + n_missing)``: every missing unit failing, or meeting it;
+    * ``mean`` is the indicator over the units with a value (what a ``per: total`` target
+      judges), with ``mean_low``/``mean_high`` for the missing units at the indicator's lowest
+      and highest value when some did not answer (no top for a count: empty).
 
     Returns
     -------
     DataFrame
-        ``[variable (indicator), task_group, target, direction, target_year, due, estimate
-        (share of units at target), se, ci_low, ci_high, n, deff, mean]``; indicators
-        without a target are left out.
+        ``[variable, task_group, target, direction, target_year, due, mean, estimate, se,
+        ci_low, ci_high, n, deff]`` (the columns of earlier versions: ``estimate`` = ``n_met /
+        n_answered``, ``n`` = ``n_answered``, no interval: ``se``, ``ci_low``, ``ci_high``,
+        ``deff`` empty) + `ATTAINMENT_COUNT_COLUMNS` (``org`` empty in the overall rows, ``unit``
+        the instrument's unit of the indicator, ``per`` what must reach the target). One row
+        per targeted indicator overall (instrument order), then per group. Without a frame the
+        units that answered are the units.
+
+    Examples
+    --------
+    >>> from analysis import instruments
+    >>> unit = instruments.load("unit")
+    >>> ind = next(i for i in unit.indicators if i.target is not None and i.unit == "yes/no")
+    >>> data = pd.DataFrame({"wave": "2025", "org": "CDVC", "unit": ["CDVC01", "CDVC02", "CDVC03"],
+    ...                      ind.name: [1.0, 0.0, 1.0]})
+    >>> row = indicator_attainment(data, unit, wave="2025").set_index("variable").loc[ind.name]
+    >>> [int(row[c]) for c in ("n_met", "n_answered", "n_units", "n_missing")], f"{row['share_low']:.4f}"
+    ([2, 3, 103, 100], '0.0194')
+    >>> f"{row['share_high']:.4f}", bool(pd.isna(row["share"]))  # 100 did not answer: bounds only
+    ('0.9903', True)
     """
     sub = units[units[WAVE] == wave]
-    att = scoring.indicator_attainment(sub, instrument, wave=wave)
-    att = att[att["target"].notna()]
-    met = {}
-    for ind in instrument.indicators:
-        if ind.target is None or ind.name not in sub.columns:
-            continue
-        col = sub[ind.name]
-        hit = col >= ind.target if ind.direction == "higher" else col <= ind.target
-        met[f"met__{ind.name}"] = hit.astype("float64").where(col.notna())
-    d = base_design(sub.assign(**met), instrument.name)
-    rows = [d.mean(c).assign(variable=c.removeprefix("met__")) for c in met if d.data[c].notna().any()]
-    est = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["variable", *STAT_COLUMNS])
-    out = att.rename(columns={"indicator": "variable"})[["variable", "task_group", "target", "direction",
-                                                          "target_year", "due", "mean"]]
-    return out.merge(est[["variable", *STAT_COLUMNS]], on="variable", how="left")
+    frame = _frame(population_dir)
+    groups: list = [None]
+    if by:
+        present = set(sub[by].dropna())
+        if frame is not None and by in frame.columns:
+            present |= set(frame[by])
+        order = {o: i for i, o in enumerate(population.ORGS)}
+        groups += sorted(present, key=lambda g: (order.get(g, len(order)), str(g)))
+    targeted = [i for i in instrument.indicators if i.target is not None and i.name in sub.columns]
+    rows = []
+    for key in groups:
+        part = sub if key is None else sub[sub[by] == key]
+        responded = int(part["unit"].nunique())
+        if frame is None or (key is not None and by not in frame.columns):
+            n_units = responded
+        else:
+            n_units = len(frame) if key is None else int((frame[by] == key).sum())
+        missing = max(n_units - responded, 0)
+        for ind in targeted:
+            values = part[ind.name].astype("float64")
+            answered = int(values.notna().sum())
+            met = int(_meets(values, ind).sum())
+            base = answered + missing
+            share = met / answered if answered and not missing else np.nan
+            low = met / base if missing and base else np.nan
+            high = (met + missing) / base if missing and base else np.nan
+            mean = float(values.mean()) if answered else np.nan
+            lo_v, hi_v = _RANGE.get(ind.unit, (0.0, np.nan))
+            mean_low = (values.sum() + missing * lo_v) / base if missing and answered else np.nan
+            mean_high = (values.sum() + missing * hi_v) / base if missing and answered else np.nan
+            rows.append({"org": key, "variable": ind.name, "task_group": ind.task_group, "target": ind.target,
+                         "direction": ind.direction, "target_year": ind.target_year, "due": _due(ind, wave),
+                         "mean": mean, "estimate": met / answered if answered else np.nan, "se": np.nan,
+                         "ci_low": np.nan, "ci_high": np.nan, "n": float(answered), "deff": np.nan,
+                         "unit": ind.unit, "per": ind.target_per or "unit", "n_units": n_units,
+                         "n_responded": responded, "n_answered": answered, "n_not_concerned": responded - answered,
+                         "n_missing": missing, "n_met": met, "share": share, "share_low": low, "share_high": high,
+                         "mean_low": mean_low, "mean_high": mean_high})
+    columns = ["variable", "task_group", "target", "direction", "target_year", "due", "mean", *STAT_COLUMNS,
+               *ATTAINMENT_COUNT_COLUMNS]
+    out = pd.DataFrame(rows, columns=columns)
+    out["target_year"] = out["target_year"].astype("Int64")
+    return out
+
+
+def _withhold(protected: disclosure.ProtectedTable, texts: Mapping[str, Sequence[str]],
+              numbers: Sequence[str] = ()) -> disclosure.ProtectedTable:
+    """*protected* with text columns added; in a hidden row the first of them shows the table's
+    marker (``n<5``, ``x``), the others and every one of *numbers* are emptied."""
+    out = protected.table.copy()
+    hidden = out["suppressed"].astype(bool) if "suppressed" in out.columns else pd.Series(False, index=out.index)
+    notes = out["note"] if "note" in out.columns else pd.Series("", index=out.index)
+    for k, (name, values) in enumerate(texts.items()):
+        out[name] = pd.Series(list(values), index=out.index, dtype="object").where(~hidden, notes if k == 0 else None)
+    for name in numbers:
+        if name in out.columns:
+            out[name] = out[name].astype("float64").where(~hidden)
+    for low, high in (("ci_low", "ci_high"), ("share_low", "share_high"), ("mean_low", "mean_high")):
+        if low in out.columns and high in out.columns:
+            # an interval whose two ends are equal says nothing: neither end is exported
+            same = out[low].astype("float64").eq(out[high].astype("float64"))
+            out[[low, high]] = out[[low, high]].astype("float64").where(~same)
+    return dataclasses.replace(protected, table=out)
+
+
+def attainment_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") -> disclosure.ProtectedTable:
+    """The protected `indicator_attainment` table with what the reader sees, as text.
+
+    Adds ``attained`` (``54/103``: units at the target out of the units with a value),
+    ``share_text`` (the exact share ``52%`` when every unit answered, else the worst–best
+    bounds ``48%–53%``; never two equal ends), ``answered`` (``103/103`` units that answered
+    the survey) and ``value_text`` (the mean over units with a value, in the indicator's unit;
+    its bounds when some did not answer). A hidden row shows none of them, nor its counts.
+    """
+    t = protected.table
+    pct = t["unit"].isin(_POINT_UNITS)
+    share = [tables.format_percent(s, 0, lang=lang) if pd.notna(s) else tables.format_bounds(lo, hi, 0, lang=lang)
+             for s, lo, hi in zip(t["share"], t["share_low"], t["share_high"])]
+    value = [(tables.format_percent(m, 0, lang=lang) if p else tables.format_number(m, 2, lang=lang, missing=""))
+             if pd.isna(lo) and pd.isna(hi) else tables.format_bounds(lo, hi, 0 if p else 2, lang=lang, percent=p)
+             for m, lo, hi, p in zip(t["mean"], t["mean_low"], t["mean_high"], pct)]
+    return _withhold(protected, {
+        "attained": [tables.format_count(m, a, lang=lang) for m, a in zip(t["n_met"], t["n_answered"])],
+        "share_text": share,
+        "answered": [tables.format_count(r, u, lang=lang) for r, u in zip(t["n_responded"], t["n_units"])],
+        "value_text": value,
+    }, numbers=[c for c in ATTAINMENT_COUNT_COLUMNS if c.startswith(("n_", "share", "mean"))] + ["mean"])
+
+
+#: Columns of `indicator_changes` (the shape of `changes_since_baseline`, family ``indicators``).
+CHANGE_COLUMNS = [WAVE, "baseline_wave", "variable", "estimate_a", "estimate_b", "estimate", "se", "ci_low",
+                  "ci_high", "n", "z", "d", "p_value", "p_adjusted", "family", "significant", "status", "task_group",
+                  "n_pairs", "n_a", "n_b", "points"]
 
 
 def indicator_changes(units: pd.DataFrame, instrument: Instrument, *, wave: str, baseline_wave: str,
@@ -117,15 +326,24 @@ def indicator_changes(units: pd.DataFrame, instrument: Instrument, *, wave: str,
     Returns
     -------
     DataFrame
-        As `changes_since_baseline` (family ``indicators``), ``n`` = units with both values.
+        `CHANGE_COLUMNS`, as `changes_since_baseline` (family ``indicators``). ``estimate_a``
+        and ``estimate_b`` are the two waves' means over the *same* units — those with a value in
+        both waves — so ``estimate = estimate_b − estimate_a`` exactly; ``n`` = ``n_pairs`` =
+        those units; ``n_a``/``n_b`` the units with a value in each wave (all of them, for
+        reference). ``points`` is True for a share or yes/no indicator: its change is in
+        percentage points, and it has no effect size (``d`` empty: Cohen's d means nothing for a
+        yes/no answer); for counts and rates ``d`` = mean difference / pooled SD of the two waves
+        on the paired units.
 
     Notes
     -----
     Units are a panel, so the change is the mean of each unit's own difference (paired), its
-    SE from the units-in-organizations design; d = mean difference / pooled SD of the two
-    waves.
+    SE from the units-in-organizations design. Every unit is surveyed: the test treats each
+    year's values of the units as one realisation of the process that produces them, and asks
+    whether the mean within-unit difference is larger than that process's year-to-year noise.
     """
     names = [i.name for i in instrument.indicators if i.name in units.columns]
+    info = {i.name: i for i in instrument.indicators}
     a = units[units[WAVE] == baseline_wave].set_index("unit")
     b = units[units[WAVE] == wave].set_index("unit")
     both = a.index.intersection(b.index)
@@ -138,23 +356,131 @@ def indicator_changes(units: pd.DataFrame, instrument: Instrument, *, wave: str,
             continue
         est = d.mean(f"diff__{n}").iloc[0]
         sa, sb = a.loc[both, n].astype("float64"), b.loc[both, n].astype("float64")
+        paired = sa.notna() & sb.notna()
+        sa, sb = sa[paired], sb[paired]
+        points = info[n].unit in _POINT_UNITS
         pooled = np.sqrt((sa.var() + sb.var()) / 2)
         se = est["se"]
         z = est["estimate"] / se if se > 0 else np.nan
         rows.append({WAVE: wave, "baseline_wave": baseline_wave, "variable": n,
                      "estimate_a": sa.mean(), "estimate_b": sb.mean(), "estimate": est["estimate"],
                      "se": se, "ci_low": est["ci_low"], "ci_high": est["ci_high"], "n": float(est["n"]),
-                     "z": z, "d": est["estimate"] / pooled if pooled > 0 else np.nan})
-    out = pd.DataFrame(rows)
+                     "z": z, "d": np.nan if points or not pooled > 0 else est["estimate"] / pooled,
+                     "n_pairs": int(paired.sum()), "n_a": int(a[n].notna().sum()), "n_b": int(b[n].notna().sum()),
+                     "points": points})
+    out = pd.DataFrame(rows, columns=[c for c in CHANGE_COLUMNS if c not in ("p_value", "p_adjusted", "family",
+                                                                           "significant", "status", "task_group")])
     from scipy import stats  # local: only this function needs the normal tail
 
-    out["p_value"] = 2 * stats.norm.sf(np.abs(out["z"]))
+    out["p_value"] = 2 * stats.norm.sf(np.abs(out["z"].astype("float64")))
     out["p_adjusted"] = compare.adjust_bh(out["p_value"].to_numpy())
     out["family"] = "indicators"
     out["significant"] = out["p_adjusted"] < ALPHA
     out["status"] = [significance_label(p, e, lang=lang) for p, e in zip(out["p_adjusted"], out["estimate"])]
     out["task_group"] = out["variable"].map({i.name: i.task_group for i in instrument.indicators})
-    return out
+    return out[CHANGE_COLUMNS]
+
+
+def change_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") -> disclosure.ProtectedTable:
+    """The protected `indicator_changes` table with the printed levels and change, as text.
+
+    Adds ``level_a``/``level_b`` (``51%`` or ``2,16``), ``change_text`` (``+29 điểm %`` for a
+    share or yes/no indicator, ``+0,30`` for a count) and ``ci_text`` (its interval, signed
+    ends), all from the protected (rounded) numbers, so the printed change is the difference
+    of the printed levels within rounding. A hidden row shows none of them.
+    """
+    t = protected.table
+    points = t["points"].astype(bool)
+    level = [[tables.format_percent(v, 0, lang=lang) if p else tables.format_number(v, 2, lang=lang)
+              for v, p in zip(t[c], points)] for c in ("estimate_a", "estimate_b")]
+    return _withhold(protected, {
+        "level_a": level[0], "level_b": level[1],
+        "change_text": [tables.format_change(v, lang=lang, points=p) for v, p in zip(t["estimate"], points)],
+        "ci_text": [tables.format_change_interval(lo, hi, lang=lang, points=p)
+                    for lo, hi, p in zip(t["ci_low"], t["ci_high"], points)],
+    }, numbers=["d", "z", "p_value", "n_pairs", "n_a", "n_b"])
+
+
+#: Columns of `units_to_follow_up`.
+FOLLOW_UP_COLUMNS = ["org", "unit", "name", "task_group", "variable", "label", "indicator_unit", "target",
+                     "direction", "target_year", "value", "reason", "status", "estimate", "n"]
+
+_REASONS = {"not_met": ("Chưa đạt", "Not met"), "no_answer": ("Chưa trả lời phiếu", "Did not answer the survey")}
+
+
+def units_to_follow_up(units: pd.DataFrame, instrument: Instrument, *, wave: str,
+                       population_dir: Path | None = None, lang: str = "vi") -> pd.DataFrame:
+    """Every unit that does not meet a per-unit requirement in *wave*, for the Bloc's committee.
+
+    A per-unit requirement is a target with ``per: unit`` due by *wave*. A unit is listed for it
+    when its value misses the target (``reason`` ``not_met``) or when it is in the frame but did
+    not answer the survey (``no_answer``: nothing shows that it meets it). A unit to which the
+    requirement does not apply (no value although it answered) is not listed. These are facts
+    the unit's committee reported about the unit; no member-derived value is attached.
+
+    Returns
+    -------
+    DataFrame
+        `FOLLOW_UP_COLUMNS`: the unit's code and ``name`` from the frame (in *lang*), the
+        requirement (``label`` in *lang*, ``indicator_unit`` its unit, ``target``) and the unit's
+        ``value``; ``status`` the reason in words; ``estimate`` = ``value`` and ``n`` = the unit's
+        members in the frame (what `analysis.disclosure.protect_table` reads: a unit with fewer
+        than k members is not shown on its own). Sorted by task group, requirement (instrument
+        order), organization and unit.
+    """
+    sub = units[units[WAVE] == wave]
+    frame = _frame(population_dir)
+    if frame is None:
+        frame = pd.DataFrame({"unit_id": sub["unit"], "org": sub["org"], "name_vi": sub["unit"],
+                              "name_en": sub["unit"], "members": np.nan})
+    names = dict(zip(frame["unit_id"], frame["name_en" if lang == "en" else "name_vi"]))
+    members = dict(zip(frame["unit_id"], frame["members"].astype("float64")))
+    orgs = dict(zip(frame["unit_id"], frame["org"]))
+    answered = set(sub["unit"])
+    org_order = {o: i for i, o in enumerate(population.ORGS)}
+    rows = []
+    for order, ind in enumerate(instrument.indicators):
+        if ind.target is None or (ind.target_per or "unit") != "unit" or ind.name not in sub.columns \
+                or not _due(ind, wave):
+            continue
+        values = sub.set_index("unit")[ind.name].astype("float64")
+        missed = values[_meets(values, ind).eq(0.0)]
+        listed = [(u, v, "not_met") for u, v in missed.items()]
+        listed += [(u, np.nan, "no_answer") for u in frame["unit_id"] if u not in answered]
+        for unit, value, reason in listed:
+            org = orgs.get(unit, sub.loc[sub["unit"] == unit, "org"].iloc[0] if unit in answered else None)
+            rows.append({"org": org, "unit": unit, "name": names.get(unit, unit), "task_group": ind.task_group,
+                         "variable": ind.name, "label": ind.label(lang), "indicator_unit": ind.unit,
+                         "target": ind.target, "direction": ind.direction, "target_year": ind.target_year,
+                         "value": value, "reason": reason, "status": _REASONS[reason][lang == "en"],
+                         "estimate": value, "n": members.get(unit, np.nan), "_order": order,
+                         "_org": org_order.get(org, len(org_order))})
+    out = pd.DataFrame(rows, columns=[*FOLLOW_UP_COLUMNS, "_order", "_org"])
+    out = out.sort_values(["task_group", "_order", "_org", "unit"], kind="stable").reset_index(drop=True)
+    out["target_year"] = out["target_year"].astype("Int64")
+    return out[FOLLOW_UP_COLUMNS]
+
+
+def follow_up_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") -> disclosure.ProtectedTable:
+    """The protected `units_to_follow_up` table with ``value_text`` and ``target_text``: a yes/no
+    as "không"/"no", a share as ``40%``, a count as ``1``; empty in a hidden row."""
+    t = protected.table
+    no = {"vi": ("không", "có"), "en": ("no", "yes")}[lang]
+
+    def shown(v: float, unit: str) -> str:
+        if pd.isna(v):
+            return ""
+        if unit == "yes/no":
+            return no[int(v >= 0.5)]
+        if unit in _POINT_UNITS:
+            return tables.format_percent(v, 0, lang=lang)
+        return tables.format_number(int(v) if float(v).is_integer() else float(v), None if float(v).is_integer()
+                                    else 2, lang=lang)
+
+    return _withhold(protected, {
+        "value_text": [shown(v, u) for v, u in zip(t["estimate"], t["indicator_unit"])],
+        "target_text": [shown(v, u) for v, u in zip(t["target"], t["indicator_unit"])],
+    }, numbers=["value"])
 
 
 def unit_task_matrix(units: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.DataFrame:
