@@ -111,7 +111,7 @@ def indicator_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") -
     Adds ``value_text``: a yes/no indicator as the count of units, ``64/103 (62%)`` — a census
     count, no interval — and any other indicator as its mean with the 95% interval,
     ``2,16 (1,86–2,45)`` (a share in %), the interval left out when its two ends read the same.
-    Empty in a hidden row.
+    A hidden row shows the table's marker (``n<5``, ``x``) instead, and no interval or count.
     """
     t = protected.table
 
@@ -296,7 +296,8 @@ def attainment_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") 
     ``share_text`` (the exact share ``52%`` when every unit answered, else the worst–best
     bounds ``48%–53%``; never two equal ends), ``answered`` (``103/103`` units that answered
     the survey) and ``value_text`` (the mean over units with a value, in the indicator's unit;
-    its bounds when some did not answer). A hidden row shows none of them, nor its counts.
+    its bounds when some did not answer). A hidden row shows only the marker
+    (``n<5``, ``x``) in ``attained``: no other text, count, share or mean.
     """
     t = protected.table
     pct = t["unit"].isin(_POINT_UNITS)
@@ -387,7 +388,7 @@ def change_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") -> d
     Adds ``level_a``/``level_b`` (``51%`` or ``2,16``), ``change_text`` (``+29 điểm %`` for a
     share or yes/no indicator, ``+0,30`` for a count) and ``ci_text`` (its interval, signed
     ends), all from the protected (rounded) numbers, so the printed change is the difference
-    of the printed levels within rounding. A hidden row shows none of them.
+    of the printed levels within rounding. A hidden row shows only the marker in ``level_a``.
     """
     t = protected.table
     points = t["points"].astype(bool)
@@ -463,7 +464,7 @@ def units_to_follow_up(units: pd.DataFrame, instrument: Instrument, *, wave: str
 
 def follow_up_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") -> disclosure.ProtectedTable:
     """The protected `units_to_follow_up` table with ``value_text`` and ``target_text``: a yes/no
-    as "không"/"no", a share as ``40%``, a count as ``1``; empty in a hidden row."""
+    as "không"/"no", a share as ``40%``, a count as ``1``; a hidden row shows only the marker."""
     t = protected.table
     no = {"vi": ("không", "có"), "en": ("no", "yes")}[lang]
 
@@ -597,9 +598,17 @@ def indicator_change_sentences(changes: pd.DataFrame | None, labels: Mapping[str
                 if label.startswith(prefix):
                     label = label[len(prefix):]
             label = label[:1].lower() + label[1:]
-        out.append(narrative.describe_change(row, label=label,
-                                             wave_a=str(row["baseline_wave"]), wave_b=str(row[WAVE]), table=table,
-                                             lang=lang, measure=measure, count_noun=noun))
+        sentence = narrative.describe_change(row, label=label, wave_a=str(row["baseline_wave"]),
+                                             wave_b=str(row[WAVE]), table=table, lang=lang, measure=measure,
+                                             count_noun=noun)
+        pairs, n_b = row.get("n_pairs"), row.get("n_b")
+        if pd.notna(pairs) and pd.notna(n_b) and pairs < n_b and isinstance(sentence, narrative.Sentence):
+            # the levels are those of the units compared, not of every unit of the wave: say so
+            said = {"vi": f", tính trên {int(pairs)} cơ sở có số liệu ở cả hai đợt",
+                    "en": f", over the {int(pairs)} units with a value in both waves"}[lang]
+            text = sentence.text[:-1] + said + "." if sentence.text.endswith(".") else sentence.text + said
+            sentence = dataclasses.replace(sentence, text=text)
+        out.append(sentence)
     if not out:
         out = [{"vi": "Không chỉ tiêu cơ sở nào thay đổi có ý nghĩa thống kê.",
                 "en": "No unit indicator changed significantly."}[lang]]
