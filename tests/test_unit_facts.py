@@ -67,7 +67,8 @@ def _direct(units: pd.DataFrame, frame: pd.DataFrame, ind, org: str | None) -> d
     met = int((values >= ind.target).sum() if ind.direction == "higher" else (values <= ind.target).sum())
     missing = len(fr) - rows["unit"].nunique()
     return {"n_units": len(fr), "n_responded": rows["unit"].nunique(), "n_answered": len(values), "n_met": met,
-            "n_missing": missing, "low": met / (len(values) + missing), "high": (met + missing) / (len(values) + missing)}
+            "n_missing": missing, "low": met / (len(values) + missing),
+            "high": (met + missing) / (len(values) + missing)}
 
 
 def test_counts_and_bounds_equal_a_direct_computation_overall_and_by_org(unit, small_frame):
@@ -85,13 +86,15 @@ def test_counts_and_bounds_equal_a_direct_computation_overall_and_by_org(unit, s
             assert row["n_not_concerned"] == want["n_responded"] - want["n_answered"]
             # a unit did not answer in every group here: bounds, never a point share
             assert math.isnan(row["share"])
-            assert row["share_low"] == pytest.approx(want["low"]) and row["share_high"] == pytest.approx(want["high"])
+            assert row["share_low"] == pytest.approx(want["low"], abs=5e-5)
+            assert row["share_high"] == pytest.approx(want["high"], abs=5e-5)
             assert row["share_low"] < row["share_high"]
             assert math.isnan(row["ci_low"]) and math.isnan(row["ci_high"]) and math.isnan(row["se"])
     yes_no = att[(att["variable"] == _targeted(unit, "yes/no").name) & att["org"].isna()].iloc[0]
     # the brief's formula when every responding unit has a value: [n_met / n_units, (n_met + missing) / n_units]
     assert (yes_no["n_met"], yes_no["n_units"]) == (3, 7)
-    assert yes_no["share_low"] == pytest.approx(3 / 7) and yes_no["share_high"] == pytest.approx(5 / 7)
+    assert yes_no["share_low"] == pytest.approx(3 / 7, abs=5e-5)
+    assert yes_no["share_high"] == pytest.approx(5 / 7, abs=5e-5)
 
 
 def test_when_every_unit_answered_the_share_is_an_exact_count(unit, small_frame):
@@ -103,7 +106,7 @@ def test_when_every_unit_answered_the_share_is_an_exact_count(unit, small_frame)
     ind = _targeted(unit, "yes/no")
     rows = _by_org(att[att["variable"] == ind.name])
     assert rows.loc["total", ["n_met", "n_answered", "n_units"]].tolist() == [5, 7, 7]
-    assert rows.loc["total", "share"] == pytest.approx(5 / 7)
+    assert rows.loc["total", "share"] == pytest.approx(5 / 7, abs=5e-5)
     assert rows.loc["CDVC", ["n_met", "n_units"]].tolist() == [3, 4]
     assert rows[["share_low", "share_high", "ci_low", "ci_high"]].isna().all().all()
     small = dataclasses.replace(POLICY, k=3)
@@ -339,6 +342,10 @@ def test_demo_notebook_40_prints_counts_paired_changes_and_no_equal_interval(uni
         assert int(r[c.index("Số cơ sở so sánh")]) > 0
         subtracted += 1
     assert subtracted == len(changes["rows"]) == len([i for i in unit.indicators])
+    exported = pd.read_csv(notebook_40 / "tables" / "changes_indicators.csv", encoding="utf-8-sig")
+    assert ((exported["estimate"] - (exported["estimate_b"] - exported["estimate_a"])).abs() <= 0.01 + 1e-9).all()
+    assert exported.loc[exported["unit"].isin(["share", "yes/no"]), "d"].isna().all()
+    assert (exported["n_pairs"] == exported["n"]).all() and (exported["n_pairs"] <= exported["n_b"]).all()
     # no interval with equal ends: in any printed cell, nor in any exported CSV
     interval = re.compile(r"([+\u2212]?[\d.,]+%?)\s*(?:–| đến | to )\s*([+\u2212]?[\d.,]+%?)")
     for name, block in blocks.items():

@@ -266,6 +266,8 @@ def indicator_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: s
                *ATTAINMENT_COUNT_COLUMNS]
     out = pd.DataFrame(rows, columns=columns)
     out["target_year"] = out["target_year"].astype("Int64")
+    shares = ["mean", "share", "share_low", "share_high", "mean_low", "mean_high"]
+    out[shares] = out[shares].astype("float64").round(4)  # a share of units to 0.01 percentage point
     return out
 
 
