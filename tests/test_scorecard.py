@@ -64,6 +64,9 @@ def test_withheld_rows_keep_no_count(tmp_path):
     assert set(hidden["org"]) == {"A", "B"}  # B has 3 units; A is its complement (total − A = B)
     assert hidden["n_met"].isna().all() and hidden["verdict"].isna().all()
     assert not hidden["attainment"].str.contains("/").any()
+    # a task group whose only target is withheld gets no verdict from what remains
+    card = scorecard.task_group_table(pt.table[pt.table["org"].notna()], None, {1: "Một"}, by="org")
+    assert card.set_index("org")["verdict_label"].to_dict() == {"A": "Không công bố", "B": "Không công bố"}
 
 
 @pytest.fixture(scope="module")

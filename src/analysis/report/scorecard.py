@@ -42,7 +42,9 @@ adjustment, else ``unchanged``).
 4. partly achieved — some T achieved or partly achieved, or a member scale rose;
 5. not achieved — some T not achieved;
 6. inconclusive — every T inconclusive.
-One lagging indicator does not erase the rest (rule 4), and the basis shows the counts:
+A group whose every targeted indicator is withheld to protect units (too few to publish) is
+shown as "Không công bố / withheld", not judged on what remains. One lagging indicator does not
+erase the rest (rule 4), and the basis shows the counts:
 "2/3 chỉ tiêu đạt; cảm nhận của đoàn viên: 1 tăng, 1 không đổi".
 """
 
@@ -71,6 +73,8 @@ VERDICTS: dict[str, dict[str, str]] = {
     "inconclusive": {"vi": "Chưa kết luận được", "en": "Inconclusive"},
     "no_target": {"vi": "Không có chỉ tiêu định lượng", "en": "No quantified target"},
     "no_data": {"vi": "Chưa có số liệu", "en": "No data"},
+    # not a verdict on the plan: every targeted indicator of the group is withheld (too few units)
+    "withheld": {"vi": "Không công bố", "en": "Withheld"},
 }
 #: A member scale's change since the baseline -> word.
 CHANGES: dict[str, dict[str, str]] = {
@@ -349,10 +353,14 @@ def task_group_table(indicators: pd.DataFrame, changes: pd.DataFrame | None, tas
             ind = ind[ind[by] == key[0]]
             ch = None if ch is None else ch[ch[by] == key[0]]
         for number, label in task_groups.items():
-            v = [x for x in ind.loc[ind["task_group"] == number, "verdict"] if isinstance(x, str)]  # not withheld
+            mine = ind[ind["task_group"] == number]
+            v = [x for x in mine["verdict"] if isinstance(x, str)]  # a withheld row has none
+            withheld = bool((mine["verdict"].isna() & mine["target"].notna()).any())
             c = [] if ch is None else list(ch.loc[ch["task_group"] == number, "change"])
             c = [x if isinstance(x, str) else None for x in c]
             verdict = task_group_verdict(v, c)
+            if withheld and not any(x in _TARGETED for x in v):
+                verdict = "withheld"  # its targets exist but cannot be shown: no verdict from the rest
             targets, members = task_group_basis(v, c, lang=lang, members=changes is not None)
             moves = [x for x in c if x is not None]
             rows.append({**dict(zip(keys, key)), "task_group": int(number), "label": label, "verdict": verdict,

@@ -158,28 +158,32 @@ def member_changes(changes: pd.DataFrame | None, instrument: Instrument, *, by: 
 
 def scorecard_by_group(attainment: pd.DataFrame, changes_overall: pd.DataFrame | None,
                        changes_by: pd.DataFrame | None, instrument: Instrument, *, by: str = "org",
-                       labels: Mapping[str, str] | None = None, lang: str = "vi") -> pd.DataFrame:
-    """The task-group verdicts of every organization side by side (the Board's second table).
+                       lang: str = "vi") -> pd.DataFrame:
+    """The task-group verdicts of the whole Bloc and of every organization (the Board's second table).
+
+    Parameters
+    ----------
+    attainment : DataFrame
+        `withhold_attainment` output (withheld rows carry no verdict and are not counted).
+    changes_overall, changes_by : DataFrame or None
+        `member_changes` overall and by *by*.
 
     Returns
     -------
     DataFrame
-        ``[task_group, label, total, <one column per group>, n]`` — each cell is the verdict and
-        its counts, "Đạt một phần (2/3 đạt; 1 tăng)" (targets achieved; member scales up, down).
+        ``[by (missing = the total), task_group, label, verdict, cell, n (units of the group)]``,
+        long, to show wide (one column per group); each cell is the verdict and its counts,
+        "Đạt một phần (2/3 đạt; 1 tăng)" (targets achieved; member scales up, down).
     """
-    labels = labels or {}
     groups = {tg.number: tg.label(lang) for tg in instrument.task_groups}
-    overall = scorecard.task_group_table(attainment[attainment["org"].isna()], changes_overall, groups, lang=lang)
-    by_group = scorecard.task_group_table(attainment[attainment[by].notna()], changes_by, groups, by=by, lang=lang)
-    frames = [overall.assign(**{by: None}), by_group]
-    table = pd.concat(frames, ignore_index=True)
+    overall = scorecard.task_group_table(attainment[attainment[by].isna()], changes_overall, groups, lang=lang)
+    parts = attainment[attainment[by].notna()]
+    by_group = scorecard.task_group_table(parts, changes_by, groups, by=by, lang=lang)
+    table = pd.concat([overall.assign(**{by: None}), by_group], ignore_index=True)
     table["cell"] = [_short_cell(r, lang) for _, r in table.iterrows()]
-    wide = table.pivot_table(index=["task_group", "label"], columns=table[by].fillna("__total__"), values="cell",
-                             aggfunc="first").reset_index()
-    order = ["__total__", *sorted(k for k in table[by].dropna().unique())]
-    wide = wide[["task_group", "label", *[c for c in order if c in wide.columns]]]
-    wide.columns.name = None
-    return wide.rename(columns={"__total__": "total"}).assign(n=float(attainment["n_units"].max()))
+    units = attainment.groupby(attainment[by].fillna("__total__"))["n_units"].max()
+    table["n"] = table[by].fillna("__total__").map(units).astype(float)
+    return table[[by, "task_group", "label", "verdict", "cell", "n"]]
 
 
 def _short_cell(row: pd.Series, lang: str) -> str:
