@@ -369,3 +369,23 @@ def test_demo_notebook_40_prints_counts_paired_changes_and_no_equal_interval(uni
         want |= {(ind.name, u) for u in values.index[values < ind.target]}
     assert set(zip(follow["variable"], follow["unit"])) == want
     assert len(blocks["units_to_follow_up"]["rows"]) == len(want)
+
+
+def test_demo_follow_up_names_every_unit_in_the_unit_report_and_none_with_few_respondents_in_the_member_one(
+        unit, demo_project, demo_units):
+    processed = demo_project / "data" / "processed"
+    assert study.follow_up_withheld("unit", "2025", k=5, processed_dir=processed) == []
+    answers = study.load_responses("member", ["2025"], processed_dir=processed)
+    counts = answers.groupby("unit").size()
+    frame = instruments.population.load_units()
+    few = sorted(u for u in frame["unit_id"] if counts.get(u, 0) < 5)
+    assert study.follow_up_withheld("member", "2025", k=5, processed_dir=processed) == few
+    # a unit with few respondents planted: it is withheld from the member report's list, and only there
+    assert study.follow_up_withheld("member", "2025", k=int(counts.min()) + 1, processed_dir=processed) == sorted(
+        counts.index[counts == counts.min()])
+    listed = study.units_to_follow_up(demo_units, unit, wave="2025")
+    some = sorted(set(listed["unit"]))[:2]
+    kept = study.units_to_follow_up(demo_units, unit, wave="2025", withheld=some)
+    assert not set(kept["unit"]) & set(some) and len(kept) == (~listed["unit"].isin(some)).sum()
+    assert "2 cơ sở có ít hơn 5 đoàn viên" in study.follow_up_note(some, k=5)
+    assert "không được nêu tên" not in study.follow_up_note([], k=5)

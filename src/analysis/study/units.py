@@ -27,6 +27,7 @@ from analysis.instruments import Indicator, Instrument, population
 from analysis.report import tables
 from analysis.stats import compare
 from analysis.study.base import ALPHA, STAT_COLUMNS, WAVE, by_columns, significance_label, significant_rows
+from analysis.study.data import load_responses, unit_survey
 from analysis.study.designs import base_design
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "indicator_changes",
     "change_texts",
     "units_to_follow_up",
+    "follow_up_withheld",
+    "follow_up_note",
     "follow_up_texts",
     "unit_task_matrix",
     "implementation_index",
@@ -412,14 +415,16 @@ _REASONS = {"not_met": ("Chưa đạt", "Not met"), "no_answer": ("Chưa trả l
 
 
 def units_to_follow_up(units: pd.DataFrame, instrument: Instrument, *, wave: str,
-                       population_dir: Path | None = None, lang: str = "vi") -> pd.DataFrame:
+                       population_dir: Path | None = None, lang: str = "vi",
+                       withheld: Sequence[str] = ()) -> pd.DataFrame:
     """Every unit that does not meet a per-unit requirement in *wave*, for the Bloc's committee.
 
     A per-unit requirement is a target with ``per: unit`` due by *wave*. A unit is listed for it
     when its value misses the target (``reason`` ``not_met``) or when it is in the frame but did
     not answer the survey (``no_answer``: nothing shows that it meets it). A unit to which the
     requirement does not apply (no value although it answered) is not listed. These are facts
-    the unit's committee reported about the unit; no member-derived value is attached.
+    the unit's committee reported about the unit; no member-derived value is attached. The units
+    in *withheld* (`follow_up_withheld`) are not listed.
 
     Returns
     -------
@@ -450,7 +455,7 @@ def units_to_follow_up(units: pd.DataFrame, instrument: Instrument, *, wave: str
         missed = values[_meets(values, ind).eq(0.0)]
         listed = [(u, v, "not_met") for u, v in missed.items()]
         listed += [(u, np.nan, "no_answer") for u in frame["unit_id"] if u not in answered]
-        for unit, value, reason in listed:
+        for unit, value, reason in [r for r in listed if r[0] not in set(withheld)]:
             org = orgs.get(unit, sub.loc[sub["unit"] == unit, "org"].iloc[0] if unit in answered else None)
             rows.append({"org": org, "unit": unit, "name": names.get(unit, unit), "task_group": ind.task_group,
                          "variable": ind.name, "label": ind.label(lang), "indicator_unit": ind.unit,
@@ -462,6 +467,39 @@ def units_to_follow_up(units: pd.DataFrame, instrument: Instrument, *, wave: str
     out = out.sort_values(["task_group", "_order", "_org", "unit"], kind="stable").reset_index(drop=True)
     out["target_year"] = out["target_year"].astype("Int64")
     return out[FOLLOW_UP_COLUMNS]
+
+
+def follow_up_withheld(instrument: str, wave: str, *, k: int, processed_dir: Path | None = None,
+                       population_dir: Path | None = None) -> list[str]:
+    """The units a report of *instrument* does not name in the list of units to follow up.
+
+    None in the unit survey's own report (the report for the Bloc's committee: facts about
+    units). In a report of the members those units describe, the units with fewer than *k* of
+    its respondents in *wave*: there a unit's name sits beside member statistics, and a unit
+    with fewer than k respondents is never named with a number (the full list is in the unit
+    report).
+    """
+    if unit_survey(instrument) in (None, instrument):
+        return []
+    answers = load_responses(instrument, [wave], processed_dir=processed_dir, population_dir=population_dir)
+    counts = answers.groupby("unit").size() if len(answers) else pd.Series(dtype="int64")
+    frame = _frame(population_dir)
+    every = list(frame["unit_id"]) if frame is not None else list(counts.index)
+    return sorted(u for u in every if int(counts.get(u, 0)) < k)
+
+
+def follow_up_note(withheld: Sequence[str], *, k: int, lang: str = "vi") -> str:
+    """The note under the list: whose facts they are, and how many units are not named here."""
+    note = {"vi": "thông tin về cơ sở do ban chấp hành cơ sở báo cáo; cơ sở không thuộc diện của yêu cầu không được "
+                  "liệt kê.",
+            "en": "facts reported by each unit's committee; units to which a requirement does not apply are not "
+                  "listed."}[lang]
+    if withheld:
+        note += {"vi": f" {len(withheld)} cơ sở có ít hơn {k} đoàn viên, hội viên trả lời phiếu không được nêu tên ở "
+                       "báo cáo này; danh sách đầy đủ ở báo cáo khảo sát cơ sở.",
+                 "en": f" {len(withheld)} units with fewer than {k} member respondents are not named in this report; "
+                       "the full list is in the unit-survey report."}[lang]
+    return note
 
 
 def follow_up_texts(protected: disclosure.ProtectedTable, *, lang: str = "vi") -> disclosure.ProtectedTable:
