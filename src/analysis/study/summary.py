@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import disclosure, project
-from analysis.instruments import Instrument, population
+from analysis import disclosure
+from analysis.instruments import Instrument
 from analysis.report import scorecard
 from analysis.report.narrative import Sentence, is_significant, number_in, row_source
 from analysis.report.tables import format_interval, format_number
 from analysis.stats import scoring
 from analysis.study.base import WAVE
+from analysis.study.units import indicator_attainment
 
 __all__ = [
     "ATTAINMENT_COLUMNS",
@@ -39,84 +40,53 @@ ATTAINMENT_COLUMNS = ["org", "variable", "task_group", "unit", "direction", "per
                       "attainment"]
 
 
-def _frame_counts(instrument: Instrument, population_dir: Path | None) -> pd.Series | None:
-    """Units of the frame per organization, or None for a study without a frame."""
-    folder = population_dir if population_dir is not None else project.load_study().frame
-    if folder is None:
-        return None
-    units = population.load_units(folder)
-    return units.groupby("org").size()
-
-
-def _bounds(values: pd.Series, unit: str, not_responding: int) -> tuple[float, float]:
-    """The mean over the units with a value and the units that did not answer, these at the
-    indicator's lowest / highest possible value (equal ends when every unit answered)."""
-    answered = values.dropna()
-    if answered.empty:
-        return np.nan, np.nan
-    if not_responding <= 0:
-        mean = float(answered.mean())
-        return mean, mean
-    lo, hi = scorecard.BOUNDED_UNITS.get(unit, (np.nan, np.nan))
-    total, n = float(answered.sum()), len(answered) + not_responding
-    return (total + not_responding * lo) / n, (total + not_responding * hi) / n
-
-
 def target_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: str, by: str | None = "org",
                       population_dir: Path | None = None, lang: str = "vi") -> pd.DataFrame:
-    """How many units meet each indicator's target in *wave*, overall and by *by*, with the verdict.
+    """Every indicator's census counts in *wave* (`analysis.study.units.indicator_attainment`), overall
+    and by *by*, with the scorecard's verdict and text.
 
-    Parameters
-    ----------
-    units : DataFrame
-        `load_units` output (every wave; only *wave* is used).
-    instrument : Instrument
-        The unit survey.
-    by : str or None
-        Grouping column of the units (``org``); the overall rows have it missing.
-    population_dir : path, optional
-        The frame (default: the study's); without a frame the units that answered are the units.
+    Indicators without a target come too (counts only): a task group measured without a numeric
+    target reads "Không có chỉ tiêu định lượng", not "Chưa có số liệu".
 
     Returns
     -------
     DataFrame
-        `ATTAINMENT_COLUMNS`: one row per indicator (instrument order) overall, then per group.
-        ``n_units`` units in the frame, ``n_responded`` that answered the survey, ``n_with_value``
-        with a value of the indicator, ``n_met`` at or beyond the target; ``low``/``high`` the mean
-        with the units that did not answer at the indicator's lowest/highest value (equal when
-        every unit answered); ``verdict`` by
+        `ATTAINMENT_COLUMNS` + ``estimate, n`` (what `analysis.disclosure.protect_table` reads:
+        the share of units meeting the target, or the mean, and the units with a value). One row
+        per indicator (instrument order) overall (*by* missing), then per group; ``n_with_value``
+        units with a value, ``low``/``high`` the mean with the units that did not answer at the
+        indicator's lowest/highest value (equal when every unit answered); ``verdict`` by
         `analysis.report.scorecard.indicator_verdicts`; ``attainment`` its text ("54/103 cơ sở").
     """
+    key = by or "org"
+    targeted = indicator_attainment(units, instrument, wave=wave, by=by, population_dir=population_dir)
+    targeted = targeted.rename(columns={"n_answered": "n_with_value", **({"org": key} if by else {})})
+    if key not in targeted.columns:
+        targeted[key] = None
+    # indicators without a target: counted like the others (units with a value), nothing to meet
+    frame = targeted.drop_duplicates(key)[[key, "n_units", "n_responded"]]
     sub = units[units[WAVE] == wave]
-    frame = _frame_counts(instrument, population_dir)
-    group_keys = [None] + (sorted(sub[by].dropna().unique()) if by else [])
-    if by and frame is not None:
-        group_keys = [None] + sorted(set(frame.index) | set(group_keys[1:]))
-    info = {i.name: i for i in instrument.indicators}
     parts = []
-    for key in group_keys:  # the total and each organization
-        rows = sub if key is None else sub[sub[by] == key]
-        if frame is None:
-            n_units = int(rows["unit"].nunique())
-        else:
-            n_units = int(frame.sum() if key is None else frame.get(key, 0))
-        responded = int(rows["unit"].nunique())
-        att = scoring.indicator_attainment(rows, instrument, wave=wave)
-        bounds = [_bounds(rows[name].astype("float64"), info[name].unit, n_units - responded)
-                  for name in att["indicator"]]
-        parts.append(att.rename(columns={"indicator": "variable", "n": "n_with_value"}).assign(
-            org=key, n_units=n_units, n_responded=responded, low=[b[0] for b in bounds], high=[b[1] for b in bounds]))
-    out = pd.concat(parts, ignore_index=True)
+    for group, n_units, responded in frame.itertuples(index=False):  # the total and each organization
+        rows = sub if pd.isna(group) else sub[sub[by] == group]
+        counts = scoring.indicator_attainment(rows, instrument, wave=wave)
+        counts = counts[counts["target"].isna()].rename(columns={"indicator": "variable", "n": "n_with_value"})
+        parts.append(counts.assign(**{key: group}, n_units=n_units, n_responded=responded, n_met=0))
+    out = pd.concat([targeted, *parts], ignore_index=True)
+    out["low"] = out["mean_low"].where(out["mean_low"].notna(), out["mean"]) if "mean_low" in out else out["mean"]
+    out["high"] = out["mean_high"].where(out["mean_high"].notna(), out["mean"]) if "mean_high" in out else out["mean"]
+    order = {i.name: n for n, i in enumerate(instrument.indicators)}
+    out["_group"] = out[key].isna().map({True: 0, False: 1})
+    out = out.sort_values(["_group", key, "variable"], key=lambda s: s.map(order) if s.name == "variable" else s,
+                          na_position="first", kind="stable").reset_index(drop=True)
     out["n_met"] = out["n_met"].astype("Int64").fillna(0).astype(int)
     out["verdict"] = scorecard.indicator_verdicts(out)
     out["attainment"] = [scorecard.attainment_text(r, lang=lang) for _, r in out.iterrows()]
-    # what `analysis.disclosure.protect_table` reads: the share of units meeting the target (or
-    # the mean without one) and the units behind it
     out["estimate"] = np.where(out["target"].notna() & (out["per"] == "unit"),
                                out["n_met"] / out["n_with_value"].where(out["n_with_value"] > 0), out["mean"])
     out["n"] = out["n_with_value"].astype(float)
-    out[["mean", "low", "high"]] = out[["mean", "low", "high"]].round(4)
-    return out[[*ATTAINMENT_COLUMNS, "estimate", "n"]].rename(columns={"org": by or "org"})
+    out[["mean", "low", "high"]] = out[["mean", "low", "high"]].astype(float).round(4)
+    return out[[*ATTAINMENT_COLUMNS, "estimate", "n"]].rename(columns={"org": key})
 
 
 def withhold_attainment(protected: disclosure.ProtectedTable, *, targets_only: bool = False
