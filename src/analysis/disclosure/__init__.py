@@ -18,9 +18,10 @@ Strategy (also in ``config/disclosure.yaml`` and, for readers, :func:`policy_mar
 3. **Cross-classified breakdowns (unit x sex, org x party, proportions' levels, waves):
    primary + complementary suppression.** :func:`protect_table` hides small cells, then runs the
    attacker (:func:`find_disclosures`) on this table together with everything already published
-   (``published=``: other waves, earlier reports, the parent tables) and hides one more cell —
-   a sibling with the smallest n, never the parent when a sibling will do — for every hidden
-   value that can be recovered exactly or within rounding, until nothing can. All levels of a
+   (``published=``: other waves, earlier reports, the parent tables) and hides, for every hidden
+   value that can be recovered exactly or within rounding, the complement that protects it with
+   the fewest respondents hidden (the frequency cost of sdcTable / tau-Argus), until nothing can;
+   complements that turn out redundant are released (:mod:`analysis.disclosure.protect`). All levels of a
    proportion are hidden together (a level is otherwise 1 minus the others).
 4. **Wave differences**: a difference is hidden when either end is hidden in the published
    level tables, and the attacker checks ``end = other end ± difference``.
@@ -72,7 +73,7 @@ Known gaps
   whenever it is derivable at all).
 * Weighted estimates: the unweighted n stands in for the weights in the recovery.
 * Variables are attacked separately; n shared across variables is not combined.
-* Complementary suppression is greedy (smallest-n sibling first), not minimum-loss.
+* Complementary suppression is a least-cost heuristic, not an integer programme's optimum.
 * Consistency with earlier reports holds only for the tables passed in ``published=``.
 
 Modules

@@ -84,12 +84,15 @@ def _solve(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset(),
-          *, tighten: bool = True) -> list[Finding]:
+          *, tighten: bool = True, only: frozenset[tuple[str, str]] | None = None) -> list[Finding]:
     """Every disclosure given which cells are published (*known*, aligned to ``cells.frame``).
 
     *sensitive* variables are also checked for homogeneity of derived pooled groups.
     ``tighten=False`` skips the linear programme (faster, may miss derivations within rounding
     of groups of k or more; protect_table uses it while searching, never for its final check).
+    ``only``: attack only these ``(variable, level)`` systems (each is solved on its own, so
+    the findings in them are exactly those of the full audit); protect_table uses it to test
+    one candidate complement.
     """
     f = cells.frame
     findings: list[Finding] = []
@@ -99,7 +102,9 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
     # the same group published in another table: not a disclosure when it has k or more
     # respondents (hidden here only to protect another cell, and public anyway)
     public = set(zip(f.loc[known & level, "key"], f.loc[known & level, "variable"], f.loc[known & level, "level"]))
-    for (_, _), idx in f[level].groupby(["variable", "level"], sort=True).groups.items():
+    for (var, lev), idx in f[level].groupby(["variable", "level"], sort=True).groups.items():
+        if only is not None and (var, lev) not in only:
+            continue
         idx = np.asarray(idx)
         kn, un = idx[known[idx]], idx[~known[idx]]
         if len(un) == 0 or len(kn) == 0:
@@ -149,8 +154,10 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
                 derived[tgt[0]] = True
             findings.append(Finding(kind_out, tgt, used, round(n_s), est, est - hw / n_s, est + hw / n_s,
                                     "exact" if hw == 0 else "within_rounding"))
-    findings += _difference_findings(f, known, derived, policy)
-    return findings
+    diffs = _difference_findings(f, known, derived, policy)
+    if only is not None:
+        diffs = [d for d in diffs if (f.at[d.targets[0], "variable"], f.at[d.targets[0], "level"]) in only]
+    return findings + diffs
 
 
 def _verdict(kind: str, y: np.ndarray, n_s: float, TP: np.ndarray, hP: np.ndarray, is_prop: bool,

@@ -6,6 +6,35 @@ sensitive items and the hidden wave ends, then — with the attacker
 (strategy points 1, 3–5 in :mod:`analysis.disclosure`). Its :class:`ProtectedTable` is drawn with
 :func:`mask_for_plot` and its log kept with :func:`write_log`; :func:`protect_comparison`
 protects a wave comparison with its two protected level tables.
+
+Which complementary cells: the cheapest that protect
+----------------------------------------------------
+Statistical offices choose complementary cells at minimum cost: R's sdcTable (and tau-Argus)
+give every cell a cost, by default its frequency, and look for the suppression pattern of least
+total cost that leaves each sensitive cell non-derivable. Here the cost of a cell is the number
+of respondents it hides (its ``n``), and the search is a simple, verified heuristic instead of an
+integer programme:
+
+1. The attacker (:func:`~analysis.disclosure.audit.audit`, on this table together with
+   ``published=``) lists every hidden value it can recover and the published cells it used.
+2. For each one, the candidates are the cells of this table in that derivation, cheapest first
+   (a cell that another published table also shows protects nothing and comes last). The first
+   candidate whose hiding alone makes the value non-derivable — exactly and within rounding,
+   against every relation the attacker sees — is hidden. When no single cell does (a cross-
+   classification with margins needs a rectangle of four), the cheapest sibling of the hidden
+   cell is hidden and the attack is repeated.
+3. When the attack finds nothing, each complementary cell is released again, largest first, if
+   the attacker still finds nothing without it.
+4. The same search is run with the older rule (siblings first, then the smallest ``n``), and
+   the pattern that hides fewer respondents is kept, so the result is never worse than before.
+
+So a cell of 3 is never protected by hiding a cell of 233 when hiding a smaller one would
+protect it as well; it still is when every cheaper choice leaves it derivable (e.g. a total and
+one organization published elsewhere, with only two other organizations to choose from). The
+result is not guaranteed to be the global optimum an integer programme finds. Pooling small
+units (:func:`~analysis.disclosure.pooling.pool_small_groups`, before estimation) is the
+policy's first choice for units, so a unit table rarely needs a complement at all. The log's
+``detail`` names, for each complementary cell, the hidden group it protects.
 """
 
 from __future__ import annotations
@@ -175,11 +204,11 @@ def protect_table(
 
     Notes
     -----
-    Primary suppression: ``n < k``. Complementary suppression is greedy and verified: the
-    attacker's derivation of each exposed value names the published cells it uses; the one in
-    this table with the smallest n that is not an ancestor of the exposed cell is hidden, and the
-    attack is repeated until it finds nothing (Hundepool et al. 2012, §4.2 on linked tables).
-    The greedy choice is not the minimum-loss pattern an optimiser (tau-Argus) would find.
+    Primary suppression: ``n < k``. Complementary suppression is verified and of least cost
+    (module docstring): of the cells in the attacker's derivation of each exposed value, the one
+    that protects it with the fewest respondents hidden, then redundant complements released,
+    until the attack finds nothing (Hundepool et al. 2012, §4.2 on linked tables; the cost idea
+    is that of sdcTable and tau-Argus). It is a heuristic, not an integer programme's optimum.
 
     Examples
     --------
@@ -212,6 +241,7 @@ def protect_table(
     keys = key_tuples(close_keys(df, by, hier, table=name))
     group = pd.Series(pd.factorize(pd.Series(list(zip(keys, df["variable"].astype(str))), dtype=object))[0], index=df.index)
     reason: dict[int, str] = {}
+    protects: dict[int, list[str]] = {}  # complementary group -> the groups it keeps hidden
 
     def mark(rows: pd.Series, why: str) -> None:
         for g in sorted(set(group[rows.to_numpy()])):
@@ -278,39 +308,100 @@ def protect_table(
         # cells also published by another table: hiding them here would protect nothing
         ident = list(zip(f["key"], f["variable"], f["level"]))
         elsewhere = {x for x, kn, c in zip(ident, known, cur) if kn and not c}
-        tighten = False  # fast search first; the loop only ends on a full (tightened) audit
-        while True:
-            findings = audit(cells, known, pol, frozenset(sens), tighten=tighten)
-            if not findings and tighten:
-                break
-            if not findings:
-                tighten = True
-                continue
-            chosen: set[int] = set()
-            for fd in findings:
-                cand = [c for c in fd.used if cur[c] and known[c]]
-                if not cand:
-                    what = ", ".join(f"{d}={v}" for d, v in f.at[fd.targets[0], "key"])
-                    raise DisclosureError(
-                        f"{name}: the published tables alone already reveal {f.at[fd.targets[0], 'table']} "
-                        f"({what}, {f.at[fd.targets[0], 'variable']}); fix those tables first"
-                    )
-                tkeys = [set(f.at[t, "key"]) for t in fd.targets]
+        grows = pd.Series(np.arange(len(df)), index=df.index).groupby(group.to_numpy()).agg(list)
+        rows_of = {int(g): np.asarray(r) for g, r in grows.items()}
+        cur_idx = np.flatnonzero(cur)
+        cells_of = {int(g): cur_idx[np.isin(pos[cur_idx], r)] for g, r in rows_of.items()}
+        cost = df.groupby(group.to_numpy())["n"].max().fillna(0.0).to_dict()
+        systems_of = {g: frozenset(zip(f.loc[c, "variable"], f.loc[c, "level"])) for g, c in cells_of.items()}
 
-                def rank(c: int) -> tuple:
-                    # a sibling (same dimensions, one value different) breaks the derivation at
-                    # its source; hiding an ancestor (a total) loses more and helps less
-                    ck = set(f.at[c, "key"])
-                    ancestor = any(ck <= tk for tk in tkeys)
-                    sibling = any(len(ck) == len(tk) and len(ck - tk) == 1
-                                  and {d for d, _ in ck} == {d for d, _ in tk} for tk in tkeys)
-                    return (ident[c] in elsewhere, ancestor, not sibling, f.at[c, "n"], str(sorted(ck)), c)
+        def known_without(hidden: Iterable[int], base: np.ndarray) -> np.ndarray:
+            out = base.copy()
+            for g in hidden:
+                out[cells_of[g]] = False
+            return out
 
-                chosen.add(int(gpos[pos[min(cand, key=rank)]]))
-            for g in sorted(chosen):
-                reason.setdefault(g, "complementary")
-            hidden_pos = group.isin(list(reason)).to_numpy()
-            known[cur] = known[cur] & ~hidden_pos[pos[cur]]
+        def exposed(kn: np.ndarray, targets: tuple[int, ...], systems: frozenset, tight: bool) -> bool:
+            return any(set(targets) & set(x.targets) for x in audit(cells, kn, pol, frozenset(sens),
+                                                                     tighten=tight, only=systems))
+
+        base = dict(reason)
+
+        def search(alone_first: bool) -> tuple[dict[int, str], dict[int, list[str]]]:
+            """One suppression pattern: the rule below (``alone_first``) or the sibling rule."""
+            rs, prot = dict(base), {}
+            known = f["known"].to_numpy().copy()
+            tighten = False  # fast search first; the loop only ends on a full (tightened) audit
+            while True:
+                findings = audit(cells, known, pol, frozenset(sens), tighten=tighten)
+                if not findings and tighten:
+                    break
+                if not findings:
+                    tighten = True
+                    continue
+                chosen: set[int] = set()
+                for fd in findings:
+                    cand = [c for c in fd.used if cur[c] and known[c]]
+                    if not cand:
+                        what = ", ".join(f"{d}={v}" for d, v in f.at[fd.targets[0], "key"])
+                        raise DisclosureError(
+                            f"{name}: the published tables alone already reveal {f.at[fd.targets[0], 'table']} "
+                            f"({what}, {f.at[fd.targets[0], 'variable']}); fix those tables first"
+                        )
+                    tkeys = [set(f.at[t, "key"]) for t in fd.targets]
+
+                    def shape(c: int) -> tuple:
+                        # a sibling (same dimensions, one value different) breaks the derivation
+                        # at its source; hiding an ancestor (a total) loses more and helps less
+                        ck = set(f.at[c, "key"])
+                        ancestor = any(ck <= tk for tk in tkeys)
+                        sibling = any(len(ck) == len(tk) and len(ck - tk) == 1
+                                      and {d for d, _ in ck} == {d for d, _ in tk} for tk in tkeys)
+                        return ancestor, not sibling
+
+                    def cheapest(c: int) -> tuple:
+                        # a cell also published elsewhere protects nothing; then the respondents
+                        # hidden (the frequency cost), the shape on a tie
+                        return (ident[c] in elsewhere, cost[int(gpos[pos[c]])], *shape(c), str(f.at[c, "key"]), c)
+
+                    def progress(c: int) -> tuple:
+                        return (ident[c] in elsewhere, *shape(c), cost[int(gpos[pos[c]])], str(f.at[c, "key"]), c)
+
+                    groups = list(dict.fromkeys(int(gpos[pos[c]]) for c in sorted(cand, key=cheapest)))
+                    if alone_first and chosen & set(groups):
+                        continue  # this round already breaks the derivation; the next audit checks
+                    systems = frozenset((f.at[t, "variable"], f.at[t, "level"]) for t in fd.targets)
+                    fallback = int(gpos[pos[min(cand, key=progress)]])
+                    pick = next((g for g in groups
+                                 if not exposed(known_without([g], known), fd.targets, systems, tighten)),
+                                fallback) if alone_first else fallback
+                    chosen.add(pick)
+                    what = ", ".join(f"{d}={v}" for d, v in f.at[fd.targets[0], "key"]) or "(total)"
+                    prot.setdefault(pick, []).append(what)
+                for g in sorted(chosen):
+                    rs.setdefault(g, "complementary")
+                hidden_pos = group.isin(list(rs)).to_numpy()
+                known[cur] = known[cur] & ~hidden_pos[pos[cur]]
+            # release what the pattern does not need, largest first (a complement chosen early
+            # can become redundant once later ones are hidden)
+            for g in sorted((g for g, r in rs.items() if r == "complementary"), key=lambda g: (-cost[g], g)):
+                trial = known.copy()
+                trial[cells_of[g]] = f["known"].to_numpy()[cells_of[g]]
+                if not audit(cells, trial, pol, frozenset(sens), tighten=True, only=systems_of[g]):
+                    known = trial
+                    del rs[g]
+                    prot.pop(g, None)
+            return rs, prot
+
+        def loss(pattern: tuple[dict[int, str], dict[int, list[str]]]) -> tuple[float, int]:
+            extra = [g for g, r in pattern[0].items() if r == "complementary"]
+            return sum(cost[g] for g in extra), len(extra)
+
+        first = search(True)
+        best = min([first, search(False)], key=loss) if loss(first)[1] > 1 else first
+        reason.clear()
+        reason.update(best[0])
+        protects.update(best[1])
         current = hide(df)
 
     # presentation columns
@@ -324,12 +415,12 @@ def protect_table(
     # n stays float so that a hidden n is NaN like every other number (the contract); the
     # report layer formats it as an integer.
 
-    log = _build_log(df, by, group, reason, pooling)
+    log = _build_log(df, by, group, reason, pooling, protects)
     return ProtectedTable(current, log, tuple(by), pol, tuple(p for _, p, _ in hier))
 
 
 def _build_log(df: pd.DataFrame, by: list[str], group: pd.Series, reason: dict[int, str],
-               pooling: PooledGroups | None) -> pd.DataFrame:
+               pooling: PooledGroups | None, protects: dict[int, list[str]] | None = None) -> pd.DataFrame:
     first = ~group.duplicated()
     rows = df.loc[first & group.isin(list(reason)), [*by, "variable"]].copy()
     g = group[rows.index]
@@ -343,6 +434,10 @@ def _build_log(df: pd.DataFrame, by: list[str], group: pd.Series, reason: dict[i
         "wave": "one end of the difference is hidden in a published level table",
     }
     rows["detail"] = rows["reason"].map(detail)
+    for i, gx in g.items():
+        if rows.at[i, "reason"] == "complementary" and (protects or {}).get(int(gx)):
+            rows.at[i, "detail"] = (f"{detail['complementary']}: "
+                                    + "; ".join(dict.fromkeys((protects or {})[int(gx)])))
     parts = [rows]
     if pooling is not None and len(pooling.log):
         pl = pooling.log.rename(columns={"pooled_into": "_into"})
