@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure import find_disclosures, protect_table
+from analysis.disclosure import find_disclosures, protect_table, safe_text
 
 from test_disclosure_helpers import tidy_means
 
@@ -92,3 +92,30 @@ def test_redundant_complement_is_released():
                        published=[("units_c", units_pt, ["org", "unit"])])
     assert _hidden(pt) == {("A",): "n<5", ("D",): "x"}
     assert find_disclosures([("units_c", units_pt, ["org", "unit"]), ("orgs", pt, ["org"])], hier).empty
+
+
+def test_notes_on_unit_facts_speak_of_units():
+    # A unit indicator by organization: n counts units (HCCB has 3 units with the indicator).
+    t = pd.DataFrame({"org": ["CDVC", "DTN", "HCCB", None], "variable": "share_met",
+                      "estimate": [0.6, 0.5, 1 / 3, 0.5], "n": [40, 30, 3, 73]})
+    units = protect_table(t, by=["org"], counts="units", name="ind")
+    assert _hidden(units) == {("HCCB",): "n<5", ("DTN",): "x"}
+    assert units.footnotes("vi") == [
+        "n<5: không công bố vì có ít hơn 5 cơ sở, để không suy ra được số liệu của từng cơ sở.",
+        "x: không công bố để không suy ra được số liệu của nhóm khác hoặc của từng cơ sở.",
+    ]
+    assert units.footnotes("en")[0] == ("n<5: not published because fewer than 5 units are behind it, "
+                                        "so that no single unit's figures can be inferred.")
+    assert not any("người trả lời" in x or "respondent" in x for x in units.footnotes("vi") + units.footnotes("en"))
+    # a recipe can say it on the table itself; the default stays respondents
+    t.attrs["counts"] = "units"
+    assert protect_table(t, by=["org"], name="ind").counts == "units"
+    t.attrs.clear()
+    members = protect_table(t, by=["org"], name="ind")
+    assert members.counts == "respondents"
+    assert members.footnotes("vi")[0] == "n<5: không công bố vì có ít hơn 5 người trả lời, để bảo đảm bí mật cho người trả lời."
+    # the neutral sentence that replaces a disclosing one follows the table
+    assert safe_text("Hội CCB đạt 33%.", units, labels={"HCCB": "Hội CCB"}) == (
+        "Kết quả của nhóm này không được công bố vì có quá ít cơ sở (tránh suy ra số liệu của từng cơ sở).")
+    assert safe_text("Hội CCB đạt 33%.", members, labels={"HCCB": "Hội CCB"}) == (
+        "Kết quả của nhóm này không được công bố để bảo đảm bí mật cho người trả lời.")

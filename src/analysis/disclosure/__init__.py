@@ -83,6 +83,8 @@ Modules
 * `pooling` — small groups pooled in the respondent data (:func:`pool_small_groups`);
 * `protect` — one table made safe to publish (:func:`protect_table`, :func:`mask_for_plot`,
   :func:`write_log`, :func:`protect_comparison`);
+* `complement` — the complementary cells of least cost (:func:`least_cost_pattern`, run by
+  `protect_table`; the rule is in its docstring);
 * `keys` — group keys of table rows, parents filled in from the hierarchy;
 * `cells` — the published cells as combinations of the finest groups (the attacker's unknowns);
 * `audit` — the attacker (:func:`find_disclosures`, :func:`assert_no_disclosure`);

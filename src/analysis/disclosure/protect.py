@@ -3,38 +3,10 @@
 :func:`protect_table` hides the cells of fewer than k respondents, the homogeneous cells of
 sensitive items and the hidden wave ends, then — with the attacker
 (:mod:`analysis.disclosure.audit`) on everything published together — the complementary cells
-(strategy points 1, 3–5 in :mod:`analysis.disclosure`). Its :class:`ProtectedTable` is drawn with
+(strategy points 1, 3–5 in :mod:`analysis.disclosure`; the complementary cells of least cost
+come from :mod:`analysis.disclosure.complement`). Its :class:`ProtectedTable` is drawn with
 :func:`mask_for_plot` and its log kept with :func:`write_log`; :func:`protect_comparison`
 protects a wave comparison with its two protected level tables.
-
-Which complementary cells: the cheapest that protect
-----------------------------------------------------
-Statistical offices choose complementary cells at minimum cost: R's sdcTable (and tau-Argus)
-give every cell a cost, by default its frequency, and look for the suppression pattern of least
-total cost that leaves each sensitive cell non-derivable. Here the cost of a cell is the number
-of respondents it hides (its ``n``), and the search is a simple, verified heuristic instead of an
-integer programme:
-
-1. The attacker (:func:`~analysis.disclosure.audit.audit`, on this table together with
-   ``published=``) lists every hidden value it can recover and the published cells it used.
-2. For each one, the candidates are the cells of this table in that derivation, cheapest first
-   (a cell that another published table also shows protects nothing and comes last). The first
-   candidate whose hiding alone makes the value non-derivable — exactly and within rounding,
-   against every relation the attacker sees — is hidden. When no single cell does (a cross-
-   classification with margins needs a rectangle of four), the cheapest sibling of the hidden
-   cell is hidden and the attack is repeated.
-3. When the attack finds nothing, each complementary cell is released again, largest first, if
-   the attacker still finds nothing without it.
-4. The same search is run with the older rule (siblings first, then the smallest ``n``), and
-   the pattern that hides fewer respondents is kept, so the result is never worse than before.
-
-So a cell of 3 is never protected by hiding a cell of 233 when hiding a smaller one would
-protect it as well; it still is when every cheaper choice leaves it derivable (e.g. a total and
-one organization published elsewhere, with only two other organizations to choose from). The
-result is not guaranteed to be the global optimum an integer programme finds. Pooling small
-units (:func:`~analysis.disclosure.pooling.pool_small_groups`, before estimation) is the
-policy's first choice for units, so a unit table rarely needs a complement at all. The log's
-``detail`` names, for each complementary cell, the hidden group it protects.
 """
 
 from __future__ import annotations
@@ -46,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.disclosure.audit import audit
 from analysis.disclosure.cells import build_cells
+from analysis.disclosure.complement import least_cost_pattern
 from analysis.disclosure.keys import close_keys, key_tuples, normalise_hierarchy
 from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy
 from analysis.disclosure.pooling import PooledGroups
 
 __all__ = [
+    "COUNTS",
     "LOG_COLUMNS",
     "NUMERIC_COLUMNS",
     "ProtectedTable",
@@ -72,8 +45,25 @@ LOG_COLUMNS = ("variable", "reason", "n", "detail")
 _REASON_ORDER = {"pooled": 0, "primary": 1, "homogeneous": 2, "wave": 3, "complementary": 4}
 
 
-def _footnote_texts(policy: DisclosurePolicy) -> dict[str, dict[str, str]]:
+#: What ``n`` counts in a table: the people who answered (member survey) or grassroots units
+#: (unit facts: a unit survey row, an indicator over units).
+COUNTS = ("respondents", "units")
+
+
+def _footnote_texts(policy: DisclosurePolicy, counts: str = "respondents") -> dict[str, dict[str, str]]:
     k, m1, m2 = policy.k, policy.primary_marker, policy.marker_other
+    if counts == "units":
+        return {
+            m1: {
+                "vi": f"{m1}: không công bố vì có ít hơn {k} cơ sở, để không suy ra được số liệu của từng cơ sở.",
+                "en": f"{m1}: not published because fewer than {k} units are behind it, so that no single unit's "
+                      "figures can be inferred.",
+            },
+            m2: {
+                "vi": f"{m2}: không công bố để không suy ra được số liệu của nhóm khác hoặc của từng cơ sở.",
+                "en": f"{m2}: not published so that no other group's or single unit's figures can be inferred.",
+            },
+        }
     return {
         m1: {
             "vi": f"{m1}: không công bố vì có ít hơn {k} người trả lời, để bảo đảm bí mật cho người trả lời.",
@@ -105,6 +95,9 @@ class ProtectedTable:
     policy : DisclosurePolicy
     parents : tuple of str
         Grouping columns that are parents in the hierarchy (implied by a finer column).
+    counts : str
+        What ``n`` counts: ``"respondents"`` or ``"units"`` (:data:`COUNTS`); the footnotes and
+        the neutral sentence of :func:`~analysis.disclosure.safe_text` speak of it.
     """
 
     table: pd.DataFrame
@@ -112,6 +105,7 @@ class ProtectedTable:
     by: tuple[str, ...]
     policy: DisclosurePolicy = field(repr=False)
     parents: tuple[str, ...] = ()
+    counts: str = "respondents"
 
     def footnotes(self, lang: str = "vi") -> list[str]:
         """The footnotes for the markers used in this table (Vietnamese first by default).
@@ -122,8 +116,10 @@ class ProtectedTable:
         >>> t = pd.DataFrame({"sex": ["male", "female"], "variable": "s", "estimate": [3.0, 4.0], "n": [9, 4]})
         >>> protect_table(t, by="sex").footnotes("vi")[0]
         'n<5: không công bố vì có ít hơn 5 người trả lời, để bảo đảm bí mật cho người trả lời.'
+        >>> protect_table(t, by="sex", counts="units").footnotes("vi")[0]
+        'n<5: không công bố vì có ít hơn 5 cơ sở, để không suy ra được số liệu của từng cơ sở.'
         """
-        texts = _footnote_texts(self.policy)
+        texts = _footnote_texts(self.policy, self.counts)
         used = set(self.table["note"])
         return [texts[m][lang] for m in (self.policy.primary_marker, self.policy.marker_other) if m in used]
 
@@ -160,6 +156,7 @@ def protect_table(
     pooling: PooledGroups | None = None,
     name: str = "table",
     complementary: bool = True,
+    counts: str | None = None,
 ) -> ProtectedTable:
     """Make a tidy estimate table safe to publish.
 
@@ -189,6 +186,10 @@ def protect_table(
         The table's name in messages and in the attacker's report.
     complementary : bool
         Only for tests: ``False`` skips complementary suppression, to show the attacker at work.
+    counts : {"respondents", "units"}, optional
+        What ``n`` counts. ``"units"`` for unit facts (rows about grassroots units, indicators
+        over units): the footnotes then say "ít hơn 5 cơ sở" / "fewer than 5 units". Default:
+        ``table.attrs["counts"]`` when the recipe set it, else ``"respondents"``.
 
     Returns
     -------
@@ -220,6 +221,9 @@ def protect_table(
     {'sex': ['male', 'female'], 'estimate': [3.12, nan], 'n': [9.0, nan], 'suppressed': [False, True], 'note': ['', 'n<5'], 'display': ['3.12', 'n<5']}
     """
     pol = policy or load_policy()
+    counts = counts or str(table.attrs.get("counts") or "respondents")
+    if counts not in COUNTS:
+        raise ValueError(f"{name}: counts={counts!r}; use one of {COUNTS}")
     by = [by] if isinstance(by, str) else list(by)
     for col in (*by, "variable", "estimate", "n"):
         if col not in table.columns:
@@ -299,106 +303,9 @@ def protect_table(
         if len({t[0] for t in tabs}) != len(tabs):
             raise ValueError(f"table name {name!r} is also used in published=; give each table its own name")
         cells = build_cells(tabs, hier, pol)
-        f = cells.frame
-        ti_cur = len(tabs) - 1
-        cur = (f["ti"] == ti_cur).to_numpy()
-        pos = f["pos"].to_numpy()
-        known = f["known"].to_numpy().copy()
-        gpos = group.to_numpy()
-        # cells also published by another table: hiding them here would protect nothing
-        ident = list(zip(f["key"], f["variable"], f["level"]))
-        elsewhere = {x for x, kn, c in zip(ident, known, cur) if kn and not c}
-        grows = pd.Series(np.arange(len(df)), index=df.index).groupby(group.to_numpy()).agg(list)
-        rows_of = {int(g): np.asarray(r) for g, r in grows.items()}
-        cur_idx = np.flatnonzero(cur)
-        cells_of = {int(g): cur_idx[np.isin(pos[cur_idx], r)] for g, r in rows_of.items()}
         cost = df.groupby(group.to_numpy())["n"].max().fillna(0.0).to_dict()
-        systems_of = {g: frozenset(zip(f.loc[c, "variable"], f.loc[c, "level"])) for g, c in cells_of.items()}
-
-        def known_without(hidden: Iterable[int], base: np.ndarray) -> np.ndarray:
-            out = base.copy()
-            for g in hidden:
-                out[cells_of[g]] = False
-            return out
-
-        def exposed(kn: np.ndarray, targets: tuple[int, ...], systems: frozenset, tight: bool) -> bool:
-            return any(set(targets) & set(x.targets) for x in audit(cells, kn, pol, frozenset(sens),
-                                                                     tighten=tight, only=systems))
-
-        base = dict(reason)
-
-        def search(alone_first: bool) -> tuple[dict[int, str], dict[int, list[str]]]:
-            """One suppression pattern: the rule below (``alone_first``) or the sibling rule."""
-            rs, prot = dict(base), {}
-            known = f["known"].to_numpy().copy()
-            tighten = False  # fast search first; the loop only ends on a full (tightened) audit
-            while True:
-                findings = audit(cells, known, pol, frozenset(sens), tighten=tighten)
-                if not findings and tighten:
-                    break
-                if not findings:
-                    tighten = True
-                    continue
-                chosen: set[int] = set()
-                for fd in findings:
-                    cand = [c for c in fd.used if cur[c] and known[c]]
-                    if not cand:
-                        what = ", ".join(f"{d}={v}" for d, v in f.at[fd.targets[0], "key"])
-                        raise DisclosureError(
-                            f"{name}: the published tables alone already reveal {f.at[fd.targets[0], 'table']} "
-                            f"({what}, {f.at[fd.targets[0], 'variable']}); fix those tables first"
-                        )
-                    tkeys = [set(f.at[t, "key"]) for t in fd.targets]
-
-                    def shape(c: int) -> tuple:
-                        # a sibling (same dimensions, one value different) breaks the derivation
-                        # at its source; hiding an ancestor (a total) loses more and helps less
-                        ck = set(f.at[c, "key"])
-                        ancestor = any(ck <= tk for tk in tkeys)
-                        sibling = any(len(ck) == len(tk) and len(ck - tk) == 1
-                                      and {d for d, _ in ck} == {d for d, _ in tk} for tk in tkeys)
-                        return ancestor, not sibling
-
-                    def cheapest(c: int) -> tuple:
-                        # a cell also published elsewhere protects nothing; then the respondents
-                        # hidden (the frequency cost), the shape on a tie
-                        return (ident[c] in elsewhere, cost[int(gpos[pos[c]])], *shape(c), str(f.at[c, "key"]), c)
-
-                    def progress(c: int) -> tuple:
-                        return (ident[c] in elsewhere, *shape(c), cost[int(gpos[pos[c]])], str(f.at[c, "key"]), c)
-
-                    groups = list(dict.fromkeys(int(gpos[pos[c]]) for c in sorted(cand, key=cheapest)))
-                    if alone_first and chosen & set(groups):
-                        continue  # this round already breaks the derivation; the next audit checks
-                    systems = frozenset((f.at[t, "variable"], f.at[t, "level"]) for t in fd.targets)
-                    fallback = int(gpos[pos[min(cand, key=progress)]])
-                    pick = next((g for g in groups
-                                 if not exposed(known_without([g], known), fd.targets, systems, tighten)),
-                                fallback) if alone_first else fallback
-                    chosen.add(pick)
-                    what = ", ".join(f"{d}={v}" for d, v in f.at[fd.targets[0], "key"]) or "(total)"
-                    prot.setdefault(pick, []).append(what)
-                for g in sorted(chosen):
-                    rs.setdefault(g, "complementary")
-                hidden_pos = group.isin(list(rs)).to_numpy()
-                known[cur] = known[cur] & ~hidden_pos[pos[cur]]
-            # release what the pattern does not need, largest first (a complement chosen early
-            # can become redundant once later ones are hidden)
-            for g in sorted((g for g, r in rs.items() if r == "complementary"), key=lambda g: (-cost[g], g)):
-                trial = known.copy()
-                trial[cells_of[g]] = f["known"].to_numpy()[cells_of[g]]
-                if not audit(cells, trial, pol, frozenset(sens), tighten=True, only=systems_of[g]):
-                    known = trial
-                    del rs[g]
-                    prot.pop(g, None)
-            return rs, prot
-
-        def loss(pattern: tuple[dict[int, str], dict[int, list[str]]]) -> tuple[float, int]:
-            extra = [g for g, r in pattern[0].items() if r == "complementary"]
-            return sum(cost[g] for g in extra), len(extra)
-
-        first = search(True)
-        best = min([first, search(False)], key=loss) if loss(first)[1] > 1 else first
+        best = least_cost_pattern(cells, len(tabs) - 1, group.to_numpy(), cost, reason, pol,
+                                  frozenset(sens), name=name)
         reason.clear()
         reason.update(best[0])
         protects.update(best[1])
@@ -416,7 +323,7 @@ def protect_table(
     # report layer formats it as an integer.
 
     log = _build_log(df, by, group, reason, pooling, protects)
-    return ProtectedTable(current, log, tuple(by), pol, tuple(p for _, p, _ in hier))
+    return ProtectedTable(current, log, tuple(by), pol, tuple(p for _, p, _ in hier), counts)
 
 
 def _build_log(df: pd.DataFrame, by: list[str], group: pd.Series, reason: dict[int, str],
@@ -592,4 +499,4 @@ def protect_comparison(
     log["reason"] = "wave"
     log["n"] = pd.array([pd.NA] * len(log), dtype="Int64")
     log["detail"] = "the group is hidden (or absent) in one of the two waves"
-    return ProtectedTable(out, log.reset_index(drop=True), tuple(by), pol, a.parents)
+    return ProtectedTable(out, log.reset_index(drop=True), tuple(by), pol, a.parents, a.counts)

@@ -104,6 +104,13 @@ def safe_text(
     """
     if not check_sentence(sentence, protected, labels=labels):
         return unicodedata.normalize("NFC", sentence)
+    tables = [protected] if isinstance(protected, ProtectedTable) else list(protected)
+    if tables and all(t.counts == "units" for t in tables):
+        return {
+            "vi": "Kết quả của nhóm này không được công bố vì có quá ít cơ sở (tránh suy ra số liệu của từng cơ sở).",
+            "en": "This group's result is not published: too few units are behind it (no single unit's figures "
+                  "may be inferred).",
+        }[lang]
     return {
         "vi": "Kết quả của nhóm này không được công bố để bảo đảm bí mật cho người trả lời.",
         "en": "This group's result is not published, to protect respondents' confidentiality.",
