@@ -113,9 +113,25 @@ def test_notes_on_unit_facts_speak_of_units():
     t.attrs.clear()
     members = protect_table(t, by=["org"], name="ind")
     assert members.counts == "respondents"
-    assert members.footnotes("vi")[0] == "n<5: không công bố vì có ít hơn 5 người trả lời, để bảo đảm bí mật cho người trả lời."
+    assert members.footnotes("vi")[0] == ("n<5: không công bố vì có ít hơn 5 người trả lời, "
+                                          "để bảo đảm bí mật cho người trả lời.")
     # the neutral sentence that replaces a disclosing one follows the table
     assert safe_text("Hội CCB đạt 33%.", units, labels={"HCCB": "Hội CCB"}) == (
         "Kết quả của nhóm này không được công bố vì có quá ít cơ sở (tránh suy ra số liệu của từng cơ sở).")
     assert safe_text("Hội CCB đạt 33%.", members, labels={"HCCB": "Hội CCB"}) == (
         "Kết quả của nhóm này không được công bố để bảo đảm bí mật cho người trả lời.")
+
+
+def test_why_hidden_names_the_cell_a_complement_protects():
+    # the demo's adm shape again: DTN's x protects HCCB's group of 3, and the sentence says so
+    t = pd.DataFrame({"wave": "2025", "org": [None, "CDVC", "DTN", "HCCB"], "variable": "adm",
+                      "estimate": [3.74, 3.59, 4.03, 2.89], "n": [676, 441, 232, 3]})
+    pt = protect_table(t, by=["wave", "org"], name="constructs_by_org")
+    labels = {"adm": "Phấn đấu vào Đảng", "DTN": "Đoàn Thanh niên", "HCCB": "Hội Cựu chiến binh"}
+    assert pt.why_hidden("vi", labels) == [
+        "Phấn đấu vào Đảng – Đoàn Thanh niên (x): nếu công bố, cùng với các số đã công bố khác sẽ suy ra được "
+        "Phấn đấu vào Đảng – Hội Cựu chiến binh, nhóm có ít hơn 5 người trả lời."]
+    # no sentence for a sensitive variable (an x there may be a homogeneous group)
+    assert protect_table(t, by=["wave", "org"], sensitive=["adm"]).why_hidden("vi", labels) == []
+    # and none where nothing is complementary
+    assert protect_table(t[t["org"] != "HCCB"], by=["wave", "org"]).why_hidden("vi", labels) == []

@@ -50,7 +50,7 @@ __all__ = ["least_cost_pattern"]
 
 def least_cost_pattern(cells: Cells, table: int, group: np.ndarray, cost: dict[int, float], hidden: dict[int, str],
                        policy: DisclosurePolicy, sensitive: frozenset[str], *,
-                       name: str = "table") -> tuple[dict[int, str], dict[int, list[str]]]:
+                       name: str = "table") -> tuple[dict[int, str], dict[int, list[int]]]:
     """The groups to hide so that the attacker recovers nothing, at least cost.
 
     Parameters
@@ -76,7 +76,7 @@ def least_cost_pattern(cells: Cells, table: int, group: np.ndarray, cost: dict[i
     -------
     (dict, dict)
         Every hidden group with its reason (``hidden`` plus the ``complementary`` ones), and for
-        each complementary group the hidden groups it protects (``"org=HCCB"``).
+        each complementary group the hidden cells it protects (rows of ``cells.frame``).
 
     Raises
     ------
@@ -108,7 +108,7 @@ def least_cost_pattern(cells: Cells, table: int, group: np.ndarray, cost: dict[i
 
     base = dict(reason)
 
-    def search(alone_first: bool) -> tuple[dict[int, str], dict[int, list[str]]]:
+    def search(alone_first: bool) -> tuple[dict[int, str], dict[int, list[int]]]:
         """One suppression pattern: the rule below (``alone_first``) or the sibling rule."""
         rs, prot = dict(base), {}
         known = f["known"].to_numpy().copy()
@@ -157,8 +157,7 @@ def least_cost_pattern(cells: Cells, table: int, group: np.ndarray, cost: dict[i
                              if not exposed(known_without([g], known), fd.targets, systems, tighten)),
                             fallback) if alone_first else fallback
                 chosen.add(pick)
-                what = ", ".join(f"{d}={v}" for d, v in f.at[fd.targets[0], "key"]) or "(total)"
-                prot.setdefault(pick, []).append(what)
+                prot.setdefault(pick, []).extend(int(t) for t in fd.targets)
             for g in sorted(chosen):
                 rs.setdefault(g, "complementary")
             hidden_pos = np.isin(gpos, list(rs))
@@ -174,7 +173,7 @@ def least_cost_pattern(cells: Cells, table: int, group: np.ndarray, cost: dict[i
                 prot.pop(g, None)
         return rs, prot
 
-    def loss(pattern: tuple[dict[int, str], dict[int, list[str]]]) -> tuple[float, int]:
+    def loss(pattern: tuple[dict[int, str], dict[int, list[int]]]) -> tuple[float, int]:
         extra = [g for g, r in pattern[0].items() if r == "complementary"]
         return sum(cost[g] for g in extra), len(extra)
 

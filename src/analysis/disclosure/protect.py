@@ -11,7 +11,7 @@ protects a wave comparison with its two protected level tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,6 +106,51 @@ class ProtectedTable:
     policy: DisclosurePolicy = field(repr=False)
     parents: tuple[str, ...] = ()
     counts: str = "respondents"
+    #: Complementary cells of variables that are not sensitive, and what each protects:
+    #: ``(key, variable, ((table, key, variable, fewer than k), ...))`` (see :meth:`why_hidden`).
+    complements: tuple = field(default=(), repr=False)
+
+    def why_hidden(self, lang: str = "vi", labels: Mapping[str, str] | None = None) -> list[str]:
+        """One sentence per complementary cell: which hidden cell publishing it would expose.
+
+        Only for variables that are not sensitive: there an ``x`` is never a homogeneous group,
+        so saying that it protects another cell tells nothing the table does not show. A key
+        shared by the cell and the cell it protects (the wave) is left out; ``labels`` maps codes
+        and variable names to words (``""``: the label of the total).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"org": ["A", "B", "C", None], "variable": "s",
+        ...                   "estimate": [3.0, 4.0, 2.0, 3.3], "n": [40, 20, 3, 63]})
+        >>> pt = protect_table(t, by="org")
+        >>> print(pt.why_hidden("en", {"": "all"})[0])
+        s – B (x): with the other published figures it would reveal s – C, a group of fewer than 5 respondents.
+        """
+        lab = dict(labels or {})
+        k = self.policy.k
+        unit = {"vi": {"respondents": "người trả lời", "units": "cơ sở"},
+                "en": {"respondents": "respondents", "units": "units"}}[lang][self.counts]
+
+        def name(key: tuple, other: tuple) -> str:
+            parts = [lab.get(str(v), str(v)) for d, v in key if (d, v) not in other]
+            return " · ".join(parts) or lab.get("", "toàn bộ" if lang == "vi" else "all")
+
+        out = []
+        for key, var, targets in self.complements:
+            for table, tkey, tvar, small in targets:
+                shared = tuple(x for x in key if x in tkey)
+                here = name(tuple(x for x in key if x not in shared), ())
+                there = name(tuple(x for x in tkey if x not in shared), ())
+                where = "" if table == "" else (f" (bảng {table})" if lang == "vi" else f" (table {table})")
+                what = ((f", nhóm có ít hơn {k} {unit}" if small else ", một ô đã ẩn") if lang == "vi"
+                        else (f", a group of fewer than {k} {unit}" if small else ", a hidden cell"))
+                v, tv = lab.get(var, var), lab.get(tvar, tvar)
+                out.append(f"{v} – {here} (x): nếu công bố, cùng với các số đã công bố khác sẽ suy ra được "
+                           f"{tv} – {there}{where}{what}." if lang == "vi" else
+                           f"{v} – {here} (x): with the other published figures it would reveal "
+                           f"{tv} – {there}{where}{what}.")
+        return out
 
     def footnotes(self, lang: str = "vi") -> list[str]:
         """The footnotes for the markers used in this table (Vietnamese first by default).
@@ -245,7 +290,9 @@ def protect_table(
     keys = key_tuples(close_keys(df, by, hier, table=name))
     group = pd.Series(pd.factorize(pd.Series(list(zip(keys, df["variable"].astype(str))), dtype=object))[0], index=df.index)
     reason: dict[int, str] = {}
-    protects: dict[int, list[str]] = {}  # complementary group -> the groups it keeps hidden
+    # complementary group -> the hidden cells it protects: (table, key, variable, fewer than k?)
+    protects: dict[int, list[tuple[str, tuple, str, bool]]] = {}
+    k_inf = float("inf")
 
     def mark(rows: pd.Series, why: str) -> None:
         for g in sorted(set(group[rows.to_numpy()])):
@@ -308,7 +355,14 @@ def protect_table(
                                   frozenset(sens), name=name)
         reason.clear()
         reason.update(best[0])
-        protects.update(best[1])
+        f = cells.frame
+        n_true = df.groupby(group.to_numpy())["n"].min()
+        for g, targets in best[1].items():
+            for t in dict.fromkeys(targets):
+                key = tuple(f.at[t, "key"])
+                here = f.at[t, "ti"] == len(tabs) - 1
+                small = bool(here and n_true.get(int(group.iloc[f.at[t, "pos"]]), k_inf) < pol.k)
+                protects.setdefault(int(g), []).append((str(f.at[t, "table"]), key, str(f.at[t, "variable"]), small))
         current = hide(df)
 
     # presentation columns
@@ -323,11 +377,18 @@ def protect_table(
     # report layer formats it as an integer.
 
     log = _build_log(df, by, group, reason, pooling, protects)
-    return ProtectedTable(current, log, tuple(by), pol, tuple(p for _, p, _ in hier), counts)
+    first = ~group.duplicated()
+    keys_of = dict(zip(group[first], [keys[i] for i in np.flatnonzero(first.to_numpy())]))
+    var_of = dict(zip(group[first], df.loc[first, "variable"].astype(str)))
+    complements = tuple(
+        (tuple(keys_of[g]), var_of[g],
+         tuple((("" if t == name else t), tk, tv, small) for t, tk, tv, small in dict.fromkeys(ts)))
+        for g, ts in sorted(protects.items()) if reason.get(g) == "complementary" and var_of[g] not in sens)
+    return ProtectedTable(current, log, tuple(by), pol, tuple(p for _, p, _ in hier), counts, complements)
 
 
 def _build_log(df: pd.DataFrame, by: list[str], group: pd.Series, reason: dict[int, str],
-               pooling: PooledGroups | None, protects: dict[int, list[str]] | None = None) -> pd.DataFrame:
+               pooling: PooledGroups | None, protects: dict[int, list[tuple]] | None = None) -> pd.DataFrame:
     first = ~group.duplicated()
     rows = df.loc[first & group.isin(list(reason)), [*by, "variable"]].copy()
     g = group[rows.index]
@@ -343,8 +404,8 @@ def _build_log(df: pd.DataFrame, by: list[str], group: pd.Series, reason: dict[i
     rows["detail"] = rows["reason"].map(detail)
     for i, gx in g.items():
         if rows.at[i, "reason"] == "complementary" and (protects or {}).get(int(gx)):
-            rows.at[i, "detail"] = (f"{detail['complementary']}: "
-                                    + "; ".join(dict.fromkeys((protects or {})[int(gx)])))
+            rows.at[i, "detail"] = (f"{detail['complementary']}: " + "; ".join(dict.fromkeys(
+                ", ".join(f"{d}={v}" for d, v in key) or "(total)" for _, key, _, _ in (protects or {})[int(gx)])))
     parts = [rows]
     if pooling is not None and len(pooling.log):
         pl = pooling.log.rename(columns={"pooled_into": "_into"})
