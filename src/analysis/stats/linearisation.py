@@ -246,6 +246,10 @@ class Design:
         """Design degrees of freedom of the rows where ``rows`` is true: their PSUs minus strata."""
         return len(np.unique(self._psu[rows])) - len(np.unique(self._stratum[rows]))
 
+    def count_psus(self, rows: np.ndarray) -> int:
+        """Number of first-stage clusters (PSUs) holding a row where ``rows`` is true."""
+        return len(np.unique(self._psu[rows]))
+
     def __repr__(self) -> str:
         spec = ", ".join(f"{k}={v!r}" for k, v in self._spec.items() if v)
         cal = f", calibrations={len(self._calibrations)}" if self._calibrations else ""
