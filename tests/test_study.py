@@ -231,7 +231,7 @@ def test_markdown_and_docx_blocks_in_order(tmp_path):
 def test_model_assumptions_keep_only_the_report_language():
     from analysis.stats import model_result
 
-    fits = pd.DataFrame({"assumptions": [model_result.ASSUMPTIONS["cluster_robust"] + " " + model_result.ASSOCIATION]})
+    fits = pd.DataFrame({"assumptions": [model_result.ASSUMPTIONS["design"] + " " + model_result.ASSOCIATION]})
     en = study.model_assumptions(fits, lang="en")
     vi = study.model_assumptions(fits, lang="vi")
     assert en.startswith("Survey-weighted regression") and en.endswith("there is no control group.")

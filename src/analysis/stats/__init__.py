@@ -11,5 +11,5 @@ Inside the layer imports go one way: `columns` (column access, `DesignError`) an
 (`Design`: the specification and the variance of linearised totals) → `weighting`, `compare`
 (which take any `Design`) → `design` (`SurveyDesign`: `Design` with the estimates and methods
 calling weighting and compare). The models: `model_result` (`ModelResult`, shared checks) →
-`mixed` (`fit_mixed`), `cluster_robust` (`fit_cluster_robust`) → `models`.
+`mixed` (`fit_mixed`), `svyglm` (`svyglm`, on a design) → `models`.
 """

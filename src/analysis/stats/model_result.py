@@ -1,8 +1,8 @@
 """What every model fit shares: the result (`ModelResult`, its ``table`` columns), the
 bilingual assumptions texts, the tidy coefficient table and the checks of the input.
 
-Used by `analysis.stats.mixed` (`fit_mixed`), `analysis.stats.cluster_robust`
-(`fit_cluster_robust`) and `analysis.stats.models` (dose-response, DiD, unit panel).
+Used by `analysis.stats.mixed` (`fit_mixed`), `analysis.stats.svyglm` (`svyglm`) and
+`analysis.stats.models` (dose-response, DiD, unit panel).
 """
 
 from __future__ import annotations
@@ -45,11 +45,13 @@ ASSUMPTIONS = {
         "Linear mixed model (REML) with a random intercept per grassroots unit; Wald (normal) "
         "tests and intervals; survey weights are not used."
     ),
-    "cluster_robust": (
-        "Hồi quy có trọng số khảo sát; sai số chuẩn theo thiết kế (sandwich), cho phép các "
-        "thành viên cùng đơn vị tương quan; kiểm định t với bậc tự do của thiết kế. "
-        "Survey-weighted regression; design-based (sandwich) standard errors that allow members "
-        "of one unit to be correlated; t tests on the design degrees of freedom."
+    "design": (
+        "Hồi quy có trọng số khảo sát trên thiết kế mẫu (tầng, cụm, hệ số hiệu chỉnh quần thể hữu "
+        "hạn, trọng số đã hiệu chỉnh theo khung mẫu); sai số chuẩn theo thiết kế (tuyến tính hoá "
+        "Taylor), có tính đến việc hiệu chỉnh trọng số; kiểm định t với bậc tự do của thiết kế. "
+        "Survey-weighted regression on the sample design (strata, clusters, finite population "
+        "correction, weights calibrated to the frame); design-based (Taylor linearisation) standard "
+        "errors that account for the calibration; t tests on the design degrees of freedom."
     ),
     "did": (
         "Khác biệt kép: giả định xu hướng song song giữa đơn vị thực hiện cao và thấp nếu không "
@@ -89,7 +91,7 @@ class ModelResult:
     formula : str
         The fitted formula (random part written lme4-style for mixed models).
     method : str
-        ``"mixed"``, ``"cluster_robust"`` or ``"fixed_effects"``.
+        ``"mixed"``, ``"svyglm"`` or ``"fixed_effects"``.
     assumptions : str
         Short bilingual (vi/en) statement of what the estimates mean and assume.
     key_terms : tuple of str

@@ -1,4 +1,4 @@
-"""Regression models of member outcomes on plan implementation: mixed, cluster-robust, DiD, panel.
+"""Regression models of member outcomes on plan implementation: mixed or on the design, DiD, panel.
 
 Four questions, one result shape. Every function returns a frozen
 :class:`~analysis.stats.model_result.ModelResult` whose
@@ -10,10 +10,11 @@ every unit, so there is no untreated comparison group.
 * :func:`~analysis.stats.mixed.fit_mixed` - Gaussian random-intercept model by REML; matches
   ``lme4::lmer`` (estimates, SEs, variance components, REML criterion) and ``lmerTest``
   (Satterthwaite df).
-* :func:`~analysis.stats.cluster_robust.fit_cluster_robust` - survey-weighted least squares
-  with design-based sandwich standard errors; matches ``survey::svyglm``.
+* :func:`~analysis.stats.svyglm.svyglm` - survey-weighted regression on a `SurveyDesign`
+  (strata, clusters, fpc, lonely-PSU rule, calibration); matches ``survey::svyglm``.
 * :func:`fit_dose_response` - outcome ~ implementation intensity + wave (+ org, controls),
-  with either of the two fits above.
+  with either of the two fits above: a DataFrame gets the mixed model, a design (or one design
+  per wave) the design-based one.
 * :func:`estimate_did` - the wave x high/low implementation interaction (difference in
   differences); matches ``lmer`` / ``svyglm`` with ``y ~ high * wave``.
 * :func:`fit_unit_panel` - unit indicators over waves with unit random intercepts (``lmer``)
@@ -24,7 +25,7 @@ contrasts with the first sorted level as reference, as in R. Rows with a missing
 model variable are dropped (R's ``na.omit``), and ``n_obs`` says how many were used.
 Functions are pure: nothing is read, written or printed.
 
-Layout: the two fits are in `analysis.stats.mixed` and `analysis.stats.cluster_robust`, what
+Layout: the two fits are in `analysis.stats.mixed` and `analysis.stats.svyglm`, what
 every fit shares (`ModelResult`, ``TABLE_COLUMNS``, the assumptions texts) in
 `analysis.stats.model_result`; this module asks the three questions with them (dose-response,
 DiD, unit panel).
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from analysis.stats.cluster_robust import fit_cluster_robust
+from analysis.stats.design import SurveyDesign
 from analysis.stats.mixed import fit_mixed
 from analysis.stats.model_result import (
     ASSOCIATION,
@@ -49,6 +50,7 @@ from analysis.stats.model_result import (
     check_columns,
     tidy_table,
 )
+from analysis.stats.svyglm import svyglm
 
 __all__ = [
     "fit_dose_response",
@@ -56,7 +58,7 @@ __all__ = [
     "fit_unit_panel",
 ]
 
-Method = Literal["mixed", "cluster_robust"]
+Data = pd.DataFrame | SurveyDesign | Sequence[SurveyDesign]
 
 
 def _q(name: str) -> str:
@@ -64,21 +66,47 @@ def _q(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else f'Q("{name}")'
 
 
-def _as_categorical(data: pd.DataFrame, col: str, baseline: str | None) -> pd.DataFrame:
-    """Make ``col`` categorical with ``baseline`` (default: first sorted level) as reference."""
-    levels = sorted(pd.unique(data[col].dropna()), key=str)
+def _designs(data: Data) -> list[SurveyDesign] | None:
+    """The design(s) of a design-based fit, or None for a DataFrame (the mixed model)."""
+    if isinstance(data, pd.DataFrame):
+        return None
+    designs = [data] if isinstance(data, SurveyDesign) else list(data)
+    if not designs or not all(isinstance(d, SurveyDesign) for d in designs):
+        raise TypeError("data must be a DataFrame (mixed model) or a SurveyDesign / sequence of them (svyglm)")
+    return designs
+
+
+def _frame(data: Data) -> pd.DataFrame:
+    """The rows of the model: the DataFrame, or the designs' data stacked."""
+    designs = _designs(data)
+    return data if designs is None else pd.concat([d.data for d in designs], ignore_index=True)
+
+
+def _map_frames(data: Data, fn) -> Data:
+    """*fn* applied to the DataFrame, or to each design's data (rows kept in order)."""
+    designs = _designs(data)
+    return fn(data) if designs is None else [d.replace(data=fn(d.data)) for d in designs]
+
+
+def _as_categorical(data: Data, col: str, baseline: str | None) -> Data:
+    """Make ``col`` categorical with ``baseline`` (default: first sorted level) as reference.
+
+    For several designs the levels are those of all of them, so every wave's data codes the
+    factor alike (the stacked model matrix needs one set of columns).
+    """
+    levels = sorted(pd.unique(_frame(data)[col].dropna()), key=str)
     if baseline is not None:
         if baseline not in levels:
             raise ValueError(f"baseline {baseline!r} is not a value of column {col!r}: {levels}")
         levels = [baseline] + [v for v in levels if v != baseline]
-    return data.assign(**{col: pd.Categorical(data[col], categories=levels)})
+    return _map_frames(data, lambda f: f.assign(**{col: pd.Categorical(f[col], categories=levels)}))
 
 
 # --------------------------------------------------------------------------- (a) dose-response
 
 
 def fit_dose_response(
-    data: pd.DataFrame,
+    data: Data,
     *,
     outcome: str,
     exposure: str,
@@ -86,10 +114,6 @@ def fit_dose_response(
     wave: str,
     org: str | None = None,
     controls: Sequence[str] = (),
-    method: Method = "mixed",
-    weights: str | None = None,
-    strata: str | None = None,
-    fpc: str | None = None,
     baseline_wave: str | None = None,
     level: float = 0.95,
 ) -> ModelResult:
@@ -97,9 +121,13 @@ def fit_dose_response(
 
     Parameters
     ----------
-    data : pandas.DataFrame
+    data : pandas.DataFrame, SurveyDesign or sequence of SurveyDesign
         Member-level rows with the outcome (construct score), the unit-level exposure for the
-        member's unit and wave, and the unit, wave (and org) columns.
+        member's unit and wave, and the unit, wave (and org) columns. A DataFrame is fitted
+        with unit random intercepts (:func:`fit_mixed`, unweighted); a design, or one design
+        per wave (independent samples), by survey-weighted regression on the design
+        (:func:`~analysis.stats.svyglm.svyglm`: its strata, clusters, fpc, lonely-PSU rule and
+        raking enter the standard errors).
     outcome, exposure, unit, wave : str
         Column names: construct score, implementation intensity (numeric), grassroots unit,
         wave.
@@ -107,11 +135,6 @@ def fit_dose_response(
         Organisation column, entered as fixed effects.
     controls : sequence of str
         Further covariates, entered as written (``"C(sex)"`` for a factor).
-    method : {"mixed", "cluster_robust"}
-        Unit random intercepts (:func:`fit_mixed`) or survey-weighted regression with
-        unit-clustered SEs (:func:`fit_cluster_robust`, ``cluster = unit``).
-    weights, strata, fpc : str, optional
-        Design columns, ``method="cluster_robust"`` only.
     baseline_wave : str, optional
         Reference wave (default: the first sorted).
     level : float
@@ -126,7 +149,8 @@ def fit_dose_response(
     Notes
     -----
     :math:`y_{ijt} = \\beta_0 + \\beta_1 \\text{exposure}_{jt} + \\gamma_t + \\delta_{org} +
-    u_j + e_{ijt}` (mixed) or the same without :math:`u_j` with SEs clustered by unit.
+    u_j + e_{ijt}` (mixed) or the same without :math:`u_j` with design-based SEs (with this
+    study's design, units as strata, the interval describes the members of the units surveyed).
     Exposure varies between units, so unit fixed effects would absorb it between-unit; the
     random intercept keeps the between-unit comparison and must be uncorrelated with it.
 
@@ -142,37 +166,29 @@ def fit_dose_response(
     >>> res.key_terms, res.formula
     (('dose',), 'score ~ dose + w + (1 | u)')
     """
-    check_columns(data, [outcome, exposure, unit, wave, org])
+    check_columns(_frame(data), [outcome, exposure, unit, wave, org])
     data = _as_categorical(data, wave, baseline_wave)
     rhs = [_q(exposure), _q(wave)] + ([f"C({_q(org)})"] if org else []) + list(controls)
     formula = f"{_q(outcome)} ~ " + " + ".join(rhs)
-    return _fit(data, formula, method=method, unit=unit, weights=weights, strata=strata, fpc=fpc,
-                level=level, key_terms=(exposure,), extra_assumption="")
+    return _fit(data, formula, unit=unit, level=level, key_terms=(exposure,), extra_assumption="")
 
 
-def _fit(data: pd.DataFrame, formula: str, *, method: str, unit: str, weights: str | None, strata: str | None,
-         fpc: str | None, level: float, key_terms: Sequence[str], extra_assumption: str) -> ModelResult:
-    """Dispatch to the mixed or the design-based fit with the right assumptions text."""
-    if method == "mixed":
-        if weights or strata or fpc:
-            raise ValueError("weights/strata/fpc apply to method='cluster_robust'; the mixed model is unweighted")
+def _fit(data: Data, formula: str, *, unit: str, level: float, key_terms: Sequence[str],
+         extra_assumption: str) -> ModelResult:
+    """The mixed fit of a DataFrame or the design-based fit of design(s), with the assumptions text."""
+    designs = _designs(data)
+    if designs is None:
         text = " ".join(t for t in [ASSOCIATION, ASSUMPTIONS["mixed"], extra_assumption] if t)
         return fit_mixed(data, formula, group=unit, level=level, key_terms=key_terms, assumptions=text)
-    if method == "cluster_robust":
-        text = " ".join(t for t in [ASSOCIATION, ASSUMPTIONS["cluster_robust"], extra_assumption] if t)
-        # Units inside strata: clusters are units; with strata=unit itself there is no
-        # between-unit term left (members are then the PSUs within each unit stratum).
-        cluster = None if strata == unit else unit
-        return fit_cluster_robust(data, formula, cluster=cluster, weights=weights, strata=strata, fpc=fpc,
-                                  level=level, key_terms=key_terms, assumptions=text)
-    raise ValueError(f"method must be 'mixed' or 'cluster_robust', got {method!r}")
+    text = " ".join(t for t in [ASSOCIATION, ASSUMPTIONS["design"], extra_assumption] if t)
+    return svyglm(designs, formula, level=level, key_terms=key_terms, assumptions=text)
 
 
 # --------------------------------------------------------------------------- (c) DiD
 
 
 def estimate_did(
-    data: pd.DataFrame,
+    data: Data,
     *,
     outcome: str,
     unit: str,
@@ -180,18 +196,15 @@ def estimate_did(
     high: str,
     baseline_wave: str | None = None,
     controls: Sequence[str] = (),
-    method: Method = "mixed",
-    weights: str | None = None,
-    strata: str | None = None,
-    fpc: str | None = None,
     level: float = 0.95,
 ) -> ModelResult:
     """Difference-in-differences: change since baseline, high- vs low-implementation units.
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        Member-level rows over two or more waves.
+    data : pandas.DataFrame, SurveyDesign or sequence of SurveyDesign
+        Member-level rows over two or more waves: a DataFrame (mixed model) or the design(s)
+        (design-based), as in :func:`fit_dose_response`.
     outcome, unit, wave : str
         Columns: construct score, grassroots unit, wave.
     high : str
@@ -200,10 +213,6 @@ def estimate_did(
         Reference wave (default: the first sorted wave).
     controls : sequence of str
         Further covariates in formula syntax.
-    method : {"mixed", "cluster_robust"}
-        As in :func:`fit_dose_response`.
-    weights, strata, fpc : str, optional
-        Design columns for ``method="cluster_robust"``.
     level : float
         Confidence level.
 
@@ -218,7 +227,7 @@ def estimate_did(
     -----
     :math:`y_{ijt} = \\beta_0 + \\beta_1 \\text{high}_j + \\gamma_t + \\delta_t\\,\\text{high}_j
     (+ u_j) + e_{ijt}`; :math:`\\delta_t` is the DiD contrast. It is a special case of
-    :func:`fit_mixed` / :func:`fit_cluster_robust` (formula ``outcome ~ high * wave``),
+    :func:`fit_mixed` / :func:`~analysis.stats.svyglm.svyglm` (formula ``outcome ~ high * wave``),
     checked against ``lme4::lmer(score ~ high * wave + (1 | dnum))`` and
     ``survey::svyglm(score ~ high * wave, design)`` on a two-wave reshaping of apiclus1.
     Reading it as an effect needs parallel trends and no anticipation; the low group is not
@@ -235,24 +244,25 @@ def estimate_did(
     >>> estimate_did(d, outcome="y", unit="u", wave="w", high="hi").key_terms
     ('hi:w[T.2025]',)
     """
-    check_columns(data, [outcome, unit, wave, high])
-    values = set(pd.unique(data[high].dropna()))
+    rows = _frame(data)
+    check_columns(rows, [outcome, unit, wave, high])
+    values = set(pd.unique(rows[high].dropna()))
     if not values <= {0, 1} or len(values) < 2:
         raise ValueError(f"column {high!r} must hold 0 and 1 (high/low implementation); "
                          f"found {sorted(values, key=str)}")
-    varying = data.groupby(unit, observed=True)[high].nunique()
+    varying = rows.groupby(unit, observed=True)[high].nunique()
     if (varying > 1).any():
         units = sorted(varying.index[varying > 1], key=str)[:5]
         raise ValueError(f"column {high!r} changes within unit(s) {units}; the high/low class must be fixed per unit")
     # As a number, so the formula names the term after the column (a bool would become high[T.True]).
-    data = _as_categorical(data.assign(**{high: data[high].astype("float64")}), wave, baseline_wave)
-    levels = list(data[wave].cat.categories)
+    data = _as_categorical(_map_frames(data, lambda f: f.assign(**{high: f[high].astype("float64")})),
+                           wave, baseline_wave)
+    levels = list(_frame(data)[wave].cat.categories)
     if len(levels) < 2:
         raise ValueError(f"column {wave!r} needs at least two waves")
     formula = f"{_q(outcome)} ~ {_q(high)} * {_q(wave)}" + "".join(f" + {c}" for c in controls)
     key = tuple(f"{high}:{wave}[T.{w}]" for w in levels[1:])
-    return _fit(data, formula, method=method, unit=unit, weights=weights, strata=strata, fpc=fpc,
-                level=level, key_terms=key, extra_assumption=ASSUMPTIONS["did"])
+    return _fit(data, formula, unit=unit, level=level, key_terms=key, extra_assumption=ASSUMPTIONS["did"])
 
 
 # --------------------------------------------------------------------------- (d) unit panel

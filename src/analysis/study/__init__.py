@@ -53,6 +53,7 @@ from analysis.study.designs import (  # noqa: F401
     designs_by_wave,
     estimate_means,
     estimate_with_total,
+    model_design,
     raked_weights,
 )
 from analysis.study.quality import (  # noqa: F401
@@ -146,6 +147,7 @@ __all__ = [
     "designs_by_wave",
     "estimate_means",
     "estimate_with_total",
+    "model_design",
     "raked_weights",
     "response_rates",
     "sample_composition",

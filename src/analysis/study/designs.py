@@ -24,6 +24,7 @@ __all__ = [
     "estimate_means",
     "estimate_with_total",
     "raked_weights",
+    "model_design",
 ]
 
 
@@ -134,6 +135,23 @@ def wave_design(data: pd.DataFrame, *, instrument: str, exclude_flagged: bool = 
     design = weighting.rake(base, margins) if margins else base
     wave = str(df[WAVE].iloc[0]) if len(df) else ""
     return WaveDesign(wave=wave, base=base, design=design, margins=margins, notes=tuple(notes))
+
+
+def model_design(wd: WaveDesign) -> SurveyDesign:
+    """The wave's design for a model of a unit-level exposure: units as clusters, same weights.
+
+    The sampling design makes every unit a stratum (all units surveyed), so its standard errors
+    describe the members of these units only and take a unit's members as independent: with an
+    exposure measured per unit, chance differences between units would then read as an
+    association (in the demo, four scales without any planted link came out "significant").
+    Models of the plan's implementation (dose-response, DiD) therefore take units as the
+    clusters (PSUs, no fpc: units a sample of the units the plan could reach, the reading an
+    association needs), keep the base weights and rake again to the same margins, which gives
+    the same weights as ``wd.design`` — R: ``rake(svydesign(id = ~unit, weights = ~base_weight,
+    data), margins)`` then ``svyglm``.
+    """
+    base = SurveyDesign(wd.base.data, weights="base_weight", cluster="unit")
+    return weighting.rake(base, wd.margins) if wd.margins else base
 
 
 def designs_by_wave(data: pd.DataFrame, *, instrument: str, exclude_flagged: bool = False,

@@ -14,7 +14,7 @@ from analysis import instruments
 from analysis.ingest import waves as waves_mod
 from analysis.stats import compare
 from analysis.study.base import ALPHA, WAVE, by_columns, in_vietnamese, significance_label, significant_rows
-from analysis.study.designs import WaveDesign, estimate_means, raked_weights
+from analysis.study.designs import WaveDesign, estimate_means, model_design
 
 __all__ = [
     "changes_since_baseline",
@@ -98,46 +98,52 @@ def changes_since_baseline(designs: Mapping[str, WaveDesign], variables: Sequenc
 
 
 def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence[str], *,
-                  designs: Mapping[str, WaveDesign] | None = None, method: str = "cluster_robust") -> pd.DataFrame:
-    """Member outcomes on their unit's implementation index (cluster-robust by unit, or mixed).
+                  designs: Mapping[str, WaveDesign] | None = None) -> pd.DataFrame:
+    """Member outcomes on their unit's implementation index: on the wave designs, or mixed.
 
     Parameters
     ----------
     members : DataFrame
         `load_member` output (all waves).
     index : DataFrame
-        `implementation_index` output.
+        `implementation_index` output (one row per wave and unit).
     outcomes : sequence of str
         Construct columns.
     designs : mapping, optional
-        `designs_by_wave` output: with ``cluster_robust`` each respondent carries the raked
-        weight of their wave (a survey-weighted regression); without it the fit is unweighted.
-    method : {"mixed", "cluster_robust"}
-        See `analysis.stats.models.fit_dose_response`.
+        `designs_by_wave` output. Given, each construct is fitted by survey-weighted regression
+        on every wave's `model_design` (`analysis.stats.svyglm.svyglm`: the waves as
+        independent samples, units as clusters, the raking in the standard errors); without
+        it, by a mixed model with unit random intercepts (unweighted).
 
     Returns
     -------
     DataFrame
         ``[variable, term, estimate, se, statistic, df, p_value, ci_low, ci_high, n_obs,
-        n_groups, p_adjusted, method, assumptions]``: the exposure's coefficient, the change in
-        the construct score for a unit meeting all its targets rather than none, same wave and
-        organization. BH within this family.
+        n_groups, p_adjusted, method, assumptions, n]``: the exposure's coefficient, the change
+        in the construct score for a unit meeting all its targets rather than none, same wave
+        and organization; ``n_groups`` counts the units in the fit. BH within this family.
+        A construct with fewer than 5 units or one implementation value is left out.
     """
     from analysis.stats import models  # heavy import, only here
 
-    weighted = designs is not None and method == "cluster_robust"
-    members = members.assign(weight=raked_weights(members, designs)) if weighted else members.assign(weight=1.0)
-    data = members.merge(index, on=[WAVE, "unit"], how="inner")
+    exposure = index.set_index([WAVE, "unit"])["implementation"]
+    wave_designs = [model_design(wd) for wd in designs.values()] if designs is not None else []
     rows = []
     for var in outcomes:
-        # construct names are not always safe in a formula (e.g. "inf"): fit a neutral name
-        sub = data[[var, "implementation", "unit", WAVE, "org", "weight"]].dropna().rename(columns={var: "outcome"})
-        if sub["unit"].nunique() < 5 or sub["implementation"].nunique() < 2:
+        if designs is None:
+            sub = members.merge(index, on=[WAVE, "unit"], how="inner")
+            sub = sub[[var, "implementation", "unit", WAVE, "org"]].dropna().rename(columns={var: "outcome"})
+            fitted, data = sub, sub
+        else:
+            parts = [_with_exposure(d, var, exposure) for d in wave_designs]
+            data = [d for d in parts if d is not None]
+            fitted = pd.concat([_complete(d) for d in data]) if data else pd.DataFrame(columns=["unit"])
+        if fitted["unit"].nunique() < 5 or fitted["implementation"].nunique() < 2:
             continue
-        res = models.fit_dose_response(sub, outcome="outcome", exposure="implementation", unit="unit", wave=WAVE,
-                                       org="org", method=method, weights="weight" if weighted else None)
+        res = models.fit_dose_response(data, outcome="outcome", exposure="implementation", unit="unit", wave=WAVE,
+                                       org="org")
         row = res.key_table().iloc[0].to_dict()
-        row.update(variable=var, n_obs=res.n_obs, n_groups=res.n_groups, method=res.method,
+        row.update(variable=var, n_obs=res.n_obs, n_groups=int(fitted["unit"].nunique()), method=res.method,
                    assumptions=res.assumptions)
         rows.append(row)
     out = pd.DataFrame(rows)
@@ -145,6 +151,29 @@ def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence
         out["p_adjusted"] = compare.adjust_bh(out["p_value"].to_numpy())
         out["n"] = out["n_obs"].astype("float64")
     return out
+
+
+def _with_exposure(design, var: str, exposure: pd.Series):
+    """The wave's design with ``outcome`` (= *var*) and its units' ``implementation`` added.
+
+    None when no row of the wave has both (a construct not asked, a wave without the unit
+    survey): such a wave would only add an empty wave column to the model.
+    """
+    data = design.data
+    if var not in data.columns:
+        return None
+    keys = pd.MultiIndex.from_arrays([data[WAVE], data["unit"]])
+    added = data.assign(outcome=data[var], implementation=exposure.reindex(keys).to_numpy())
+    if not (added["outcome"].notna() & added["implementation"].notna()).any():
+        return None
+    return design.replace(data=added)
+
+
+def _complete(design) -> pd.DataFrame:
+    """The rows the model uses: positive weight and every model value present."""
+    data = design.data
+    keep = (design.weight_values > 0) & data[["outcome", "implementation", WAVE, "org"]].notna().all(axis=1).to_numpy()
+    return data[keep]
 
 
 def change_sentences(changes: pd.DataFrame, labels: Mapping[str, str], *, table: str, lang: str = "vi",
