@@ -70,7 +70,7 @@ from scipy import stats
 
 from analysis.stats import compare, weighting
 from analysis.stats.calibration import DomainColumns
-from analysis.stats.columns import DesignError, data_column, numeric_column
+from analysis.stats.columns import DesignError, data_column, numeric_column, row_labels
 from analysis.stats.linearisation import Design
 
 __all__ = ["SurveyDesign", "ESTIMATE_COLUMNS"]
@@ -271,7 +271,13 @@ class SurveyDesign(Design):
         parts = self._estimate(y, domain, len(levels), "total")
         return self._tidy(names, levels, var, parts)
 
-    def proportion(self, var: str, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    def proportion(
+        self,
+        var: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        levels: Sequence[Hashable] | None = None,
+    ) -> pd.DataFrame:
         """Weighted proportion of each level of a categorical column (R's ``svymean`` on a factor).
 
         Parameters
@@ -281,18 +287,28 @@ class SurveyDesign(Design):
             are dropped before the proportions are formed.
         by : str or list of str, optional
             Domain column(s).
+        levels : sequence, optional
+            Every level to report, in this order (e.g. the instrument's declared choice codes),
+            as R's ``factor(x, levels = ...)``: a level nobody chose is reported as 0 with SE 0
+            (R's ``svymean`` does the same), so a wave comparison shows the drop of an answer
+            that vanished instead of a missing row. When omitted, a pandas ``Categorical``
+            column reports its categories (observed or not, in category order) and any other
+            column the levels that occur, sorted by code. A value outside ``levels`` (or the
+            categories) is an error naming its rows: it is never dropped silently.
 
         Returns
         -------
         pandas.DataFrame
             ``[*by, variable, level, estimate, se, ci_low, ci_high, n, deff]``: one row per
-            domain and level (levels sorted by code), ``n`` = respondents with a value in the
-            domain (the same for every level).
+            domain and level (levels sorted by code, or in the order of ``levels``), ``n`` =
+            respondents with a value in the domain (the same for every level).
 
         Notes
         -----
         Each level is the mean of its indicator over rows with a value. ``deff`` is R's per
-        level (the diagonal of ``deff()``); a level with proportion 0 or 1 has ``deff`` NaN.
+        level (the diagonal of ``deff()``); a level with proportion 0 or 1 has ``deff`` NaN
+        (R: 0/0). A domain with no respondent at all (an item never asked there) gives NaN
+        estimates, not 0: nothing was measured (R's ``svyby`` would print 0 with SE 0).
 
         Examples
         --------
@@ -302,14 +318,14 @@ class SurveyDesign(Design):
         0     1      0.25  3
         1     2      0.75  3
         """
-        names, domain, levels = self.domains(by)
-        codes, categories = pd.factorize(data_column(self.data, var, "proportion"), sort=True)
+        names, domain, domains = self.domains(by)
+        codes, categories = self.category_codes(var, levels)
         frames = []
         for k, category in enumerate(categories):
             y = np.where(codes < 0, np.nan, (codes == k).astype(np.float64))
-            parts = self._estimate(y, domain, len(levels), "mean")
-            frame = self._tidy(names, levels, var, parts, level=pd.Index([category] * len(levels)))
-            frame["_order"] = np.arange(len(levels)) * len(categories) + k
+            parts = self._estimate(y, domain, len(domains), "mean")
+            frame = self._tidy(names, domains, var, parts, level=pd.Index([category] * len(domains)))
+            frame["_order"] = np.arange(len(domains)) * len(categories) + k
             frames.append(frame)
         if not frames:
             raise DesignError(f"proportion: column {var!r} has no non-missing values")
@@ -324,6 +340,32 @@ class SurveyDesign(Design):
         """
         codes, categories = pd.factorize(data_column(self.data, var, "proportion"), sort=True)
         return (categories, *self.cell_vcov(codes, len(categories)))
+
+    def category_codes(self, var: str, levels: Sequence[Hashable] | None = None) -> tuple[np.ndarray, pd.Index]:
+        """Each row's level code (-1: missing) and the levels, as `proportion` reports them.
+
+        ``levels`` given: those, in that order; else a ``Categorical``'s categories; else the
+        values that occur, sorted. A value outside the declared levels raises `DesignError`.
+        """
+        col = data_column(self.data, var, "proportion")
+        if levels is None and isinstance(col.dtype, pd.CategoricalDtype):
+            levels = list(col.cat.categories)
+        if levels is None:
+            codes, categories = pd.factorize(col, sort=True)
+            return codes, pd.Index(categories)
+        declared = pd.Index(list(levels))
+        if declared.has_duplicates:
+            raise DesignError(f"proportion: levels of {var!r} repeat {list(declared[declared.duplicated()])!r}")
+        values = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
+        codes = declared.get_indexer(values)
+        stray = (codes < 0) & values.notna().to_numpy()
+        if stray.any():
+            found = sorted({repr(v) for v in values[stray]})[:5]
+            raise DesignError(
+                f"proportion: column {var!r} has values {', '.join(found)} that are not among the declared "
+                f"levels {list(declared)!r}; rows {row_labels(self.data.index, stray)}"
+            )
+        return codes, declared
 
     # ------------------------------------------------------------------ weighting, comparisons
     def rake(self, margins: Mapping[str, Mapping[Hashable, float]], **options: float) -> SurveyDesign:

@@ -25,7 +25,9 @@ def item_distribution(design: SurveyDesign, instrument: Instrument, *, lang: str
     -------
     DataFrame
         ``[construct, variable (item), question, level (code), label, value, estimate, se,
-        ci_low, ci_high, n, deff]``, levels in scale order; codes are the instrument's.
+        ci_low, ci_high, n, deff]``, levels in scale order; codes are the instrument's. Every
+        declared (non-missing) answer has a row: one nobody chose is 0 with SE 0, as R's
+        ``svymean`` on ``factor(x, levels = ...)``.
     """
     parts = []
     for item in instrument.scale_items:
@@ -35,7 +37,8 @@ def item_distribution(design: SurveyDesign, instrument: Instrument, *, lang: str
         valid = design.data[item.name].where(~design.data[item.name].isin(missing))
         # same weights and calibration, the item's "don't know" codes as missing
         sub = design.replace(data=design.data.assign(**{item.name: valid}))
-        est = sub.proportion(item.name)
+        # every declared answer, so an answer nobody gave is a 0 (and its drop shows in a change)
+        est = sub.proportion(item.name, levels=instrument.valid_codes(item.list_name))
         values = instrument.choice_values(item.list_name)
         est["value"] = est["level"].map(values)
         est["label"] = est["level"].map(lambda c, ln=item.list_name: instrument.choice_label(ln, c, lang))
