@@ -19,7 +19,7 @@ options(survey.lonely.psu = "fail")
 
 data(api)
 keep <- c("snum", "stype", "dnum", "pw", "fpc", "api00", "api99", "api.stu", "enroll", "awards",
-          "sch.wide", "meals", "ell")
+          "sch.wide", "meals", "ell", "acs.k3")
 write.csv(apistrat[, keep], file.path(out_dir, "estimators_apistrat.csv"), row.names = FALSE, na = "")
 write.csv(apiclus1[, keep], file.path(out_dir, "estimators_apiclus1.csv"), row.names = FALSE, na = "")
 apistrat <- read.csv(file.path(out_dir, "estimators_apistrat.csv"))
@@ -107,6 +107,32 @@ ref("levels_waves_change", sprintf(paste(
   "svycontrast(svyby(~factor(q1, levels = %s), ~wave, dwaves, svymean, covmat = TRUE),",
   "lapply(setNames(1:4, paste0('q1_', 1:4)), function(k) { v <- numeric(8); v[2 * k - 1] <- -1; v[2 * k] <- 1; v }))"),
   lv4), tidy_stat, setup = "options(survey.lonely.psu = 'adjust')")
+options(survey.lonely.psu = "fail")
+
+# ---- (b) ratios: svyratio (CI from confint(): normal, and on the design df) ------------------
+tidy_ratio <- function(x, d) {
+  r <- tidy_stat(x)
+  ci <- confint(x, df = degf(d))
+  r$ci_low_df <- unname(ci[, 1])
+  r$ci_high_df <- unname(ci[, 2])
+  r$deff <- unname(as.vector(attr(x, "deff")))
+  r$degf <- degf(d)
+  r
+}
+ref("ratio_clus1", "svyratio(~api.stu, ~enroll, dclus1, deff = TRUE)", function(x) tidy_ratio(x, dclus1))
+ref("ratio_strat", "svyratio(~api.stu, ~enroll, dstrat, deff = TRUE)", function(x) tidy_ratio(x, dstrat))
+ref("ratio_strat_narm", "svyratio(~api.stu, ~acs.k3, dstrat, na.rm = TRUE, deff = TRUE)",
+    function(x) tidy_ratio(x, dstrat))
+ref("ratio_rake", "svyratio(~api.stu, ~enroll, dclus1r, deff = TRUE)", function(x) tidy_ratio(x, dclus1r))
+ref("ratio_ps", "svyratio(~api.stu, ~enroll, dclus1p, deff = TRUE)", function(x) tidy_ratio(x, dclus1p))
+ref("ratio_clus1_by_stype",
+    "svyby(~api.stu, ~stype, denominator = ~enroll, design = dclus1, FUN = svyratio, deff = TRUE)", tidy_by)
+ref("ratio_strat_by_awards",
+    "svyby(~api.stu, ~awards, denominator = ~enroll, design = dstrat, FUN = svyratio, deff = TRUE)", tidy_by)
+ref("ratio_rake_by_stype",
+    "svyby(~api.stu, ~stype, denominator = ~enroll, design = dclus1r, FUN = svyratio, deff = TRUE)", tidy_by)
+ref("ratio_unit_adjust", "svyratio(~score, ~w, dunit, na.rm = TRUE, deff = TRUE)",
+    function(x) tidy_ratio(x, dunit), setup = "options(survey.lonely.psu = 'adjust')")
 options(survey.lonely.psu = "fail")
 
 refs$r_version <- R.version.string

@@ -10,7 +10,8 @@ scripts/r_reference/design.R):
 
 * ``mean`` = ``svymean(~y, d, na.rm=TRUE, deff=TRUE)``; with ``by=`` = ``svyby(~y, ~by, d,
   svymean, na.rm=TRUE, deff=TRUE)``. ``total`` = ``svytotal``; ``proportion`` = ``svymean`` on a
-  factor (one row per level).
+  factor (one row per level; ``levels=`` as ``factor(x, levels = ...)``); ``ratio`` =
+  ``svyratio`` (scripts/r_reference/estimators.R).
 * Standard errors: the one-stage "ultimate cluster" variance of R's ``svyrecvar``/``onestrat``
   with ``fpc`` (population size of the first-stage stratum, or a sampling fraction when every
   value is <= 1), after removing the calibration as R does: post-stratification by residuals
@@ -155,17 +156,7 @@ class SurveyDesign(Design):
         else:
             z = wv * yv
             estimate = mean * wsum
-        variance = np.empty(n_domains)
-        # Domains in column chunks so PSU totals (n_psu x chunk) stay under _MAX_CELLS.
-        chunk = max(1, _MAX_CELLS // self.n_psu)
-        for start in range(0, n_domains, chunk):
-            stop = min(n_domains, start + chunk)
-            if start == 0 and stop == n_domains:  # the usual case: no copies
-                lin = DomainColumns(rows, dv, z, n_domains)
-            else:
-                sel = (dv >= start) & (dv < stop)
-                lin = DomainColumns(rows[sel], dv[sel] - start, z[sel], stop - start)
-            variance[start:stop] = np.diag(self.vcov(lin))
+        variance = self.domain_variance(rows, dv, z, n_domains)
         with np.errstate(divide="ignore", invalid="ignore"):
             vsrs = s2 * (wsum - n) / (wsum * n)
             if kind == "total":
@@ -177,6 +168,21 @@ class SurveyDesign(Design):
         variance = np.where(empty, np.nan, variance)
         return {"estimate": estimate, "variance": variance, "n": n, "deff": deff}
 
+    def domain_variance(self, rows: np.ndarray, dv: np.ndarray, z: np.ndarray, n_domains: int) -> np.ndarray:
+        """Variance of the total of ``z`` in each domain: row ``rows[i]`` adds ``z[i]`` to ``dv[i]``."""
+        variance = np.empty(n_domains)
+        # Domains in column chunks so PSU totals (n_psu x chunk) stay under _MAX_CELLS.
+        chunk = max(1, _MAX_CELLS // self.n_psu)
+        for start in range(0, n_domains, chunk):
+            stop = min(n_domains, start + chunk)
+            if start == 0 and stop == n_domains:  # the usual case: no copies
+                lin = DomainColumns(rows, dv, z, n_domains)
+            else:
+                sel = (dv >= start) & (dv < stop)
+                lin = DomainColumns(rows[sel], dv[sel] - start, z[sel], stop - start)
+            variance[start:stop] = np.diag(self.vcov(lin))
+        return variance
+
     def _tidy(
         self,
         by_names: list[str],
@@ -184,6 +190,7 @@ class SurveyDesign(Design):
         variable: str,
         parts: dict[str, np.ndarray],
         level: pd.Index | None = None,
+        df: float | None = None,
     ) -> pd.DataFrame:
         se = np.sqrt(np.maximum(parts["variance"], 0.0))
         est = parts["estimate"]
@@ -194,8 +201,9 @@ class SurveyDesign(Design):
             out["level"] = level
         out["estimate"] = est
         out["se"] = se
-        out["ci_low"] = est - _Z975 * se
-        out["ci_high"] = est + _Z975 * se
+        crit = _Z975 if df is None or np.isinf(df) else float(stats.t.ppf(0.975, df))
+        out["ci_low"] = est - crit * se
+        out["ci_high"] = est + crit * se
         out["n"] = parts["n"].astype(np.int64)
         out["deff"] = parts["deff"]
         return out
@@ -270,6 +278,77 @@ class SurveyDesign(Design):
         y = numeric_column(self.data, var, "total")
         parts = self._estimate(y, domain, len(levels), "total")
         return self._tidy(names, levels, var, parts)
+
+    def ratio(
+        self,
+        numerator: str,
+        denominator: str,
+        *,
+        by: str | Sequence[str] | None = None,
+        df: float = np.inf,
+    ) -> pd.DataFrame:
+        """Ratio of two weighted totals, overall or by domain, with its design-based SE (R's ``svyratio``).
+
+        Parameters
+        ----------
+        numerator, denominator : str
+            Numeric (or boolean) columns; a row missing either is dropped (``na.rm=TRUE``).
+        by : str or list of str, optional
+            Domain column(s) (``svyby(~y, ~by, denominator = ~x, design = d, FUN = svyratio)``).
+        df : float, default inf
+            Degrees of freedom of the interval: normal quantiles by default, as ``confint()``
+            on a ``svyratio`` (``df = Inf``); pass ``d.degrees_of_freedom`` for R's
+            ``confint(r, df = degf(d))``, t quantiles on the design df.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``[*by, variable (the numerator), denominator, estimate, se, ci_low, ci_high, n,
+            deff]``, one row per domain; ``n`` = respondents with both values and a positive
+            weight in the domain.
+
+        Notes
+        -----
+        ``R_d = sum(w y 1_d) / sum(w x 1_d)``, linearised as ``z_i = w_i 1_d(i) (y_i - R_d x_i) /
+        sum(w x 1_d)``; its variance as in the class Notes (calibration removed first), as
+        ``svyratio``. ``deff`` is R's ``deff=TRUE``: the variance over that of the total of
+        ``r_i = (y_i - R_d x_i) / sum(w x 1_d)`` under simple random sampling without
+        replacement, ``N_hat^2 s2_r (N_hat - n) / (N_hat n)`` (``svytotal(r, d, deff=TRUE)``).
+        A domain whose denominator total is 0 has a NaN ratio.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"w": [1.0, 1.0, 2.0, 2.0], "y": [2.0, 1.0, 3.0, 2.0], "x": [4.0, 2.0, 5.0, 5.0]})
+        >>> SurveyDesign(df, weights="w").ratio("y", "x")[["variable", "denominator", "estimate", "n"]]
+          variable denominator  estimate  n
+        0        y           x       0.5  4
+        """
+        names, domain, domains = self.domains(by)
+        y = numeric_column(self.data, numerator, "ratio numerator")
+        x = numeric_column(self.data, denominator, "ratio denominator")
+        w = self.weight_values
+        n_domains = len(domains)
+        rows = np.flatnonzero(~np.isnan(y) & ~np.isnan(x) & (domain >= 0) & (w > 0))
+        dv, wv, yv, xv = domain[rows], w[rows], y[rows], x[rows]
+        n = np.bincount(dv, minlength=n_domains)
+        wsum = np.bincount(dv, weights=wv, minlength=n_domains)
+        tx = np.bincount(dv, weights=wv * xv, minlength=n_domains)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.bincount(dv, weights=wv * yv, minlength=n_domains) / tx
+            r = (yv - ratio[dv] * xv) / tx[dv]
+            # deff: R's svytotal(r, deff = TRUE), svyvar's n/(n-1) divisor within the domain
+            rbar = np.bincount(dv, weights=wv * r, minlength=n_domains) / wsum
+            s2 = n / (n - 1) * np.bincount(dv, weights=wv * (r - rbar[dv]) ** 2, minlength=n_domains) / wsum
+        variance = self.domain_variance(rows, dv, wv * r, n_domains)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            vsrs = np.where(wsum < n, np.nan, s2 * wsum**2 * (wsum - n) / (wsum * n))
+            deff = variance / vsrs
+        empty = n == 0
+        parts = {"estimate": np.where(empty, np.nan, ratio), "variance": np.where(empty, np.nan, variance),
+                 "n": n, "deff": deff}
+        out = self._tidy(names, domains, numerator, parts, df=df)
+        out.insert(out.columns.get_loc("variable") + 1, "denominator", denominator)
+        return out
 
     def proportion(
         self,
