@@ -135,6 +135,46 @@ ref("ratio_unit_adjust", "svyratio(~score, ~w, dunit, na.rm = TRUE, deff = TRUE)
     function(x) tidy_ratio(x, dunit), setup = "options(survey.lonely.psu = 'adjust')")
 options(survey.lonely.psu = "fail")
 
+# ---- (c) quantiles: svyquantile's default in survey >= 4 (qrule = "math", interval.type = "mean",
+# Woodruff interval on the design df, se = interval width / (2 qt(0.975, df))) ---------------
+tidy_q <- function(x) {
+  ci <- confint(x)
+  list(names = names(coef(x)), estimate = unname(coef(x)), se = unname(SE(x)),
+       ci_low = unname(ci[, 1]), ci_high = unname(ci[, 2]))
+}
+# svyby: the Woodruff interval is in the ci_l/ci_u columns of vartype = c("se", "ci") (confint() on
+# the svyby object would be estimate +- 1.96 SE instead)
+tidy_qby <- function(x) {
+  info <- attr(x, "svyby")
+  vars <- info$variables
+  ng <- nrow(x)
+  col <- function(prefix) as.vector(as.matrix(x[, paste0(prefix, vars)]))
+  list(by = lapply(as.list(x[, seq_along(info$margins), drop = FALSE]),
+                   function(v) rep(as.character(v), times = length(vars))),
+       variable = rep(vars, each = ng), estimate = col(""), se = col("se."),
+       ci_low = col("ci_l."), ci_high = col("ci_u."))
+}
+qs3 <- "c(0.25, 0.5, 0.75)"
+ref("quantile_clus1", sprintf("svyquantile(~api00, dclus1, %s, ci = TRUE)", qs3), tidy_q)
+ref("quantile_clus1_tails", "svyquantile(~api00, dclus1, c(0.01, 0.1, 0.9, 0.99), ci = TRUE)", tidy_q)
+ref("quantile_clus1_alpha10", "svyquantile(~api00, dclus1, c(0.5), ci = TRUE, alpha = 0.1)", tidy_q)
+ref("quantile_clus1_enroll", sprintf("svyquantile(~enroll, dclus1, %s, ci = TRUE)", qs3), tidy_q)
+ref("quantile_strat", sprintf("svyquantile(~api00, dstrat, %s, ci = TRUE)", qs3), tidy_q)
+ref("quantile_strat_narm", sprintf("svyquantile(~acs.k3, dstrat, %s, ci = TRUE, na.rm = TRUE)", qs3), tidy_q)
+ref("quantile_rake", sprintf("svyquantile(~api00, dclus1r, %s, ci = TRUE)", qs3), tidy_q)
+ref("quantile_clus1_by_stype",
+    sprintf("svyby(~api00, ~stype, dclus1, svyquantile, quantiles = %s, ci = TRUE, vartype = c('se', 'ci'))", qs3), tidy_qby)
+ref("quantile_strat_by_awards",
+    sprintf("svyby(~api00, ~awards, dstrat, svyquantile, quantiles = %s, ci = TRUE, vartype = c('se', 'ci'))", qs3), tidy_qby)
+ref("quantile_rake_by_stype",
+    sprintf("svyby(~api00, ~stype, dclus1r, svyquantile, quantiles = %s, ci = TRUE, vartype = c('se', 'ci'))", qs3), tidy_qby)
+ref("quantile_unit_adjust", sprintf("svyquantile(~score, dunit, %s, ci = TRUE, na.rm = TRUE)", qs3), tidy_q,
+    setup = "options(survey.lonely.psu = 'adjust')")
+ref("quantile_unit_by_org",
+    sprintf("svyby(~score, ~org, dunit, svyquantile, quantiles = %s, ci = TRUE, na.rm = TRUE, vartype = c('se', 'ci'))", qs3), tidy_qby,
+    setup = "options(survey.lonely.psu = 'adjust')")
+options(survey.lonely.psu = "fail")
+
 refs$r_version <- R.version.string
 refs$survey_version <- as.character(packageVersion("survey"))
 write_json(refs, file.path(out_dir, "estimators_reference.json"), digits = NA, auto_unbox = TRUE,

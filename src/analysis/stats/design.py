@@ -11,7 +11,8 @@ scripts/r_reference/design.R):
 * ``mean`` = ``svymean(~y, d, na.rm=TRUE, deff=TRUE)``; with ``by=`` = ``svyby(~y, ~by, d,
   svymean, na.rm=TRUE, deff=TRUE)``. ``total`` = ``svytotal``; ``proportion`` = ``svymean`` on a
   factor (one row per level; ``levels=`` as ``factor(x, levels = ...)``); ``ratio`` =
-  ``svyratio`` (scripts/r_reference/estimators.R).
+  ``svyratio``; ``quantile`` = ``svyquantile`` (`analysis.stats.quantiles`;
+  scripts/r_reference/estimators.R).
 * Standard errors: the one-stage "ultimate cluster" variance of R's ``svyrecvar``/``onestrat``
   with ``fpc`` (population size of the first-stage stratum, or a sampling fraction when every
   value is <= 1), after removing the calibration as R does: post-stratification by residuals
@@ -69,7 +70,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.stats import compare, weighting
+from analysis.stats import compare, quantiles, weighting
 from analysis.stats.calibration import DomainColumns
 from analysis.stats.columns import DesignError, data_column, numeric_column, row_labels
 from analysis.stats.linearisation import Design
@@ -349,6 +350,20 @@ class SurveyDesign(Design):
         out = self._tidy(names, domains, numerator, parts, df=df)
         out.insert(out.columns.get_loc("variable") + 1, "denominator", denominator)
         return out
+
+    def quantile(
+        self,
+        var: str,
+        probs: float | Sequence[float] = (0.25, 0.5, 0.75),
+        *,
+        by: str | Sequence[str] | None = None,
+        alpha: float = 0.05,
+    ) -> pd.DataFrame:
+        """Quantiles with Woodruff intervals, R's ``svyquantile`` default; see `analysis.stats.quantiles.quantile`.
+
+        Returns ``[*by, variable, quantile, estimate, se, ci_low, ci_high, n, deff]``.
+        """
+        return quantiles.quantile(self, var, probs, by=by, alpha=alpha)
 
     def proportion(
         self,
