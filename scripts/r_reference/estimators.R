@@ -57,7 +57,8 @@ tidy_by <- function(x) {
             variable = rep(vars, each = ng),
             estimate = as.vector(as.matrix(x[, vars])), se = as.vector(as.matrix(SE(x))),
             ci_low = unname(ci[, 1]), ci_high = unname(ci[, 2]))
-  if (!identical(info$deffs, FALSE)) r$deff <- as.vector(as.matrix(deff(x)))
+  # deff.svyby() refuses deff = "replace" (it tests !deffs): read the DEff columns instead
+  if (!identical(info$deffs, FALSE)) r$deff <- as.vector(as.matrix(x[, grep("^DEff", names(x)), drop = FALSE]))
   r
 }
 ref <- function(id, call, tidy = identity, setup = NULL) {
@@ -173,6 +174,38 @@ ref("quantile_unit_adjust", sprintf("svyquantile(~score, dunit, %s, ci = TRUE, n
 ref("quantile_unit_by_org",
     sprintf("svyby(~score, ~org, dunit, svyquantile, quantiles = %s, ci = TRUE, na.rm = TRUE, vartype = c('se', 'ci'))", qs3), tidy_qby,
     setup = "options(survey.lonely.psu = 'adjust')")
+options(survey.lonely.psu = "fail")
+
+# ---- (d) with-replacement design effects (deff = "replace") and the "average" lonely-PSU rule ----
+ref("replace_clus1_mean", "svymean(~api00, dclus1, deff = 'replace')", tidy_stat)
+ref("replace_strat_total", "svytotal(~enroll, dstrat, deff = 'replace')", tidy_stat)
+ref("replace_clus1_prop", "svymean(~stype, dclus1, deff = 'replace')", tidy_stat)
+ref("replace_rake_by_mean", "svyby(~api00, ~stype, dclus1r, svymean, deff = 'replace')", tidy_by)
+ref("replace_strat_by_total", "svyby(~enroll, ~awards, dstrat, svytotal, deff = 'replace')", tidy_by)
+ref("replace_clus1_ratio", "svyratio(~api.stu, ~enroll, dclus1, deff = 'replace')",
+    function(x) list(estimate = unname(coef(x)), se = unname(as.vector(SE(x))), deff = unname(as.vector(attr(x, "deff")))))
+ref("replace_unit_mean", "svymean(~score, dunit, na.rm = TRUE, deff = 'replace')", tidy_stat,
+    setup = "options(survey.lonely.psu = 'adjust')")
+# "average": a stratum with one PSU contributes nothing and the sum over the other strata is
+# scaled by (strata present) / (strata without a lonely PSU)
+avg <- "options(survey.lonely.psu = 'average')"
+ref("average_unit_mean", "svymean(~score, dunit, na.rm = TRUE, deff = TRUE)", tidy_stat, setup = avg)
+ref("average_unit_total", "svytotal(~score, dunit, na.rm = TRUE, deff = TRUE)", tidy_stat, setup = avg)
+ref("average_unit_prop", "svymean(~q1, dunit, deff = TRUE)", tidy_stat, setup = avg)
+ref("average_unit_by_org", "svyby(~score, ~org, dunit, svymean, na.rm = TRUE, deff = TRUE)", tidy_by, setup = avg)
+ref("average_unit_by_total_org", "svyby(~score, ~org, dunit, svytotal, na.rm = TRUE, deff = TRUE)", tidy_by,
+    setup = avg)
+ref("average_unit_ratio", "svyratio(~score, ~w, dunit, na.rm = TRUE)", tidy_stat, setup = avg)
+unit_rake_setup <- paste(
+  "options(survey.lonely.psu = 'average');",
+  "dunitr <- rake(dunit, list(~org, ~sex, ~party),",
+  "list(data.frame(org = c('CDVC', 'DTN', 'HCCB'), Freq = c(300, 200, 129)),",
+  "data.frame(sex = c('female', 'male'), Freq = c(330, 299)),",
+  "data.frame(party = c('no', 'yes'), Freq = c(250, 379))),",
+  "control = list(maxit = 200, epsilon = 1e-13))")
+ref("average_unit_rake_by_org", "svyby(~score, ~org, dunitr, svymean, na.rm = TRUE, deff = TRUE)", tidy_by,
+    setup = unit_rake_setup)
+ref("average_unit_rake_prop", "svymean(~q1, dunitr, deff = TRUE)", tidy_stat, setup = avg)
 options(survey.lonely.psu = "fail")
 
 refs$r_version <- R.version.string

@@ -63,7 +63,7 @@ __all__ = ["STUDY_FILE", "StudyError", "Design", "StudyInstrument", "Study", "lo
 STUDY_FILE: Path = config.PROJECT_ROOT / "study.yaml"
 
 _LANGUAGES = ("vi", "en")
-_LONELY = ("fail", "adjust", "certainty", "remove")
+_LONELY = ("fail", "adjust", "certainty", "remove", "average")
 #: Values of `Design.weights` and `Design.fpc` that are computed from the frame, not read.
 FRAME_WEIGHTS = "frame"
 FRAME_FPC = "unit_size"

@@ -25,6 +25,8 @@ scripts/r_reference/design.R):
   population of ``N_hat = sum(w)``, ``v_srs = s2 * (N_hat - n) / (N_hat * n)`` with
   ``s2 = n/(n-1) * sum(w (y - ybar)^2) / sum(w)`` (``svyvar``), times ``N_hat^2`` for totals.
   Within a domain, ``n`` and ``N_hat`` are the domain's. When ``N_hat < n`` it is NaN (R warns).
+  ``deff="replace"`` (every estimate method) is R's ``deff = "replace"``: against sampling *with*
+  replacement, ``v_srs = s2 / n`` (times ``N_hat^2`` for totals).
 
 Dependencies (evaluated in a throwaway venv, 15 minutes, against the R values in tests/):
 
@@ -75,12 +77,36 @@ from analysis.stats.calibration import DomainColumns
 from analysis.stats.columns import DesignError, data_column, numeric_column, row_labels
 from analysis.stats.linearisation import Design
 
-__all__ = ["SurveyDesign", "ESTIMATE_COLUMNS"]
+__all__ = ["SurveyDesign", "ESTIMATE_COLUMNS", "DeffKind", "check_deff", "srs_variance"]
 
 ESTIMATE_COLUMNS = ("variable", "estimate", "se", "ci_low", "ci_high", "n", "deff")
 # PSU totals (PSUs x domains) are formed in domain chunks of at most this many cells (64 MB).
 _MAX_CELLS = 8_000_000
 _Z975 = float(stats.norm.ppf(0.975))
+
+
+DeffKind = Literal[True, "replace"]
+"""``deff=True``: R's default design effect (against simple random sampling without
+replacement); ``deff="replace"``: against sampling *with* replacement, R's ``deff = "replace"``."""
+
+
+def check_deff(deff: object) -> DeffKind:
+    """``deff`` if it is ``True`` or ``"replace"``; a `DesignError` otherwise."""
+    if deff is True or deff == "replace":
+        return deff  # type: ignore[return-value]
+    raise DesignError(f"deff={deff!r}; expected True (without replacement, R's deff=TRUE) or 'replace'")
+
+
+def srs_variance(s2: np.ndarray, n: np.ndarray, wsum: np.ndarray, deff: DeffKind) -> np.ndarray:
+    """Variance of a mean under simple random sampling of ``n`` from ``N_hat = wsum`` (R's deff).
+
+    ``deff=True``: ``s2 (N_hat - n) / (N_hat n)``, NaN when ``N_hat < n`` (R warns);
+    ``"replace"``: ``s2 / n``. ``s2`` is ``svyvar``'s weighted variance (divisor ``n - 1``).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if deff == "replace":
+            return s2 / n
+        return np.where(wsum < n, np.nan, s2 * (wsum - n) / (wsum * n))
 
 
 class SurveyDesign(Design):
@@ -104,13 +130,17 @@ class SurveyDesign(Design):
         Column with the population size of the row's first-stage stratum (number of PSUs), as
         R's ``svydesign(fpc=)``; values all <= 1 are read as sampling fractions. This project:
         ``fpc="unit_size"``.
-    lonely_psu : {"fail", "adjust", "certainty", "remove"}
+    lonely_psu : {"fail", "adjust", "certainty", "remove", "average"}
         What a stratum with a single PSU contributes (R's ``options(survey.lonely.psu=)``):
         ``"fail"`` (R's default) raises; ``"certainty"`` and ``"remove"`` contribute zero (in
         survey 4.1.1 both give the same variance); ``"adjust"`` contributes the PSU's
         linearised total uncentred (for a mean, centred at the grand mean) times the fpc
-        factor. A stratum whose fpc equals its sample (a census, e.g. a unit of one member who
-        answered) contributes zero under every option, as in R. Under ``"fail"`` a lonely
+        factor; ``"average"`` contributes nothing and scales the other strata's sum by (strata
+        in the estimate) / (strata without a lonely PSU), the average stratum variance (for a
+        domain of an uncalibrated design, the strata holding the domain's respondents, as R's
+        subset design; R's ``survey.adjust.domain.lonely`` is not reproduced). A stratum
+        whose fpc equals its sample (a census, e.g. a unit of one member who answered)
+        contributes zero under every option, as in R. Under ``"fail"`` a lonely
         stratum raises only when the domains estimated in the call have respondents in it (an
         uncalibrated design; R subsets it), and always for a calibrated design (R keeps every
         row). For this project, where tiny units can have one respondent, use ``"adjust"``
@@ -137,7 +167,12 @@ class SurveyDesign(Design):
     """
 
     def _estimate(
-        self, y: np.ndarray, domain: np.ndarray, n_domains: int, kind: Literal["mean", "total"]
+        self,
+        y: np.ndarray,
+        domain: np.ndarray,
+        n_domains: int,
+        kind: Literal["mean", "total"],
+        deff: DeffKind = True,
     ) -> dict[str, np.ndarray]:
         """Point estimates, variances and deff of mean or total of ``y`` in each domain."""
         w = self.weight_values
@@ -159,15 +194,14 @@ class SurveyDesign(Design):
             estimate = mean * wsum
         variance = self.domain_variance(rows, dv, z, n_domains)
         with np.errstate(divide="ignore", invalid="ignore"):
-            vsrs = s2 * (wsum - n) / (wsum * n)
+            vsrs = srs_variance(s2, n, wsum, deff)
             if kind == "total":
                 vsrs = vsrs * wsum**2
-            vsrs = np.where(wsum < n, np.nan, vsrs)
-            deff = variance / vsrs
+            deff_value = variance / vsrs
         empty = n == 0
         estimate = np.where(empty, np.nan, estimate)
         variance = np.where(empty, np.nan, variance)
-        return {"estimate": estimate, "variance": variance, "n": n, "deff": deff}
+        return {"estimate": estimate, "variance": variance, "n": n, "deff": deff_value}
 
     def domain_variance(self, rows: np.ndarray, dv: np.ndarray, z: np.ndarray, n_domains: int) -> np.ndarray:
         """Variance of the total of ``z`` in each domain: row ``rows[i]`` adds ``z[i]`` to ``dv[i]``."""
@@ -209,7 +243,7 @@ class SurveyDesign(Design):
         out["deff"] = parts["deff"]
         return out
 
-    def mean(self, var: str, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    def mean(self, var: str, *, by: str | Sequence[str] | None = None, deff: DeffKind = True) -> pd.DataFrame:
         """Weighted mean of a numeric column, overall or by domain, with its design-based SE.
 
         Parameters
@@ -218,6 +252,9 @@ class SurveyDesign(Design):
             Numeric (or boolean) column; missing values are dropped (R's ``na.rm=TRUE``).
         by : str or list of str, optional
             Domain column(s). Out-of-domain rows stay in the design with zero contribution.
+        deff : True or "replace"
+            The design effect's reference: simple random sampling without replacement (R's
+            ``deff=TRUE``) or with replacement (R's ``deff="replace"``); see the module notes.
 
         Returns
         -------
@@ -245,10 +282,10 @@ class SurveyDesign(Design):
         """
         names, domain, levels = self.domains(by)
         y = numeric_column(self.data, var, "mean")
-        parts = self._estimate(y, domain, len(levels), "mean")
+        parts = self._estimate(y, domain, len(levels), "mean", check_deff(deff))
         return self._tidy(names, levels, var, parts)
 
-    def total(self, var: str, *, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+    def total(self, var: str, *, by: str | Sequence[str] | None = None, deff: DeffKind = True) -> pd.DataFrame:
         """Weighted total of a numeric column, overall or by domain (R's ``svytotal``).
 
         Parameters
@@ -257,6 +294,9 @@ class SurveyDesign(Design):
             Numeric (or boolean) column; missing values are dropped (``na.rm=TRUE``).
         by : str or list of str, optional
             Domain column(s).
+        deff : True or "replace"
+            The design effect's reference: simple random sampling without replacement (R's
+            ``deff=TRUE``) or with replacement (R's ``deff="replace"``); see the module notes.
 
         Returns
         -------
@@ -277,7 +317,7 @@ class SurveyDesign(Design):
         """
         names, domain, levels = self.domains(by)
         y = numeric_column(self.data, var, "total")
-        parts = self._estimate(y, domain, len(levels), "total")
+        parts = self._estimate(y, domain, len(levels), "total", check_deff(deff))
         return self._tidy(names, levels, var, parts)
 
     def ratio(
@@ -287,6 +327,7 @@ class SurveyDesign(Design):
         *,
         by: str | Sequence[str] | None = None,
         df: float = np.inf,
+        deff: DeffKind = True,
     ) -> pd.DataFrame:
         """Ratio of two weighted totals, overall or by domain, with its design-based SE (R's ``svyratio``).
 
@@ -300,6 +341,9 @@ class SurveyDesign(Design):
             Degrees of freedom of the interval: normal quantiles by default, as ``confint()``
             on a ``svyratio`` (``df = Inf``); pass ``d.degrees_of_freedom`` for R's
             ``confint(r, df = degf(d))``, t quantiles on the design df.
+        deff : True or "replace"
+            The design effect's reference: simple random sampling without replacement (R's
+            ``deff=TRUE``) or with replacement (R's ``deff="replace"``); see the module notes.
 
         Returns
         -------
@@ -324,6 +368,7 @@ class SurveyDesign(Design):
           variable denominator  estimate  n
         0        y           x       0.5  4
         """
+        deff = check_deff(deff)
         names, domain, domains = self.domains(by)
         y = numeric_column(self.data, numerator, "ratio numerator")
         x = numeric_column(self.data, denominator, "ratio denominator")
@@ -342,11 +387,10 @@ class SurveyDesign(Design):
             s2 = n / (n - 1) * np.bincount(dv, weights=wv * (r - rbar[dv]) ** 2, minlength=n_domains) / wsum
         variance = self.domain_variance(rows, dv, wv * r, n_domains)
         with np.errstate(divide="ignore", invalid="ignore"):
-            vsrs = np.where(wsum < n, np.nan, s2 * wsum**2 * (wsum - n) / (wsum * n))
-            deff = variance / vsrs
+            deff_value = variance / (srs_variance(s2, n, wsum, deff) * wsum**2)
         empty = n == 0
         parts = {"estimate": np.where(empty, np.nan, ratio), "variance": np.where(empty, np.nan, variance),
-                 "n": n, "deff": deff}
+                 "n": n, "deff": deff_value}
         out = self._tidy(names, domains, numerator, parts, df=df)
         out.insert(out.columns.get_loc("variable") + 1, "denominator", denominator)
         return out
@@ -371,6 +415,7 @@ class SurveyDesign(Design):
         *,
         by: str | Sequence[str] | None = None,
         levels: Sequence[Hashable] | None = None,
+        deff: DeffKind = True,
     ) -> pd.DataFrame:
         """Weighted proportion of each level of a categorical column (R's ``svymean`` on a factor).
 
@@ -389,6 +434,9 @@ class SurveyDesign(Design):
             column reports its categories (observed or not, in category order) and any other
             column the levels that occur, sorted by code. A value outside ``levels`` (or the
             categories) is an error naming its rows: it is never dropped silently.
+        deff : True or "replace"
+            The design effect's reference: simple random sampling without replacement (R's
+            ``deff=TRUE``) or with replacement (R's ``deff="replace"``); see the module notes.
 
         Returns
         -------
@@ -412,12 +460,13 @@ class SurveyDesign(Design):
         0     1      0.25  3
         1     2      0.75  3
         """
+        deff = check_deff(deff)
         names, domain, domains = self.domains(by)
         codes, categories = self.category_codes(var, levels)
         frames = []
         for k, category in enumerate(categories):
             y = np.where(codes < 0, np.nan, (codes == k).astype(np.float64))
-            parts = self._estimate(y, domain, len(domains), "mean")
+            parts = self._estimate(y, domain, len(domains), "mean", deff)
             frame = self._tidy(names, domains, var, parts, level=pd.Index([category] * len(domains)))
             frame["_order"] = np.arange(len(domains)) * len(categories) + k
             frames.append(frame)

@@ -37,8 +37,8 @@ from analysis.stats.columns import (
 
 __all__ = ["Design", "LonelyPSU"]
 
-LonelyPSU = Literal["fail", "adjust", "certainty", "remove"]
-_LONELY_OPTIONS = ("fail", "adjust", "certainty", "remove")
+LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
+_LONELY_OPTIONS = ("fail", "adjust", "certainty", "remove", "average")
 
 
 class Design:
@@ -287,9 +287,10 @@ class Design:
         present = None
         if lin.full is None and not self._calibrations:
             # R subsets an uncalibrated design to the domain's rows: a lonely stratum with no
-            # domain member is not in the subset and does not make "fail" raise.
-            present = np.zeros(len(self._psu_per_stratum), dtype=bool)
-            present[self._stratum[lin.rows]] = True
+            # domain member is not in the subset and does not make "fail" raise (nor count
+            # under "average"). One row of strata per domain column.
+            present = np.zeros((lin.width, len(self._psu_per_stratum)), dtype=bool)
+            present[lin.col, self._stratum[lin.rows]] = True
         return self._stratified_vcov(totals, present)
 
     def vcov_direct(self, x: np.ndarray) -> np.ndarray:
@@ -301,7 +302,8 @@ class Design:
     def _stratified_vcov(self, totals: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
         """``sum_h scale_h sum_i (z_hi - mean_h)(z_hi - mean_h)'`` over PSU totals (onestrat).
 
-        ``totals`` is k x n_psu (one contiguous row per linearised variable: fast gathers).
+        ``totals`` is k x n_psu (one contiguous row per linearised variable: fast gathers);
+        ``present`` (k x strata, optional) marks the strata holding each column's rows.
         """
         n_h = self._psu_per_stratum
         lonely = self._lonely
@@ -317,7 +319,19 @@ class Design:
         if self._lonely_psu == "adjust":
             stratum_means[:, lonely] = 0.0  # R does not centre a lonely PSU under "adjust"
         centred = totals - stratum_means[:, strata]
-        return (centred * self._psu_scale[None, :]) @ centred.T
+        vcov = (centred * self._psu_scale[None, :]) @ centred.T
+        if self._lonely_psu == "average":
+            # R's multistage: a lonely stratum's variance is NA, the others' sum is scaled by
+            # (strata in the estimate) / (those without a lonely PSU). A lonely PSU's centred
+            # total is 0 here already, so only the scale is applied (per domain column; the
+            # off-diagonal by the geometric mean of the two columns' scales).
+            if present is None:
+                present = np.ones((1, len(n_h)), dtype=bool)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = present.sum(axis=1) / (present & ~lonely).sum(axis=1)
+            factor = np.sqrt(np.broadcast_to(factor, (vcov.shape[0],)))
+            vcov = vcov * factor[:, None] * factor[None, :]
+        return vcov
 
     # ------------------------------------------------------------------ domains and cells
     def domains(self, by: str | Sequence[str] | None) -> tuple[list[str], np.ndarray, pd.DataFrame]:
