@@ -408,7 +408,7 @@ def test_homogeneous_group_on_a_sensitive_item_is_suppressed():
     ]
     # the non-sensitive item with the same answers is published as is
     plain = out[(out["variable"] == "s_plain") & (out["unit"] == "CDVC01")]
-    assert plain["display"].tolist() == ["1.00", "0.00"]
+    assert plain["display"].tolist() == ["1.000", "0.000"]  # shares: one decimal more than the policy
     assert find_disclosures([("t", pt, BY)], UNITS).empty
 
 
@@ -581,3 +581,14 @@ def test_difference_table_rounds_and_hides_its_two_wave_ends():
     assert pt.table.loc[0, ["estimate_a", "estimate_b", "estimate"]].tolist() == [3.25, 3.26, 0.01]
     assert pt.table.loc[1, ["estimate_a", "estimate_b", "estimate"]].isna().all()
     assert pt.table["display"].tolist() == ["0.01", "n<5"]
+
+
+def test_a_homogeneous_result_about_units_is_a_fact_not_a_risk():
+    # "every unit held its conference" is published in the follow-up list anyway; the same words
+    # about respondents ("100% agree") would expose each member of the group
+    from analysis.disclosure import check_sentence
+
+    t = pd.DataFrame({"org": ["A", "B"], "variable": "s", "estimate": [1.0, 0.8], "n": [12, 20]})
+    text = "Tỷ lệ cơ sở tổ chức đại hội tăng từ 88% lên 100%."
+    assert check_sentence(text, protect_table(t, by="org", counts="units")) == []
+    assert check_sentence(text, protect_table(t, by="org")) != []

@@ -267,7 +267,8 @@ def policy_markdown(policy: DisclosurePolicy | None = None, lang: str = "vi") ->
             f"- Khi một ô bị ẩn, một hoặc nhiều ô khác cũng được ẩn (ghi \"{m2}\") để không thể "
             "tính ngược ô bị ẩn từ tổng, từ các ô còn lại, từ sai số làm tròn, hay từ chênh lệch "
             "giữa các đợt khảo sát. Việc này được kiểm tra tự động bằng một chương trình "
-            "\"tấn công thử\" trên mọi bảng công bố.",
+            "\"tấn công thử\" trên mọi bảng công bố. Ô được chọn để ẩn thêm là ô ít người trả lời "
+            "nhất đủ để bảo vệ; ghi chú dưới mỗi bảng nêu rõ ô đó sẽ làm lộ ô nào nếu được công bố.",
             f"- Các đơn vị cơ sở có ít hơn {p.k} người trả lời được gộp thành nhóm "
             f"\"{p.pool_label_vi}\" trong từng tổ chức trước khi tính toán.",
             "- Với các câu hỏi nhạy cảm, nếu mọi người trong một nhóm chọn cùng một phương án "
@@ -275,7 +276,9 @@ def policy_markdown(policy: DisclosurePolicy | None = None, lang: str = "vi") ->
             f"- Ý kiến tự do chỉ được trích dẫn cho nhóm có ít nhất {p.min_comment_group} người trả "
             "lời; ý kiến có tên người, số điện thoại, thư điện tử hoặc chi tiết nhận diện đơn vị "
             "được giữ lại để nhà nghiên cứu xem xét và không đưa vào báo cáo.",
-            f"- Số liệu được làm tròn đến {p.decimals} chữ số thập phân.",
+            f"- Số liệu được làm tròn đến {p.decimals} chữ số thập phân; tỷ lệ (0–1) đến "
+            f"{p.decimals + 1} chữ số (một phần mười điểm phần trăm). Khoảng tin cậy có hai đầu "
+            "bằng nhau sau khi làm tròn không được in.",
             f"- Dữ liệu cấp cá nhân chỉ được xuất khi mỗi tổ hợp ({', '.join(p.quasi_identifiers)}) "
             f"có ít nhất {p.k} người.",
         ]
@@ -287,7 +290,9 @@ def policy_markdown(policy: DisclosurePolicy | None = None, lang: str = "vi") ->
             f"count); such cells show \"{m1}\".",
             f"- When a cell is hidden, one or more other cells are hidden too (shown \"{m2}\") so "
             "that it cannot be recovered from totals, the remaining cells, rounding, or differences "
-            "between waves; an automatic attacker checks every published table.",
+            "between waves; an automatic attacker checks every published table. The cell hidden "
+            "in addition is the one with the fewest respondents that protects; the note under each "
+            "table names the cell it would expose if published.",
             f"- Grassroots units with fewer than {p.k} respondents are pooled into "
             f"\"{p.pool_label_en}\" within each organization before estimation.",
             "- On sensitive items, a group whose members all gave the same answer (0% or 100%) is "
@@ -295,7 +300,9 @@ def policy_markdown(policy: DisclosurePolicy | None = None, lang: str = "vi") ->
             f"- Free-text comments are quoted only for groups of at least {p.min_comment_group} "
             "respondents; comments with names, phone numbers, e-mail addresses or unit-identifying "
             "details are withheld for the researcher's review and never printed.",
-            f"- Figures are rounded to {p.decimals} decimals.",
+            f"- Figures are rounded to {p.decimals} decimals; shares (0–1) to {p.decimals + 1} "
+            "(a tenth of a percentage point). An interval whose two ends are equal once rounded is "
+            "not printed.",
             f"- Respondent-level data are exported only when every combination of "
             f"({', '.join(p.quasi_identifiers)}) has at least {p.k} respondents.",
         ]

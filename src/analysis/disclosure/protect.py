@@ -29,6 +29,7 @@ __all__ = [
     "LOG_COLUMNS",
     "NUMERIC_COLUMNS",
     "ProtectedTable",
+    "SHARE_EXTRA_DECIMALS",
     "mask_for_plot",
     "protect_comparison",
     "protect_table",
@@ -76,6 +77,10 @@ def _footnote_texts(policy: DisclosurePolicy, counts: str = "respondents") -> di
     }
 
 
+#: Shares (0–1) are rounded to ``policy.decimals`` + this: with 2, a tenth of a percent.
+SHARE_EXTRA_DECIMALS = 1
+
+
 @dataclass(frozen=True)
 class ProtectedTable:
     """A table that is safe to publish, and the record of what was hidden.
@@ -86,7 +91,8 @@ class ProtectedTable:
         The input columns plus ``suppressed`` (bool), ``note`` (the marker, or ``""``) and
         ``display`` (the rounded estimate as text, or the marker). Suppressed rows have missing
         values in every column of :data:`NUMERIC_COLUMNS`. Numbers are rounded to
-        ``policy.decimals``.
+        ``policy.decimals``; shares (a table with a ``level`` column) to one decimal more
+        (:data:`SHARE_EXTRA_DECIMALS`), a tenth of a percent.
     log : DataFrame
         ``[*by, variable, reason, n, detail]``; one row per hidden group and variable (and per
         pooled unit). ``reason`` is ``primary``, ``complementary``, ``homogeneous``, ``wave`` or
@@ -284,6 +290,9 @@ def protect_table(
     for c in num:
         df[c] = pd.to_numeric(df[c], errors="raise").astype(float)
     is_prop = "level" in df.columns
+    # A share (0–1) at the policy's 2 decimals is a whole percent: a rare answer's interval
+    # 0.6%–1.4% would print 1%–1%. Shares keep one decimal more (a tenth of a percent).
+    decimals = pol.decimals + SHARE_EXTRA_DECIMALS if is_prop else pol.decimals
     if is_prop and (df["estimate"].gt(1 + 1e-9).any() or df["estimate"].lt(-1e-9).any()):
         raise ValueError(f"{name}: proportions must be between 0 and 1 (found {df['estimate'].max()!r})")
 
@@ -336,11 +345,12 @@ def protect_table(
         out.loc[rows, num] = np.nan
         return out
 
-    df[[c for c in num if c != "n"]] = df[[c for c in num if c != "n"]].round(pol.decimals)
+    df[[c for c in num if c != "n"]] = df[[c for c in num if c != "n"]].round(decimals)
     # The two ends of a wave difference (compare_waves' estimate_a/estimate_b) are level
     # estimates: unrounded, they would undo the rounding that the level tables' audit relies on.
     ends = [c for c in ROUNDED_EXTRA_COLUMNS if c in df.columns and pd.api.types.is_numeric_dtype(df[c])]
-    df[ends] = df[ends].astype(float).round(pol.decimals)
+    df[ends] = df[ends].astype(float).round(decimals)
+    _drop_flat_intervals(df)
     num = [*num, *ends]
     current = hide(df)
 
@@ -371,7 +381,7 @@ def protect_table(
     note = np.where(supp, np.where(primary, pol.primary_marker, pol.marker_other), "")
     current["suppressed"] = supp.to_numpy()
     current["note"] = note
-    est_text = current["estimate"].map(lambda v: "" if pd.isna(v) else f"{v:.{pol.decimals}f}")
+    est_text = current["estimate"].map(lambda v: "" if pd.isna(v) else f"{v:.{decimals}f}")
     current["display"] = np.where(supp, note, est_text)
     # n stays float so that a hidden n is NaN like every other number (the contract); the
     # report layer formats it as an integer.
@@ -489,6 +499,17 @@ def mask_for_plot(table: ProtectedTable | pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _drop_flat_intervals(df: pd.DataFrame) -> None:
+    """Empty both ends of an interval whose ends are equal once rounded (in place).
+
+    A share of 0 or 1 (SE 0) or an SE below the rounding unit gives "1.0%–1.0%": an interval
+    that says nothing and reads as certainty. The estimate stays; the interval is not printed.
+    """
+    if {"ci_low", "ci_high"} <= set(df.columns):
+        flat = df["ci_low"].notna() & df["ci_low"].eq(df["ci_high"])
+        df.loc[flat, ["ci_low", "ci_high"]] = np.nan
+
+
 def protect_comparison(
     comparison: pd.DataFrame,
     *,
@@ -551,10 +572,13 @@ def protect_comparison(
     out[num] = out[num].astype(float)
     out.loc[~ok, num] = np.nan
     rounded = [c for c in ("estimate_a", "estimate_b", "difference", "se", "ci_low", "ci_high") if c in out.columns]
-    out[rounded] = out[rounded].round(pol.decimals)
+    decimals = pol.decimals + SHARE_EXTRA_DECIMALS if "level" in comparison.columns else pol.decimals  # as the levels
+    out[rounded] = out[rounded].round(decimals)
+    _drop_flat_intervals(out)
     out["suppressed"] = ~ok
     out["note"] = np.where(ok, "", pol.marker_other)
-    diff_text = out["difference"].map(lambda v: "" if pd.isna(v) else f"{v:.{pol.decimals}f}") if "difference" in out.columns else ""
+    diff_text = out["difference"].map(lambda v: "" if pd.isna(v) else f"{v:.{decimals}f}") \
+        if "difference" in out.columns else ""
     out["display"] = np.where(ok, diff_text, pol.marker_other)
     log = out.loc[~ok, [*by, "variable"]].drop_duplicates().copy()
     log["reason"] = "wave"

@@ -49,7 +49,8 @@ def check_sentence(
     list of str
         Empty when the sentence is safe. A sentence with a number that names a hidden group (all
         of the group's codes or labels), or that states a homogeneous result (0%, 100%,
-        "không ai", "tất cả người ...", "nobody"), is a problem.
+        "không ai", "tất cả người ...", "nobody") about respondents, is a problem; about units
+        (every table ``counts="units"``) a homogeneous result is a published fact.
 
     Examples
     --------
@@ -67,7 +68,10 @@ def check_sentence(
     labels = dict(labels or {})
     tables = [protected] if isinstance(protected, ProtectedTable) else list(protected)
     has_number = re.search(r"\d", text) is not None
-    if _HOMOGENEITY.search(text):
+    # "100% of units held the conference" is a fact about units (the follow-up list names
+    # them), not an answer that everyone in a group gave: homogeneity is a respondents' risk
+    about_respondents = not tables or any(t.counts != "units" for t in tables)
+    if about_respondents and _HOMOGENEITY.search(text):
         problems.append("states a homogeneous result (everyone / nobody / 0% / 100%)")
     if has_number:
         for pt in tables:
