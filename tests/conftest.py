@@ -212,3 +212,30 @@ def demo_report(tmp_path_factory: pytest.TempPathFactory) -> DemoReport:
         else:
             os.environ["ANALYSIS_PROJECT_ROOT"] = previous
     return DemoReport(root, result.report_dir, seconds, construct)
+
+
+@pytest.fixture(scope="session")
+def demo_unit_report(demo_report: DemoReport, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The unit report for 2025 (baseline 2023) of the same demo project: its report folder.
+
+    Written outside the demo project: the unit report lists every unit by name (facts about
+    units), so it stays out of the member report's canary scan of the project's outputs.
+    """
+    import os
+
+    from analysis.report import runner as report
+
+    out = tmp_path_factory.mktemp("demo_unit_reports")
+    previous = os.environ.get("ANALYSIS_PROJECT_ROOT")
+    os.environ["ANALYSIS_PROJECT_ROOT"] = str(demo_report.root)
+    try:
+        with open(out / "runner.log", "w", encoding="utf-8") as log, \
+                contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            result = report.run_report("unit", "2025", baseline_wave="2023", force=True, progress=False,
+                                       **{**demo_report.run_dirs(), "reports_root": out / "reports"})
+    finally:
+        if previous is None:
+            os.environ.pop("ANALYSIS_PROJECT_ROOT", None)
+        else:
+            os.environ["ANALYSIS_PROJECT_ROOT"] = previous
+    return result.report_dir

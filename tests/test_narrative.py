@@ -118,9 +118,13 @@ def test_share_indicator_is_worded_as_a_percentage_with_points():
            "p_adjusted": 0.0001}
     s = narrative.describe_change(row, label="cơ sở có công khai tài chính", wave_a="2023", wave_b="2025",
                                   table="t", measure=narrative.measure_for_unit("yes/no"))
-    assert s.text == ("Tỷ lệ cơ sở có công khai tài chính tăng có ý nghĩa thống kê từ 52,0% (năm 2023) lên 93,0% "
-                      "(năm 2025), mức chênh lệch 41,0 điểm phần trăm (khoảng tin cậy 95%: 30,0–52,0; "
+    # shares published to 2 decimals read as whole percents (not a made-up 52,0%)
+    assert s.text == ("Tỷ lệ cơ sở có công khai tài chính tăng có ý nghĩa thống kê từ 52% (năm 2023) lên 93% "
+                      "(năm 2025), mức chênh lệch 41 điểm phần trăm (khoảng tin cậy 95%: 30–52; "
                       "p hiệu chỉnh < 0,001).")
+    finer = narrative.describe_change({**row, "estimate_a": 0.524, "estimate_b": 0.931, "difference": 0.407},
+                                      label="x", wave_a="2023", wave_b="2025", table="t", measure="proportion")
+    assert "từ 52,4% (năm 2023) lên 93,1%" in finer.text and "40,7 điểm phần trăm" in finer.text
 
 
 def test_measure_and_noun_follow_the_instrument():

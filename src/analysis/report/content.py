@@ -16,6 +16,9 @@ Each published block is also attached to the notebook output as metadata (``"ana
 re-running anything, and the HTML assembled by `analysis.report.assembly.assemble` shows exactly what
 the DOCX shows.
 
+Why one module: each block's HTML and its DOCX description are written by the same call, side
+by side, and read back here for the Word report, so the two outputs cannot drift apart.
+
 Examples
 --------
 >>> caption_prefix("30_member_sentiment", 2, "table", "vi"), caption_prefix("00_executive_summary", 1, "figure", "en")
@@ -104,7 +107,15 @@ def _fmt(value: Any, kind: str, lang: str, row: Mapping[str, Any] | None = None,
             return ""
         if kind == "ci_pct":  # a share lies in 0–100%: the normal interval's overshoot is not shown
             lo, hi = max(float(lo), 0.0), min(float(hi), 1.0)
-        return tables.format_interval(lo, hi, 0 if kind == "ci_pct" else 2, lang=lang, percent=kind == "ci_pct")
+        # whole percents (2 decimals for a mean); one more where the two ends would read alike
+        # (a rare answer, 0,6%–1,4%), none where even that prints one number twice
+        first = 0 if kind == "ci_pct" else 2
+        for decimals in (first, first + 1):
+            text = tables.format_interval(lo, hi, decimals, lang=lang, percent=kind == "ci_pct")
+            ends = text.replace(" đến ", "–").replace(" to ", "–").split("–")
+            if len(ends) != 2 or ends[0] != ends[1]:
+                return text
+        return ""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if kind in ("mean", "num", "d", "pct100", "pct", "int", "p") and not isinstance(value, (bool, np.bool_)) \
@@ -175,6 +186,35 @@ def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeri
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{foot}</figure>")
 
 
+def _table_and_variable(source: str) -> str:
+    """``table[variable=v]`` of a `narrative.row_source` text (the other keys dropped)."""
+    m = re.fullmatch(r"([^\[]+)\[(.*)\]", source or "")
+    if not m:
+        return ""
+    var = [p for p in m[2].split(", ") if p.startswith("variable=")]
+    return f"{m[1]}[{var[0]}]" if var else ""
+
+
+#: More "why this x" sentences than this under one table are summarised in one.
+WHY_HIDDEN_SHOWN = 4
+
+
+def _why_hidden(protected: disclosure.ProtectedTable, columns: Sequence[ColumnSpec], lang: str) -> list[str]:
+    """The table's complementary cells, each with the hidden cell it protects (a few, then a count)."""
+    labels: dict[str, str] = {}
+    t = protected.table
+    if {"variable", "label"} <= set(t.columns):  # an indicator's or item's own wording
+        labels.update({str(v): str(lab) for v, lab in zip(t["variable"], t["label"]) if pd.notna(lab)})
+    for spec in columns:
+        labels.update({str(k): str(v) for k, v in (spec.labels or {}).items()})
+    why = list(dict.fromkeys(protected.why_hidden(lang, labels)))  # one sentence per cell, not per wave
+    if len(why) <= WHY_HIDDEN_SHOWN:
+        return why
+    rest = len(why) - WHY_HIDDEN_SHOWN
+    more = f"{rest} ô x khác được ẩn vì cùng lý do." if lang == "vi" else f"{rest} more x cells are hidden for the same reason."
+    return [*why[:WHY_HIDDEN_SHOWN], more]
+
+
 @dataclass
 class Section:
     """The publishing helper of one pipeline notebook (see the module docstring).
@@ -233,7 +273,8 @@ class Section:
         columns : sequence of ColumnSpec
             What to show, in order.
         source, note : str
-            "Nguồn: …" and "Ghi chú: …" lines under the table.
+            "Nguồn: …" and "Ghi chú: …" lines under the table. The note is followed by why each
+            complementary ``x`` is hidden (`ProtectedTable.why_hidden`: the cell it would expose).
         export : DataFrame, optional
             Columns of ``protected.table`` to export (default: all but the internal ones);
             it must come from the protected table.
@@ -253,6 +294,7 @@ class Section:
         if not re.fullmatch(r"[a-z0-9_]+", name):
             raise ValueError(f"table name {name!r}: use lower-case letters, digits and '_'")
         self._tables += 1
+        why = _why_hidden(protected, columns, self.lang)  # with the columns' labels, before a pivot
         caption = f"{caption_prefix(self.notebook, self._tables, 'table', self.lang)}. {title}"
         data = protected.table if export is None else export
         out = data.drop(columns=[c for c in ("display",) if c in data.columns]).reset_index(drop=True)
@@ -282,14 +324,17 @@ class Section:
             shown = shown.reset_index()
             shown.columns = [str(c) for c in shown.columns]
             columns = [ColumnSpec(c, c, "text") for c in index] + [ColumnSpec(c, c, "num") for c in shown.columns[len(index):]]
-        footer = list(protected.footnotes(self.lang))
+        marks = list(protected.footnotes(self.lang))
+        note = " ".join(t for t in [note, *why] if t) or None
+        footer = list(marks)
         if note:
             footer.append(f"{_WORDS[self.lang]['note']}: {note}")
         footer.append(f"{_WORDS[self.lang]['source']}: {source}")
         numeric = [c.kind not in ("text", "status") for c in columns]
         block = {"type": "table", "name": name, "caption": unicodedata.normalize("NFC", caption),
                  "title": unicodedata.normalize("NFC", title), "source": unicodedata.normalize("NFC", source),
-                 "note": unicodedata.normalize("NFC", " ".join(footer[:-1])) or None,
+                 # without the "Ghi chú:" label, which the DOCX writes itself
+                 "note": unicodedata.normalize("NFC", " ".join([*marks, *([note] if note else [])])) or None,
                  "columns": list(shown.columns), "rows": shown.values.tolist(), "numeric": numeric,
                  "notes": [unicodedata.normalize("NFC", t) for t in footer],
                  # the grouping of the protected table, for the whole-report attacker
@@ -336,9 +381,14 @@ class Section:
                 unicodedata.normalize("NFC", text)
             texts.append(safe)
             item = html.escape(safe)
-            if sources and src and safe == unicodedata.normalize("NFC", text):
+            published = safe == unicodedata.normalize("NFC", text)
+            if sources and src and published:
                 item += f' <small style="color:#555">[{html.escape(src)}]</small>'
-            items.append(f"<li>{item}</li>")
+            # the row a sentence is about, for checks that words and tables agree; a withheld
+            # sentence keeps only its table and variable (a group's name could be what is hidden)
+            about = src if published else _table_and_variable(src)
+            attr = f' data-source="{html.escape(about)}" data-withheld="{str(not published).lower()}"' if about else ""
+            items.append(f"<li{attr}>{item}</li>")
         self._show(f"<ul class=\"findings\">{''.join(items)}</ul>", {"type": "bullets", "items": texts})
 
     def comments(self, publishable: pd.DataFrame, *, labels: Mapping[str, str] | None = None,

@@ -129,6 +129,18 @@ def format_value(v: float, decimals: int, lang: str, percent: bool) -> str:
     return format_percent(v, decimals, lang=lang) if percent else format_number(v, decimals, lang=lang)
 
 
+def _percent_decimals(*shares: float | None) -> int:
+    """Decimals of a percentage that the shares (0–1) really carry: 0 for 0.44, 1 for 0.444.
+
+    More than one decimal of a percent is never printed.
+    """
+    known = [float(v) for v in shares if v is not None and not pd.isna(v)]
+    for places in (2, 3):
+        if all(abs(round(v, places) - v) < 1e-9 for v in known):
+            return places - 2
+    return 1
+
+
 def is_significant(diff: float, lo: float, hi: float, p_adj: float, *, alpha: float = 0.05) -> bool:
     """The significance rule shared by sentences and charts.
 
@@ -185,7 +197,8 @@ def describe_change(
         The counted thing for ``measure="count"`` (``buổi``, ``người``, ``cuộc`` …), written
         after each value in Vietnamese; see `count_noun_from_label`.
     decimals : int, optional
-        2 for means, 1 for percentages.
+        2 for means; for percentages what the shares carry: a share published to 2 decimals
+        reads as a whole percent (44%, not a made-up 44,0%), finer ones with one decimal.
     alpha : float
         Level for the adjusted p-value.
 
@@ -214,8 +227,8 @@ def describe_change(
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, not {measure!r}")
     pct = measure == "proportion"
-    dec = decimals if decimals is not None else (1 if pct else 2)
     a, b = number_in(row, "estimate_a"), number_in(row, "estimate_b")
+    dec = decimals if decimals is not None else (_percent_decimals(a, b) if pct else 2)
     diff, lo, hi, p_adj = (number_in(row, k) for k in ("difference", "ci_low", "ci_high", "p_adjusted"))
     source = row_source(table, row, keys)
     subject = _subject(label, measure, lang)
