@@ -51,7 +51,8 @@ class Minres:
         ``rowSums(loadings^2)`` (psych's ``fa()$communality``); above 1 is psych's
         "ultra-Heywood case".
     converged : bool
-        Whether L-BFGS-B met its tolerance within psych's 100 iterations.
+        False when L-BFGS-B used up psych's 100 iterations. A line search that can no longer
+        improve counts as converged, as R's ``optim`` reports it.
     """
 
     loadings: np.ndarray
@@ -134,7 +135,7 @@ def minres(r: np.ndarray, nfactors: int) -> Minres:
     lam = lam * np.where(sign == 0, 1.0, sign)
     lam[lam == 0] = 1e-15
     return Minres(loadings=lam, uniquenesses=psi, communality=np.sum(lam**2, axis=1),
-                  converged=bool(fit.success))
+                  converged=fit.status != 1)  # 1: iteration limit; a stalled line search is R's stop too
 
 
 def varimax(loadings: np.ndarray, *, normalize: bool = True, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
