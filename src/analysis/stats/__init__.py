@@ -1,8 +1,10 @@
 """Statistics layer: pure functions, DataFrame or design in, tidy DataFrame out.
 
 `design` (`SurveyDesign`, design-based estimates), `weighting` (raking, post-stratification,
-trimming), `compare` (tests, wave differences, multiple testing), `reliability` (alpha, omega,
-item statistics), `models` (dose-response, DiD and panel models), `scoring` (recoding and
+trimming), `compare` (tests, wave differences, multiple testing), `reliability` (alpha,
+one-factor omega, item statistics), `omega` (psych's default omega: Schmid–Leiman omega_h and
+omega total) on `factoring` (psych's fa() steps: minres, varimax, oblimin), `models`
+(dose-response, DiD and panel models), `scoring` (recoding and
 construct scores from an instrument). Nothing here reads, writes, plots or prints. Imports only
 `analysis.instruments` (for scoring) and third-party libraries.
 

@@ -388,10 +388,7 @@ def item_correlation(items: pd.DataFrame, *, missing: Missing = "pairwise") -> t
         The correlation matrix (items x items) and the respondents used (as in
         :class:`AlphaResult`).
 
-    Raises
-    ------
-    ValueError
-        An item without variance or a pair of items without two common answers.
+    Raises ``ValueError`` for an item without variance or a pair without two common answers.
 
     Examples
     --------
@@ -522,7 +519,7 @@ def reliability_by(
     level: float = 0.95,
     seed: int = 20230,
 ) -> pd.DataFrame:
-    """Alpha, standardised alpha and omega total for each scale and group.
+    """Alpha, standardised alpha and the one-factor omega for each scale and group.
 
     Parameters
     ----------
@@ -545,8 +542,9 @@ def reliability_by(
     -------
     pandas.DataFrame
         Columns ``[*by, scale, alpha, alpha_std, omega_total, ci_low, ci_high, n, k]``,
-        sorted by ``by`` then scale order. Statistics are NaN where undefined in a group
-        (fewer than 2 respondents, an item without variance).
+        sorted by ``by`` then scale order. ``omega_total`` is the one-factor omega
+        (:func:`omega_total`), not psych's default Schmid–Leiman one (not identified on 3-4
+        items). NaN where undefined in a group (fewer than 2 respondents, a constant item).
 
     Examples
     --------
