@@ -12,6 +12,7 @@ The R calls behind the numbers (x = bfi[, items]; psych's bfi keys):
     psych::alpha(bfi[, paste0("C", 1:5)], keys = c("C4", "C5"), use = "pairwise")
     psych::alpha(na.omit(x), keys = ...)                        # missing = "listwise"
     psych::omega(x, nfactors = 1, key = c(-1, 1, 1, 1, 1))$omega.tot = 0.722943136474929
+    psych::omega(bfi[, c("E1", "N3", "N4")], nfactors = 1)    # warns: an ultra-Heywood case
     lapply(split(x, bfi$gender), psych::alpha, keys = ...)      # reliability_by(by="gender")
 
 psych's keys= flips an item as max + min - x (max and min over all items), which is what the
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.stats.factoring import HeywoodWarning
 from analysis.stats.reliability import (
     _draw_cluster_counts,
     bootstrap_alpha_ci,
@@ -261,3 +264,31 @@ def test_omega_needs_three_items():
         omega_total(keyed("agreeableness")[["A2", "A3"]])
     table = reliability_by(keyed("agreeableness"), {"pair": ["A2", "A3"]})
     assert np.isfinite(table.loc[0, "alpha"]) and np.isnan(table.loc[0, "omega_total"])
+
+
+def test_omega_total_warns_on_an_ultra_heywood_case_as_psych_does():
+    # psych::omega(bfi[, c("E1", "N3", "N4")], nfactors = 1)$omega.tot = 0.631407236459747, with
+    # "An ultra-Heywood case was detected" (fa()'s communality of N4: 1.00573142931554).
+    ref = REF["omega_one_factor_heywood"]
+    assert ref["omega_total"] == pytest.approx(0.631407236459747, abs=1e-14)
+    assert any("ultra-Heywood" in w for w in ref["warnings"])
+    with pytest.warns(HeywoodWarning, match=r"scale 'awkward'.*item N4 has communality 1\.00\d+ >= 1.*loading 1\.00"):
+        res = omega_total(BFI[ref["items"]], scale="awkward")
+    # N4's uniqueness sits on psych's bound (0.005), where R's L-BFGS-B (2.3) and SciPy's (3.0)
+    # take different last steps: omega agrees to 1e-3 and loadings to 3e-3 here, not 1e-10.
+    assert res.omega_total == pytest.approx(ref["omega_total"], abs=1e-3)
+    np.testing.assert_allclose(res.loadings.to_numpy(), ref["loadings"], atol=3e-3)
+
+
+def test_reliability_by_names_scale_and_group_in_the_heywood_warning():
+    data = BFI[REF["omega_one_factor_heywood"]["items"]].assign(all="bfi")
+    with pytest.warns(HeywoodWarning, match=r"scale 'awkward \(all=bfi\)'.*item N4"):
+        table = reliability_by(data, {"awkward": ["E1", "N3", "N4"]}, by="all")
+    assert np.isfinite(table.loc[0, "omega_total"])  # still reported, as psych does, with the warning
+
+
+def test_proper_solutions_raise_no_heywood_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", HeywoodWarning)
+        for scale in SCALES:
+            omega_total(keyed(scale), scale=scale)

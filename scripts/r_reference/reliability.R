@@ -137,6 +137,23 @@ result$omega_hierarchical <- list(
 )
 result$generated_with$GPArotation <- as.character(packageVersion("GPArotation"))
 
+# One-factor omega on an awkward triple of bfi items: psych's fa() warns "An ultra-Heywood case
+# was detected" (N4's communality is above 1), and omega_total must warn too.
+heywood_x <- bfi_small[, c("E1", "N3", "N4")]
+heywood_msgs <- character(0)
+heywood_o <- withCallingHandlers(
+  suppressMessages(psych::omega(heywood_x, nfactors = 1, plot = FALSE)),
+  warning = function(w) { heywood_msgs <<- c(heywood_msgs, conditionMessage(w)); invokeRestart("muffleWarning") })
+heywood_f <- suppressWarnings(psych::fa(cor(heywood_x, use = "pairwise"), 1))
+result$omega_one_factor_heywood <- list(
+  call = "psych::omega(bfi[, c(\"E1\", \"N3\", \"N4\")], nfactors = 1)$omega.tot",
+  items = colnames(heywood_x),
+  omega_total = unname(heywood_o$omega.tot),
+  loadings = unname(as.numeric(heywood_f$loadings)),     # fa(cor(x, use = "pairwise"), 1)$loadings
+  communality = unname(heywood_f$communality),           # fa(...)$communality (> 1: ultra-Heywood)
+  warnings = unique(heywood_msgs)
+)
+
 # The steps of psych's fa() that omega() builds on (tests/test_omega.py, analysis.stats.factoring).
 lam <- c(0.8, 0.7, 0.6, 0.5)
 r_one <- outer(lam, lam); diag(r_one) <- 1

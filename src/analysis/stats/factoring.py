@@ -28,13 +28,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-__all__ = ["Minres", "smc", "minres", "varimax", "oblimin"]
+__all__ = ["HeywoodWarning", "Minres", "heywood_items", "smc", "minres", "varimax", "oblimin"]
 
 _EPS = np.finfo(float).eps
 #: optim(method = "L-BFGS-B") defaults that psych's fa() leaves alone: factr, lmm, maxit.
 _FACTR, _LMM, _MAXIT = 1e7, 5, 100
 #: psych's fa(): control = list(parscale = rep(0.01, nvar)), lower = 0.005.
 _PARSCALE, _LOWER = 0.01, 0.005
+
+
+class HeywoodWarning(UserWarning):
+    """An improper factor solution: a communality or a loading of 1 or more (a Heywood case)."""
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,15 @@ def minres(r: np.ndarray, nfactors: int) -> Minres:
     lam[lam == 0] = 1e-15
     return Minres(loadings=lam, uniquenesses=psi, communality=np.sum(lam**2, axis=1),
                   converged=fit.status != 1)  # 1: iteration limit; a stalled line search is R's stop too
+
+
+def heywood_items(fit: Minres, items: list[str], scale: str) -> list[str]:
+    """One sentence per item whose communality is 1 or more (psych: "ultra-Heywood case")."""
+    nf = fit.loadings.shape[1]
+    return [f"scale {scale!r}: item {items[i]} has communality {fit.communality[i]:.4f} >= 1 in the "
+            f"{nf}-factor minres solution (ultra-Heywood case; largest loading "
+            f"{fit.loadings[i, np.argmax(np.abs(fit.loadings[i]))]:.4f})"
+            for i in np.flatnonzero(fit.communality >= 1)]
 
 
 def varimax(loadings: np.ndarray, *, normalize: bool = True, eps: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:

@@ -21,13 +21,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats import factoring
+from analysis.stats.factoring import HeywoodWarning
 from analysis.stats.reliability import Missing, item_correlation
 
 __all__ = ["HeywoodWarning", "OmegaHierarchical", "omega_hierarchical"]
-
-
-class HeywoodWarning(UserWarning):
-    """An improper factor solution: a communality or a loading of 1 or more (a Heywood case)."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +102,7 @@ def _general_loadings(phi: np.ndarray, nfactors: int) -> tuple[np.ndarray, facto
 def _improper(scale: str, items: list[str], first: factoring.Minres, second: factoring.Minres | None,
               g: np.ndarray, gload: np.ndarray, rotated: bool) -> list[str]:
     """Sentences naming each Heywood case (communality or loading >= 1) and each stalled step."""
-    out = [f"scale {scale!r}: item {items[i]} has communality {first.communality[i]:.4f} >= 1 "
-           f"in the {first.loadings.shape[1]}-factor minres solution (ultra-Heywood case)"
-           for i in np.flatnonzero(first.communality >= 1)]
+    out = factoring.heywood_items(first, items, scale)
     out += [f"scale {scale!r}: item {items[i]} loads {g[i]:.4f} on the general factor (|loading| >= 1)"
             for i in np.flatnonzero(np.abs(g) >= 1)]
     out += [f"scale {scale!r}: group factor F{j + 1} loads {gload[j]:.4f} on the general factor "
