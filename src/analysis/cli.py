@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analysis.ingest.importer",
     "analysis.synthetic.demo",
     "analysis.disclosure.export",
+    "analysis.study.plan_command",
 )
 
 _DESCRIPTION = """\
@@ -30,6 +31,7 @@ Typical use:
   python -m analysis demo                       write the synthetic demo waves
   python -m analysis add-wave --instrument member --wave 2026 FILE…
   python -m analysis report                     reports for the latest wave, trends over all waves
+  python -m analysis plan-wave --wave 2026 --moe 0.10   sample per unit for the next wave
 """
 
 
