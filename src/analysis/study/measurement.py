@@ -31,7 +31,7 @@ def _construct_items(data: pd.DataFrame, instrument: Instrument) -> tuple[pd.Dat
 
 def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequence[str] | None = None,
                       n_boot: int = 200, seed: int = 20230) -> pd.DataFrame:
-    """Alpha, omega and a cluster-bootstrap interval for alpha, per construct and group.
+    """Alpha, one-factor omega and a cluster-bootstrap interval for alpha, per construct and group.
 
     Parameters
     ----------
