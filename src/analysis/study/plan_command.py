@@ -30,10 +30,12 @@ DEFAULT_SEED = 20230324
 def run_plan(*, wave: str, instrument: str = "member", moe: float | None = None, detect_change: float | None = None,
              power: float = 0.8, by: str = "org", response_rate: str = "from-past", allocation: str = "proportional",
              scales: list[str] | None = None, selection_list: str | None = None, seed: int = DEFAULT_SEED,
-             out_dir: Path | None = None, selection_dir: Path | None = None) -> dict:
+             out_dir: Path | None = None, selection_dir: Path | None = None,
+             processed_dir: Path | None = None) -> dict:
     """Make the plan, write its files; returns ``{"plan": WavePlan, "files": [...], "manifest": dict|None}``."""
     plan = planning.plan_wave(wave, instrument=instrument, moe=moe, detect_change=detect_change, power=power, by=by,
-                              response_rate=response_rate, allocation=allocation, scales=scales)
+                              response_rate=response_rate, allocation=allocation, scales=scales,
+                              processed_dir=processed_dir)
     register = None
     if selection_list is not None:
         # Read the register before anything is written: a bad register leaves no partial output.

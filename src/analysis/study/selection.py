@@ -108,8 +108,9 @@ def write_selection(selection: pd.DataFrame, register_path: Path | str, register
     selected per unit, and the units whose register lists fewer members than the plan invites.
     Returns the manifest.
     """
-    folder = out_dir or config.DATA_DIR / "planning" / config.check_id(str(wave), "wave")
-    folder = config.resolve_inside(folder, config.DATA_DIR)
+    # The command always writes under data/ (out_dir is for tests writing to a temporary folder).
+    folder = Path(out_dir) if out_dir is not None else config.resolve_inside(
+        config.DATA_DIR / "planning" / config.check_id(str(wave), "wave"), config.DATA_DIR)
     folder.mkdir(parents=True, exist_ok=True)
     listed = register.groupby("unit").size()
     chosen = selection.groupby("unit").size()
