@@ -8,7 +8,8 @@ variable, estimate, se, ci_low, ci_high, n, deff]`` so that `analysis.disclosure
 and `analysis.stats.compare` take them as they are.
 
 Modules: `base` (shared columns and the significance rule), `data` (loading the waves),
-`designs` (each wave's design and estimates), then one per section: `quality` (10),
+`designs` (each wave's design and estimates), `versions` (the questionnaire version of each
+wave, where a scale's series breaks), then one per section: `quality` (10),
 `measurement` (20), `sentiment` (30), `units` (40), `impact` (50), `summary` (00).
 Every public name is re-exported here: ``from analysis import study; study.load_responses("member", waves)``.
 The top layer: imports every layer below it, and nothing imports it but the notebooks.
@@ -74,6 +75,13 @@ from analysis.study.sentiment import (  # noqa: F401
     comment_sample,
     likert_figures,
 )
+from analysis.study.versions import (  # noqa: F401
+    SERIES_SEPARATOR,
+    wave_instrument,
+    construct_series,
+    trend_series,
+    version_note,
+)
 from analysis.study.units import (  # noqa: F401
     unit_indicators,
     ATTAINMENT_COUNT_COLUMNS,
@@ -120,6 +128,11 @@ from analysis.study.summary import (  # noqa: F401
 )
 
 __all__ = [
+    "SERIES_SEPARATOR",
+    "wave_instrument",
+    "construct_series",
+    "trend_series",
+    "version_note",
     "ROLE_COLUMNS",
     "WAVE",
     "FLAGGED",

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import pandas as pd
 
 from analysis import project
+from analysis.ingest import waves as waves_mod
 from analysis.instruments import Instrument
 from analysis.stats import reliability, scoring
 from analysis.study.base import WAVE
@@ -29,8 +31,24 @@ def _construct_items(data: pd.DataFrame, instrument: Instrument) -> tuple[pd.Dat
     return items, scales
 
 
+def _rows_by_version(data: pd.DataFrame, instrument: Instrument, processed_dir: Path | None):
+    """``(instrument version, rows)`` for each version the waves of *data* were fielded with.
+
+    Rows without an imported wave (a caller's own frame) use *instrument*.
+    """
+    if WAVE not in data.columns:
+        return [(instrument, data)]
+    imported = set(waves_mod.list_waves(instrument.name, processed_dir=processed_dir))
+    version = {w: waves_mod.load_instrument(instrument.name, w, processed_dir=processed_dir) if w in imported
+               else instrument for w in pd.unique(data[WAVE])}
+    groups: dict[str, tuple[Instrument, list]] = {}
+    for w, ins in version.items():
+        groups.setdefault(ins.version, (ins, []))[1].append(w)
+    return [(ins, data[data[WAVE].isin(ws)]) for ins, ws in groups.values()]
+
+
 def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequence[str] | None = None,
-                      n_boot: int = 200, seed: int = 20230) -> pd.DataFrame:
+                      n_boot: int = 200, seed: int = 20230, processed_dir: Path | None = None) -> pd.DataFrame:
     """Alpha, one-factor omega and a cluster-bootstrap interval for alpha, per construct and group.
 
     Parameters
@@ -42,7 +60,8 @@ def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequenc
     -------
     DataFrame
         ``[*by, variable (construct), alpha, alpha_std, omega_total, ci_low, ci_high, n, k,
-        estimate, group]`` (``estimate`` = alpha, for disclosure control; ``group`` = the
+        estimate, version, group]`` (``estimate`` = alpha, for disclosure control; ``version``
+        = the questionnaire version whose items were used: the wave's own; ``group`` = the
         groups and the wave as one column header, e.g. ``CDVC · 2025``). The bootstrap
         resamples the hierarchy's innermost level (units in Đề án 04); a study without a
         hierarchy gets no interval.
@@ -50,9 +69,15 @@ def reliability_table(data: pd.DataFrame, instrument: Instrument, *, by: Sequenc
     hierarchy = project.load_study().instrument(instrument.name).hierarchy
     by = list(by) if by is not None else [WAVE, *hierarchy[:1]]
     cluster = hierarchy[-1] if len(hierarchy) > 1 and hierarchy[-1] in data.columns else None
-    items, scales = _construct_items(data, instrument)
-    frame = pd.concat([data[by + ([cluster] if cluster else [])], items], axis=1)
-    out = reliability.reliability_by(frame, scales, by=by, cluster=cluster, n_boot=n_boot, seed=seed)
+    parts = []
+    # each wave on the items of the version it was fielded with: a later version never changes
+    # the reliability already published for earlier waves
+    for version, rows in _rows_by_version(data, instrument, processed_dir):
+        items, scales = _construct_items(rows, version)
+        frame = pd.concat([rows[by + ([cluster] if cluster else [])], items], axis=1)
+        found = reliability.reliability_by(frame, scales, by=by, cluster=cluster, n_boot=n_boot, seed=seed)
+        parts.append(found.assign(version=version.version))
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     out = out.rename(columns={"scale": "variable"})
     out["estimate"] = out["alpha"]
     out["n"] = out["n"].astype("float64")
