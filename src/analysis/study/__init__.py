@@ -9,7 +9,7 @@ and `analysis.stats.compare` take them as they are.
 
 Modules: `base` (shared columns and the significance rule), `data` (loading the waves),
 `designs` (each wave's design and estimates), `versions` (the questionnaire version of each
-wave, where a scale's series breaks), then one per section: `quality` (10),
+wave, where a scale's series breaks), `unit_sheets` (one unit's feedback sheet), then one per section: `quality` (10),
 `measurement` (20), `sentiment` (30), `units` (40), `impact` (50), `summary` (00).
 Every public name is re-exported here: ``from analysis import study; study.load_responses("member", waves)``.
 The top layer: imports every layer below it, and nothing imports it but the notebooks.
@@ -82,6 +82,14 @@ from analysis.study.versions import (  # noqa: F401
     trend_series,
     version_note,
 )
+from analysis.study.unit_sheets import (  # noqa: F401
+    REQUIREMENT_STATUS,
+    unit_requirements,
+    unit_standing,
+    unit_scores,
+    interval_words,
+    unit_suggestions,
+)
 from analysis.study.units import (  # noqa: F401
     unit_indicators,
     ATTAINMENT_COUNT_COLUMNS,
@@ -128,6 +136,12 @@ from analysis.study.summary import (  # noqa: F401
 )
 
 __all__ = [
+    "REQUIREMENT_STATUS",
+    "unit_requirements",
+    "unit_standing",
+    "unit_scores",
+    "interval_words",
+    "unit_suggestions",
     "SERIES_SEPARATOR",
     "wave_instrument",
     "construct_series",

@@ -54,6 +54,8 @@ __all__ = [
     "heatmap_input",
     "task_group_short",
     "indicator_change_sentences",
+    "meets_target",
+    "target_due",
 ]
 
 
@@ -162,7 +164,7 @@ def indicator_spread(units: pd.DataFrame, instrument: Instrument, *, wave: str) 
 ATTAINMENT_COUNT_COLUMNS = ["org", "unit", "per", "n_units", "n_responded", "n_answered", "n_not_concerned",
                             "n_missing", "n_met", "share", "share_low", "share_high", "mean_low", "mean_high"]
 
-def _meets(values: pd.Series, ind: Indicator) -> pd.Series:
+def meets_target(values: pd.Series, ind: Indicator) -> pd.Series:
     """Whether each value reaches *ind*'s target (``>=`` when higher is better); NaN stays NaN."""
     hit = values >= ind.target if ind.direction == "higher" else values <= ind.target
     return hit.astype("float64").where(values.notna())
@@ -174,7 +176,8 @@ def _frame(population_dir: Path | None) -> pd.DataFrame | None:
     return None if folder is None else population.load_units(folder)
 
 
-def _due(ind: Indicator, wave: str) -> bool:
+def target_due(ind: Indicator, wave: str) -> bool:
+    """Whether *ind*'s target year has come by *wave* (a target of 2025 is not judged in 2024)."""
     try:
         return ind.target_year is not None and int(str(wave)[:4]) >= int(ind.target_year)
     except ValueError:
@@ -248,7 +251,7 @@ def indicator_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: s
         for ind in targeted:
             values = part[ind.name].astype("float64")
             answered = int(values.notna().sum())
-            met = int(_meets(values, ind).sum())
+            met = int(meets_target(values, ind).sum())
             base = answered + missing
             share = met / answered if answered and not missing else np.nan
             low = met / base if missing and base else np.nan
@@ -258,7 +261,7 @@ def indicator_attainment(units: pd.DataFrame, instrument: Instrument, *, wave: s
             mean_low = (values.sum() + missing * lo_v) / base if missing and answered else np.nan
             mean_high = (values.sum() + missing * hi_v) / base if missing and answered else np.nan
             rows.append({"org": key, "variable": ind.name, "task_group": ind.task_group, "target": ind.target,
-                         "direction": ind.direction, "target_year": ind.target_year, "due": _due(ind, wave),
+                         "direction": ind.direction, "target_year": ind.target_year, "due": target_due(ind, wave),
                          "mean": mean, "estimate": met / answered if answered else np.nan, "se": np.nan,
                          "ci_low": np.nan, "ci_high": np.nan, "n": float(answered), "deff": np.nan,
                          "unit": ind.unit, "per": ind.target_per or "unit", "n_units": n_units,
@@ -449,10 +452,10 @@ def units_to_follow_up(units: pd.DataFrame, instrument: Instrument, *, wave: str
     rows = []
     for order, ind in enumerate(instrument.indicators):
         if ind.target is None or (ind.target_per or "unit") != "unit" or ind.name not in sub.columns \
-                or not _due(ind, wave):
+                or not target_due(ind, wave):
             continue
         values = sub.set_index("unit")[ind.name].astype("float64")
-        missed = values[_meets(values, ind).eq(0.0)]
+        missed = values[meets_target(values, ind).eq(0.0)]
         listed = [(u, v, "not_met") for u, v in missed.items()]
         listed += [(u, np.nan, "no_answer") for u in frame["unit_id"] if u not in answered]
         for unit, value, reason in [r for r in listed if r[0] not in set(withheld)]:
