@@ -138,7 +138,7 @@ def test_hidden_rows_carry_no_number_in_tables_and_results(demo_report):
             keys = {"wave", "baseline_wave", "org", "unit", "sex", "age_group", "party", "education",
                     "variable", "level", "construct", "question", "label", "task_group", "family",
                     "group", "term", "item", "rows", "weights", "suppressed", "note", "value", "method",
-                    "assumptions", "k"}
+                    "assumptions", "k", "version"}
             for col in [c for c in df.columns if c not in keys]:
                 leaked = hidden[hidden[col].str.match(r"^-?\d")]
                 assert leaked.empty, f"{folder}/{path.name}: hidden row keeps {col}: {leaked.iloc[0].to_dict()}"
