@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 KERNEL := analysis-venv
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install report test test-fast lab bench demo add-wave clean
+.PHONY: help install system-deps report test test-fast lab bench demo add-wave clean
 
 help:
 	@echo "make report     generate the reports (demo data if no wave has been imported)"
@@ -31,10 +31,14 @@ $(INSTALLED): pyproject.toml requirements.lock
 
 install: $(INSTALLED)
 
-report: $(INSTALLED)
+# Chromium, LibreOffice (DOCX → PDF), poppler and fonts: installed as root when missing, else a warning.
+system-deps:
+	@bash scripts/system_deps.sh
+
+report: $(INSTALLED) system-deps
 	$(BIN)/python -m analysis report $(ARGS)
 
-test: $(INSTALLED)
+test: $(INSTALLED) system-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(ARGS)
 
 test-fast: $(INSTALLED)

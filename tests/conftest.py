@@ -29,6 +29,19 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
+def require_libreoffice() -> None:
+    """Skip a PDF test when LibreOffice or poppler is missing — but fail in CI (ANALYSIS_REQUIRE_BROWSER=1)."""
+    import os
+
+    missing = [exe for exe in ("soffice", "pdftotext", "pdfinfo") if shutil.which(exe) is None]
+    if not missing:
+        return
+    reason = f"{', '.join(missing)} not found (make system-deps: libreoffice-writer-nogui, poppler-utils)"
+    if os.environ.get("ANALYSIS_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + "; ANALYSIS_REQUIRE_BROWSER=1 requires the PDF tests to run")
+    pytest.skip(reason)
+
+
 @dataclass(frozen=True)
 class ReportProject:
     """A throw-away project tree for the report runner (never the real notebooks/ or reports/)."""
