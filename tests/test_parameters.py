@@ -155,7 +155,7 @@ def test_values_round_trip_exactly_and_wave_001_stays_a_string(report_project, m
                      "--no-progress"])
 
     assert code == 0, capsys.readouterr().err
-    executed = project.reports / "member" / "001" / "notebooks" / "10_alpha.ipynb"
+    executed = project.reports / "member" / "001" / "vi" / "notebooks" / "10_alpha.ipynb"
     seen = _executed_params(executed)
     assert seen["note"] == TRICKY
     assert seen["wave"] == "001" and seen["baseline_wave"] == "001" and seen["waves"] == ["001"]

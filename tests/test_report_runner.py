@@ -50,7 +50,7 @@ def project(completed, tmp_path) -> ReportProject:
 
 
 def _final(project: ReportProject) -> Path:
-    return project.reports / "member" / WAVE
+    return project.reports / "member" / WAVE / "vi"
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
@@ -77,7 +77,7 @@ def test_independent_notebooks_run_in_parallel_and_the_summary_waits_for_both(co
     # ...and the one that needs them starts after both ended (it also reads their results).
     assert _when(summary["started_at"]) >= max(_when(alpha["ended_at"]), _when(beta["ended_at"]))
     summary_record = json.loads((final / "results" / "00_summary.json").read_text(encoding="utf-8"))
-    assert summary_record["params"]["output_dir"].startswith(str(project.reports / ".tmp-member.2025."))
+    assert summary_record["params"]["output_dir"].startswith(str(project.reports / ".tmp-member.2025.vi."))
     assert summary_record["cwd"] == summary_record["params"]["output_dir"]  # kernels run in the run folder
     # The planned, absent notebook is skipped and recorded, not an error.
     assert manifest["skipped"] == [{"name": "30_later", "reason": "planned, notebook not written yet"}]
@@ -148,7 +148,7 @@ def test_failing_cell_names_notebook_and_cell_keeps_it_and_leaves_previous_repor
     err = capsys.readouterr().err
     assert "20_beta.ipynb" in err and "cell 5" in err  # cell 0 markdown, 1 parameters, 2 injected…
     assert "if fail_in == NAME:" in err and "RuntimeError: planned failure in 20_beta" in err
-    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/notebooks/20_beta.ipynb"))
+    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-vi-*/notebooks/20_beta.ipynb"))
     assert len(kept) == 1 and str(kept[0]) in err
     failed_manifest = json.loads((kept[0].parents[1] / "manifest.json").read_text())
     assert failed_manifest["status"] == "failed" and "20_beta" in failed_manifest["error"]
@@ -183,6 +183,7 @@ def test_killed_run_leaves_no_complete_looking_report_and_previous_intact(projec
     assert json.loads((leftovers[0] / "manifest.json").read_text())["status"] == "running"
     assert not (leftovers[0] / "report.html").exists()
     assert {p.name for p in (project.reports / "member").iterdir()} == {WAVE}
+    assert {p.name for p in (project.reports / "member" / WAVE).iterdir()} == {"vi"}
 
 
 def _start_slow_cli(project: ReportProject) -> subprocess.Popen:
@@ -212,21 +213,21 @@ def test_interrupted_run_stops_kernels_keeps_the_run_in_failed_and_previous_inta
     assert time.monotonic() - t0 < 15  # the sleeping kernel was stopped, not waited for
     assert _snapshot(final) == before
     assert not list(project.reports.glob(".tmp-*"))
-    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/manifest.json"))
+    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-vi-*/manifest.json"))
     assert len(kept) == 1 and json.loads(kept[0].read_text())["status"] == "interrupted"
 
 
 def test_stop_between_renames_restores_the_previous_report(project):
     final = _final(project)
     before = _snapshot(final)
-    os.rename(final, project.reports / f".old-member.{WAVE}.20260101T000000000Z")  # as if killed there
-    (project.reports / f".old-member.{WAVE}.20250101T000000000Z").mkdir()  # died before deleting the old
-    stale = project.reports / f".tmp-member.{WAVE}.20260101T000001000Z.999999"  # a SIGKILLed run's folder
+    os.rename(final, project.reports / f".old-member.{WAVE}.vi.20260101T000000000Z")  # as if killed there
+    (project.reports / f".old-member.{WAVE}.vi.20250101T000000000Z").mkdir()  # died before deleting the old
+    stale = project.reports / f".tmp-member.{WAVE}.vi.20260101T000001000Z.999999"  # a SIGKILLed run's folder
     (stale / "notebooks").mkdir(parents=True)
     result = report.run_report("member", WAVE, progress=False, **project.dirs())
     assert result.reused and _snapshot(final) == before
     assert not stale.exists() and not list(project.reports.glob(".old-*"))
-    assert (project.reports / ".failed" / "member" / f"{WAVE}-20260101T000001000Z-abandoned" / "notebooks").is_dir()
+    assert (project.reports / ".failed" / "member" / f"{WAVE}-vi-20260101T000001000Z-abandoned" / "notebooks").is_dir()
 
 
 def test_an_assembly_error_is_a_report_error_and_keeps_the_run(project, monkeypatch):
@@ -240,7 +241,7 @@ def test_an_assembly_error_is_a_report_error_and_keeps_the_run(project, monkeypa
     with pytest.raises(report.ReportError, match="disk full.*kept in"):
         report.run_report("member", WAVE, force=True, progress=False, **project.dirs())
     assert _snapshot(final) == before and not list(project.reports.glob(".tmp-*"))
-    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/manifest.json"))
+    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-vi-*/manifest.json"))
     assert [json.loads(k.read_text())["status"] for k in kept] == ["failed"]
 
 
@@ -268,7 +269,7 @@ def test_a_leak_across_published_tables_fails_the_run_and_keeps_the_previous_rep
                                                          r"constructs_by_org: org=HCCB, wave=2025, mean:sat\. .*kept in"):
         report.run_report("member", WAVE, force=True, progress=False, **project.dirs())
     assert _snapshot(final) == before and not list(project.reports.glob(".tmp-*"))
-    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-*/manifest.json"))
+    kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-vi-*/manifest.json"))
     assert len(kept) == 1
     failed = json.loads(kept[0].read_text())
     assert failed["status"] == "failed" and "constructs_by_org: org=HCCB" in failed["error"]
@@ -284,7 +285,7 @@ def test_a_min_group_size_below_the_policy_fails_before_any_notebook_runs(projec
 def test_a_second_run_of_the_same_report_waits_for_none_and_says_why(project):
     import fcntl
 
-    with open(project.reports / f".lock-member.{WAVE}", "a+") as held:
+    with open(project.reports / f".lock-member.{WAVE}.vi", "a+") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # as if another run were in progress
         with pytest.raises(report.ReportError, match="in progress"):
             report.run_report("member", WAVE, progress=False, **project.dirs())
@@ -320,9 +321,9 @@ def test_no_wave_at_all_prepares_the_demo_if_available(report_project, monkeypat
 
     monkeypatch.setattr(command, "_load_demo", lambda: FakeDemo)
     monkeypatch.setattr(command, "run_report", lambda i, w, **kw: report.ReportResult(
-        project.reports / i / w, {}, False, ("stub",)))  # the run itself is tested above
+        project.reports / i / w / "vi", {}, False, ("stub",)))  # the run itself is tested above
     assert cli.main(["report", "--no-progress"]) == 0
-    assert f"report written: {project.reports / 'member' / WAVE / 'report.html'}" in capsys.readouterr().out
+    assert f"report written: {project.reports / 'member' / WAVE / 'vi' / 'report.html'}" in capsys.readouterr().out
 
 
 def test_real_pipeline_declares_the_report_notebooks():
@@ -373,3 +374,29 @@ def test_kernel_shutdown_sends_no_interrupt():
     km.shutting_down = False
     with pytest.raises(RuntimeError, match="No kernel is running"):
         asyncio.run(km._async_interrupt_kernel())
+
+
+def test_each_language_is_a_report_of_its_own(project):
+    """--lang en after the Vietnamese report: its own folder, lock and cache; vi byte-identical."""
+    vi = _final(project)
+    before = _snapshot(vi)
+    import fcntl
+
+    with open(project.reports / f".lock-member.{WAVE}.vi", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a Vietnamese run in progress does not block English
+        en = report.run_report("member", WAVE, lang="en", progress=False, **project.dirs())
+    assert en.report_dir == project.reports / "member" / WAVE / "en" and not en.reused
+    assert en.manifest["parameters"]["lang"] == "en" and (en.report_dir / "report.html").is_file()
+    assert _snapshot(vi) == before
+    again = report.run_report("member", WAVE, lang="vi", progress=False, **project.dirs())
+    assert again.reused and _snapshot(vi) == before  # reuse works per language
+
+
+def test_a_report_of_the_single_language_layout_is_moved_aside_not_mixed_in(project):
+    wave_dir = project.reports / "member" / WAVE
+    shutil.copy2(_final(project) / "manifest.json", wave_dir / "manifest.json")  # as written before
+    (wave_dir / "report.html").write_text("old", encoding="utf-8")
+    report.run_report("member", WAVE, lang="en", progress=False, **project.dirs())
+    assert {p.name for p in wave_dir.iterdir()} == {"vi", "en"}
+    moved = project.reports / ".failed" / "member" / f"{WAVE}-single-language"
+    assert (moved / "report.html").read_text(encoding="utf-8") == "old"

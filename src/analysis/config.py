@@ -130,7 +130,7 @@ def raw_dir(instrument: str, wave: str) -> Path:
     return resolve_inside(p, DATA_DIR)
 
 
-def report_dir(instrument: str, wave: str) -> Path:
-    """reports/<instrument>/<wave>/, with both ids checked."""
-    p = REPORTS_DIR / check_id(instrument, "instrument") / check_id(wave, "wave")
+def report_dir(instrument: str, wave: str, lang: str = "vi") -> Path:
+    """reports/<instrument>/<wave>/<lang>/ (one folder per language), with the ids checked."""
+    p = REPORTS_DIR / check_id(instrument, "instrument") / check_id(wave, "wave") / check_id(lang, "lang")
     return resolve_inside(p, REPORTS_DIR)

@@ -37,7 +37,7 @@ Strategy (also in ``config/disclosure.yaml`` and, for readers, :func:`policy_mar
    smallest class.
 8. **The whole report** (:func:`audit_report`, :func:`report_tables`): every published table of a
    report folder attacked together, across notebooks, breakdowns, organizations and waves.
-   Everything under ``reports/<instrument>/<wave>/`` is published, ``results/`` included; logs
+   Everything under ``reports/<instrument>/<wave>/<lang>/`` is published, ``results/`` included; logs
    with the true n of hidden cells go under ``data/`` (:func:`write_log`).
 
 Markers: ``n<5`` marks a small group; ``x`` marks every other hidden cell (complementary,

@@ -39,9 +39,10 @@ Examples:
   python -m analysis report --instrument member --wave 2025 --lang en -p region=north
   python -m analysis report --params-file reports/params/2025.yaml --force
 
-Results: reports/<instrument>/<wave>/ (report.html, report.docx, html/, notebooks/, tables/,
-figures/, results/, manifest.json). A rerun with unchanged inputs, parameters and code reuses the
-report. Failed runs are kept in reports/.failed/<instrument>/<wave>-<time>/.
+Results: reports/<instrument>/<wave>/<lang>/ (report.html, report.docx, html/, notebooks/, tables/,
+figures/, results/, manifest.json), one folder per language: --lang en never touches the
+Vietnamese report. A rerun with unchanged inputs, parameters and code reuses the report. Failed
+runs are kept in reports/.failed/<instrument>/<wave>-<lang>-<time>/.
 """
 
 
@@ -50,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "report", help="run the pipeline notebooks and build the reports",
         description="Run the pipeline notebooks (papermill, in parallel where possible) and build "
-                    "reports/<instrument>/<wave>/ with report.html, report.docx and manifest.json.",
+                    "reports/<instrument>/<wave>/<lang>/ with report.html, report.docx and manifest.json.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--instrument", metavar="ID", help="instrument id of study.yaml; default: every instrument with data")
     p.add_argument("--wave", metavar="WAVE", help="wave id (e.g. 2025); default: the latest imported wave")

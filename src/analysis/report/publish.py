@@ -1,12 +1,13 @@
 """Atomic publishing: a report folder appears complete under its final name, or not at all.
 
-Everything is written to ``reports/.tmp-<instrument>.<wave>.<stamp>.<pid>/``; the folder is
-renamed to ``reports/<instrument>/<wave>/`` only when every step succeeded. An existing report
+Everything is written to ``reports/.tmp-<instrument>.<wave>.<lang>.<stamp>.<pid>/``; the folder is
+renamed to ``reports/<instrument>/<wave>/<lang>/`` only when every step succeeded. An existing report
 is renamed aside first, the new one renamed in, and only then is the old one deleted, so a
 killed run never leaves a half-written folder under the final name and never damages the
 previous complete report (if a run dies between the two renames, the next run renames the old
 report back). Failed, interrupted or abandoned runs move to ``reports/.failed/``; one run per
-report at a time holds ``reports/.lock-<instrument>.<wave>``.
+report at a time holds ``reports/.lock-<instrument>.<wave>.<lang>``. Each language is a report of
+its own: a run in one language never touches the other's folder, lock or leftovers.
 """
 
 from __future__ import annotations
@@ -27,16 +28,16 @@ __all__ = ["run_lock", "tidy_leftovers", "promote", "resolve_inside_reports", "k
 
 
 @contextlib.contextmanager
-def run_lock(reports_root: Path, instrument: str, wave: str) -> Iterator[None]:
-    """One run per instrument and wave at a time (the OS releases the lock if the process dies)."""
+def run_lock(reports_root: Path, instrument: str, wave: str, lang: str) -> Iterator[None]:
+    """One run per instrument, wave and language at a time (the OS releases the lock if the process dies)."""
     import fcntl
 
-    path = resolve_inside_reports(reports_root / f".lock-{instrument}.{wave}", reports_root)
+    path = resolve_inside_reports(reports_root / f".lock-{instrument}.{wave}.{lang}", reports_root)
     with open(path, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ReportError(f"another report run for {instrument} {wave} is in progress "
+            raise ReportError(f"another report run for {instrument} {wave} ({lang}) is in progress "
                               f"(lock {path}); wait for it to finish") from None
         try:
             yield
@@ -44,22 +45,23 @@ def run_lock(reports_root: Path, instrument: str, wave: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def tidy_leftovers(final: Path, reports_root: Path, instrument: str, wave: str) -> None:
+def tidy_leftovers(final: Path, reports_root: Path, instrument: str, wave: str, lang: str) -> None:
     """Under the lock, earlier runs of this report are dead: restore or file away their folders."""
-    _recover_aside(final, reports_root, instrument, wave)
+    _recover_aside(final, reports_root, instrument, wave, lang)
     if final.is_dir():  # a run that died after 'new in' but before deleting the old report
-        for old in reports_root.glob(f".old-{instrument}.{wave}.*"):
+        for old in reports_root.glob(f".old-{instrument}.{wave}.{lang}.*"):
             shutil.rmtree(old, ignore_errors=True)
-    for stale in sorted(reports_root.glob(f".tmp-{instrument}.{wave}.*")):
-        kept = keep_failed(stale, reports_root, instrument, wave, stale.name.split(".")[3] + "-abandoned")
+    for stale in sorted(reports_root.glob(f".tmp-{instrument}.{wave}.{lang}.*")):
+        run_stamp = stale.name.split(".")[4]  # .tmp-<instrument>.<wave>.<lang>.<stamp>.<pid>
+        kept = keep_failed(stale, reports_root, instrument, wave, lang, run_stamp + "-abandoned")
         say(f"note: an earlier run stopped without finishing; its folder is kept in {kept}")
 
 
-def _recover_aside(final: Path, reports_root: Path, instrument: str, wave: str) -> None:
+def _recover_aside(final: Path, reports_root: Path, instrument: str, wave: str, lang: str) -> None:
     """If a run died between 'old aside' and 'new in', put the old complete report back."""
     if final.exists():
         return
-    for old in sorted(reports_root.glob(f".old-{instrument}.{wave}.*"), reverse=True):
+    for old in sorted(reports_root.glob(f".old-{instrument}.{wave}.{lang}.*"), reverse=True):
         manifest = read_manifest(old)
         if manifest and manifest.get("status") == "complete":
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -68,12 +70,12 @@ def _recover_aside(final: Path, reports_root: Path, instrument: str, wave: str) 
             return
 
 
-def promote(run_dir: Path, final: Path, reports_root: Path, instrument: str, wave: str) -> None:
+def promote(run_dir: Path, final: Path, reports_root: Path, instrument: str, wave: str, lang: str) -> None:
     """Rename *run_dir* to *final*; the previous report is replaced only at this very end."""
     final.parent.mkdir(parents=True, exist_ok=True)
     old = None
     if final.exists():
-        old = resolve_inside_reports(reports_root / f".old-{instrument}.{wave}.{stamp(now())}", reports_root)
+        old = resolve_inside_reports(reports_root / f".old-{instrument}.{wave}.{lang}.{stamp(now())}", reports_root)
         os.rename(final, old)
     os.rename(run_dir, final)
     if old is not None:
@@ -85,16 +87,16 @@ def resolve_inside_reports(path: Path, reports_root: Path) -> Path:
     return config.resolve_inside(path, reports_root)
 
 
-def keep_failed(run_dir: Path, reports_root: Path, instrument: str, wave: str, suffix: str) -> Path:
-    """Move *run_dir* to ``.failed/<instrument>/<wave>-<suffix>/`` and return where it went."""
-    target = resolve_inside_reports(reports_root / ".failed" / instrument / f"{wave}-{suffix}", reports_root)
+def keep_failed(run_dir: Path, reports_root: Path, instrument: str, wave: str, lang: str, suffix: str) -> Path:
+    """Move *run_dir* to ``.failed/<instrument>/<wave>-<lang>-<suffix>/`` and return where it went."""
+    target = resolve_inside_reports(reports_root / ".failed" / instrument / f"{wave}-{lang}-{suffix}", reports_root)
     target.parent.mkdir(parents=True, exist_ok=True)
     os.rename(run_dir, target)
     return target
 
 
 def finish_failed(run_dir: Path, manifest: dict, status: str, reports_root: Path, instrument: str,
-                  wave: str, started: dt.datetime) -> Path:
+                  wave: str, lang: str, started: dt.datetime) -> Path:
     """Record *status* and the end time in the manifest, then move the run to ``.failed/``."""
     ended = now()
     manifest.update(status=status, ended_at=ended.isoformat(),
@@ -103,4 +105,4 @@ def finish_failed(run_dir: Path, manifest: dict, status: str, reports_root: Path
         write_json(run_dir / MANIFEST_NAME, manifest)
     except OSError:
         pass
-    return keep_failed(run_dir, reports_root, instrument, wave, stamp(started))
+    return keep_failed(run_dir, reports_root, instrument, wave, lang, stamp(started))

@@ -11,10 +11,13 @@ gives their order and dependencies. Independent notebooks run in parallel
 Guarantees, each kept by one module:
 
 * **Atomic results** (`analysis.report.publish`): everything is written to
-  ``reports/.tmp-<instrument>.<wave>.<stamp>.<pid>/`` and renamed to ``reports/<instrument>/<wave>/``
-  only when every step succeeded; the previous complete report is never damaged.
+  ``reports/.tmp-<instrument>.<wave>.<lang>.<stamp>.<pid>/`` and renamed to
+  ``reports/<instrument>/<wave>/<lang>/`` only when every step succeeded; the previous complete
+  report is never damaged.
+* **One folder per language**: the Vietnamese and the English report of a wave are two reports
+  (own folder, lock, cache key and leftovers); a run in one language never touches the other.
 * **Failures are kept**: a failing cell stops the run with `NotebookFailedError` (notebook, cell,
-  error); the run folder moves to ``reports/.failed/<instrument>/<wave>-<stamp>/``.
+  error); the run folder moves to ``reports/.failed/<instrument>/<wave>-<lang>-<stamp>/``.
 * **Audited before it is published** (`audit_run`): the whole-report attacker
   (`analysis.disclosure.audit_report`) attacks every published table of the run at once with the
   run's k; a hidden value it can recover fails the run with `DisclosureAuditError`.
@@ -31,7 +34,7 @@ Every notebook receives ``instrument``, ``wave``, ``baseline_wave`` (first impor
 default), ``waves`` (imported waves up to ``wave``), ``lang``, ``output_dir`` (the run folder),
 ``min_group_size`` and any extra parameter.
 
-A report folder ``reports/<instrument>/<wave>/`` holds ``report.html``, ``report.docx``,
+A report folder ``reports/<instrument>/<wave>/<lang>/`` holds ``report.html``, ``report.docx``,
 ``html/<notebook>.html``, ``notebooks/<notebook>.ipynb`` (executed), ``tables/``, ``figures/``,
 ``results/`` (written by the notebooks) and ``manifest.json``.
 """
@@ -138,7 +141,7 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
     Returns
     -------
     ReportResult
-        ``report_dir`` = ``<reports_root>/<instrument>/<wave>``, its manifest, whether the
+        ``report_dir`` = ``<reports_root>/<instrument>/<wave>/<lang>``, its manifest, whether the
         previous report was reused, and the notebooks executed.
 
     Raises
@@ -164,7 +167,7 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
     processed_dir = Path(processed_dir or config.PROCESSED_DIR)
     frame_dir = Path(population_dir) if population_dir else study.frame  # None: a study without a frame
     surveys_dir = Path(surveys_dir or config.SURVEYS_DIR)
-    final = resolve_inside_reports(reports_root / instrument / wave, reports_root)
+    final = resolve_inside_reports(reports_root / instrument / wave / lang, reports_root)
 
     params = build_parameters(instrument, wave, baseline_wave=baseline_wave, lang=lang,
                               min_group_size=min_group_size, extra=extra, processed_dir=processed_dir)
@@ -188,8 +191,9 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
     key = compute_cache_key(inputs, params, packages)
 
     reports_root.mkdir(parents=True, exist_ok=True)
-    with run_lock(reports_root, instrument, wave):
-        tidy_leftovers(final, reports_root, instrument, wave)
+    with run_lock(reports_root, instrument, wave, lang):
+        tidy_leftovers(final, reports_root, instrument, wave, lang)
+        _move_single_language_layout(final.parent, reports_root, instrument, wave)
         previous = read_manifest(final) if final.is_dir() else None
         if not force and previous and previous.get("status") == "complete" and previous.get("cache_key") == key:
             say(f"{instrument} {wave}: inputs, parameters and code unchanged; reusing {final}")
@@ -197,7 +201,7 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
 
         started = now()
         run_dir = resolve_inside_reports(
-            reports_root / f".tmp-{instrument}.{wave}.{stamp(started)}.{os.getpid()}", reports_root)
+            reports_root / f".tmp-{instrument}.{wave}.{lang}.{stamp(started)}.{os.getpid()}", reports_root)
         for sub in ("notebooks", *OUTPUT_SUBDIRS):
             (run_dir / sub).mkdir(parents=True)
         run_params = {**params, "output_dir": str(run_dir)}
@@ -234,20 +238,20 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
             status = "complete"
         except DisclosureAuditError as exc:
             manifest["error"] = str(exc)
-            kept = finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
+            kept = finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, lang, started)
             raise DisclosureAuditError(f"{exc}; the run is kept in {kept}") from None
         except NotebookFailedError as exc:
             manifest["error"] = str(exc)
-            kept = finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
+            kept = finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, lang, started)
             raise exc.with_kept_at(kept / "notebooks" / f"{exc.notebook}.ipynb") from None
         except Exception as exc:  # assembly or file-system error: same rule, keep and explain
             manifest["error"] = f"{type(exc).__name__}: {exc}"
-            kept = finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, started)
+            kept = finish_failed(run_dir, manifest, "failed", reports_root, instrument, wave, lang, started)
             raise ReportError(f"{instrument} {wave}: {type(exc).__name__}: {exc}; "
                               f"the run is kept in {kept}") from exc
         except BaseException as exc:  # KeyboardInterrupt, SystemExit: keep the evidence, never promote
             manifest["error"] = f"{type(exc).__name__}: {exc}"
-            kept = finish_failed(run_dir, manifest, "interrupted", reports_root, instrument, wave, started)
+            kept = finish_failed(run_dir, manifest, "interrupted", reports_root, instrument, wave, lang, started)
             say(f"run stopped; partial results kept in {kept}")
             raise
         ended = now()
@@ -255,7 +259,7 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
                         duration_s=round((ended - started).total_seconds(), 3),
                         outputs=list_outputs(run_dir))
         write_json(run_dir / MANIFEST_NAME, manifest)
-        promote(run_dir, final, reports_root, instrument, wave)
+        promote(run_dir, final, reports_root, instrument, wave, lang)
         return ReportResult(final, manifest, False, tuple(r["name"] for r in manifest["notebooks"]))
 
 
@@ -300,6 +304,20 @@ def audit_run(run_dir: Path | str, instrument: str, wave: str, min_group_size: i
             f"{instrument} {wave}: the published tables together reveal {len(cells)} hidden cell(s) "
             f"(k = {policy.k}): " + "; ".join(cells) + ". Protect the tables that publish the same "
             "groups together (the same totals and complementary cells); the report was not published")
+
+
+def _move_single_language_layout(wave_dir: Path, reports_root: Path, instrument: str, wave: str) -> None:
+    """A report written before reports had one folder per language (``<instrument>/<wave>/report.html``
+    beside the language folders) is moved whole to ``.failed/<instrument>/<wave>-single-language/``
+    rather than left to be mistaken for the current one; nothing is deleted."""
+    if not (wave_dir / MANIFEST_NAME).is_file():
+        return
+    target = resolve_inside_reports(reports_root / ".failed" / instrument / f"{wave}-single-language", reports_root)
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in wave_dir.iterdir():
+        if not (entry.is_dir() and (entry / MANIFEST_NAME).is_file()):  # keep the language folders
+            os.rename(entry, target / entry.name)
+    say(f"note: the report in {wave_dir} (one folder for all languages) was moved to {target}")
 
 
 def _is_synthetic(instrument: str, wave: str, processed_dir: Path) -> bool:
