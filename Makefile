@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 KERNEL := analysis-venv
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install system-deps report test test-fast lab bench demo add-wave clean
+.PHONY: help install system-deps report test test-fast lab bench demo add-wave clean unit-sheets
 
 help:
 	@echo "make report     generate the reports (demo data if no wave has been imported)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench      time the statistics core and the report"
 	@echo "make demo       (re)write the synthetic demo waves to data/demo/"
 	@echo "make add-wave INSTRUMENT=member WAVE=2026 FILES='export.xlsx'   import a survey export"
+	@echo "make unit-sheets [WAVE=2025]   every unit's feedback sheet (DOCX, PDF) and index.xlsx"
 
 # Re-made only when the dependencies change: a second `make report` installs nothing.
 $(INSTALLED): pyproject.toml requirements.lock
@@ -56,6 +57,11 @@ demo: $(INSTALLED)
 add-wave: $(INSTALLED)
 	@test -n "$(INSTRUMENT)" -a -n "$(WAVE)" -a -n "$(FILES)" || { echo "usage: make add-wave INSTRUMENT=member WAVE=2026 FILES='a.xlsx b.xlsx'"; exit 2; }
 	$(BIN)/python -m analysis add-wave --instrument $(INSTRUMENT) --wave $(WAVE) $(FILES) $(ARGS)
+
+# Every unit's feedback sheet; not part of `make report` (reports/unit-sheets/<wave>/<lang>/).
+unit-sheets: $(INSTALLED) system-deps
+	@test -n "$$(ls data/processed/member/*.parquet 2>/dev/null)" || $(BIN)/python -m analysis demo
+	$(BIN)/python -m analysis unit-sheets $(if $(WAVE),--wave $(WAVE)) $(ARGS)
 
 clean:
 	rm -rf reports/*/ reports/.tmp-* reports/.failed reports/.old-* reports/.lock-* data/processed/*/ .pytest_cache

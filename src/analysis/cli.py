@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "analysis.synthetic.demo",
     "analysis.disclosure.export",
     "analysis.study.plan_command",
+    "analysis.report.unit_sheets",
 )
 
 _DESCRIPTION = """\
