@@ -32,7 +32,13 @@ Two further checks:
 
 With weighted estimates the unweighted ``n`` is used as a proxy for the weights in the recovery;
 the exact weighted recovery needs the weighted totals, which are not published, so treating the
-recovery as possible is the conservative choice.
+recovery as possible is the conservative choice. But where the weights are calibrated to a
+public frame (every unit's member count is published), an attacker weighs the means by those
+counts instead and comes within a few hundredths of the truth: with ``frame_sizes`` the tables
+of groups of the frame (wave, organization, unit) are attacked a second time with each cell's
+total taken as its frame count times its estimate (``T = N * estimate``; the rounding
+uncertainty ``N * 0.5 * 10**-d``), and the recovered group's size for the k rule is still its
+respondent count. Findings of that attack say ``[frame weights]`` in ``used``.
 """
 
 from __future__ import annotations
@@ -84,7 +90,8 @@ def _solve(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset(),
-          *, tighten: bool = True, only: frozenset[tuple[str, str]] | None = None) -> list[Finding]:
+          *, tighten: bool = True, only: frozenset[tuple[str, str]] | None = None,
+          weights: np.ndarray | None = None) -> list[Finding]:
     """Every disclosure given which cells are published (*known*, aligned to ``cells.frame``).
 
     *sensitive* variables are also checked for homogeneity of derived pooled groups.
@@ -93,10 +100,13 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
     ``only``: attack only these ``(variable, level)`` systems (each is solved on its own, so
     the findings in them are exactly those of the full audit); protect_table uses it to test
     one candidate complement.
+    ``weights``: each cell's public weighted size (aligned to ``cells.frame``; default its
+    respondent count ``n``): the published totals are ``weights * estimate``.
     """
     f = cells.frame
     findings: list[Finding] = []
     n_all, est_all, half_all = f["n"].to_numpy(), f["estimate"].to_numpy(), f["half"].to_numpy()
+    w_all = n_all if weights is None else np.asarray(weights, dtype=float)
     level = ~f["is_diff"].to_numpy()
     derived = np.zeros(len(f), bool)
     # the same group published in another table: not a disclosure when it has k or more
@@ -122,7 +132,8 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
         if digest not in cells.solved:
             cells.solved[digest] = _solve(A, B)
         Y, ok = cells.solved[digest]
-        nP, TP, hP = n_all[kn], n_all[kn] * est_all[kn], n_all[kn] * half_all[kn]
+        nP, wP = n_all[kn], w_all[kn]
+        TP, hP = wP * est_all[kn], wP * half_all[kn]
         threshold = policy.min_width_proportion if is_prop else policy.min_width_mean
         for j, (kind, tgt) in enumerate(targets):
             if not ok[j]:
@@ -131,11 +142,12 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
             n_s = float(y @ nP)
             if n_s < 0.5:  # an empty group discloses nothing
                 continue
+            w_s = float(y @ wP)
             if kind == "cell" and round(n_s) >= policy.k and (
                     f.at[tgt[0], "key"], f.at[tgt[0], "variable"], f.at[tgt[0], "level"]) in public:
                 continue
             verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
-                               f.at[tgt[0], "variable"] in sensitive)
+                               f.at[tgt[0], "variable"] in sensitive, w_s)
             # (only where rounding can decide: a pool of k or more matters only when homogeneous)
             width_decides = kind == "cell" or (is_prop and f.at[tgt[0], "variable"] in sensitive)
             if tighten and verdict is None and width_decides and float(np.abs(y) @ hP) > 0:
@@ -145,7 +157,7 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
                 if y_lp is not None:
                     y = y_lp
                     verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
-                                       f.at[tgt[0], "variable"] in sensitive)
+                                       f.at[tgt[0], "variable"] in sensitive, w_s)
             if verdict is None:
                 continue
             kind_out, est, hw = verdict
@@ -161,10 +173,16 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
 
 
 def _verdict(kind: str, y: np.ndarray, n_s: float, TP: np.ndarray, hP: np.ndarray, is_prop: bool,
-             threshold: float, policy: DisclosurePolicy, sensitive: bool) -> tuple[str, float, float] | None:
-    """``(kind, estimate, half-width)`` when the derivation *y* discloses, else None."""
-    hw = float(np.abs(y) @ hP)
-    est = float(y @ TP) / n_s
+             threshold: float, policy: DisclosurePolicy, sensitive: bool,
+             w_s: float | None = None) -> tuple[str, float, float] | None:
+    """``(kind, estimate, half-width)`` when the derivation *y* discloses, else None.
+
+    *w_s* is the target's weighted size (default *n_s*); the half-width returned is in
+    respondents (``n_s`` times the half-width of the mean), as the caller divides it by *n_s*.
+    """
+    w_s = n_s if w_s is None or w_s <= 0 else w_s
+    hw = float(np.abs(y) @ hP) * n_s / w_s
+    est = float(y @ TP) / w_s
     if kind == "pooled_remainder":
         lo_c, hi_c = n_s * est - hw, n_s * est + hw  # the pooled count of a level
         # a homogeneous pool on a sensitive item: the only count left is 0 or all of them
@@ -305,6 +323,8 @@ def find_disclosures(
     *,
     policy: DisclosurePolicy | None = None,
     sensitive: Iterable[str] = (),
+    frame_sizes: pd.Series | None = None,
+    weighted: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Attack a set of published tables: which hidden values can be recovered?
 
@@ -326,6 +346,13 @@ def find_disclosures(
     sensitive : iterable of str
         Sensitive variables (added to the policy's): a derived pooled group whose answers must
         all be the same on one of them is reported as ``pooled_homogeneous``.
+    frame_sizes : Series, optional
+        The public population count of each group of the hierarchy's finest column (index: unit
+        code, values: members). With it, the tables whose estimates are weighted to the frame
+        are attacked again with those counts as weights (module docstring).
+    weighted : iterable of str, optional
+        Names of the tables weighted to the frame (default: every table grouped only by the
+        wave and columns of the hierarchy, not a difference table). Only with *frame_sizes*.
 
     Returns
     -------
@@ -356,7 +383,58 @@ def find_disclosures(
     cells = build_cells(tabs, hierarchy, pol)
     sens = frozenset(sensitive) | frozenset(pol.sensitive_variables)
     findings = audit(cells, cells.frame["known"].to_numpy(), pol, sens)
-    return _describe(cells, findings)
+    out = _describe(cells, findings)
+    if frame_sizes is None or hierarchy is None:
+        return out
+    framed = _frame_weighted_tables(tabs, hierarchy, frame_sizes, pol, weighted)
+    if not framed:
+        return out
+    wcells = build_cells([t for t, _ in framed], hierarchy, pol)
+    w = np.concatenate([sizes for _, sizes in framed])
+    extra = _describe(wcells, audit(wcells, wcells.frame["known"].to_numpy(), pol, sens, weights=w))
+    extra["used"] = extra["used"] + " [frame weights]"
+    return pd.concat([out, extra], ignore_index=True) if len(out) else extra
+
+
+def _frame_weighted_tables(tabs: list[tuple[str, pd.DataFrame, list[str]]], hierarchy: pd.DataFrame,
+                           frame_sizes: pd.Series, policy: DisclosurePolicy,
+                           weighted: Iterable[str] | None) -> list[tuple[tuple, np.ndarray]]:
+    """The tables of groups of the frame, each with its cells' frame counts (row order).
+
+    A cell's count is the sum of ``frame_sizes`` over the finest groups it covers (a unit's own,
+    an organization's units, every unit for a total); a table with a group the frame does not
+    know (a pooled label) is left to the respondent-weighted attack.
+    """
+    levels = [str(c) for c in hierarchy.columns]
+    finest = levels[0]
+    h = hierarchy.drop_duplicates(finest).set_index(finest)
+    sizes = pd.Series(frame_sizes, dtype=float)
+    names = set(weighted) if weighted is not None else None
+    out = []
+    for name, df, by in tabs:
+        if names is not None and name not in names:
+            continue
+        dims = [c for c in by if c != policy.wave_column]
+        if policy.baseline_column in by or not set(dims) <= set(levels):
+            continue
+        n = np.full(len(df), float(sizes.sum()))
+        ok = True
+        for d in sorted(dims, key=levels.index, reverse=True):  # coarse first, finest last
+            values = df[d]
+            has = values.notna().to_numpy()
+            if not has.any():
+                continue
+            if d == finest:
+                got = values.map(sizes).to_numpy(dtype=float)
+            else:
+                got = values.map(sizes.groupby(h[d].reindex(sizes.index)).sum()).to_numpy(dtype=float)
+            if np.isnan(got[has]).any():
+                ok = False
+                break
+            n = np.where(has, got, n)
+        if ok:
+            out.append(((name, df, by), n))
+    return out
 
 
 def assert_no_disclosure(

@@ -63,6 +63,7 @@ GROUP_COLUMNS: tuple[str, ...] = (
 #: are matched by prefix.
 FAMILIES: dict[str, str] = {
     "constructs_by_": "mean",
+    "unit_scores_": "mean",
     "trends_constructs_by_org": "mean",
     "changes_constructs_": "mean",
     "item_distribution": "share",
@@ -271,6 +272,7 @@ def audit_report(
     extra: Sequence[tuple[str, pd.DataFrame, Sequence[str]]] = (),
     replace: Mapping[str, pd.DataFrame] | None = None,
     wave: str | None = None,
+    frame_sizes: pd.Series | None = None,
 ) -> pd.DataFrame:
     """:func:`analysis.disclosure.find_disclosures` on every audited table of a report at once.
 
@@ -292,6 +294,10 @@ def audit_report(
     wave : str, optional
         The report's wave; needed (with *policy*) when the folder has no ``manifest.json`` yet,
         e.g. a run folder audited by the runner before assembly.
+    frame_sizes : Series, optional
+        The frame's public member count per unit (index: unit code): the means and shares of
+        groups of the frame (wave, organization, unit), weighted to the frame, are attacked
+        again with these counts as weights (:func:`analysis.disclosure.find_disclosures`).
 
     Returns
     -------
@@ -317,6 +323,9 @@ def audit_report(
                          f"does not have: {unknown}; pass the hierarchy they were protected with")
     tabs = [*rt.tables, *extra]
     sens = [f"{fam}:{v}" for v in sensitive for fam in set(FAMILIES.values())]
-    found = find_disclosures(tabs, hierarchy, policy=policy, sensitive=sens)
+    weighted = [n for n, df, by in tabs
+                if len(df) and df["variable"].astype(str).str.startswith(("mean:", "share:")).all()]
+    found = find_disclosures(tabs, hierarchy, policy=policy, sensitive=sens, frame_sizes=frame_sizes,
+                             weighted=weighted)
     ends = _end_findings(rt)
     return pd.concat([found, ends], ignore_index=True) if len(ends) else found

@@ -89,6 +89,10 @@ from analysis.study.unit_sheets import (  # noqa: F401
     unit_scores,
     interval_words,
     unit_suggestions,
+    SheetContext,
+    sheet_context,
+    sheet_content,
+    sheet_contents,
 )
 from analysis.study.units import (  # noqa: F401
     unit_indicators,

@@ -20,6 +20,7 @@ stands in its organization, and its members' scores only where they are safe tog
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from analysis.study.designs import WaveDesign
 from analysis.study.units import meets_target, target_due
 
 __all__ = ["REQUIREMENT_STATUS", "unit_requirements", "unit_standing", "unit_scores", "interval_words",
-           "unit_suggestions"]
+           "unit_suggestions", "SheetContext", "sheet_context", "sheet_content", "sheet_contents"]
 
 #: A requirement's status on a sheet, in words.
 REQUIREMENT_STATUS = {
@@ -185,3 +186,177 @@ def _target_text(r: Mapping, lang: str) -> str:
     word = ("tối thiểu" if r["direction"] == "higher" else "tối đa") if lang == "vi" else \
         ("at least" if r["direction"] == "higher" else "at most")
     return f"{'chỉ tiêu' if lang == 'vi' else 'target'} {word} {shown}"
+
+
+# ------------------------------------------------------------------ one sheet's content
+
+
+@dataclass(frozen=True)
+class SheetContext:
+    """What every sheet of a wave is cut from, computed once (`sheet_context`).
+
+    ``scores`` holds one `unit_scores` table per wave (each protected with that wave's
+    organization totals), so a sheet's trend shows only cells that are safe together with every
+    other sheet and report of the same wave.
+    """
+
+    wave: str
+    waves: tuple[str, ...]
+    lang: str
+    k: int
+    synthetic: bool
+    frame: pd.DataFrame  # unit, org, name (in lang)
+    unit_data: pd.DataFrame
+    unit_instruments: Mapping[str, Instrument]
+    labels: Mapping[str, str]  # member scales and organizations
+    constructs: tuple[str, ...]
+    standing: Mapping[str, pd.DataFrame]  # wave -> unit_standing
+    scores: Mapping[str, disclosure.ProtectedTable]  # wave -> unit_scores
+    cells: Mapping[tuple, dict]  # (wave, variable, org, unit or "") -> a sheet's score cell
+
+
+def sheet_context(wave: str, *, waves: Sequence[str], lang: str = "vi", min_group_size: int | None = None,
+                  instrument: str = "member", processed_dir: Path | None = None,
+                  population_dir: Path | None = None) -> SheetContext:
+    """Load the waves up to *wave* and compute what every unit sheet needs.
+
+    The member scores of each wave are protected as one table over all units together with the
+    organization and Bloc totals the member report publishes (`unit_scores` with ``published``).
+    """
+    from analysis.ingest import waves as waves_mod
+    from analysis.study.data import labels_for, load_responses, load_units, unit_survey
+    from analysis.study.designs import designs_by_wave, estimate_with_total
+    from analysis.study.versions import wave_instrument
+
+    waves = tuple(w for w in waves if w <= wave) if wave in waves else (*[w for w in waves if w < wave], wave)
+    policy = disclosure.load_policy(k=min_group_size) if min_group_size is not None else disclosure.load_policy()
+    member = wave_instrument(instrument, wave, processed_dir=processed_dir)
+    responses = load_responses(instrument, list(waves), processed_dir=processed_dir, population_dir=population_dir)
+    designs = designs_by_wave(responses, instrument=instrument, population_dir=population_dir)
+    scores = {}
+    for w in waves:
+        if w not in designs:
+            continue
+        names = [c.name for c in wave_instrument(instrument, w, processed_dir=processed_dir).constructs]
+        org = disclosure.protect_table(estimate_with_total({w: designs[w]}, names, by="org"), by=[WAVE, "org"],
+                                       policy=policy, name="constructs_by_org")
+        scores[w] = unit_scores(designs[w], names, policy=policy, population_dir=population_dir,
+                                published=[("constructs_by_org", org, [WAVE, "org"])])
+    survey = unit_survey(instrument)
+    unit_data = load_units(survey, list(waves), processed_dir=processed_dir)
+    unit_ins = {w: wave_instrument(survey, w, processed_dir=processed_dir) for w in waves
+                if w in set(unit_data[WAVE])}
+    standing = {w: unit_standing(unit_data, ins, wave=w, population_dir=population_dir) for w, ins in unit_ins.items()}
+    units = population.load_units(population_dir)
+    frame = pd.DataFrame({"unit": units["unit_id"], "org": units["org"],
+                          "name": units["name_vi" if lang == "vi" else "name_en"]})
+    labels = dict(labels_for(member, lang))
+    cells = {key: cell for w, pt in scores.items() for key, cell in _score_cells(pt.table, w).items()}
+    synthetic = waves_mod.is_synthetic(instrument, wave, processed_dir=processed_dir)
+    return SheetContext(wave, waves, lang, policy.k, synthetic, frame, unit_data, unit_ins, labels,
+                        tuple(c.name for c in member.constructs), standing, scores, cells)
+
+
+def _fmt(x: float, decimals: int, lang: str) -> str:
+    text = f"{x:.{decimals}f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _value_text(r: Mapping, lang: str) -> str:
+    """A requirement's value as the unit reported it."""
+    v = r["value"]
+    if pd.isna(v):
+        return "—"
+    if r["indicator_unit"] == "yes/no":
+        return ("Có" if v >= 0.5 else "Không") if lang == "vi" else ("Yes" if v >= 0.5 else "No")
+    if r["indicator_unit"] == "share":
+        return _fmt(100 * float(v), 0, lang) + "%"
+    return f"{float(v):g}".replace(".", ",") if lang == "vi" else f"{float(v):g}"
+
+
+def _score_cells(table: pd.DataFrame, wave: str) -> dict[tuple, dict]:
+    """``(wave, variable, org, unit or "")`` -> the cell as a sheet prints it: shown with its
+    rounded estimate, interval and n, or hidden with its marker."""
+    out = {}
+    for r in table.itertuples(index=False):
+        key = (wave, r.variable, r.org, "" if pd.isna(r.unit) else r.unit)
+        out[key] = ({"shown": False, "note": str(r.note)} if bool(r.suppressed) else
+                    {"shown": True, "estimate": float(r.estimate), "ci_low": float(r.ci_low),
+                     "ci_high": float(r.ci_high), "n": int(r.n)})
+    return out
+
+
+def sheet_content(ctx: SheetContext, unit: str) -> dict:
+    """Everything one unit's sheet prints, as plain JSON-able values (the renderer adds only layout).
+
+    Returns
+    -------
+    dict
+        ``unit, name, org, org_label, wave, waves, lang, k, synthetic``; ``requirements`` (one
+        dict per due requirement: task group, label, target text, year, the unit's value,
+        status and its words); ``standing`` (met/due, quarter, units of the organization; no
+        other unit); ``trend`` (per wave: met/due and quarter); ``scores`` (per scale: the
+        unit's and the organization's shown cells per wave, or why hidden), ``scores_shown``,
+        ``respondents`` (only when shown), ``interval_words``, ``suggestions``.
+    """
+    lang = ctx.lang
+    row = ctx.frame[ctx.frame["unit"] == unit]
+    if row.empty:
+        raise ValueError(f"unit {unit!r} is not in the population frame (data/population/units.csv)")
+    org, name = str(row["org"].iloc[0]), str(row["name"].iloc[0])
+    req = unit_requirements(ctx.unit_data, ctx.unit_instruments[ctx.wave], wave=ctx.wave, unit=unit, lang=lang) \
+        if ctx.wave in ctx.unit_instruments else pd.DataFrame(columns=["status"])
+    requirements = [{"task_group": int(r["task_group"]), "variable": r["variable"], "label": r["label"],
+                     "target_text": _target_text(r, lang), "target_year": int(r["target_year"]),
+                     "value_text": _value_text(r, lang), "status": r["status"], "status_label": r["status_label"]}
+                    for _, r in req.iterrows()]
+
+    def stand(w: str) -> dict:
+        st = ctx.standing.get(w)
+        s = st[st["unit"] == unit] if st is not None else pd.DataFrame()
+        if s.empty or pd.isna(s["share"].iloc[0]):
+            return {"wave": w, "n_met": None, "n_due": None, "quarter": None,
+                    "n_units_org": int(s["n_units_org"].iloc[0]) if len(s) else None}
+        s0 = s.iloc[0]
+        return {"wave": w, "n_met": int(s0["n_met"]), "n_due": int(s0["n_due"]), "quarter": int(s0["quarter"]),
+                "n_units_org": int(s0["n_units_org"])}
+
+    scores = []
+    for var in ctx.constructs:
+        by_wave = {w: {"unit": ctx.cells.get((w, var, org, unit)), "org": ctx.cells.get((w, var, org, ""))}
+                   for w in ctx.scores}
+        scores.append({"variable": var, "label": ctx.labels.get(var, var), "waves": by_wave})
+    latest = [s["waves"].get(ctx.wave, {}).get("unit") for s in scores]
+    shown = [c for c in latest if c and c["shown"]]
+    respondents = max(c["n"] for c in shown) if shown else None
+    content = {
+        "unit": unit, "name": name, "org": org, "org_label": ctx.labels.get(org, org), "wave": ctx.wave,
+        "waves": list(ctx.waves), "lang": lang, "k": ctx.k, "synthetic": ctx.synthetic,
+        "requirements": requirements, "standing": stand(ctx.wave), "trend": [stand(w) for w in ctx.waves],
+        "scores": scores, "scores_shown": bool(shown), "respondents": respondents,
+        "scores_hidden_reason": None if shown else _hidden_reason(latest, ctx.k, lang),
+        "interval_words": interval_words(respondents, lang=lang) if shown else "",
+        "suggestions": unit_suggestions(req, lang=lang) if len(req) else unit_suggestions(
+            pd.DataFrame({"status": ["no_answer"]}), lang=lang),
+    }
+    return content
+
+
+def sheet_contents(ctx: SheetContext, units: Sequence[str]) -> list[dict]:
+    """`sheet_content` of each of *units*, in order (what the sheets notebook renders)."""
+    return [sheet_content(ctx, u) for u in units]
+
+
+def _hidden_reason(cells: Sequence[dict | None], k: int, lang: str) -> str:
+    notes = {c["note"] for c in cells if c}
+    if not notes:
+        return ("Không có phiếu trả lời của đoàn viên, hội viên cơ sở trong đợt này." if lang == "vi"
+                else "No member of the unit answered in this wave.")
+    if any(n.startswith("n<") for n in notes):
+        return (f"Cơ sở có ít hơn {k} người trả lời nên điểm của đoàn viên, hội viên không được công bố, "
+                "để bảo vệ người trả lời." if lang == "vi" else
+                f"Fewer than {k} members answered, so no member score is published, to protect them.")
+    return ("Điểm của đoàn viên, hội viên cơ sở được ẩn để không thể suy ra điểm của một cơ sở nhỏ "
+            "cùng tổ chức từ các phiếu phản hồi khác." if lang == "vi" else
+            "The unit's member scores are withheld so that a small unit's scores cannot be derived "
+            "from the other sheets.")
