@@ -361,3 +361,58 @@ def test_not_an_xlsx_and_missing_columns(tmp_path):
     assert _problems(_md_form(tmp_path, md)) == (
         "form.xlsx: sheet 'survey', row 1: no column 'type' (an XLSForm survey sheet needs 'type' and 'name' "
         "columns)",)
+
+
+# ----------------------------------------------------------------------------- a new version
+
+
+def test_v2_form_is_compared_with_v1_and_carries_the_unchanged_items_keys(tmp_path, capsys):
+    """The v2 scenario of issue #14: one item reworded under a new name, one dropped, one added."""
+    from openpyxl import load_workbook
+
+    from analysis.instruments import check_all
+
+    form = X.export_xlsform(load("member"), tmp_path)
+    wb = load_workbook(form)
+    ws = wb["survey"]
+    header = [c.value for c in ws[1]]
+    col = {h: k + 1 for k, h in enumerate(header)}
+    rows = {ws.cell(r, col["name"]).value: r for r in range(2, ws.max_row + 1)}
+    ws.cell(rows["ms_sat_03"], col["name"]).value = "ms_sat_05"
+    ws.cell(rows["ms_sat_03"], col["label::Tiếng Việt (vi)"]).value = "Sinh hoạt của tổ chức ít mang lại lợi ích."
+    ws.insert_rows(rows["ms_dig_04"] + 1)
+    for key, value in (("type", "select_one agree5"), ("name", "ms_dig_05"), ("required", "yes"),
+                       ("label::Tiếng Việt (vi)", "Tôi dùng ứng dụng của tổ chức hằng tuần.")):
+        ws.cell(rows["ms_dig_04"] + 1, col[key]).value = value
+    ws.delete_rows(rows["ms_ren_04"])
+    wb.save(form)
+
+    surveys = _surveys(tmp_path)
+    for name in ("member", "unit"):
+        (surveys / name).mkdir()
+        shutil.copy(config.SURVEYS_DIR / name / "v1.yaml", surveys / name / "v1.yaml")
+    out = surveys / "member" / "v2.yaml"
+    assert main(["instrument", "import", str(form), "--name", "member", "--version", "2", "--out", str(out),
+                 "--carry-from", "1"]) == 0
+    printed = capsys.readouterr().out
+    kept = len(load("member").items) - 2
+    assert (f"versions: compared with v1 — {kept} item(s) unchanged; new: ms_sat_05, ms_dig_05 (`replaces:` / "
+            "`comparable_to:` when one takes the place of a v1 item); no longer asked: ms_sat_03, ms_ren_04") in printed
+    assert f"carried over from v1 for the {kept} unchanged item(s)" in printed
+
+    data = yaml.safe_load(out.read_text(encoding="utf-8"))
+    entries = {d["name"]: d for d in _entries(data["survey"])}
+    v1 = load("member")
+    assert entries["ms_sat_01"]["construct"] == "sat" and entries["ms_ren_03"]["reverse"] is True
+    assert entries["ms_dem_party"]["role"] == "party" and entries["ms_dem_party"]["sensitive"] is True
+    assert "construct" not in entries["ms_sat_05"] and data["anonymous"] is True
+    assert set(data["constructs"]) == {c.name for c in v1.constructs}
+
+    # The researcher's part for the two new items; then every check passes, across versions too.
+    entries["ms_sat_05"].update({"construct": "sat", "reverse": True, "replaces": "ms_sat_03"})
+    entries["ms_dig_05"]["construct"] = "dig"
+    _write(surveys, data, "member", "2")
+    assert len(check_all(surveys_dir=surveys)) == 3
+    v2 = load("member", version="2", surveys_dir=surveys)
+    assert v2.construct_items("ren") == tuple(i for i in v1.construct_items("ren") if i.name != "ms_ren_04")
+    assert [c.name for c in v2.choices if c.missing] == [c.name for c in v1.choices if c.missing]

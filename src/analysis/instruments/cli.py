@@ -25,7 +25,8 @@ from analysis.instruments.checks import check_all, check_file
 from analysis.instruments.export import EXPORTERS
 from analysis.instruments.loading import load
 from analysis.instruments.model import InstrumentError
-from analysis.instruments.xlsform_import import XLSFormError, import_xlsform, write_instrument
+from analysis.instruments.files import versions
+from analysis.instruments.xlsform_import import XLSFormError, compare_with, import_xlsform, write_instrument
 
 __all__ = ["register", "run_check", "run_export", "run_import"]
 
@@ -83,6 +84,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.add_argument("--force", action="store_true", help="replace the output file if it exists")
     i.add_argument("--default-lang", default="vi", choices=["vi", "en"],
                    help="language of plain 'label'/'hint' columns when settings has no default_language (default vi)")
+    i.add_argument("--carry-from", default=None, metavar="VERSION",
+                   help="copy constructs, reverse keys, roles, sensitivity, task groups, choice values, indicators "
+                        "and targets of the items unchanged since this earlier version (default: only list the "
+                        "differences from the latest earlier version)")
     i.set_defaults(func=run_import)
 
 
@@ -124,10 +129,20 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"error: --version {args.version!r}: a version is a whole number (files are v<N>.yaml)", file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else config.SURVEYS_DIR / name / f"v{version}.yaml"
+    surveys = out.parent.parent if out.parent.name == name else config.SURVEYS_DIR
+    earlier = [v for v in versions(name, surveys_dir=surveys) if int(v) < int(version)] \
+        if (surveys / name).is_dir() else []
+    if args.carry_from is not None and str(args.carry_from) not in earlier:
+        print(f"error: --carry-from {args.carry_from}: no earlier version {args.carry_from} of {name!r} in "
+              f"{surveys} (earlier versions: {', '.join(earlier) or 'none'})", file=sys.stderr)
+        return 2
     try:
         result = import_xlsform(args.form, name, version, default_lang=args.default_lang)
+        if earlier:
+            previous = load(name, version=args.carry_from or earlier[-1], surveys_dir=surveys)
+            compare_with(result, previous, carry=args.carry_from is not None)
         path = write_instrument(result, out, force=args.force)
-    except XLSFormError as exc:
+    except (XLSFormError, InstrumentError) as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except FileExistsError as exc:

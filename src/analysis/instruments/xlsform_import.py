@@ -48,9 +48,11 @@ import yaml
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
+from analysis.instruments.model import Instrument
 from analysis.instruments.population import load_units
 
-__all__ = ["XLSFormError", "XLSFormImport", "import_xlsform", "write_instrument", "translate_expression"]
+__all__ = ["XLSFormError", "XLSFormImport", "import_xlsform", "compare_with", "write_instrument",
+           "translate_expression"]
 
 
 class XLSFormError(ValueError):
@@ -84,7 +86,9 @@ class XLSFormImport:
             head += ["#", "# Done by the import:"]
             for line in self.notes:
                 head += _wrap(f"- {line}", "#   ", "#     ")
-        data = dict(self.data)
+        order = ["instrument", "version", "title::vi", "title::en", "languages", "anonymous", "intro::vi",
+                 "intro::en", "instructions::vi", "instructions::en", "settings", "constructs", "choices", "survey"]
+        data = {k: self.data[k] for k in order if k in self.data} | self.data
         data["choices"] = {k: [_Flow(c) for c in v] if isinstance(v, list) else v for k, v in data["choices"].items()}
         body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=110,
                          default_flow_style=False)
@@ -449,7 +453,9 @@ class _Reader:
 
     def item_type(self, sheet: _Sheet, row: _Row, t: str) -> tuple[str | None, str | None, bool]:
         low = t.lower()
-        for alias in sorted(_SELECTS, key=len, reverse=True):
+        from_file = ("select_one_from_file", "select_multiple_from_file", "select one from file",
+                     "select multiple from file", "select_one_external")
+        for alias in () if low.startswith(from_file) else sorted(_SELECTS, key=len, reverse=True):
             if low == alias or low.startswith(alias + " "):
                 rest = t[len(alias):].split()
                 or_other = len(rest) == 2 and rest[1].lower() == "or_other"
@@ -466,7 +472,7 @@ class _Reader:
                              "carried over: the project's instruments keep only start, end and today (an anonymous "
                              "survey collects nothing that identifies the device or person)")
             return None, None, False
-        if low in _UNSUPPORTED or first in _UNSUPPORTED:
+        if low in _UNSUPPORTED or first in _UNSUPPORTED or low.startswith(from_file):
             self.problems.append(sheet.where(row, "type", t) + ": this XLSForm type is not supported by the "
                                  f"project's instruments (supported: {_SUPPORTED_TYPES})")
         else:
@@ -785,6 +791,116 @@ def _todo(reader: _Reader, data: dict, languages: list[str], root: list[_Node]) 
 
 def _few(names: list[str], n: int = 8) -> str:
     return ", ".join(names[:n]) + (f" … ({len(names)} in all)" if len(names) > n else "")
+
+
+# ----------------------------------------------------------------------------- an earlier version
+
+#: Keys of an item that only the researcher sets, copied from an earlier version by `compare_with`.
+_CARRIED_KEYS = ("construct", "reverse", "role", "sensitive", "task_group")
+
+
+def _survey_entries(survey: list[dict]):
+    for d in survey:
+        yield d
+        yield from _survey_entries(d.get("items") or [])
+
+
+def _codes(data: dict, list_name: str) -> list[tuple[str, str]] | None:
+    entries = data["choices"].get(list_name)
+    if isinstance(entries, dict):  # from_frame: the frame's units, as parse builds them
+        try:
+            return [(r.unit_id, r.name_vi) for r in load_units().itertuples()]
+        except (FileNotFoundError, OSError):
+            return None
+    return [(c["name"], c.get("label::vi", "")) for c in entries or []]
+
+
+def compare_with(result: XLSFormImport, previous: Instrument, *, carry: bool = False) -> None:
+    """Add to *result*'s to-do how it differs from *previous* (an earlier version of the instrument).
+
+    An item is unchanged when its name, type, Vietnamese wording and choice list (codes and
+    Vietnamese labels) are those of *previous*. With *carry*, the unchanged items get the
+    researcher's keys of *previous* (construct, reverse key, role, sensitivity, task group), their
+    lists its values and missing codes, and the instrument its constructs of those items, its
+    title::en, intro, instructions, ``anonymous`` and the indicators whose items are all still asked.
+    """
+    data, v = result.data, previous.version
+    entries = [d for d in _survey_entries(data["survey"]) if d["type"] != "begin_group"]
+    same, changed, added = [], [], []
+    for d in entries:
+        if not previous.has_item(d["name"]):
+            added.append(d["name"])
+            continue
+        old = previous.item(d["name"])
+        lst = old.list_name
+        ok = d["type"] == old.type and d.get("label::vi", "") == old.label_vi and (
+            lst is None or _codes(data, lst) == [(c.name, c.label_vi) for c in previous.choice_list(lst)])
+        (same if ok else changed).append(d["name"])
+    names = {d["name"] for d in entries}
+    dropped = [n for n in previous.item_names if n not in names]
+    line = f"versions: compared with v{v} — {len(same)} item(s) unchanged"
+    if changed:
+        line += (f"; changed under the same name: {_few(changed)} (instrument check refuses this: give each a new "
+                 f"name in the form and `replaces: <old name>` here, or `comparable_to: <old name>` when the "
+                 "change is harmless)")
+    if added:
+        line += f"; new: {_few(added)} (`replaces:` / `comparable_to:` when one takes the place of a v{v} item)"
+    if dropped:
+        line += f"; no longer asked: {_few(dropped)}"
+    result.todo.append(line)
+    if not carry:
+        return
+    used: set[str] = set()
+    for d in entries:
+        if d["name"] in same:
+            old = previous.item(d["name"])
+            for key in _CARRIED_KEYS:
+                value = getattr(old, key)
+                if value not in (None, False) and key not in d:
+                    d[key] = value
+            used.add(old.construct or "")
+            if old.list_name and isinstance(data["choices"].get(old.list_name), list):
+                by_code = {c.name: c for c in previous.choice_list(old.list_name)}
+                for c in data["choices"][old.list_name]:
+                    c.pop("value", None)
+                    c.pop("missing", None)
+                    src = by_code[c["name"]]
+                    if src.value is not None:
+                        c["value"] = int(src.value) if float(src.value).is_integer() else src.value
+                    if src.missing:
+                        c["missing"] = True
+    constructs = {}
+    for c in previous.constructs:
+        if c.name in used:
+            constructs[c.name] = {k: val for k, val in (("label::vi", c.label_vi), ("label::en", c.label_en),
+                                                       ("task_group", c.task_group), ("objective", c.objective),
+                                                       ("min_items", c.min_items)) if val not in (None, "")}
+    if constructs:
+        data["constructs"] = constructs
+    for key, value in (("title::en", previous.title_en), ("intro::vi", previous.intro_vi),
+                       ("intro::en", previous.intro_en), ("instructions::vi", previous.instructions_vi),
+                       ("instructions::en", previous.instructions_en)):
+        if value and key not in data:
+            data[key] = value
+    if previous.anonymous:
+        data["anonymous"] = True
+    indicators = []
+    for ind in previous.indicators:
+        if all(n in names for n in ind.items):
+            d = {"name": ind.name, "label::vi": ind.label_vi, "label::en": ind.label_en, "formula": ind.formula,
+                 "unit": ind.unit, "direction": ind.direction, "task_group": ind.task_group,
+                 "objective": ind.objective}
+            if ind.target is not None:
+                d["target"] = {k: val for k, val in (("value", ind.target), ("year", ind.target_year),
+                                                     ("per", ind.target_per), ("note::vi", ind.target_note_vi),
+                                                     ("note::en", ind.target_note_en)) if val not in (None, "")}
+            indicators.append({k: val for k, val in d.items() if val not in (None, "")})
+    if indicators:
+        data["indicators"] = indicators
+    result.notes.append(f"carried over from v{v} for the {len(same)} unchanged item(s): their construct, reverse "
+                        f"key, role, sensitivity and task group, their lists' values and missing codes, "
+                        f"{len(constructs)} construct(s), {len(indicators)} indicator(s), title, intro and "
+                        "anonymity — check them; the to-do above still applies to the new and changed items")
 
 
 def write_instrument(result: XLSFormImport, out: Path | str, *, force: bool = False) -> Path:
