@@ -727,9 +727,13 @@ def _choices_yaml(reader: _Reader, lists: dict) -> dict:
             ordered.append({k: e[k] for k in keys if k in e} | {k: v for k, v in e.items() if k not in keys})
         out[list_name] = ordered
     if valued or missing:
-        reader.todo.append("choice values (used for scoring and indicator formulas) were proposed for "
-                           + (", ".join(valued) or "no list") + "; missing codes (never averaged) for "
-                           + (", ".join(missing) or "no choice") + " — check them")
+        said = []
+        if valued:
+            said.append("choice values (used for scoring and indicator formulas) were proposed for "
+                        + ", ".join(valued))
+        if missing:
+            said.append("missing codes (never averaged) for " + ", ".join(missing))
+        reader.todo.append("; ".join(said) + " — check them")
     if nominal:
         reader.todo.append("lists without values (nominal unless you give each choice a `value:`): "
                            + ", ".join(nominal) + "; an ordered scale needs a value on every substantive choice "
@@ -737,11 +741,17 @@ def _choices_yaml(reader: _Reader, lists: dict) -> dict:
     return out
 
 
+#: Key order of a survey entry, as in the hand-written files.
+_KEY_ORDER = ("type", "name", "label::vi", "label::en", "hint::vi", "hint::en", "required", "relevant", "constraint",
+              "constraint_message::vi", "constraint_message::en", "choice_filter", "appearance", "calculation",
+              "default", "role")
+
+
 def _survey_yaml(nodes: list[_Node]) -> list[dict]:
     """Survey entries in order; a group's items under ``items:``, an or_other's text item after it."""
     out = []
     for node in nodes:
-        entry = dict(node.entry)
+        entry = {k: node.entry[k] for k in _KEY_ORDER if k in node.entry} | node.entry
         if node.kind == "group":
             entry["items"] = _survey_yaml(node.children)
         out.append(entry)
