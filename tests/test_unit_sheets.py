@@ -2,10 +2,10 @@
 
 Requirement statuses against the unit data, standing within the organization, members' scores
 against the design-based estimate for the unit, the canary unit of 3 without any score, and
-the whole-report attacker on all sheets with the organization totals. Open (issue #16): the
-attacker weighs unit means by respondents; one that weighs them by the frame's member counts
-(public) comes within a few hundredths of a pooled hidden pair, so a leak through one revealed
-sheet needs that attack before sheets are published.
+the whole-report attacker on all sheets with the organization totals; then the sheets as the
+``unit-sheets`` command renders them (DOCX and PDF opened with python-docx and pdftotext), the
+attacker over every sheet with the member and unit reports, also with the frame's public
+member counts as weights, and a planted leak it must catch.
 """
 
 from __future__ import annotations

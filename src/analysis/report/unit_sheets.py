@@ -40,7 +40,7 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -411,7 +411,7 @@ def run_unit_sheets(wave: str, *, units: Sequence[str] | None = None, lang: str 
     from analysis import disclosure
     from analysis.ingest import waves as waves_mod
     from analysis.instruments import population
-    from analysis.report.execute import check_kernel, execute_notebook
+    from analysis.report.execute import check_kernel, execute_notebook, kill_kernels
     from analysis.report.pipeline import Step
     from analysis.report.publish import keep_failed, promote, resolve_inside_reports, run_lock, tidy_leftovers
 
@@ -476,10 +476,21 @@ def run_unit_sheets(wave: str, *, units: Sequence[str] | None = None, lang: str 
                 shutil.rmtree(bdir)
                 bar.update(len(batches[i]))
 
-            with ThreadPoolExecutor(max_workers=n_batches) as pool:
-                for f in [pool.submit(run_batch, i) for i in range(n_batches)]:
+            pool = ThreadPoolExecutor(max_workers=n_batches, thread_name_prefix="unit-sheets")
+            futures = [pool.submit(run_batch, i) for i in range(n_batches)]
+            try:
+                for f in futures:
                     f.result()
-            bar.close()
+            except BaseException:
+                # kernels run in their own session and miss the terminal's Ctrl-C: stop them first
+                pool.shutdown(wait=False, cancel_futures=True)
+                while any(not f.done() for f in futures):
+                    kill_kernels()
+                    wait(futures, timeout=0.5)
+                raise
+            finally:
+                pool.shutdown(wait=True)
+                bar.close()
             records = pd.DataFrame(carried + [r for p in sorted((run_dir / ".batches").glob("*.json"))
                                               for r in json.loads(p.read_text(encoding="utf-8"))])
             shutil.rmtree(run_dir / ".batches")

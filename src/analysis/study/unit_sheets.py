@@ -10,9 +10,14 @@ stands in its organization, and its members' scores only where they are safe tog
   table over every unit of the wave together with the organization totals already published:
   a unit of fewer than k respondents shows no score, and further units are hidden until the
   attacker recovers none (`analysis.disclosure.protect_table` with the frame's hierarchy).
-  Sheets read their rows from it, so every sheet is cut from the same table. Not yet safe to
-  publish: the attacker weighs unit means by respondents, while the frame's member counts are
-  public (issue #16 note).
+  Sheets read their rows from it, so every sheet is cut from the same table. The command audits
+  the union of the sheets with the reports also with the frame's public member counts as
+  weights (`analysis.disclosure.find_disclosures` ``frame_sizes``): a pooled pair of hidden
+  units stays a pool of k or more, and no single hidden unit follows.
+* `sheet_context` / `sheet_content` — what every sheet of a wave is cut from (computed once per
+  batch of sheets) and what one sheet prints, as plain values (`analysis.report.unit_sheets`
+  lays it out). Scores are direct design-based estimates, not shrunk towards the organization
+  (no empirical Bayes: the sheet says so).
 * `interval_words` and `unit_suggestions` — the words a small unit's wide interval needs, and
   two or three suggestions from the unmet requirements, by a documented rule.
 """
