@@ -177,7 +177,7 @@ def render_docx(content: Mapping[str, Any], path: str | Path) -> Path:
                  r["status_label"]] for r in reqs]
         _table(doc, [_w(lang, "Nhóm", "Group"), _w(lang, "Yêu cầu", "Requirement"), _w(lang, "Mục tiêu", "Target"),
                      _w(lang, "Năm phải đạt", "Due"), _w(lang, "Cơ sở báo cáo", "Reported"),
-                     _w(lang, "Tình trạng", "Status")], rows, [1.4, 6.8, 3.2, 1.5, 1.6, 2.0], size=10)
+                     _w(lang, "Tình trạng", "Status")], rows, [1.4, 6.4, 3.2, 1.3, 2.0, 2.2], size=10)
     _para(doc, _w(lang, "Nguồn: phiếu khảo sát cơ sở do cấp ủy, ban chấp hành cơ sở báo cáo; yêu cầu và năm "
                         "phải đạt theo Đề án 04-ĐA/ĐUK. “Không thuộc diện”: cơ sở không có số liệu cho yêu cầu này.",
                   "Source: the unit survey reported by the unit's committee; requirements and due years of "

@@ -106,7 +106,7 @@ def unit_standing(units: pd.DataFrame, instrument: Instrument, *, wave: str,
     counts = pd.DataFrame({"n_due": met.notna().sum(axis=1), "n_met": met.sum(axis=1)})
     out = frame.merge(counts, left_on="unit", right_index=True, how="left")
     out["share"] = (out["n_met"] / out["n_due"]).where(out["n_due"] > 0)
-    pct = out.groupby("org")["share"].rank(method="max", ascending=False, pct=True)
+    pct = out.groupby("org")["share"].rank(method="min", ascending=False, pct=True)
     out["quarter"] = np.ceil(pct * 4).astype("Int64")
     out["n_units_org"] = out.groupby("org")["unit"].transform("size")
     return out[["unit", "org", "n_due", "n_met", "share", "quarter", "n_units_org"]]
