@@ -123,7 +123,7 @@ def _recoded(wave: str) -> pd.DataFrame:
 
 
 def test_the_report_is_written_in_html_and_docx(project):
-    folder = project / "reports" / "bfi" / "2025"
+    folder = project / "reports" / "bfi" / "2025" / "en"
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert (folder / "report.docx").stat().st_size > 10_000
     assert "Big Five Inventory (25 items)" in html and "Extraversion" in html
@@ -139,8 +139,8 @@ def test_the_report_is_written_in_html_and_docx(project):
 def test_alpha_equals_the_library(project):
     from analysis.stats import reliability
 
-    table = pd.read_csv(project / "reports" / "bfi" / "2025" / "tables" / "reliability.csv", encoding="utf-8-sig",
-                        dtype={"wave": str})
+    table = pd.read_csv(project / "reports" / "bfi" / "2025" / "en" / "tables" / "reliability.csv",
+                        encoding="utf-8-sig", dtype={"wave": str})
     for wave in WAVES:
         data = _recoded(wave)
         for scale in SCALES:
@@ -153,7 +153,7 @@ def test_alpha_equals_the_library(project):
 def test_means_and_changes_equal_the_library(project):
     from analysis.stats.design import SurveyDesign
 
-    table = pd.read_csv(project / "reports" / "bfi" / "2025" / "tables" / "changes_constructs_overall.csv",
+    table = pd.read_csv(project / "reports" / "bfi" / "2025" / "en" / "tables" / "changes_constructs_overall.csv",
                         encoding="utf-8-sig")
     designs = {}
     for wave in WAVES:
