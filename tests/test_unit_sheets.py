@@ -142,7 +142,7 @@ def test_sheets_are_written_atomically_with_an_index_and_reused(sheets):
     assert folder == sheets["root"] / "unit-sheets" / WAVE / "vi"
     for unit in SHEET_UNITS:
         assert (folder / f"{unit}.docx").is_file() and (folder / f"{unit}.pdf").is_file()
-    assert not list(sheets["root"].glob(".tmp-*")) and not (sheets["root"] / ".failed").exists()
+    assert not list(sheets["root"].glob(".tmp-*"))
     index = pd.read_excel(folder / "index.xlsx")
     assert sorted(index["Mã cơ sở"]) == sorted(SHEET_UNITS)
     manifest = __import__("json").loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -269,3 +269,27 @@ def test_an_english_sheet(demo, demo_report, tmp_path):
     text, tables = _docx_tables(path)
     assert "FEEDBACK SHEET" in text and tables[0][0][-1] == "Status"
     assert set(r[-1] for r in tables[0][1:]) <= {"Met", "Not met", "Does not apply", "Not reported"}
+
+
+def test_a_failed_audit_publishes_nothing_and_keeps_the_previous_sheets(sheets, demo_report, monkeypatch):
+    """All or nothing: when the attacker finds anything, the run goes to .failed/ and the
+    published folder is the previous one, byte for byte."""
+    import os
+
+    from analysis.report import unit_sheets as command
+    from analysis.report.errors import DisclosureAuditError
+
+    folder = sheets["folder"]
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    planted = pd.DataFrame({"table": ["unit_scores_2025"], "by": [f"unit={CANARY_UNIT}"]})
+    monkeypatch.setattr(command, "audit_sheets", lambda *a, **k: planted)
+    monkeypatch.setenv("ANALYSIS_PROJECT_ROOT", str(demo_report.root))
+    dirs = {k: v for k, v in demo_report.run_dirs().items() if k not in ("reports_root", "source_dir")}
+    with pytest.raises(DisclosureAuditError, match=CANARY_UNIT):
+        command.run_unit_sheets(WAVE, units=SHEET_UNITS[:2], jobs=1, progress=False, force=True,
+                                reports_root=sheets["root"], **dirs)
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+    failed = list((sheets["root"] / ".failed" / command.INSTRUMENT).iterdir())
+    assert len(failed) == 1 and (failed[0] / f"{SHEET_UNITS[0]}.docx").is_file()
+    assert not list(sheets["root"].glob(".tmp-*"))
+    assert os.environ["ANALYSIS_PROJECT_ROOT"] == str(demo_report.root)
