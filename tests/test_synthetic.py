@@ -88,7 +88,8 @@ def test_member_import_finds_exactly_the_planted_defects(shipped, wave):
     assert set(r.failures["rule"]) == {"duplicate_conflict"}
     assert r.accepted == d["respondents"] - d["conflicting_duplicates"]
     assert dict(r.flags) == {"_flag_speeder": d["speeders"], "_flag_straightliner": d["straightliners"],
-                             "_flag_item_nonresponse": d["item_nonresponse"], "_flag_duplicate": d["exact_duplicates"]}
+                             "_flag_item_nonresponse": d["item_nonresponse"], "_flag_duplicate": d["exact_duplicates"],
+                             "_flag_review": 0}
     # The counts are what was planted, not an accident of the rules.
     assert {k: d[k] for k in ("speeders", "straightliners", "item_nonresponse", "exact_duplicates")} == \
         {k: d["planted"][k] for k in ("speeders", "straightliners", "item_nonresponse", "exact_duplicates")}

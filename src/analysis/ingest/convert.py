@@ -15,7 +15,8 @@ import pandas as pd
 from analysis.ingest.read import choice_key, choice_keys
 from analysis.ingest.spec import InstrumentSpec, ItemSpec
 
-__all__ = ["RULES", "LOCAL_UTC_OFFSET", "DECIMAL", "choice_lookup", "failure_rows", "convert_items", "parse_datetimes"]
+__all__ = ["RULES", "LOCAL_UTC_OFFSET", "DECIMAL", "choice_lookup", "failure_rows", "convert_items", "parse_datetimes",
+           "parse_times"]
 
 
 #: The time zone of fieldwork: naive times in exports (Excel cells, Forms timestamps, Kobo
@@ -33,6 +34,7 @@ _THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:[.,]\d{3})+")
 _THOUSANDS_DOT = re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+")
 _DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?")
 _DATE_VN = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}:?\d{2})?")
 
 #: Rules a conversion or validation failure can carry, with what the researcher should do.
@@ -48,6 +50,8 @@ RULES: dict[str, tuple[str, str]] = {
                  "responses as .xlsx (real date cells) or format the column as YYYY-MM-DD HH:MM:SS",
                  "không phải thời điểm theo ISO 8601 (YYYY-MM-DDTHH:MM:SS); không thể đoán thứ tự ngày/tháng — hãy tải kết "
                  "quả dạng .xlsx (ô ngày giờ thực) hoặc định dạng cột theo YYYY-MM-DD HH:MM:SS"),
+    "time": ("not a time of day (HH:MM or HH:MM:SS, optionally with an offset such as +07:00)",
+             "không phải giờ trong ngày (HH:MM hoặc HH:MM:SS, có thể kèm múi giờ như +07:00)"),
     "duration": ("not a duration in whole or decimal seconds", "không phải thời lượng tính bằng giây"),
     "submission_id": ("the submission id is blank", "mã phiếu bị bỏ trống"),
     "required": ("required answer is blank", "câu bắt buộc bị bỏ trống"),
@@ -56,6 +60,10 @@ RULES: dict[str, tuple[str, str]] = {
     "choice_filter": ("does not belong to the answer it depends on", "không thuộc lựa chọn của câu trước"),
     "duplicate_conflict": ("same submission id as another row with different answers",
                            "trùng mã phiếu với dòng khác nhưng khác câu trả lời"),
+    "review": ("rejected in the review on the data-collection server (KoboToolbox validation status, ODK Central "
+               "review state); wave.yaml 'review:' says which states are rejected",
+               "bị từ chối khi duyệt trên máy chủ thu thập (trạng thái duyệt của KoboToolbox/ODK Central); "
+               "mục 'review:' trong wave.yaml quy định trạng thái nào bị từ chối"),
 }
 
 
@@ -239,7 +247,13 @@ def convert_items(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping
                 failures.append(failure_rows(bad[bad].index, it.name, raw, "datetime"))
             typed[it.name] = col
             codes = col.astype("string")
-        else:  # text, calculate, time, anything else: text as received (normalised)
+        elif kind == "time":
+            col, bad = parse_times(raw, LOCAL_UTC_OFFSET)
+            if bad.any():
+                failures.append(failure_rows(bad[bad].index, it.name, raw, "time"))
+            typed[it.name] = col
+            codes = col.map(lambda t: t.isoformat(), na_action="ignore").astype("string")
+        else:  # text, calculate, anything else: text as received (normalised)
             typed[it.name] = raw.astype("string")
             codes = typed[it.name]
         # Canonical text for duplicate detection: the converted value, or the raw text marked
@@ -281,4 +295,30 @@ def parse_datetimes(raw: pd.Series, naive_tz: dt.tzinfo) -> tuple[pd.Series, pd.
             out.loc[good[~aware].index] = local.astype("datetime64[us, UTC]").to_numpy()
     failed = pd.Series(False, index=raw.index)
     failed.loc[text[~ok].index] = True
+    return out, failed
+
+
+def parse_times(raw: pd.Series, local_tz: dt.tzinfo) -> tuple[pd.Series, pd.Series]:
+    """Times of day (``HH:MM[:SS[.fff]]``, optional offset as ODK writes it) → `datetime.time`
+    in *local_tz* (an offset is converted to local time, then dropped). (values, failed)."""
+    present = raw.notna()
+    text = raw[present].astype(str)
+    ok = text.str.fullmatch(_TIME)
+    out = pd.Series(None, index=raw.index, dtype=object)
+    good = text[ok]
+    failed = pd.Series(False, index=raw.index)
+    failed.loc[text[~ok].index] = True
+    if len(good):
+        # On a fixed day, so the clock can be checked (25:00 fails) and offsets converted.
+        stamp = "2000-01-03T" + good.str.replace(r"^(\d):", r"0\1:", regex=True)
+        aware = good.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$")
+        for mask in (aware, ~aware):
+            if not mask.any():
+                continue
+            parsed = pd.to_datetime(stamp[mask], format="ISO8601", errors="coerce", utc=bool(mask is aware))
+            if mask is aware:
+                parsed = parsed.dt.tz_convert(local_tz)
+            bad = parsed.isna()
+            failed.loc[parsed[bad].index] = True
+            out.loc[parsed[~bad].index] = parsed[~bad].dt.time.to_numpy(dtype=object)
     return out, failed

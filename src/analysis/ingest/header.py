@@ -26,6 +26,8 @@ Header: one row, row 1; no merged cells; no blank header above a column with dat
 Item columns, one per data item of the instrument (note items have none), any order, named by
   - the item name                        q_sat_01
   - or its Kobo group path               grp_a/q_sat_01   (separator '/'; any group names)
+  - or its ODK Central group path        grp_a-q_sat_01   (separator '-'; "remove group names"
+                                         exports use the bare item name)
   - or its exact label, vi or en         Nhìn chung, tôi hài lòng với … (NFC, spaces folded)
   - or Kobo "group label/item label"     Phần II. Hoạt động …/Nhìn chung, tôi hài lòng …
 Answers: choice codes (1…5, 9, yes, CDVC01 …) or choice labels (vi or en; case, NFC/NFD and
@@ -34,52 +36,70 @@ Answers: choice codes (1…5, 9, yes, CDVC01 …) or choice labels (vi or en; ca
   dot; dates as YYYY-MM-DD or dd/mm/yyyy (or Excel date cells); times ISO 8601
   (YYYY-MM-DDTHH:MM:SS[.fff][+07:00]; without offset = Vietnam time).
 Metadata columns (case-insensitive):
-  submission id   _submission_id | _uuid | meta/instanceID ('uuid:' prefix dropped) | ID
+  submission id   _submission_id | _uuid | KEY (Central) | meta/instanceID | meta-instanceID |
+                  instanceID ('uuid:' prefix dropped) | ID
                   (SPSS: submission_id or uuid — SPSS names cannot start with '_').
                   Without one: the unit survey uses the unit code; the member survey gets
                   'row-<sha256 of the answers>-<n>' (then duplicates cannot be recognised).
-  submitted at    _submitted_at | _submission_time (UTC, Kobo) | submission_time | Timestamp |
+  submitted at    _submitted_at | _submission_time (UTC, Kobo) | SubmissionDate (UTC, Central) |
+                  submission_time | Timestamp |
                   Dấu thời gian | Completion time | Thời gian hoàn thành
   duration        _duration_s | _duration | duration_s | duration (seconds, digits) — else
                   end − start from the items with role start/end (Kobo 'start'/'end' columns
                   named after those items, or simply 'start'/'end').
-  ignored         Kobo _id, _index, _validation_status, _status, _submitted_by, __version__,
-                  _notes, _tags, _attachments, _geolocation, formhub/uuid, meta/*, deviceid,
-                  today, username…; Forms Email, Name, Last modified time (listed in the log).
+  review status   _validation_status (Kobo) | ReviewState (Central): by default not approved /
+                  rejected rows are quarantined (rule 'review'), on hold / hasIssues rows are
+                  kept with _flag_review; wave.yaml 'review: {reject: [...], flag: [...]}'.
+  ignored         Kobo _id, _index, _status, _submitted_by, __version__, _notes, _tags,
+                  _attachments, _geolocation, formhub/uuid, meta/*, deviceid, today, username…;
+                  Central SubmitterID, SubmitterName, AttachmentsPresent, AttachmentsExpected,
+                  Status, DeviceID, Edits, FormVersion, meta-*; Forms Email, Name, Last modified
+                  time (all listed in the log).
 Rows: one per submission from row 2; a fully blank row between data rows is dropped and
   counted; trailing blank rows are not rows.
-CSV: comma, semicolon or tab separated (the header line decides); UTF-8 (BOM or not), UTF-16
-  with BOM (tab), or Windows-1258. XLSX: the first sheet. SAV: variables named as above;
-  value labels map to choices; user-missing values are blank unless labelled as a missing
-  choice; SPSS row n is reported as row n + 1 (as if the variable names were row 1).
+CSV: comma, semicolon or tab separated (the header line decides, outside quotes); UTF-8 (BOM
+  or not), UTF-16 with BOM (tab), or Windows-1258. XLSX: the first sheet. ZIP (ODK Central's
+  download): the main table's CSV; repeat tables (PARENT_KEY) and media are not imported
+  (listed in the log). SAV: variables named as above; value labels map to choices;
+  user-missing values are blank unless labelled as a missing choice; date, time and datetime
+  variables may have missing values; SPSS row n is reported as row n + 1 (as if the variable
+  names were row 1).
 """
 
 
 # ============================================================================================
 # Column mapping
 # ============================================================================================
-_ID_ALIASES = ("_submission_id", "submission_id", "_uuid", "uuid", "meta/instanceid", "instanceid", "id")
+# Central's KEY is the submission's id and stays the same when the submission is edited
+# (meta-instanceID then holds the id of the edited version), so it comes before instanceID.
+_ID_ALIASES = ("_submission_id", "submission_id", "_uuid", "uuid", "key", "meta/instanceid", "meta-instanceid",
+               "instanceid", "id")
 _TIME_ALIASES = {
     "_submitted_at": LOCAL_UTC_OFFSET, "submitted_at": LOCAL_UTC_OFFSET,
-    "_submission_time": dt.timezone.utc, "submission_time": dt.timezone.utc,
+    "_submission_time": dt.timezone.utc, "submission_time": dt.timezone.utc, "submissiondate": dt.timezone.utc,
     "timestamp": LOCAL_UTC_OFFSET, "dấu thời gian": LOCAL_UTC_OFFSET,
     "completion time": LOCAL_UTC_OFFSET, "thời gian hoàn thành": LOCAL_UTC_OFFSET,
 }
 _DURATION_ALIASES = ("_duration_s", "duration_s", "_duration", "duration")
 _START_ALIASES = ("start", "start time", "thời gian bắt đầu")
 _END_ALIASES = ("end",)
+#: Review status set on the server (Kobo, Central); what it means is `analysis.ingest.review`.
+_REVIEW_ALIASES = ("_validation_status", "reviewstate")
 _IGNORED = frozenset({
-    "_id", "_index", "_parent_index", "_parent_table_name", "_validation_status", "_status", "_submitted_by",
+    "_id", "_index", "_parent_index", "_parent_table_name", "_status", "_submitted_by",
     "__version__", "_version_", "_version", "_notes", "_tags", "_attachments", "_geolocation", "_xform_id_string",
     "_xform_id", "formhub/uuid", "meta/instancename", "meta/deprecatedid", "meta/rootuuid", "meta/audit", "deviceid",
     "today", "username", "simserial", "subscriberid", "phonenumber", "audit", "email", "email address",
     "địa chỉ email", "name", "tên", "last modified time", "thời gian sửa đổi lần cuối", "_source_file", "_source_row",
+    # ODK Central's own columns (and the bare meta names of its "remove group names" export).
+    "submitterid", "submittername", "attachmentspresent", "attachmentsexpected", "status", "edits", "formversion",
+    "instancename", "deprecatedid",
 })
 
 
 @dataclass(frozen=True)
 class _Target:
-    kind: str  # item | id | time | duration | start | end | ignore
+    kind: str  # item | id | time | duration | start | end | review | ignore
     name: str  # item name, alias, or reason
     tz: dt.tzinfo | None = None
 
@@ -106,6 +126,21 @@ def build_lookup(spec: InstrumentSpec) -> _Lookup:
 
 
 _GROUP_PATH = re.compile(r"((?:[A-Za-z_][A-Za-z0-9_.-]*/)+)([A-Za-z_][A-Za-z0-9_.-]*)")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def _central_item(h: str, names: Mapping[str, str]) -> str | None:
+    """The item of an ODK Central header ``<group>-<group>-<item>`` (groups joined by '-').
+
+    XLSForm names may themselves hold '-', so the longest item name that ends the header
+    behind whole group names wins; None when no split gives an item.
+    """
+    parts = h.split("-")
+    for k in range(1, len(parts)):
+        rest = "-".join(parts[k:])
+        if rest in names and all(_NAME.fullmatch(p) for p in parts[:k]):
+            return rest
+    return None
 
 
 def map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) -> list[_Target | None]:
@@ -121,6 +156,8 @@ def map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) -> 
         grouped = _GROUP_PATH.fullmatch(h)
         if grouped and grouped.group(2) in lookup.names and h not in lookup.names:
             h = grouped.group(2)
+        elif "-" in h and h not in lookup.names and (central := _central_item(h, lookup.names)):
+            h = central
         if h in lookup.names:
             item = lookup.names[h]
             role = spec.item(item).role
@@ -137,7 +174,9 @@ def map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) -> 
             out.append(_Target("start", start[0].name))
         elif low in _END_ALIASES and end:
             out.append(_Target("end", end[0].name))
-        elif low in _IGNORED or low.startswith("meta/"):
+        elif low in _REVIEW_ALIASES:
+            out.append(_Target("review", low))
+        elif low in _IGNORED or low.startswith(("meta/", "meta-")):
             out.append(_Target("ignore", h))
         elif h in lookup.labels:
             out.append(_Target("ambiguous", h))
@@ -149,7 +188,8 @@ def map_header(header: Sequence[str], spec: InstrumentSpec, lookup: _Lookup) -> 
 def resolve_meta_targets(targets: list[_Target | None]) -> list[_Target | None]:
     """Several id/time columns (Kobo has _uuid and meta/instanceID): keep the preferred one."""
     targets = list(targets)
-    for kind, order in (("id", _ID_ALIASES), ("time", tuple(_TIME_ALIASES)), ("duration", _DURATION_ALIASES)):
+    for kind, order in (("id", _ID_ALIASES), ("time", tuple(_TIME_ALIASES)), ("duration", _DURATION_ALIASES),
+                        ("review", _REVIEW_ALIASES)):
         found = [(order.index(t.name), i) for i, t in enumerate(targets) if t and t.kind == kind]
         for _, i in sorted(found)[1:]:
             targets[i] = _Target("ignore", targets[i].name)

@@ -72,6 +72,7 @@ from analysis.ingest.messages import IngestError, Message, error_message
 from analysis.ingest.meta import WaveMeta, resolve_wave_meta, synthetic_marker
 from analysis.ingest.prepare import prepare_wave
 from analysis.ingest.read import RawTable, fold, read_file
+from analysis.ingest.review import DEFAULT_REVIEW, ReviewPolicy
 from analysis.ingest.spec import spec_from_instrument
 from analysis.ingest.store import (
     FLAG_COLUMNS,
@@ -137,6 +138,8 @@ class ImportResult:
     quality_path: Path
     raw_dir: Path
     messages: tuple[Message, ...] = ()
+    #: The review-status policy applied (``review:`` of wave.yaml, or the default).
+    review: Mapping[str, Sequence[str]] = field(default_factory=lambda: DEFAULT_REVIEW.to_mapping())
     failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(FAILURE_COLUMNS)), repr=False)
 
     @property
@@ -246,8 +249,8 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
     # Default fieldwork dates come from the submissions themselves.
     if wave_meta.fieldwork_start is None and len(prepared.data) and prepared.data["_submitted_at"].notna().any():
         local = prepared.data["_submitted_at"].dropna().dt.tz_convert(LOCAL_UTC_OFFSET)
-        wave_meta = WaveMeta(**{**wave_meta.to_mapping(), "fieldwork_start": local.min().date().isoformat(),
-                                "fieldwork_end": local.max().date().isoformat()})
+        wave_meta = dataclasses.replace(wave_meta, fieldwork_start=local.min().date().isoformat(),
+                                        fieldwork_end=local.max().date().isoformat())
         # The stored wave.yaml holds the derived dates, so a rerun compares against them.
         fingerprint = import_fingerprint(shas, wave_meta, res_sha)
 
@@ -288,6 +291,7 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         "imported_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         "fieldwork_start": wave_meta.fieldwork_start, "fieldwork_end": wave_meta.fieldwork_end,
         "speeder_seconds": wave_meta.speeder_seconds, "source": wave_meta.source,
+        "review": wave_meta.review.to_mapping(),
         "resolutions_sha256": res_sha, "input_fingerprint": fingerprint,
         "parquet_sha256": file_sha256(paths["parquet"]), "ingest_format": INGEST_FORMAT_VERSION,
     }
@@ -307,7 +311,7 @@ def import_wave(instrument: str, wave: str, files: Sequence[os.PathLike | str], 
         dropped_resolved=prepared.counts["dropped_resolved"], flags=dict(prepared.flags),
         parquet_path=paths["parquet"], manifest_path=paths["manifest"], quarantine_path=paths["quarantine"],
         quality_path=paths["quality"], raw_dir=raw, messages=(*meta_notes, *prepared.messages),
-        failures=prepared.failures)
+        review=wave_meta.review.to_mapping(), failures=prepared.failures)
 
 
 def _unchanged_result(instrument: str, wave: str, paths: Mapping[str, Path], manifest: Mapping) -> ImportResult:
@@ -324,7 +328,7 @@ def _unchanged_result(instrument: str, wave: str, paths: Mapping[str, Path], man
         dropped_duplicate=manifest.get("dropped_duplicate", 0), dropped_resolved=manifest.get("dropped_resolved", 0),
         flags=dict(manifest.get("flags", {})), parquet_path=paths["parquet"], manifest_path=paths["manifest"],
         quarantine_path=paths["quarantine"], quality_path=paths["quality"], raw_dir=paths["raw"], messages=(msg,),
-        failures=failures)
+        review=dict(manifest.get("review") or DEFAULT_REVIEW.to_mapping()), failures=failures)
 
 
 # ============================================================================================
@@ -339,7 +343,9 @@ def _summary(result: ImportResult) -> list[str]:
         f"  số dòng đọc {result.rows_read} = chấp nhận {result.accepted} + tạm giữ {result.quarantined} + loại {result.dropped}"
         f" (dòng trống {result.dropped_blank}, bản sao trùng {result.dropped_duplicate}, theo tệp quyết định {result.dropped_resolved})",
         f"  flags / đánh dấu: speeders {f.get('_flag_speeder', 0)}, straight-liners {f.get('_flag_straightliner', 0)}, "
-        f"item nonresponse {f.get('_flag_item_nonresponse', 0)}, duplicates kept {f.get('_flag_duplicate', 0)}",
+        f"item nonresponse {f.get('_flag_item_nonresponse', 0)}, duplicates kept {f.get('_flag_duplicate', 0)}, "
+        f"review to check {f.get('_flag_review', 0)}",
+        *(f"  {line}" for line in ReviewPolicy.from_mapping(result.review).describe()),
         f"  data: {result.parquet_path}",
     ]
     if result.quarantined:

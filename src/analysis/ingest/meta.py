@@ -15,6 +15,7 @@ import yaml
 from analysis.ingest import quality
 from analysis.ingest.messages import IngestError, Message, error_message
 from analysis.ingest.read import sniff_format
+from analysis.ingest.review import DEFAULT_REVIEW, ReviewPolicy
 
 __all__ = ["WaveMeta", "synthetic_marker", "resolve_wave_meta"]
 
@@ -33,9 +34,11 @@ class WaveMeta:
     source: str = ""
     straightliner_min_items: int = quality.DEFAULT_STRAIGHTLINER_MIN_ITEMS
     item_nonresponse_threshold: float = quality.DEFAULT_ITEM_NONRESPONSE_THRESHOLD
+    #: Review states (Kobo ``_validation_status``, Central ``ReviewState``) quarantined or flagged.
+    review: ReviewPolicy = DEFAULT_REVIEW
 
     _KEYS = ("instrument", "wave", "instrument_version", "synthetic", "fieldwork_start", "fieldwork_end",
-             "speeder_seconds", "source", "straightliner_min_items", "item_nonresponse_threshold")
+             "speeder_seconds", "source", "straightliner_min_items", "item_nonresponse_threshold", "review")
 
     @classmethod
     def from_mapping(cls, data: Mapping, *, where: str = "wave.yaml") -> "WaveMeta":
@@ -68,10 +71,17 @@ class WaveMeta:
             speeder_seconds=None if speeder is None else float(speeder), source=str(data.get("source") or ""),
             straightliner_min_items=int(data.get("straightliner_min_items", quality.DEFAULT_STRAIGHTLINER_MIN_ITEMS)),
             item_nonresponse_threshold=float(data.get("item_nonresponse_threshold", quality.DEFAULT_ITEM_NONRESPONSE_THRESHOLD)),
+            review=(DEFAULT_REVIEW if data.get("review") is None
+                    else ReviewPolicy.from_mapping(data["review"], where=where)),
         )
 
     def to_mapping(self) -> dict:
-        return {k: getattr(self, k) for k in self._KEYS}
+        out = {k: getattr(self, k) for k in self._KEYS if k != "review"}
+        # The default policy is not written: wave.yaml files and input fingerprints of waves
+        # imported before the policy existed stay the same.
+        if self.review != DEFAULT_REVIEW:
+            out["review"] = self.review.to_mapping()
+        return out
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_mapping(), sort_keys=False, allow_unicode=True)

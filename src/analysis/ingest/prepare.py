@@ -37,6 +37,13 @@ class PreparedWave:
     tables: list[RawTable]
 
 
+#: Export metadata columns and what they become, for the import log.
+_META_WORDS = {
+    "id": ("submission id", "mã phiếu"), "time": ("submitted at", "thời điểm gửi"),
+    "duration": ("duration", "thời lượng"), "review": ("review status", "trạng thái duyệt"),
+}
+
+
 def _places(rows: pd.DataFrame) -> str:
     """``file:row, file:row …`` of *rows* (a slice of the combined frame)."""
     return ", ".join(f"{f}:{r}" for f, r in zip(rows["_source_file"], rows["_source_row"]))
@@ -84,6 +91,13 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
         if header_problems:
             problems.extend(header_problems)
             continue
+        used = [(_META_WORDS[t.kind], fold(table.header[i]))
+                for i, t in enumerate(targets) if t and t.kind in _META_WORDS]
+        if used:
+            messages.append(Message(
+                "info", "system_columns",
+                "export metadata columns used: " + ", ".join(f"{en} ← {h!r}" for (en, _), h in used),
+                "các cột siêu dữ liệu được dùng: " + ", ".join(f"{vi} ← {h!r}" for (_, vi), h in used), name))
         ignored = [fold(table.header[i]) for i, t in enumerate(targets) if t and t.kind == "ignore"]
         if ignored:
             messages.append(Message("info", "ignored_columns", f"export metadata columns not imported: {ignored}",
@@ -102,7 +116,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
         raise IngestError([error_message("empty", "", "no file to import", "không có tệp nào để nhập")])
 
     data = pd.concat(frames, axis=0)
-    for col in ("__id", "__time", "__duration", "__time_tz"):
+    for col in ("__id", "__time", "__duration", "__time_tz", "__review"):
         if col not in data.columns:
             data[col] = None
     for it in spec.items:
@@ -169,6 +183,24 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
     if start and end:
         span = (typed[end[0].name] - typed[start[0].name]).dt.total_seconds()
         duration = duration.where(duration.notna(), span)
+
+    # --- review status set on the server: rejected → quarantine, others flagged -------------------------
+    rejected, review_flag, unknown_states = meta.review.classify(data["__review"])
+    if rejected.any():
+        failures.append(failure_rows(rejected[rejected].index, "_review_status", data["__review"], "review"))
+        where = _places(data.loc[rejected].head(8))
+        messages.append(Message(
+            "info", "review_rejected",
+            f"{int(rejected.sum())} submission(s) rejected in the server's review quarantined ({where})",
+            f"{int(rejected.sum())} phiếu bị từ chối khi duyệt trên máy chủ được tạm giữ ({where})"))
+    if unknown_states:
+        messages.append(Message(
+            "warning", "review_state_unknown",
+            f"review status value(s) {unknown_states} are neither in the review policy nor known Kobo/Central states: "
+            f"those rows are kept unflagged (list them under review: reject or flag in wave.yaml)",
+            f"giá trị trạng thái duyệt {unknown_states} không có trong quy định duyệt và không phải trạng thái "
+            f"của Kobo/Central: các dòng này được giữ, không đánh dấu (hãy ghi vào review: reject hoặc flag "
+            f"trong wave.yaml)"))
 
     # --- duplicates -------------------------------------------------------------------------------
     ids = ids.astype(object).where(ids.notna(), None)
@@ -240,6 +272,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
     out["_flag_item_nonresponse"] = quality.flag_item_nonresponse(acc, scale, missing_codes=missing_codes, applies=applies,
                                                                   threshold=meta.item_nonresponse_threshold)
     out["_flag_duplicate"] = (dup.kept_copy | resolved_keep)[accepted].astype(bool)
+    out["_flag_review"] = review_flag[accepted].astype(bool)
     if meta.speeder_seconds is None:
         messages.append(Message("warning", "no_speeder_floor", "wave.yaml has no speeder_seconds: speeders are not flagged",
                                 "wave.yaml không có speeder_seconds: không đánh dấu phiếu trả lời quá nhanh"))

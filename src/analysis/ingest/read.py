@@ -6,12 +6,14 @@ legacy-font text. Nothing here knows the instrument."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import math
 import os
 import re
 import unicodedata
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,10 +80,50 @@ def read_file(path: os.PathLike | str, *, name: str | None = None) -> RawTable:
                                     "old Excel 97-2003 (.xls) workbooks are not supported: open it in Excel and save as .xlsx",
                                     "không hỗ trợ tệp Excel 97-2003 (.xls): hãy mở bằng Excel và lưu lại dạng .xlsx")])
     if kind == "xlsx":
-        return _read_xlsx(path, name)
+        return _read_xlsx(path, name) if _is_workbook(data) else _read_zip(data, name)
     if kind == "sav":
         return _read_sav(path, name)
     return _read_text(data, name)
+
+
+def _is_workbook(data: bytes) -> bool:
+    """A ZIP that is an Excel workbook (an ODK Central download is a ZIP of CSV files)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = set(zf.namelist())
+    except zipfile.BadZipFile:
+        return True  # not a readable ZIP: the workbook reader names the problem
+    has_csv = any(m.endswith(".csv") for m in members)
+    return "xl/workbook.xml" in members or ("[Content_Types].xml" in members and not has_csv)
+
+
+def _read_zip(data: bytes, name: str) -> RawTable:
+    """ODK Central's "download all": ``<form>.csv`` (one row per submission), a CSV per repeat
+    group (``<form>-<repeat>.csv``, with ``PARENT_KEY``) and ``media/`` attachments. The main
+    table is imported; the rest is listed in the log. The archive member is reported as the sheet."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        members = [m for m in zf.namelist() if not m.endswith("/")]
+        csvs = [m for m in members if m.lower().endswith(".csv") and not m.lower().startswith("media/")]
+        heads = {m: zf.read(m).split(b"\n", 1)[0] for m in csvs}
+        main = [m for m in csvs if b"PARENT_KEY" not in heads[m]]
+        if len(main) != 1:
+            found = ", ".join(csvs) or "none"
+            raise IngestError([error_message(
+                "format", name,
+                f"the ZIP archive must hold exactly one main CSV table (an ODK Central download); CSV files: {found}",
+                f"tệp ZIP phải chứa đúng một bảng CSV chính (tệp tải về từ ODK Central); các tệp CSV: {found}")])
+        table = _read_text(zf.read(main[0]), name)
+    repeats = [m for m in csvs if m != main[0]]
+    others = [m for m in members if m not in csvs]
+    notes = list(table.notes)
+    if repeats or others:
+        notes.append(Message(
+            "info", "other_sheets",
+            f"only {main[0]!r} of the archive is imported; repeat tables {repeats} and {len(others)} other file(s) "
+            f"(attachments) are not",
+            f"chỉ nhập {main[0]!r} trong tệp nén; không nhập các bảng lặp {repeats} và {len(others)} tệp khác "
+            f"(tệp đính kèm)", name))
+    return dataclasses.replace(table, format="zip-csv", sheet=main[0], notes=tuple(notes))
 
 
 def _grid_to_table(grid: list[list[object]], name: str, fmt: str, *, sheet: str = "", encoding: str = "",
@@ -104,13 +146,17 @@ def _grid_to_table(grid: list[list[object]], name: str, fmt: str, *, sheet: str 
     return RawTable(name, fmt, header, cells, rows, sheet=sheet, encoding=encoding, notes=tuple(notes))
 
 
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
 def _read_text(data: bytes, name: str) -> RawTable:
     try:
         text, encoding = vn_encoding.decode_bytes(data, name)
     except vn_encoding.EncodingProblem as exc:
         raise IngestError([error_message("encoding", name, strip_file_prefix(exc.en, name), strip_file_prefix(exc.vi, name))]) from None
     text = text.lstrip("\ufeff")
-    first_line = text.split("\n", 1)[0]
+    # Separators inside quotes ("a;b" in a quoted label) do not count.
+    first_line = _QUOTED.sub("", text.split("\n", 1)[0])
     # The header line decides the separator: Excel "Unicode Text" uses tabs, a vi-VN Excel
     # may write semicolons (its list separator), everything else commas.
     if "\t" in first_line:
@@ -200,15 +246,64 @@ def _read_xlsx(path: Path, name: str) -> RawTable:
 
 
 def _sav_value(v: object) -> str | None:
-    if v is None:
+    """One SPSS value (a value label key, a user-missing value) as text; blank/NaN/NaT → None."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
         return None
     if isinstance(v, float):
-        if math.isnan(v):
-            return None
         return str(int(v)) if v.is_integer() else repr(v)
     if isinstance(v, str):
         return v if v.strip() else None
     return _excel_cell(v)
+
+
+def _sav_column(col: pd.Series) -> np.ndarray:
+    """A column as pyreadstat returns it, as text (None = missing), one pass per column.
+
+    Numbers: whole values without '.0'; DATETIME variables (datetime64, NaT when missing):
+    ISO 8601 without offset (SPSS has no time zone: local time); DATE and TIME variables
+    (date/time objects, NaN when missing): ISO 8601; strings: blank → None.
+    """
+    out = np.full(len(col), None, dtype=object)
+    present = col.notna().to_numpy(dtype=bool)
+    if not present.any():
+        return out
+    if pd.api.types.is_datetime64_any_dtype(col):
+        text = col[present].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.replace(r"\.0+$", "", regex=True)
+        out[present] = text.to_numpy(dtype=object)
+    elif pd.api.types.is_numeric_dtype(col):
+        v = col.to_numpy(dtype="float64")[present]
+        whole = np.isfinite(v) & (v == np.floor(v)) & (np.abs(v) < 2**53)
+        text = np.empty(len(v), dtype=object)
+        text[whole] = pd.Series(v[whole].astype(np.int64)).astype(str).to_numpy(dtype=object)
+        text[~whole] = pd.Series(v[~whole]).map(repr).to_numpy(dtype=object)
+        out[present] = text
+    else:
+        values = col[present]
+        is_text = values.map(type).isin([str]).to_numpy(dtype=bool)
+        text = values.where(~is_text, None).map(_excel_cell, na_action="ignore").astype(object)
+        strings = values[is_text].astype(str)
+        text[is_text] = strings.where(strings.str.strip() != "", None).to_numpy(dtype=object)
+        out[present] = text.to_numpy(dtype=object)
+    return out
+
+
+def _sav_problem(name: str, col: pd.Series, position: int, exc: Exception) -> IngestError:
+    """The first value of *col* that cannot be read as text, with its SPSS row (reported as row + 1)."""
+    row, value = None, None
+    for i, v in enumerate(col.tolist()):  # only on the error path, to name the value
+        try:
+            _sav_value(v)
+        except Exception:  # noqa: BLE001 - any value that fails is the one to name
+            row, value = i + 2, v
+            break
+    where_en = f"row {row}, " if row is not None else ""
+    where_vi = f"dòng {row}, " if row is not None else ""
+    return IngestError([error_message(
+        "sav_value", name,
+        f"{where_en}column {col.name!r} (#{position + 1}): value {value!r} cannot be read "
+        f"({type(exc).__name__}: {exc}); check the variable's format in SPSS (Variable View) and save again",
+        f"{where_vi}cột {col.name!r} (#{position + 1}): không đọc được giá trị {value!r} "
+        f"({type(exc).__name__}: {exc}); hãy kiểm tra định dạng biến trong SPSS (Variable View) rồi lưu lại")])
 
 
 def _read_sav(path: Path, name: str) -> RawTable:
@@ -218,9 +313,19 @@ def _read_sav(path: Path, name: str) -> RawTable:
         df, meta = pyreadstat.read_sav(str(path), user_missing=True, apply_value_formats=False)
     except Exception as exc:  # noqa: BLE001
         raise IngestError([error_message("format", name, f"the SPSS file cannot be read ({exc})", f"không đọc được tệp SPSS ({exc})")]) from None
-    columns = list(df.columns)
-    grid = [columns] + [[_sav_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
-    table = _grid_to_table(grid, name, "sav")
+    columns = [str(c) for c in df.columns]
+    body = {}
+    for i, var in enumerate(df.columns):
+        try:
+            body[i] = _sav_column(df[var])
+        except Exception as exc:  # noqa: BLE001 - named with its row, column and value
+            raise _sav_problem(name, df[var], i, exc) from None
+    cells = pd.DataFrame(body, index=range(len(df)), columns=range(len(columns)), dtype=object)
+    # Trailing rows that are entirely blank are not submissions (as in the other formats).
+    filled = cells.notna().any(axis=1).to_numpy(dtype=bool)
+    last = int(np.nonzero(filled)[0].max()) + 1 if filled.any() else 0
+    cells = cells.iloc[:last].reset_index(drop=True)
+    table = RawTable(name, "sav", tuple(columns), cells, np.arange(2, 2 + last, dtype=np.int64))
     labels: dict[int, dict[str, str]] = {}
     for var, mapping in (meta.variable_value_labels or {}).items():
         labels[columns.index(var)] = {_sav_value(k): str(v) for k, v in mapping.items()}

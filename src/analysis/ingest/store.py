@@ -32,13 +32,14 @@ __all__ = [
 
 
 #: Version of the processed-wave layout written here (stored in the manifest).
-INGEST_FORMAT_VERSION = "1"
+INGEST_FORMAT_VERSION = "2"  # 2: _flag_review; time items as time of day
 
 #: Metadata columns of a processed wave, in order, before the items.
 META_COLUMNS: tuple[str, ...] = ("_submission_id", "_submitted_at", "_duration_s")
 #: Provenance and flag columns, in order, after the items.
 TRAILING_COLUMNS: tuple[str, ...] = ("_source_file", "_source_row")
-FLAG_COLUMNS: tuple[str, ...] = ("_flag_speeder", "_flag_straightliner", "_flag_item_nonresponse", "_flag_duplicate")
+FLAG_COLUMNS: tuple[str, ...] = ("_flag_speeder", "_flag_straightliner", "_flag_item_nonresponse", "_flag_duplicate",
+                                 "_flag_review")
 
 
 def wave_paths(instrument: str, wave: str, data_dir: Path | None) -> dict[str, Path]:
@@ -88,6 +89,8 @@ def _arrow_type(spec_item: ItemSpec | None, column: str) -> pa.DataType:
         return pa.timestamp("us")
     if kind in ("start", "end", "datetime"):
         return pa.timestamp("us", tz="UTC")
+    if kind == "time":
+        return pa.time64("us")
     return pa.string()
 
 
@@ -126,6 +129,8 @@ def quality_table(counts: Mapping[str, int], flags: Mapping[str, int], failures:
         "_flag_straightliner": ("Flagged: same answer to every scale item", "Đánh dấu: chọn cùng một mức cho mọi câu thang đo"),
         "_flag_item_nonresponse": ("Flagged: many items unanswered", "Đánh dấu: bỏ trống nhiều câu"),
         "_flag_duplicate": ("Flagged: kept from duplicate submissions", "Đánh dấu: giữ lại từ các phiếu trùng"),
+        "_flag_review": ("Flagged: review status to check (e.g. on hold, has issues)",
+                         "Đánh dấu: trạng thái duyệt cần xem lại (ví dụ tạm hoãn, có vấn đề)"),
     }
     rows = [(k, counts[k]) for k in ("rows_read", "accepted", "quarantined", "dropped", "dropped_blank",
                                       "dropped_duplicate", "dropped_resolved")]
