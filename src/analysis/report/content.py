@@ -581,7 +581,8 @@ def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: boo
     blocks = [{"type": "paragraph", "text": unicodedata.normalize("NFC", line), "style": "subtitle"}
               for line in lines] + docx_blocks(run_dir, lang)
     target = run_dir / "report.docx"
-    docx_report.build_docx(_to_docx_model(blocks, docx_report), target, title=title, synthetic=synthetic, lang=lang)
+    docx_report.build_docx(_to_docx_model(blocks, docx_report), target, title=title, synthetic=synthetic, lang=lang,
+                           toc=True)
     return target
 
 
@@ -609,7 +610,7 @@ def _to_docx_model(blocks: Sequence[dict], docx_report: Any) -> list:
         elif kind == "table":
             data = pd.DataFrame(block["rows"], columns=block["columns"])
             out.append(docx_report.Table(data, block.get("title", block["caption"]), block.get("source"),
-                                         block.get("note"), landscape=len(block["columns"]) > 7))
+                                         block.get("note")))  # landscape only where no portrait size fits
         elif kind == "figure":
             out.append(docx_report.Figure(block["path"], block.get("title", block["caption"]), block.get("source"),
                                           block.get("note")))

@@ -46,6 +46,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
+import shutil
+import subprocess
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +68,7 @@ from analysis.report.tables import FIXED_TIMESTAMP, format_number, normalise_oox
 
 __all__ = [
     "BANNER",
+    "BANNERS",
     "Appendix",
     "Block",
     "Bullets",
@@ -76,11 +80,16 @@ __all__ = [
     "Table",
     "blocks_from_json",
     "build_docx",
+    "protect_symbols",
+    "text_width_pt",
 ]
 
-#: The banner on every page of a report built from synthetic data (both languages on purpose:
-#: the file may be forwarded to a reader of the other language).
-BANNER = "DỮ LIỆU MÔ PHỎNG — synthetic data"
+#: The banner on every page of a report built from synthetic data, in the report's language
+#: (a Vietnamese reader should not meet English words in a Vietnamese document's header).
+BANNERS = {"vi": "DỮ LIỆU MÔ PHỎNG — không phải kết quả khảo sát thật",
+           "en": "SYNTHETIC DATA — not real survey results"}
+#: The Vietnamese banner (the default report language).
+BANNER = BANNERS["vi"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,8 @@ class Table:
     note: str | None = None
     decimals: int | Mapping[str, int] | None = None
     column_labels: Mapping[str, str] = field(default_factory=dict)
-    landscape: bool = False
+    #: None: a landscape page only when no portrait font size fits the cells (`plan_table`)
+    landscape: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -301,14 +311,14 @@ def _add_field(paragraph: Any, instruction: str, placeholder: str) -> None:
     run_with(end)
 
 
-def _banner(paragraph: Any) -> None:
-    run = paragraph.add_run(BANNER)
+def _banner(paragraph: Any, lang: str) -> None:
+    run = paragraph.add_run(BANNERS[lang])
     run.bold = True
     run.font.color.rgb = RGBColor(0xB0, 0x00, 0x00)
     _set_fonts(run._r, LAYOUT.font, LAYOUT.note_pt)
 
 
-def _headers(section: Any, *, synthetic: bool, first_page_differs: bool) -> None:
+def _headers(section: Any, *, synthetic: bool, first_page_differs: bool, lang: str = "vi") -> None:
     """Page number at the top centre from page 2; the banner on every page when synthetic."""
     section.different_first_page_header_footer = first_page_differs
     section.header.is_linked_to_previous = False
@@ -321,7 +331,7 @@ def _headers(section: Any, *, synthetic: bool, first_page_differs: bool) -> None
         # style "Header", not the Normal default: Normal is justified with a first-line indent
         bp = header.add_paragraph(style="Header")
         bp.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _banner(bp)
+        _banner(bp, lang)
     if first_page_differs:
         first = section.first_page_header
         first.is_linked_to_previous = False
@@ -329,7 +339,7 @@ def _headers(section: Any, *, synthetic: bool, first_page_differs: bool) -> None
         fp.text = ""
         fp.alignment = WD_ALIGN_PARAGRAPH.CENTER
         if synthetic:
-            _banner(fp)
+            _banner(fp, lang)
 
 
 def _text_width_cm(section: Any) -> float:
@@ -347,7 +357,7 @@ def _text_height_cm(section: Any) -> float:
 def _paragraph(doc: Any, text: str, *, style: str | None = None, indent: bool = True, align: str = "justify",
                italic: bool = False, bold: bool = False, size: float | None = None) -> Any:
     p = doc.add_paragraph(style=style)
-    run = p.add_run(_nfc(text))
+    run = p.add_run(protect_symbols(_nfc(text)))
     run.italic = italic or None
     run.bold = bold or None
     if size is not None:
@@ -395,56 +405,219 @@ def _repeat_header(row: Any) -> None:
     trpr.append(el)
 
 
-def _table(doc: Any, block: Table, number: int, lang: str) -> None:
+# ------------------------------------------------------------------------------------------
+# table layout: column widths from the text the cells really hold
+
+
+#: Cell padding left and right (twips), written into every table so the widths below hold.
+_CELL_MARGIN_TW = 57  # 1 mm
+#: Font sizes a table may be set in, largest first; a table too wide at the smallest portrait
+#: size goes onto a landscape page (the only reason for one).
+_PORTRAIT_SIZES = (11.0, 10.0, 9.0)
+_LANDSCAPE_SIZES = (10.0, 9.0, 8.0)
+#: Measured widths are multiplied by this (rounding in the layout engine, kerning, bold glyphs
+#: of a substitute font): a column exactly as wide as its longest word may still break it.
+_SAFETY = 1.06
+_NUMBER_CELL = re.compile(r"[\s\d.,:;%/()+\-\u2212\u2013\u2014<>=≤≥x]*(?:\s(?:đến|to)\s[\s\d.,%()+\-\u2212]*)?")
+_FONT_CACHE: dict[bool, Any] = {}
+
+
+def _font(bold: bool) -> Any:
+    """The TrueType font LibreOffice will set the table in (fontconfig's match for the layout
+    font: Times New Roman, or its metric twin Liberation Serif), or None without fontconfig."""
+    if bold not in _FONT_CACHE:
+        font = None
+        exe = shutil.which("fc-match")
+        if exe:
+            try:
+                out = subprocess.run([exe, "-f", "%{file}", f"{LAYOUT.font}:{'bold' if bold else 'regular'}"],
+                                     capture_output=True, text=True, timeout=30).stdout.strip()
+                from PIL import ImageFont
+
+                font = ImageFont.truetype(out, 1000) if out else None
+            except (OSError, subprocess.SubprocessError, ImportError):
+                font = None
+        _FONT_CACHE[bold] = font
+    return _FONT_CACHE[bold]
+
+
+def text_width_pt(text: str, size_pt: float, *, bold: bool = False) -> float:
+    """Width of *text* set in the layout font at *size_pt* (points).
+
+    Measured with the font's own advance widths; without the font file, a conservative 0.6 em
+    per character (Times averages about 0.45 em).
+
+    Examples
+    --------
+    >>> 0 < text_width_pt("3,62", 11) < text_width_pt("3,62 (3,50–3,74)", 11)
+    True
+    """
+    font = _font(bold)
+    if font is None:
+        return 0.6 * size_pt * len(text)
+    return float(font.getlength(text)) * size_pt / 1000.0
+
+
+def _is_number_cell(text: str) -> bool:
+    """A cell that reads as one number (``3,62 (3,50–3,74)``, ``54/103``, ``−0,08 đến 0,16``):
+    it must never wrap, so its whole text is one unbreakable token for the column width."""
+    return bool(text) and any(ch.isdigit() for ch in text) and _NUMBER_CELL.fullmatch(text) is not None
+
+
+def _tokens(text: str) -> list[str]:
+    """The pieces a line may break between: words (split at spaces), a number cell whole."""
+    if _is_number_cell(text):
+        return [text]
+    return text.split()
+
+
+@dataclass(frozen=True)
+class _TablePlan:
+    landscape: bool
+    size_pt: float
+    widths_pt: tuple[float, ...]
+
+
+def _column_need(texts: Sequence[str], header: str, size: float) -> tuple[float, float]:
+    """(narrowest width that breaks no word, width that sets the longest cell on one line), in
+    points, padding included."""
+    pad = 2 * _CELL_MARGIN_TW / 20
+    words = [text_width_pt(t, size) for cell in texts for t in _tokens(cell)]
+    head = [text_width_pt(t, size, bold=True) for t in header.split()]
+    narrow = max([*words, *head, size]) * _SAFETY + pad
+    whole = max([text_width_pt(c, size) for c in texts] + [text_width_pt(header, size, bold=True) / 2, size])
+    return narrow, max(narrow, whole * _SAFETY + pad)
+
+
+def _plan_table(cells: Sequence[Sequence[str]], headers: Sequence[str], *, portrait_pt: float,
+                landscape_pt: float, landscape: bool | None) -> _TablePlan:
+    """Font size, orientation and column widths of a table.
+
+    Each column is at least as wide as its longest unbreakable token (a word, a header word, a
+    whole number cell) in the size used, so no cell breaks a word or a number; the room left is
+    shared in proportion to what each column would need to set its longest cell on one line.
+    The largest size that fits portrait wins; only a table that fits no portrait size goes
+    landscape (``landscape=True`` forces it, ``False`` forbids it).
+    """
+    options = ([] if landscape is True else [(False, s) for s in _PORTRAIT_SIZES]) + \
+              ([] if landscape is False else [(True, s) for s in _LANDSCAPE_SIZES])
+    columns = list(zip(*cells)) if cells else [() for _ in headers]
+    for is_land, size in options:
+        width = landscape_pt if is_land else portrait_pt
+        needs = [_column_need(col, head, size) for col, head in zip(columns, headers)]
+        narrow = [n for n, _ in needs]
+        if sum(narrow) <= width:
+            return _TablePlan(is_land, size, _share(needs, width))
+    # too wide even so: the smallest size, columns cut in proportion (some words will break)
+    is_land, size = options[-1]
+    width = landscape_pt if is_land else portrait_pt
+    needs = [_column_need(col, head, size) for col, head in zip(columns, headers)]
+    total = sum(n for n, _ in needs)
+    return _TablePlan(is_land, size, tuple(n * width / total for n, _ in needs))
+
+
+def _share(needs: Sequence[tuple[float, float]], width: float) -> tuple[float, ...]:
+    """Widths: each column its narrow width, the rest of *width* towards its one-line width."""
+    narrow = [n for n, _ in needs]
+    extra = [w - n for n, w in needs]
+    room = width - sum(narrow)
+    if sum(extra) <= room:  # every cell on one line: the table is only as wide as that
+        return tuple(w for _, w in needs)
+    return tuple(n + room * e / sum(extra) for n, e in zip(narrow, extra))
+
+
+def _set_table_xml(t: Any, widths_pt: Sequence[float]) -> None:
+    """Fixed layout, the table's width, its grid and cell margins: LibreOffice and Word then use
+    these widths instead of re-computing their own."""
+    tbl_pr = t._tbl.tblPr
+    for tag in ("w:tblLayout", "w:tblCellMar", "w:tblW"):
+        for el in tbl_pr.findall(qn(tag)):
+            tbl_pr.remove(el)
+    tw = [int(round(w * 20)) for w in widths_pt]
+    tbl_w = OxmlElement("w:tblW")
+    tbl_w.set(qn("w:w"), str(sum(tw)))
+    tbl_w.set(qn("w:type"), "dxa")
+    tbl_pr.append(tbl_w)
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    tbl_pr.append(layout)
+    mar = OxmlElement("w:tblCellMar")
+    for side, value in (("top", 0), ("left", _CELL_MARGIN_TW), ("bottom", 0), ("right", _CELL_MARGIN_TW)):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:w"), str(value))
+        el.set(qn("w:type"), "dxa")
+        mar.append(el)
+    tbl_pr.append(mar)
+    t.autofit = False
+    for column, w in zip(t.columns, tw):
+        column.width = Twips(w)
+        for cell in column.cells:
+            cell.width = Twips(w)
+
+
+def _cant_split(row: Any) -> None:
+    el = OxmlElement("w:cantSplit")
+    el.set(qn("w:val"), "true")
+    row._tr.get_or_add_trPr().append(el)
+
+
+def _table_texts(block: Table, lang: str) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    df = block.data
+    headers = [_nfc(block.column_labels.get(c, c)) for c in df.columns]
+    rows = []
+    for row in df.itertuples(index=False, name=None):
+        out = []
+        for col, v in zip(df.columns, row):
+            d = block.decimals.get(col) if isinstance(block.decimals, Mapping) else block.decimals
+            out.append(_cell_text(v, d, lang))
+        rows.append(out)
+    return headers, rows
+
+
+def plan_table(block: Table, lang: str = "vi") -> _TablePlan:
+    """Orientation, font size and column widths (points) the DOCX will use for *block*."""
+    headers, rows = _table_texts(block, lang)
+    portrait = (LAYOUT.page_width_mm - LAYOUT.margin_left_mm - LAYOUT.margin_right_mm) / 25.4 * 72
+    landscape = (LAYOUT.page_height_mm - LAYOUT.margin_left_mm - LAYOUT.margin_right_mm) / 25.4 * 72
+    return _plan_table([[t for t, _ in r] for r in rows], headers, portrait_pt=portrait, landscape_pt=landscape,
+                       landscape=block.landscape)
+
+
+def _table(doc: Any, block: Table, number: int, lang: str, plan: _TablePlan) -> None:
     words = _WORDS[lang]
     cap = doc.add_paragraph(style="Caption")
-    cap.add_run(f"{words['table']} {number}. {_nfc(block.caption)}")
+    cap.add_run(f"{words['table']} {number}. {protect_symbols(_nfc(block.caption))}")
     cap.paragraph_format.keep_with_next = True
     df = block.data
+    headers, rows = _table_texts(block, lang)
     t = doc.add_table(rows=1, cols=len(df.columns))
     t.style = doc.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
     numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns}
-    for cell, col in zip(t.rows[0].cells, df.columns):
+    size = Pt(plan.size_pt) if plan.size_pt != LAYOUT.table_pt else None
+    for cell, head in zip(t.rows[0].cells, headers):
         cell.text = ""
         p = cell.paragraphs[0]
         p.style = doc.styles["No Spacing"]
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        p.add_run(_nfc(block.column_labels.get(col, col))).bold = True
+        run = p.add_run(head)
+        run.bold = True
+        if size is not None:
+            run.font.size = size
     _repeat_header(t.rows[0])
-    _column_widths(t, df, block, lang, _text_width_cm(doc.sections[-1]))
-    for row in df.itertuples(index=False, name=None):
-        cells = t.add_row().cells
-        for cell, col, v in zip(cells, df.columns, row):
-            d = block.decimals.get(col) if isinstance(block.decimals, Mapping) else block.decimals
-            text, is_num = _cell_text(v, d, lang)
+    _cant_split(t.rows[0])
+    for row in rows:
+        new = t.add_row()
+        _cant_split(new)  # a row is read whole: never half on one page, half on the next
+        for cell, col, (text, is_num) in zip(new.cells, df.columns, row):
             p = cell.paragraphs[0]
             p.style = doc.styles["No Spacing"]
-            p.add_run(text)
+            run = p.add_run(text)
+            if size is not None:
+                run.font.size = size
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT if (is_num or numeric[col]) else WD_ALIGN_PARAGRAPH.LEFT
+    _set_table_xml(t, plan.widths_pt)
     _source_note(doc, block.source, block.note, words)
-
-
-def _column_widths(t: Any, df: pd.DataFrame, block: Table, lang: str, width_cm: float) -> None:
-    """Share the text width by content: a long label column gets room, codes and numbers less.
-
-    Without this, Word and LibreOffice give every column the same width, which squeezes a
-    sentence column (the scorecard's basis) into a narrow strip and pushes wide tables off the
-    page. Each column's weight is its longest cell (header words count less: they wrap),
-    between 4 and 40 characters.
-    """
-    weights = []
-    for col in df.columns:
-        header = max((len(w) for w in str(block.column_labels.get(col, col)).split()), default=1)
-        cells = [len(_cell_text(v, None, lang)[0]) for v in df[col]]
-        weights.append(min(max([header + 3, *cells, 5]), 40))
-    total = float(sum(weights)) or 1.0
-    t.autofit = False
-    for j, column in enumerate(t.columns):
-        w = Cm(width_cm * weights[j] / total)
-        column.width = w
-        for cell in column.cells:
-            cell.width = w
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -470,7 +643,7 @@ def _figure(doc: Any, block: Figure, number: int, lang: str, max_width_cm: float
         width_cm = max_height_cm * px_w / px_h  # a tall chart (e.g. 103 units) must fit on one page
     p.add_run().add_picture(str(path), width=Cm(width_cm))
     cap = doc.add_paragraph(style="Caption")
-    cap.add_run(f"{words['figure']} {number}. {_nfc(block.caption)}")
+    cap.add_run(f"{words['figure']} {number}. {protect_symbols(_nfc(block.caption))}")
     _source_note(doc, block.source, block.note, words)
 
 
@@ -482,6 +655,131 @@ def _new_section(doc: Any, *, landscape: bool, synthetic: bool) -> None:
     section.header.is_linked_to_previous = True
 
 
+#: Heading levels listed in the table of contents.
+_TOC_LEVELS = 2
+_TOC_WORDS = {"vi": "MỤC LỤC", "en": "CONTENTS"}
+#: Hyphens inside a document symbol ("04-ĐA/ĐUK", "30/2020/NĐ-CP", "36-HD/VPTW"): a line must not
+#: break there, so they become non-breaking hyphens (U+2011; Times and Liberation Serif have it).
+_SYMBOL = re.compile(r"(?<![\w/])\d+(?:/\d{4})?[-/][A-ZĐ]{1,6}(?:[-/][A-ZĐ]{1,8})+(?![\w-])")
+
+
+def protect_symbols(text: str) -> str:
+    """*text* with the hyphens of document symbols made non-breaking (U+2011).
+
+    Examples
+    --------
+    >>> protect_symbols("Đề án 04-ĐA/ĐUK; Nghị định 30/2020/NĐ-CP; Hướng dẫn 36-HD/VPTW") == (
+    ...     "Đề án 04\u2011ĐA/ĐUK; Nghị định 30/2020/NĐ\u2011CP; Hướng dẫn 36\u2011HD/VPTW")
+    True
+    >>> protect_symbols("2023-2025, đoàn viên - hội viên")
+    '2023-2025, đoàn viên - hội viên'
+    """
+    return _SYMBOL.sub(lambda m: m.group(0).replace("-", "\u2011"), text)
+
+
+def _toc_entries(blocks: Sequence[Block]) -> list[tuple[int, str, str]]:
+    """(level, text, bookmark) of every heading the table of contents lists, in order."""
+    out = []
+    for block in blocks:
+        if isinstance(block, Heading) and block.level <= _TOC_LEVELS:
+            out.append((block.level, protect_symbols(_nfc(block.text))))
+        elif isinstance(block, Appendix):
+            out.append((1, protect_symbols(_nfc(block.title))))
+    return [(level, text, f"_Toc{i + 1:06d}") for i, (level, text) in enumerate(out)]
+
+
+def _bookmark(paragraph: Any, name: str) -> None:
+    number = name.removeprefix("_Toc").lstrip("0") or "0"
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), number)
+    start.set(qn("w:name"), name)
+    end = OxmlElement("w:bookmarkEnd")
+    end.set(qn("w:id"), number)
+    paragraph._p.insert(1 if paragraph._p.pPr is not None else 0, start)
+    paragraph._p.append(end)
+
+
+def _fld(paragraph: Any, kind: str, instruction: str | None = None, size: float | None = None) -> None:
+    run = paragraph.add_run()
+    _set_fonts(run._r, LAYOUT.font, size)
+    if instruction is not None:
+        el = OxmlElement("w:instrText")
+        el.set(qn("xml:space"), "preserve")
+        el.text = f" {instruction} "
+    else:
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+    run._r.append(el)
+
+
+def _toc_styles(doc: Any, lang: str) -> None:
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.enum.text import WD_TAB_ALIGNMENT, WD_TAB_LEADER
+
+    width = Mm(LAYOUT.page_width_mm - LAYOUT.margin_left_mm - LAYOUT.margin_right_mm - 1)
+    for level in range(1, _TOC_LEVELS + 1):
+        name = f"toc {level}"
+        st = doc.styles[name] if name in [s.name for s in doc.styles] else \
+            doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+        st.base_style = doc.styles["Normal"]
+        # 12 pt, single-spaced: the contents of a long report fit on the title page
+        _style(doc, name, size=LAYOUT.note_pt, bold=level == 1, align=WD_ALIGN_PARAGRAPH.LEFT, indent_cm=0,
+               after=0, lang_tag="vi-VN" if lang == "vi" else "en-GB")
+        st.paragraph_format.line_spacing = 1.0
+        st.paragraph_format.left_indent = Cm(0.8 * (level - 1))
+        st.paragraph_format.tab_stops.add_tab_stop(width, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.DOTS)
+
+
+def _toc(doc: Any, entries: Sequence[tuple[int, str, str]], lang: str) -> None:
+    """"MỤC LỤC" and one line per heading, its page number a ``PAGEREF`` field to the heading's
+    bookmark.
+
+    Why not a Word ``TOC`` field: LibreOffice's headless PDF export never updates one, and it
+    drops the page-number fields inside a stored TOC result (tried: entries without numbers).
+    Written out here, the entries come from the same headings, and the page numbers are left
+    to ``PAGEREF`` fields, which LibreOffice computes at layout time and Word updates on
+    opening (``w:updateFields`` in the settings, `_update_fields_on_open`).
+    """
+    if not entries:
+        return
+    _toc_styles(doc, lang)
+    head = _paragraph(doc, _TOC_WORDS[lang], indent=False, align="center", bold=True)
+    head.paragraph_format.keep_with_next = True
+    head.paragraph_format.space_before = Pt(12)
+    for level, text, mark in entries:
+        p = doc.add_paragraph(style=f"toc {level}")
+        r = p.add_run(text)
+        _set_fonts(r._r, LAYOUT.font)
+        p.add_run("\t")
+        _fld(p, "begin")
+        _fld(p, "", f"PAGEREF {mark} \\h")
+        _fld(p, "separate")
+        p.add_run("")
+        _fld(p, "end")
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+
+
+def _update_fields_on_open(doc: Any) -> None:
+    """Ask Word to update the fields (the contents' page numbers) when the file is opened."""
+    settings = doc.settings.element
+    for el in settings.findall(qn("w:updateFields")):
+        settings.remove(el)
+    el = OxmlElement("w:updateFields")
+    el.set(qn("w:val"), "true")
+    # its place in CT_Settings' sequence: before these (Word rejects elements out of order)
+    after = {qn(f"w:{t}") for t in ("hdrShapeDefaults", "footnotePr", "endnotePr", "compat", "docVars", "rsids",
+                                   "attachedSchema", "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats",
+                                   "doNotAutoCompressPictures", "forceUpgrade", "captions", "readModeInkLockDown",
+                                   "smartTagType", "schemaLibrary", "shapeDefaults", "doNotEmbedSmartTags",
+                                   "decimalSymbol", "listSeparator")}
+    after.add("{http://schemas.openxmlformats.org/officeDocument/2006/math}mathPr")
+    later = next((child for child in settings if child.tag in after), None)
+    if later is None:
+        settings.append(el)
+    else:
+        later.addprevious(el)
+
+
 def build_docx(
     blocks: Sequence[Block],
     path: str | Path,
@@ -491,6 +789,7 @@ def build_docx(
     lang: str = "vi",
     subtitle: str | None = None,
     place_date: str | None = None,
+    toc: bool = False,
 ) -> Path:
     """Write the report as DOCX.
 
@@ -509,6 +808,10 @@ def build_docx(
     subtitle, place_date : str, optional
         A line under the title, and a right-aligned italic line such as
         "Nghệ An, ngày 24 tháng 3 năm 2025" (see :func:`analysis.report.tables.format_date`).
+    toc : bool
+        A table of contents after the title block (`_toc`): the headings of levels 1–2 (and the
+        appendices), each with a ``PAGEREF`` field for its page number, so the numbers are right
+        in LibreOffice's PDF and in Word.
 
     Returns
     -------
@@ -521,23 +824,34 @@ def build_docx(
     _setup_styles(doc, lang)
     first = doc.sections[0]
     _page(first)
-    _headers(first, synthetic=synthetic, first_page_differs=True)
+    _headers(first, synthetic=synthetic, first_page_differs=True, lang=lang)
     if place_date:
         _paragraph(doc, place_date, indent=False, align="right", italic=True)
-    doc.add_paragraph(_nfc(title).upper(), style="Title")
+    doc.add_paragraph(protect_symbols(_nfc(title).upper()), style="Title")
     if subtitle:
         _paragraph(doc, subtitle, indent=False, align="center", bold=True)
+    headings = _toc_entries(blocks)
+    if toc:
+        _update_fields_on_open(doc)
+    toc_pending = toc  # after the title lines, before the first heading
+    marks = iter(headings)
     n_table = n_figure = 0
     landscape_open = False
     for block in blocks:
-        wants_landscape = isinstance(block, Table) and block.landscape
+        plan = plan_table(block, lang) if isinstance(block, Table) else None
+        wants_landscape = bool(plan and plan.landscape)
+        if toc_pending and isinstance(block, (Heading, Appendix)):
+            _toc(doc, headings, lang)
+            toc_pending = False
         if wants_landscape != landscape_open:
             _new_section(doc, landscape=wants_landscape, synthetic=synthetic)
             landscape_open = wants_landscape
         if isinstance(block, Heading):
             if not 1 <= block.level <= 3:
                 raise ValueError(f"build_docx: heading level {block.level} for {block.text!r}; use 1–3")
-            doc.add_paragraph(_nfc(block.text), style=f"Heading {block.level}")
+            p = doc.add_paragraph(protect_symbols(_nfc(block.text)), style=f"Heading {block.level}")
+            if block.level <= _TOC_LEVELS:
+                _bookmark(p, next(marks)[2])
         elif isinstance(block, Paragraph):
             _paragraph(doc, block.text, indent=block.indent, align=block.align, italic=block.italic, bold=block.bold)
         elif isinstance(block, Bullets):
@@ -545,7 +859,7 @@ def build_docx(
                 _paragraph(doc, f"- {item}")
         elif isinstance(block, Table):
             n_table += 1
-            _table(doc, block, n_table, lang)
+            _table(doc, block, n_table, lang, plan)
         elif isinstance(block, Figure):
             n_figure += 1
             _figure(doc, block, n_figure, lang, _text_width_cm(doc.sections[-1]), _text_height_cm(doc.sections[-1]) - 3)
@@ -553,7 +867,8 @@ def build_docx(
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         elif isinstance(block, Appendix):
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-            doc.add_paragraph(_nfc(block.title), style="Heading 1")
+            p = doc.add_paragraph(protect_symbols(_nfc(block.title)), style="Heading 1")
+            _bookmark(p, next(marks)[2])
             for text in block.paragraphs:
                 _paragraph(doc, text)
         else:
@@ -609,7 +924,7 @@ def blocks_from_json(spec: Iterable[Mapping[str, Any]] | str | Path, *, base_dir
             else:
                 raise ValueError(f"blocks_from_json: element {i} (table {el.get('caption')!r}) needs 'records' or 'csv'")
             out.append(Table(data, el["caption"], el.get("source"), el.get("note"), el.get("decimals"),
-                             el.get("column_labels", {}), bool(el.get("landscape", False))))
+                             el.get("column_labels", {}), el.get("landscape")))
         elif kind == "figure":
             out.append(Figure(base / el["path"], el["caption"], el.get("source"), el.get("note")))
         elif kind == "page_break":
