@@ -150,7 +150,7 @@ def test_the_exploratory_notebook_compares_only_comparable_scales(v2_report):
 
     from analysis import config
 
-    root = v2_report.parents[2]
+    root = v2_report.parents[3]  # <root>/reports/member/<wave>/<lang>
     out = root / "start_here.ipynb"
     notebook = config.PROJECT_ROOT / "notebooks" / "exploratory" / "01_start_here.ipynb"  # not in the demo copy
     env_before = os.environ.get("ANALYSIS_PROJECT_ROOT")
