@@ -15,6 +15,7 @@ row, which the tests compare against.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -23,6 +24,8 @@ from scipy import sparse
 __all__ = [
     "Calibration",
     "CalibrationPlan",
+    "BlockCells",
+    "BlockColumns",
     "DomainColumns",
     "indicator_matrix",
     "poststratify_residual",
@@ -93,6 +96,52 @@ class DomainColumns:
 
 
 @dataclass(frozen=True, eq=False)
+class BlockColumns:
+    """Linearised values of many variables by domain: column ``v * n_domains + d`` holds
+    ``values[i, v]`` for the rows ``i`` of domain ``d`` (``domain[i]``; -1: no column).
+
+    The form of many means by the same domains (`analysis.stats.design.SurveyDesign.mean` with a
+    list): one dense ``n x V`` block instead of ``V`` separate `DomainColumns`, so the
+    calibration shifts of every variable come from one sparse product per term.
+    """
+
+    values: np.ndarray  # n x V, 0 where a row adds nothing
+    domain: np.ndarray  # n, -1 for rows in no domain (their values must be 0)
+    n_domains: int
+
+    @property
+    def width(self) -> int:
+        return self.values.shape[1] * self.n_domains
+
+    def by_key(self, key: np.ndarray, k: int, a: np.ndarray | None = None) -> np.ndarray:
+        """``sum_i a_i values[i]`` by (``key[i]``, domain): (k x n_domains x V); ``a=None``: ones."""
+        rows = np.flatnonzero(self.domain >= 0)
+        data = np.ones(len(rows)) if a is None else a[rows]
+        ind = sparse.csr_matrix(
+            (data, (key[rows] * self.n_domains + self.domain[rows], rows)),
+            shape=(k * self.n_domains, len(self.domain)),
+        )
+        return np.asarray(ind @ self.values).reshape(k, self.n_domains, -1)
+
+    def group_sum(self, codes: np.ndarray, k: int, a: np.ndarray) -> np.ndarray:
+        """``sum_i a_i x_i`` by category: (k x width), as `DomainColumns.group_sum`."""
+        return self.by_key(codes, k, a).transpose(0, 2, 1).reshape(k, self.width)
+
+
+@dataclass(frozen=True, eq=False)
+class BlockCells:
+    """Rows grouped by (stratum, domain, category of each calibration term), for designs whose
+    rows are PSUs: ``to_cell`` (cells x rows, CSC: one pass over the rows) sums rows into cells,
+    and each cell's stratum, domain and categories say which of the variance's sums it enters."""
+
+    to_cell: sparse.csc_matrix
+    stratum: np.ndarray
+    domain: np.ndarray
+    categories: tuple[np.ndarray, ...]
+    n_domains: int
+
+
+@dataclass(frozen=True, eq=False)
 class CalibrationPlan:
     """Calibration steps as terms ``psw_j * shift_j[codes_j]`` subtracted from the linearised
     values, with the small cross tables the shifts need (R's svyrecvar, done on sums)."""
@@ -101,8 +150,38 @@ class CalibrationPlan:
     sizes: tuple[int, ...]
     psw: tuple[np.ndarray, ...]
     steps: tuple[tuple[str, tuple[int, ...], np.ndarray, tuple[np.ndarray, ...]], ...]
-    psu_by_category: sparse.csr_matrix  # n_psu x (sum of category counts), psw sums
+    psu: np.ndarray  # each row's PSU
+    n_psu: int
     cross: dict[tuple[int, int], np.ndarray]
+
+    @cached_property
+    def psu_by_category(self) -> sparse.csr_matrix:
+        """n_psu x (sum of category counts): psw sums by PSU and category (built when first used:
+        at 1M rows it is the plan's slowest part, and `Design.block_variance` rarely needs it)."""
+        offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        codes = self.codes
+        n = len(self.psu)
+        if codes and self.n_psu == n and np.array_equal(self.psu, np.arange(n)):
+            # Rows are PSUs: one entry per term and row, columns already in order (no sort).
+            k = len(codes)
+            return sparse.csr_matrix(
+                (
+                    np.column_stack(self.psw).ravel(),
+                    np.column_stack([c + o for c, o in zip(codes, offsets, strict=False)]).ravel(),
+                    np.arange(0, k * n + 1, k),
+                ),
+                shape=(n, int(offsets[-1])),
+            )
+        return sparse.csr_matrix(
+            (
+                np.concatenate(self.psw) if self.psw else np.zeros(0),
+                (
+                    np.tile(self.psu, len(codes)),
+                    np.concatenate([c + o for c, o in zip(codes, offsets, strict=False)]) if codes else np.zeros(0),
+                ),
+            ),
+            shape=(self.n_psu, int(offsets[-1])),
+        )
 
     @classmethod
     def build(cls, calibrations: tuple[Calibration, ...], psu: np.ndarray, n_psu: int) -> CalibrationPlan:
@@ -133,18 +212,7 @@ class CalibrationPlan:
                     for c, k in zip(cal.codes, cal.n_categories, strict=True)
                 )
             steps.append((cal.kind, tuple(idx), a, denom))
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-        wpk = sparse.csr_matrix(
-            (
-                np.concatenate(psw) if psw else np.zeros(0),
-                (
-                    np.tile(psu, len(codes)),
-                    np.concatenate([c + o for c, o in zip(codes, offsets, strict=False)]) if codes else np.zeros(0),
-                ),
-            ),
-            shape=(n_psu, int(offsets[-1])),
-        )
-        return cls(tuple(codes), tuple(sizes), tuple(psw), tuple(steps), wpk, {})
+        return cls(tuple(codes), tuple(sizes), tuple(psw), tuple(steps), psu, n_psu, {})
 
     def _cross(self, j: int, r: int, a: np.ndarray) -> np.ndarray:
         """``sum a_i psw_r,i`` by (category of term j, category of term r); cached."""
@@ -157,14 +225,29 @@ class CalibrationPlan:
             self.cross[(j, r)] = flat.reshape(self.sizes[j], self.sizes[r])
         return self.cross[(j, r)]
 
-    def shifts(self, lin: DomainColumns) -> list[np.ndarray]:
+    def term_weights(self) -> list[np.ndarray]:
+        """Per term, the row weights ``a`` of its step (the sums `shifts` starts from are of ``a x``)."""
+        out: list[np.ndarray] = [np.zeros(0)] * len(self.codes)
+        for _, idx, a, _ in self.steps:
+            for j in idx:
+                out[j] = a
+        return out
+
+    def shifts(self, lin: DomainColumns | BlockColumns) -> list[np.ndarray]:
         """Per term, the per-category constants R's svyrecvar subtracts (times ``psw``)."""
+        weights = self.term_weights()
+        return self.shifts_from(
+            [lin.group_sum(c, k, a) for c, k, a in zip(self.codes, self.sizes, weights, strict=True)]
+        )
+
+    def shifts_from(self, sums: list[np.ndarray]) -> list[np.ndarray]:
+        """`shifts` given each term's ``sum_i a_i x_i`` by category (k x width)."""
         shifts: list[np.ndarray] = []
         for kind, idx, a, denom in self.steps:
             earlier = len(shifts)
             base = []
             for j in idx:
-                s = lin.group_sum(self.codes[j], self.sizes[j], a)
+                s = sums[j]
                 for r in range(earlier):
                     s = s - self._cross(j, r, a) @ shifts[r]
                 base.append(s)

@@ -18,8 +18,11 @@ from typing import Literal, Self
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from analysis.stats.calibration import (
+    BlockCells,
+    BlockColumns,
     Calibration,
     CalibrationPlan,
     DomainColumns,
@@ -69,6 +72,7 @@ class Design:
         self._lonely_psu: LonelyPSU = lonely_psu
         self._calibrations: tuple[Calibration, ...] = ()
         self._plan_cache: CalibrationPlan | None = None
+        self._gram_cache: tuple[np.ndarray, np.ndarray, sparse.csr_matrix] | None = None
         self._domain_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
         self._code_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
         n = len(data)
@@ -189,6 +193,7 @@ class Design:
         """
         new = copy.copy(self)
         new._plan_cache = None  # depends on weights and calibrations; domain codes do not
+        new._gram_cache = None
         new._domain_cache = {}
         if data is not None:
             new._data = data
@@ -292,6 +297,212 @@ class Design:
             present = np.zeros((lin.width, len(self._psu_per_stratum)), dtype=bool)
             present[lin.col, self._stratum[lin.rows]] = True
         return self._stratified_vcov(totals, present)
+
+    def _stratum_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per stratum, the weight of a PSU's squared total (``s1``) and of the squared stratum
+        total (``s2``) in the variance: ``V = sum_h s1_h sum_p T_p^2 - s2_h (sum_p T_p)^2``, with
+        the lonely-PSU rule (a lonely PSU: centred at 0 under "adjust", else nothing)."""
+        lonely, scale = self._lonely, self._scale
+        s1 = np.where(lonely & (self._lonely_psu != "adjust"), 0.0, scale)
+        s2 = np.where(lonely, 0.0, scale / self._psu_per_stratum)
+        return s1, s2
+
+    def _gram(self) -> tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix]:
+        """``W_h`` (strata x categories: the strata's psw sums by category, ``W`` the plan's PSU
+        sums), ``Q1 = sum_p s1_h W_p' W_p`` and ``Q2 = sum_h s2_h W_h' W_h``; cached."""
+        if self._gram_cache is None:
+            plan = self._plan()
+            w = plan.psu_by_category
+            s1, s2 = self._stratum_weights()
+            stratum_w = (self._stratum_sum @ w).tocsr()
+            if self._rows_are_psus and w.shape[1] ** 2 <= 4_000_000:  # one W entry per term and row: bincounts
+                n_cat = w.shape[1]
+                offsets = np.concatenate([[0], np.cumsum(plan.sizes)]).astype(np.int64)
+                s1_row = s1[self._stratum]
+                flat = np.zeros(n_cat * n_cat)
+                for j, (cj, pj) in enumerate(zip(plan.codes, plan.psw, strict=True)):
+                    for r, (cr, pr) in enumerate(zip(plan.codes, plan.psw, strict=True)):
+                        flat += np.bincount(
+                            (offsets[j] + cj) * n_cat + offsets[r] + cr,
+                            weights=s1_row * pj * pr,
+                            minlength=n_cat * n_cat,
+                        )
+                q1 = sparse.csr_matrix(flat.reshape(n_cat, n_cat))
+            else:
+                q1 = (w.T @ sparse.diags(s1[self._psu_stratum]) @ w).tocsr()
+            q2 = (stratum_w.T @ sparse.diags(s2) @ stratum_w).tocsr()
+            self._gram_cache = (stratum_w, q1, q2)
+        return self._gram_cache
+
+    def block_cells(self, domain: np.ndarray, n_domains: int) -> BlockCells:
+        """The cells (stratum, domain, category of every calibration term) of `block_variance`.
+
+        Built once per set of domains; used when rows are PSUs (no ``cluster``), where every
+        sum `block_variance` needs is a sum over these cells.
+        """
+        plan = self._plan()
+        rows = np.flatnonzero(domain >= 0)
+        key = self._stratum[rows] * n_domains + domain[rows]
+        sizes = [self.n_strata, n_domains, *plan.sizes]
+        for codes, k in zip(plan.codes, plan.sizes, strict=True):
+            key = key * k + codes[rows]
+        space = float(np.prod(np.asarray(sizes, dtype=np.float64)))
+        if space <= 4 * len(domain) + 1024:  # dense key space: compress without sorting
+            seen = np.zeros(int(space), dtype=bool)
+            seen[key] = True
+            cells = np.flatnonzero(seen)
+            lookup = np.cumsum(seen) - 1
+            cell_of_row = lookup[key]
+        else:
+            if space >= 2.0**62:
+                raise DesignError("block_cells: too many strata x domains x calibration categories")
+            cells, cell_of_row = np.unique(key, return_inverse=True)
+        parts = []
+        rest = cells
+        for k in reversed(sizes):
+            parts.append(rest % k)
+            rest = rest // k
+        parts.reverse()
+        indptr = np.concatenate([[0], np.cumsum(domain >= 0)])
+        to_cell = sparse.csc_matrix(
+            (np.ones(len(rows)), cell_of_row, indptr), shape=(len(cells), len(domain))
+        )
+        return BlockCells(to_cell, parts[0], parts[1], tuple(parts[2:]), n_domains)
+
+    def block_variance(
+        self,
+        z: np.ndarray,
+        domain: np.ndarray,
+        n_domains: int,
+        valid: np.ndarray,
+        cells: BlockCells | None = None,
+        *,
+        exact_above: float = 64.0,
+        scratch: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Variance of the total of every column of a `BlockColumns` (``V * n_domains``).
+
+        ``z`` (n x V) is the linearised value of each row for each variable, in the column of the
+        row's ``domain`` (-1: none, and ``z`` 0); ``valid`` (n x V) marks the rows that have a
+        value, for the lonely-PSU rules that look at a domain's strata. The numbers are those
+        of ``np.diag(vcov(...))`` column by column, from sums instead of PSU totals: with the
+        PSU totals ``T_p = Z_p - W_p S`` (``Z`` the PSU totals of the values, ``W`` the PSUs'
+        psw sums by category, ``S`` the calibration shifts) and `_stratum_weights`,
+        ``V = sum_p s1_h (Z_p^2 - 2 Z_p W_p S) + S'Q1 S - sum_h s2_h (A_h^2 - 2 A_h W_h S) - S'Q2 S``
+        where ``A_h`` is the stratum total of ``Z`` (`_gram` has ``W_h``, ``Q1``, ``Q2``). Only
+        the (stratum, domain) pairs that hold rows enter, so neither a PSU-by-column nor a
+        stratum-by-column matrix is formed (at 1M respondents and 60 columns the first would take
+        480 MB; with domains = units, 10,300 of them, the second would not fit at all). When rows
+        are PSUs every sum over rows is a sum over the `block_cells`.
+
+        Expanding the square cancels digits when the calibration explains nearly all of a
+        column's variance: a column whose variance is below ``1 / exact_above`` of the size of
+        its terms is computed again the direct way (`vcov` on that column alone).
+        """
+        n_dom = n_domains
+        n_var = z.shape[1]
+        plan = self._plan()
+        s1, s2 = self._stratum_weights()
+
+        def group(keys: np.ndarray, n_keys: int, x: np.ndarray) -> np.ndarray:  # rows of x summed by key
+            ind = sparse.csr_matrix((np.ones(len(keys)), (keys, np.arange(len(keys)))), shape=(n_keys, len(keys)))
+            return np.asarray(ind @ x)
+
+        # "Units": cells (rows are PSUs) or (PSU, domain) entries, with their stratum, domain,
+        # sums of z and of squared PSU totals, and the (unit, category, value) terms of Z_p W_p.
+        if self._rows_are_psus:
+            cells = cells if cells is not None else self.block_cells(domain, n_dom)
+            u_h, u_d = cells.stratum, cells.domain
+            # ``scratch`` (n x V, optional) takes the products of z, to spare allocations.
+            tmp = scratch if scratch is not None and scratch.shape == z.shape else np.empty_like(z)
+            u_z = np.asarray(cells.to_cell @ z)
+            u_sq = np.asarray(cells.to_cell @ np.multiply(z, z, out=tmp))
+            weights = plan.term_weights()
+            sums_a: dict[int, np.ndarray] = {}  # one raking step: one ``a`` and one psw for its margins
+            sums_psw: dict[int, np.ndarray] = {}
+            for j in range(len(plan.codes)):
+                for store, vec in ((sums_a, weights[j]), (sums_psw, plan.psw[j])):
+                    if id(vec) not in store:
+                        store[id(vec)] = np.asarray(cells.to_cell @ np.multiply(z, vec[:, None], out=tmp))
+            group_sums = [
+                group(cells.categories[j] * n_dom + u_d, k * n_dom, sums_a[id(weights[j])])
+                .reshape(k, n_dom, n_var).transpose(0, 2, 1).reshape(k, n_var * n_dom)
+                for j, k in enumerate(plan.sizes)
+            ]
+            shifts = plan.shifts_from(group_sums) if plan.codes else []
+            offsets = np.concatenate([[0], np.cumsum(plan.sizes)]).astype(np.int64)
+            n_units = len(u_h)
+            t_unit = np.tile(np.arange(n_units), len(plan.codes))
+            terms = range(len(plan.codes))
+            t_cat = np.concatenate([offsets[j] + cells.categories[j] for j in terms]) if shifts else t_unit
+            t_val = np.vstack([sums_psw[id(plan.psw[j])] for j in terms]) if shifts else None
+        else:
+            shifts = plan.shifts(BlockColumns(z, domain, n_dom))
+            rows = np.flatnonzero(domain >= 0)
+            keys, inverse = np.unique(self._psu[rows] * n_dom + domain[rows], return_inverse=True)
+            to_entry = sparse.csr_matrix((np.ones(len(rows)), (inverse, rows)), shape=(len(keys), len(domain)))
+            e_psu, u_d = keys // n_dom, keys % n_dom
+            u_h = self._psu_stratum[e_psu]
+            u_z = np.asarray(to_entry @ z)
+            u_sq = u_z * u_z
+            if shifts:
+                w_entry = plan.psu_by_category[e_psu].tocoo()
+                t_unit, t_cat = w_entry.row, w_entry.col
+                t_val = w_entry.data[:, None] * u_z[t_unit]
+
+        def by_domain(keys_d: np.ndarray, x: np.ndarray) -> np.ndarray:  # summed by domain -> width (v-major)
+            return group(keys_d, n_dom, x).T.ravel()
+
+        # Stratum-by-domain totals A_h of the (stratum, domain) pairs that occur.
+        hd, hd_of_unit = np.unique(u_h * n_dom + u_d, return_inverse=True)
+        hd_h, hd_d = hd // n_dom, hd % n_dom
+        a_hd = group(hd_of_unit, len(hd), u_z)
+        square = by_domain(u_d, s1[u_h][:, None] * u_sq)
+        centre = by_domain(hd_d, s2[hd_h][:, None] * a_hd * a_hd)
+        size = square.copy()  # the terms' magnitude, for the cancellation check
+        variance = square - centre
+        if shifts:
+            s = np.vstack(shifts)  # categories x width
+
+            def shift_at(cat: np.ndarray, dom: np.ndarray) -> np.ndarray:  # S[cat, v * n_dom + dom] for every v
+                return s[cat[:, None], np.arange(n_var)[None, :] * n_dom + dom[:, None]]
+
+            cross = by_domain(u_d[t_unit], s1[u_h[t_unit]][:, None] * t_val * shift_at(t_cat, u_d[t_unit]))
+            stratum_w, q1, q2 = self._gram()
+            sw = stratum_w[hd_h].tocoo()
+            ws_hd = group(sw.row, len(hd), sw.data[:, None] * shift_at(sw.col, hd_d[sw.row]))
+            centre_cross = by_domain(hd_d, s2[hd_h][:, None] * a_hd * ws_hd)
+            quad1 = np.einsum("kc,kc->c", np.asarray(q1 @ s), s)
+            quad2 = np.einsum("kc,kc->c", np.asarray(q2 @ s), s)
+            variance = variance - 2.0 * cross + quad1 + 2.0 * centre_cross - quad2
+            size += quad1
+
+        lonely = self._lonely
+        present = None  # (stratum, domain) pairs x V: the pair holds rows with a value
+        if not self._calibrations and self._lonely_psu in ("fail", "average"):
+            rows = np.flatnonzero(domain >= 0)
+            keys, inverse = np.unique(self._stratum[rows] * n_dom + domain[rows], return_inverse=True)
+            present = group(inverse, len(keys), valid[rows].astype(np.float64)) > 0
+            p_h, p_d = keys // n_dom, keys % n_dom
+        if self._lonely_psu == "fail" and (lonely.any() if present is None else (lonely[p_h][:, None] & present).any()):
+            raise DesignError(
+                f"{int(lonely.sum())} stratum/strata have only one PSU (lonely PSU) and a sampling "
+                "fraction below 1; choose lonely_psu='adjust', 'certainty' or 'remove'"
+            )
+        if self._lonely_psu == "average":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if present is None:
+                    variance = variance * (len(lonely) / (~lonely).sum())
+                else:
+                    counted = by_domain(p_d, present.astype(np.float64))
+                    kept = by_domain(p_d, (present & ~lonely[p_h][:, None]).astype(np.float64))
+                    variance = variance * (counted / kept)
+        for c in np.flatnonzero(size > exact_above * np.abs(variance)):
+            v, d = divmod(int(c), n_dom)
+            rows = np.flatnonzero(valid[:, v] & (domain == d))
+            one = DomainColumns(rows, np.zeros(len(rows), dtype=np.int64), z[rows, v], 1)
+            variance[c] = self.vcov(one)[0, 0]
+        return variance
 
     def vcov_direct(self, x: np.ndarray) -> np.ndarray:
         """R's algorithm row by row (residualise n x k values, then PSU totals); for tests."""

@@ -68,7 +68,11 @@ def _margin_codes(
     target = np.asarray([float(targets[c]) for c in categories])
     if (~np.isfinite(target) | (target < 0)).any():
         raise RakingError(f"{role}: targets for {label!r} must be finite and >= 0")
-    codes = pd.Index(categories, tupleize_cols=len(names) > 1).get_indexer(values)
+    if len(names) == 1:  # match the distinct values only (at 1M text rows, 10x faster)
+        row_codes, uniques = pd.factorize(data[names[0]])
+        codes = pd.Index(categories).get_indexer(pd.Index(uniques))[row_codes]
+    else:
+        codes = pd.Index(categories, tupleize_cols=True).get_indexer(values)
     unknown = codes < 0
     if unknown.any():
         absent = sorted({repr(v) for v in values[unknown]})
