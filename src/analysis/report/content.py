@@ -166,7 +166,8 @@ def _display_frame(table: pd.DataFrame, columns: Sequence[ColumnSpec], lang: str
     return pd.DataFrame(out)
 
 
-def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeric: Sequence[bool]) -> str:
+def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeric: Sequence[bool],
+                name: str = "") -> str:
     esc = lambda s: html.escape(unicodedata.normalize("NFC", str(s)), quote=True)  # noqa: E731
     head = "".join(f'<th scope="col">{esc(c)}</th>' for c in frame.columns)
     # the label column (the text column with the longest texts, e.g. the indicator's name) keeps
@@ -181,7 +182,8 @@ def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeri
             for j, (v, num) in enumerate(zip(rec, numeric)))
         rows.append(f"<tr>{cells}</tr>")
     foot = "".join(f'<p class="table-note" style="font-size:.9em;margin:.1em 0">{esc(t)}</p>' for t in footer)
-    return (f'<figure class="report-table" style="margin:1em 0"><table><caption style="caption-side:top;'
+    anchor = f' id="table-{name}"' if name else ""  # the target of the sentences' source links
+    return (f'<figure class="report-table"{anchor} style="margin:1em 0"><table><caption style="caption-side:top;'
             f'font-weight:bold;text-align:left;margin-bottom:.3em">{esc(caption)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{foot}</figure>")
 
@@ -340,7 +342,7 @@ class Section:
                  # the grouping of the protected table, for the whole-report attacker
                  # (`analysis.disclosure.report_tables`): the CSV alone does not say it
                  "by": [str(c) for c in protected.by], "parents": [str(c) for c in protected.parents]}
-        self._show(_html_table(shown, caption, footer, numeric), block)
+        self._show(_html_table(shown, caption, footer, numeric, name), block)
 
     def figure(self, fig: Any, *, name: str, title: str, source: str, note: str | None = None) -> None:
         """Save a figure (built from a protected table) as PNG and show it with its caption."""
@@ -383,7 +385,11 @@ class Section:
             item = html.escape(safe)
             published = safe == unicodedata.normalize("NFC", text)
             if sources and src and published:
-                item += f' <small style="color:#555">[{html.escape(src)}]</small>'
+                # a link to the table the numbers come from, not the row's code
+                table = src.split("[", 1)[0]
+                word = self.words("bảng nguồn", "source table")
+                item += (f' <sup><a class="source-link" href="#table-{html.escape(table)}" '
+                         f'style="color:#555">{word}</a></sup>')
             # the row a sentence is about, for checks that words and tables agree; a withheld
             # sentence keeps only its table and variable (a group's name could be what is hidden)
             about = src if published else _table_and_variable(src)

@@ -382,7 +382,8 @@ def _source_note(doc: Any, source: str | None, note: str | None, words: Mapping[
                 r.font.size = Pt(LAYOUT.note_pt)
             p.paragraph_format.first_line_indent = Cm(0)
             p.paragraph_format.space_before = Pt(3)  # air between the table's last row and "Nguồn:"
-            p.paragraph_format.keep_with_next = False
+            # "Nguồn:" stays with "Ghi chú:" under it
+            p.paragraph_format.keep_with_next = key == "source" and bool(note)
 
 
 def _cell_text(v: Any, decimals: int | None, lang: str) -> tuple[str, bool]:
@@ -418,44 +419,73 @@ _LANDSCAPE_SIZES = (10.0, 9.0, 8.0)
 #: Measured widths are multiplied by this (rounding in the layout engine, kerning, bold glyphs
 #: of a substitute font): a column exactly as wide as its longest word may still break it.
 _SAFETY = 1.06
+#: What LibreOffice takes from a cell besides its margins (borders, rounding to its layout units).
+_BORDER_PT = 1.5
 _NUMBER_CELL = re.compile(r"[\s\d.,:;%/()+\-\u2212\u2013\u2014<>=≤≥x]*(?:\s(?:đến|to)\s[\s\d.,%()+\-\u2212]*)?")
 _FONT_CACHE: dict[bool, Any] = {}
 
 
-def _font(bold: bool) -> Any:
-    """The TrueType font LibreOffice will set the table in (fontconfig's match for the layout
-    font: Times New Roman, or its metric twin Liberation Serif), or None without fontconfig."""
-    if bold not in _FONT_CACHE:
-        font = None
-        exe = shutil.which("fc-match")
-        if exe:
-            try:
-                out = subprocess.run([exe, "-f", "%{file}", f"{LAYOUT.font}:{'bold' if bold else 'regular'}"],
-                                     capture_output=True, text=True, timeout=30).stdout.strip()
-                from PIL import ImageFont
+def _fc_file(pattern: str) -> str:
+    exe = shutil.which("fc-match")
+    if not exe:
+        return ""
+    try:
+        out = subprocess.run([exe, "-f", "%{file}", pattern], capture_output=True, text=True, timeout=30)
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
-                font = ImageFont.truetype(out, 1000) if out else None
-            except (OSError, subprocess.SubprocessError, ImportError):
-                font = None
-        _FONT_CACHE[bold] = font
+
+def _font(bold: bool) -> Any:
+    """``(font, its characters, fallback font)`` as LibreOffice will set a table: fontconfig's
+    match for the layout font (Times New Roman, or its metric twin Liberation Serif), and the
+    font fontconfig substitutes for the characters it lacks (Liberation Serif 1.x has no
+    precomposed Vietnamese letters such as "ợ": LibreOffice sets them in DejaVu Serif, which is
+    wider). None without fontconfig or Pillow."""
+    if bold not in _FONT_CACHE:
+        weight = "bold" if bold else "regular"
+        found = None
+        try:
+            from fontTools.ttLib import TTFont
+            from PIL import ImageFont
+
+            main = _fc_file(f"{LAYOUT.font}:{weight}")
+            spare = _fc_file(f"{LAYOUT.font}:{weight}:charset=1ee3")  # a font with "ợ"
+            if main:
+                chars = frozenset(TTFont(main, lazy=True).getBestCmap())
+                found = (ImageFont.truetype(main, 1000), chars,
+                         ImageFont.truetype(spare, 1000) if spare else None)
+        except (OSError, ImportError):
+            found = None
+        _FONT_CACHE[bold] = found
     return _FONT_CACHE[bold]
 
 
 def text_width_pt(text: str, size_pt: float, *, bold: bool = False) -> float:
-    """Width of *text* set in the layout font at *size_pt* (points).
+    """Width of *text* set in the layout font at *size_pt* (points), each character in the font
+    that will really draw it (`_font`).
 
-    Measured with the font's own advance widths; without the font file, a conservative 0.6 em
-    per character (Times averages about 0.45 em).
+    Without fontconfig, a conservative 0.6 em per character (Times averages about 0.45 em).
 
     Examples
     --------
     >>> 0 < text_width_pt("3,62", 11) < text_width_pt("3,62 (3,50–3,74)", 11)
     True
     """
-    font = _font(bold)
-    if font is None:
+    found = _font(bold)
+    if found is None:
         return 0.6 * size_pt * len(text)
-    return float(font.getlength(text)) * size_pt / 1000.0
+    main, chars, spare = found
+    total, run, run_main = 0.0, "", True
+    for ch in text:
+        here = ord(ch) in chars or spare is None
+        if run and here != run_main:
+            total += (main if run_main else spare).getlength(run)
+            run = ""
+        run, run_main = run + ch, here
+    if run:
+        total += (main if run_main else spare).getlength(run)
+    return total * size_pt / 1000.0
 
 
 def _is_number_cell(text: str) -> bool:
@@ -481,7 +511,7 @@ class _TablePlan:
 def _column_need(texts: Sequence[str], header: str, size: float) -> tuple[float, float]:
     """(narrowest width that breaks no word, width that sets the longest cell on one line), in
     points, padding included."""
-    pad = 2 * _CELL_MARGIN_TW / 20
+    pad = 2 * _CELL_MARGIN_TW / 20 + _BORDER_PT
     words = [text_width_pt(t, size) for cell in texts for t in _tokens(cell)]
     head = [text_width_pt(t, size, bold=True) for t in header.split()]
     narrow = max([*words, *head, size]) * _SAFETY + pad
@@ -548,11 +578,35 @@ def _set_table_xml(t: Any, widths_pt: Sequence[float]) -> None:
         el.set(qn("w:type"), "dxa")
         mar.append(el)
     tbl_pr.append(mar)
+    # CT_TblPr is a sequence: LibreOffice ignores a property out of its place
+    order = ["tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBandSize", "tblStyleColBandSize", "tblW",
+             "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook"]
+    rank = {qn(f"w:{tag}"): i for i, tag in enumerate(order)}
+    children = sorted(tbl_pr, key=lambda el: rank.get(el.tag, len(order)))
+    for el in children:
+        tbl_pr.remove(el)
+    for el in children:
+        tbl_pr.append(el)
     t.autofit = False
     for column, w in zip(t.columns, tw):
         column.width = Twips(w)
         for cell in column.cells:
             cell.width = Twips(w)
+            _cell_margins(cell)
+
+
+def _cell_margins(cell: Any) -> None:
+    """The cell's own left and right margins: LibreOffice takes the table style's (1.9 mm)
+    over the table's ``tblCellMar``, and the widths above count on 1 mm."""
+    tc_pr = cell._tc.get_or_add_tcPr()
+    mar = OxmlElement("w:tcMar")
+    for side in ("left", "right"):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:w"), str(_CELL_MARGIN_TW))
+        el.set(qn("w:type"), "dxa")
+        mar.append(el)
+    # CT_TcPr: tcW, gridSpan, vMerge, tcBorders, shd, noWrap, tcMar, ...: after tcW is its place here
+    tc_pr.append(mar)
 
 
 def _cant_split(row: Any) -> None:
@@ -617,6 +671,11 @@ def _table(doc: Any, block: Table, number: int, lang: str, plan: _TablePlan) -> 
                 run.font.size = size
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT if (is_num or numeric[col]) else WD_ALIGN_PARAGRAPH.LEFT
     _set_table_xml(t, plan.widths_pt)
+    if block.source or block.note:
+        # the last row goes with the source and note: a page never holds only "Nguồn: …"
+        for cell in t.rows[-1].cells:
+            for p in cell.paragraphs:
+                p.paragraph_format.keep_with_next = True
     _source_note(doc, block.source, block.note, words)
 
 

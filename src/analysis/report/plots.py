@@ -58,6 +58,7 @@ __all__ = [
     "SEQUENTIAL_CMAP",
     "forest_plot",
     "heatmap",
+    "heatmap_figures",
     "likert_bars",
     "likert_palette",
     "save_figure",
@@ -578,6 +579,38 @@ def heatmap(
                    loc="outside lower center", frameon=False, fontsize=7)
         _title(fig, title)
     return fig
+
+
+def heatmap_figures(
+    values: pd.DataFrame,
+    *,
+    by: str = "org",
+    name: str,
+    title: str,
+    group_labels: Mapping[Any, str] | None = None,
+    row_labels: Mapping[Any, str] | None = None,
+    **options: Any,
+) -> list[tuple[Figure, str, str]]:
+    """One `heatmap` per value of *by* (an organization's units), for a grid too tall to read
+    on one A4 page (103 units): ``[(figure, name_<group>, "<title> — <group label>")]``, the
+    shape `analysis.report.content.Section.figures` takes.
+
+    Each unit row is labelled with its code and its name (``row_labels``, e.g. the unit
+    instrument's choice labels: "CDVC01 · Cơ sở CĐVC 01"), so no reader needs a key to the codes.
+    Rows without a group (totals) are left out; groups keep their order of first appearance.
+    """
+    group_labels, row_labels = group_labels or {}, row_labels or {}
+    row = options.get("row", "unit")
+    out = []
+    data = values[values[by].notna()]
+    for group in dict.fromkeys(data[by]):
+        part = data[data[by] == group]
+        named = {code: row_labels.get(code) for code in dict.fromkeys(part[row])}
+        labels = {code: f"{code} · {lab}" if lab and lab != code else str(code) for code, lab in named.items()}
+        label = _nfc(group_labels.get(group, group))
+        fig = heatmap(part, row_labels=labels, title=f"{title} — {label}", **options)
+        out.append((fig, f"{name}_{str(group).lower()}", f"{title} — {label}"))
+    return out
 
 
 def forest_plot(
