@@ -584,6 +584,8 @@ def write_docx(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: boo
                  "en": f"Survey wave {params.get('wave', '')}"}[lang]
     # as on the HTML title block: the questionnaire's title, then the wave on its own line
     lines = [study_title, survey, wave_line] if study_title else [survey, wave_line]
+    if lang == "vi":  # a date in running text reads "ngày 24 tháng 3 năm 2023", not "24/3/2023"
+        lines = [re.sub(r"\bngày (\d{1,2})/(\d{1,2})/(\d{4})\b", r"ngày \1 tháng \2 năm \3", line) for line in lines]
     blocks = [{"type": "paragraph", "text": unicodedata.normalize("NFC", line), "style": "subtitle"}
               for line in lines] + docx_blocks(run_dir, lang)
     target = run_dir / "report.docx"
