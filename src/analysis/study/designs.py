@@ -175,11 +175,10 @@ def estimate_means(designs: Mapping[str, WaveDesign], variables: Sequence[str], 
     cols = [WAVE, *by_columns(by), "variable", *STAT_COLUMNS]
     parts = []
     for wave, wd in designs.items():
-        for var in variables:
-            if var not in wd.design.data.columns or wd.design.data[var].isna().all():
-                continue
-            est = wd.design.mean(var, by=by)
-            parts.append(est.assign(**{WAVE: wave}))
+        data = wd.design.data
+        present = [v for v in variables if v in data.columns and not data[v].isna().all()]
+        if present:  # every variable of the wave in one pass (same rows as one call per variable)
+            parts.append(wd.design.mean(present, by=by).assign(**{WAVE: wave}))
     if not parts:
         return pd.DataFrame(columns=cols)
     out = pd.concat(parts, ignore_index=True)[cols]

@@ -97,7 +97,9 @@ def indicator_estimates(units: pd.DataFrame, instrument: Instrument, *, by: str 
     parts = []
     for wave, sub in units.groupby(WAVE, sort=True):
         d = base_design(sub, instrument.name)
-        parts += [d.mean(n, by=by).assign(**{WAVE: wave}) for n in names if sub[n].notna().any()]
+        answered = [n for n in names if sub[n].notna().any()]
+        if answered:  # every indicator in one pass (same rows as one call per indicator)
+            parts.append(d.mean(answered, by=by).assign(**{WAVE: wave}))
     out = pd.concat(parts, ignore_index=True)
     out["task_group"] = out["variable"].map({i.name: i.task_group for i in instrument.indicators})
     # a yes/no indicator is a share of units: the count of units saying yes is the exact figure
