@@ -127,3 +127,13 @@ def test_bad_lists() -> None:
         DUNIT.mean(["score", "score"])
     with pytest.raises(DesignError, match="not in the data"):
         DUNIT.mean(["score", "nope"])
+
+
+def test_one_variable_by_many_domains_takes_the_one_pass_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.stats.design as design_module
+
+    raked = DUNIT.rake(UNIT_POP)
+    before = raked.mean("score", by="unit")
+    monkeypatch.setattr(design_module, "_MAX_CELLS", 10)  # every domain set counts as "many"
+    after = raked.mean("score", by="unit")
+    same(after, before)
