@@ -270,7 +270,9 @@ def audit_run(run_dir: Path | str, instrument: str, wave: str, min_group_size: i
     Runs `analysis.disclosure.audit_report` on ``run_dir`` (its ``tables/`` and the block
     metadata of its executed notebooks) with the run's k. Groups nest as the study declares
     (``hierarchy: [org, unit]``: the frame's unit -> organization links, so that a unit hidden
-    inside a published organization is attacked through it); an instrument with fewer than two
+    inside a published organization is attacked through it), a second time with the frame's
+    public member counts as the weights of means weighted to the frame (``frame_sizes``, the way a
+    reader would recombine them); an instrument with fewer than two
     levels, or a study without a frame, is audited without nesting.
 
     Raises
@@ -294,9 +296,11 @@ def audit_run(run_dir: Path | str, instrument: str, wave: str, min_group_size: i
     if not disclosure.report_tables(run_dir, wave=wave).tables:
         return  # no audited table published (e.g. a pipeline without the member statistics)
     frame = population_dir or study.frame
-    hierarchy = (disclosure.unit_hierarchy(units=population.load_units(frame))
-                 if len(spec.hierarchy) >= 2 and frame is not None else None)
-    found = disclosure.audit_report(run_dir, hierarchy, wave=wave, policy=policy)
+    units = population.load_units(frame) if len(spec.hierarchy) >= 2 and frame is not None else None
+    hierarchy = disclosure.unit_hierarchy(units=units) if units is not None else None
+    # The means are weighted to the frame, whose member counts are public: attacked with them too.
+    sizes = units.set_index("unit_id")["members"] if units is not None and "members" in units else None
+    found = disclosure.audit_report(run_dir, hierarchy, wave=wave, policy=policy, frame_sizes=sizes)
     if len(found):
         cells = sorted({f"{r.table}: {r.by}, {r.variable}" + (f", {r.level}" if isinstance(r.level, str) and r.level else "")
                         for r in found.itertuples()})
