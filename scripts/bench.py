@@ -125,6 +125,7 @@ def bench_report(n: int) -> list[tuple[str, float, float]]:
     for sub in ("surveys", "config", "notebooks"):
         shutil.copytree(ROOT / sub, root / sub, ignore=shutil.ignore_patterns("exploratory", ".ipynb_checkpoints"))
     shutil.copytree(ROOT / "data" / "population", root / "data" / "population")
+    shutil.copy2(ROOT / "study.yaml", root / "study.yaml")  # every project declares its study there
     (root / "pyproject.toml").write_text("")
     os.environ["ANALYSIS_PROJECT_ROOT"] = str(root)  # before analysis.config is imported; kernels inherit it
     from analysis.report import runner as report
