@@ -1,4 +1,5 @@
-"""Assembling a report: one self-contained HTML page (and one per notebook) and the DOCX.
+"""Assembling a report: one self-contained HTML page (and one per notebook), the DOCX, the Board
+edition (board.docx) and a PDF of every DOCX.
 
 The HTML shows the executed notebooks' outputs and markdown (inputs and prompts hidden), with a
 table of contents, tables and figures numbered through the whole report, every image embedded
@@ -16,7 +17,7 @@ from typing import Any, Mapping, Sequence
 from analysis.report.errors import ReportError
 from analysis.report.parameters import LANGUAGES
 
-__all__ = ["assemble", "make_offline", "instrument_title"]
+__all__ = ["assemble", "make_offline", "instrument_title", "write_board_and_pdfs", "DOCUMENTS_FILE"]
 
 _TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -206,4 +207,62 @@ def assemble(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: bool 
     from analysis.report import content as report_content
 
     report_content.write_docx(run_dir, params, synthetic=synthetic, study_title=study_title)
+    write_board_and_pdfs(run_dir, params, synthetic=synthetic)
     return target
+
+
+#: What `write_board_and_pdfs` made, in the run folder (the runner copies it into the manifest).
+DOCUMENTS_FILE = "documents.json"
+
+
+def _unit_survey(instrument: str) -> str | None:
+    """The unit survey paired with *instrument* in study.yaml (None: it is the unit survey or has none)."""
+    from analysis import project
+
+    try:
+        spec = project.load_study().instrument(instrument)
+    except Exception:  # noqa: BLE001 - no study (a test project): the Board edition reads the member tables only
+        return None
+    return spec.unit_survey if spec.unit_survey and spec.unit_survey != instrument else None
+
+
+def write_board_and_pdfs(run_dir: Path | str, params: Mapping[str, Any], *, synthetic: bool = False,
+                         unit_instrument: str | None = None) -> dict[str, Any]:
+    """Write ``board.docx`` (the Board edition, `analysis.report.board`) and a PDF of every DOCX of
+    the run folder; record what was made in ``documents.json`` and return it.
+
+    Without LibreOffice (or when it fails on a document) the run still succeeds: the DOCX are
+    there, ``documents.json`` lists under ``pdf_missing`` which PDFs were not made and why, and a
+    line on stderr says so. ``font`` is the font the PDFs are set in for Times New Roman
+    (Liberation Serif where Times New Roman is not installed).
+    """
+    import json
+
+    from analysis.report.board import board_document
+    from analysis.report.board_docx import write_board_docx
+    from analysis.report.console import say
+    from analysis.report.letterhead import load_letterhead
+    from analysis.report.pdf import PdfConversionError, PdfUnavailableError, docx_to_pdf, font_substitution
+
+    run_dir = Path(run_dir)
+    instrument = str(params.get("instrument", ""))
+    if unit_instrument is None:
+        unit_instrument = _unit_survey(instrument)
+    head = load_letterhead()
+    board = board_document(run_dir, params, head, synthetic=synthetic, unit_instrument=unit_instrument)
+    write_board_docx(board, run_dir / "board.docx")
+    docx = [run_dir / name for name in ("report.docx", "board.docx") if (run_dir / name).is_file()]
+    made: list[str] = []
+    missing: list[dict[str, str]] = []
+    try:
+        made = [p.name for p in docx_to_pdf(docx)]
+    except (PdfUnavailableError, PdfConversionError) as exc:
+        made = [p.with_suffix(".pdf").name for p in docx if p.with_suffix(".pdf").is_file()]
+        missing = [{"file": p.with_suffix(".pdf").name, "reason": str(exc)} for p in docx
+                   if p.with_suffix(".pdf").name not in made]
+        say(f"{instrument} {params.get('wave', '')}: PDF not made: "
+            f"{', '.join(m['file'] for m in missing)} ({exc})")
+    info = {"board": "board.docx", "draft": head.draft, "pdf": made, "pdf_missing": missing,
+            "font": font_substitution() if made else None}
+    (run_dir / DOCUMENTS_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return info
