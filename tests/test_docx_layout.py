@@ -28,7 +28,8 @@ from docx.shared import Cm
 
 
 def _squash(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    # the word joiner (U+2060) that keeps a range such as 2023–2027 together has no glyph
+    return "".join(unicodedata.normalize("NFKC", text).replace("\u2060", "").split())
 
 
 def split_tokens(docx_path: Path, pdf_text: str) -> list[tuple[str, int, int]]:

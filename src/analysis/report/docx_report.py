@@ -396,7 +396,21 @@ def _cell_text(v: Any, decimals: int | None, lang: str) -> tuple[str, bool]:
             return format_number(v, decimals, lang=lang), True
         except TypeError:
             pass
-    return _nfc(v), False
+    return _join_ranges(_nfc(v)), False
+
+
+#: A range of numbers ("2023–2027"): the line may break after an en dash, so a word joiner
+#: (U+2060, invisible) follows it and the range stays on one line like any number.
+_RANGE = re.compile(r"(?<=\d)–(?=\d)")
+
+
+def _join_ranges(text: str) -> str:
+    """*text* with every en dash between two digits followed by a word joiner (no break there).
+
+    >>> _join_ranges("chương trình 2023–2027") == "chương trình 2023–⁠2027"
+    True
+    """
+    return _RANGE.sub("–⁠", text)
 
 
 def _repeat_header(row: Any) -> None:
