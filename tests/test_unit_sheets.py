@@ -150,14 +150,15 @@ def test_sheets_are_written_atomically_with_an_index_and_reused(sheets):
     assert sheets["again"] == folder  # second run: inputs unchanged, the folder is reused as it is
 
 
-def test_three_sheets_show_the_units_own_statuses_and_design_estimates(sheets, demo):
+def test_three_sheets_show_the_units_own_statuses_and_design_estimates(sheets, demo, demo_report):
     from conftest import require_libreoffice
 
     require_libreoffice()
     policy = disclosure.load_policy()
     units, ins = demo["units"], demo["unit_ins"]
     direct = {v: demo["wd"].design.mean(v, by="unit").set_index("unit") for v in MEMBER_CONSTRUCTS}
-    labels = study.labels_for(study.wave_instrument("member", WAVE), "vi")
+    member = study.wave_instrument("member", WAVE, processed_dir=demo_report.data / "processed")
+    labels = study.labels_for(member, "vi")
     for unit in ("CDVC01", "DTN01", "HCCB01"):
         text, tables = _docx_tables(sheets["folder"] / f"{unit}.docx")
         pdf_text, pages = _pdf(sheets["folder"] / f"{unit}.pdf")
@@ -178,8 +179,8 @@ def test_three_sheets_show_the_units_own_statuses_and_design_estimates(sheets, d
             assert shown in " ".join(pdf_text.split())
         # the respondents of the unit: the most that answered any scale (the scales' n are published)
         d = demo["wd"].design
-        n = max(int(d.mean(c, by="unit").set_index("unit").loc[unit, "n"]) for c in study.construct_names(
-            study.wave_instrument("member", WAVE)) if d.data.loc[d.data["unit"] == unit, c].notna().any())
+        n = max(int(d.mean(c, by="unit").set_index("unit").loc[unit, "n"]) for c in study.construct_names(member)
+                if d.data.loc[d.data["unit"] == unit, c].notna().any())
         assert f"{n} đoàn viên, hội viên của cơ sở trả lời" in text
 
 
