@@ -248,9 +248,12 @@ def write_board_and_pdfs(run_dir: Path | str, params: Mapping[str, Any], *, synt
     instrument = str(params.get("instrument", ""))
     if unit_instrument is None:
         unit_instrument = _unit_survey(instrument)
-    head = load_letterhead()
-    board = board_document(run_dir, params, head, synthetic=synthetic, unit_instrument=unit_instrument)
-    write_board_docx(board, run_dir / "board.docx")
+    # The Board edition reads the scorecard: a pipeline that publishes none (another study, a
+    # fixture) gets the technical report and its PDF only.
+    if any((run_dir / sub / "scorecard.csv").is_file() for sub in ("tables", "results")):
+        head = load_letterhead()
+        board = board_document(run_dir, params, head, synthetic=synthetic, unit_instrument=unit_instrument)
+        write_board_docx(board, run_dir / "board.docx")
     docx = [run_dir / name for name in ("report.docx", "board.docx") if (run_dir / name).is_file()]
     made: list[str] = []
     missing: list[dict[str, str]] = []
@@ -262,7 +265,8 @@ def write_board_and_pdfs(run_dir: Path | str, params: Mapping[str, Any], *, synt
                    if p.with_suffix(".pdf").name not in made]
         say(f"{instrument} {params.get('wave', '')}: PDF not made: "
             f"{', '.join(m['file'] for m in missing)} ({exc})")
-    info = {"board": "board.docx", "draft": head.draft, "pdf": made, "pdf_missing": missing,
-            "font": font_substitution() if made else None}
+    has_board = (run_dir / "board.docx").is_file()
+    info = {"board": "board.docx" if has_board else None, "draft": head.draft if has_board else None,
+            "pdf": made, "pdf_missing": missing, "font": font_substitution() if made else None}
     (run_dir / DOCUMENTS_FILE).write_text(json.dumps(info, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return info
