@@ -37,7 +37,7 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
-from test_ingest_fixtures import answers, meta_for, spec_of, write_csv
+from test_ingest_fixtures import answers, meta_for, sav_column, spec_of, write_csv
 
 from analysis.ingest.importer import IngestError, _summary, import_wave
 from analysis.ingest.spec import InstrumentSpec
@@ -194,21 +194,13 @@ def write_sav_datetimes(frame, spec, path: Path) -> Path:
                       for v in col]
         elif it.kind == "date":
             out[c] = [None if v is None else dt.date.fromisoformat(v) for v in col]
-        elif it.kind == "select_one" and choices and all(ch.code.isdigit() for ch in choices):
-            out[c] = [float(v) if v is not None else float("nan") for v in col]
-            labels[c] = {float(ch.code): ch.label_vi for ch in choices}
-            missing[c] = [float(ch.code) for ch in choices if ch.missing]
-        elif it.kind == "select_one" and choices and all(ch.value is not None for ch in choices) \
-                and not any(ch.missing for ch in choices):
-            value = {ch.code: float(ch.value) for ch in choices}
-            out[c] = [value[v] if v is not None else float("nan") for v in col]
-            labels[c] = {float(ch.value): ch.label_vi for ch in choices}
-        elif it.kind == "integer":
-            out[c] = [float(v) if v is not None else float("nan") for v in col]
         else:
-            out[c] = ["" if v is None else v for v in col]
-    pyreadstat.write_sav(out, str(path), variable_value_labels=labels,
-                         missing_ranges={k: v for k, v in missing.items() if v})
+            out[c], value_labels, codes = sav_column(it, col, choices)
+            if value_labels:
+                labels[c] = value_labels
+            if codes:
+                missing[c] = codes
+    pyreadstat.write_sav(out, str(path), variable_value_labels=labels, missing_ranges=missing)
     return path
 
 

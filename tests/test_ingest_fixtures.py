@@ -194,27 +194,31 @@ def write_forms_xlsx(frame: pd.DataFrame, spec: InstrumentSpec, path: Path) -> P
     return _save_xlsx(header, rows, path)
 
 
+def sav_column(item, col, choices) -> tuple[list, dict | None, list]:
+    """One answer column as SPSS stores it: (values, value labels or None, user-missing codes)."""
+    if item.kind == "select_one" and choices and all(ch.code.isdigit() for ch in choices):
+        return ([float(v) if v is not None else float("nan") for v in col],
+                {float(ch.code): ch.label_vi for ch in choices}, [float(ch.code) for ch in choices if ch.missing])
+    if item.kind == "select_one" and choices and all(ch.value is not None for ch in choices) \
+            and not any(ch.missing for ch in choices):
+        value = {ch.code: float(ch.value) for ch in choices}
+        return ([value[v] if v is not None else float("nan") for v in col],
+                {float(ch.value): ch.label_vi for ch in choices}, [])
+    if item.kind == "integer":
+        return [float(v) if v is not None else float("nan") for v in col], None, []
+    return ["" if v is None else v for v in col], None, []
+
+
 def write_sav(frame: pd.DataFrame, spec: InstrumentSpec, path: Path) -> Path:
     """SPSS: numeric codes with value labels where codes are numbers, 'yes/no' as 1/0 with labels."""
     items = {it.name: it for it in spec.items}
     out = pd.DataFrame({"submission_id": frame["_submission_id"], "submitted_at": frame["_submitted_at"]})
     labels, missing = {}, {}
     for c in frame.columns[2:]:
-        it, col = items[c], frame[c]
-        choices = spec.choices.get(it.list_name or "", ())
-        if it.kind == "select_one" and choices and all(ch.code.isdigit() for ch in choices):
-            out[c] = [float(v) if v is not None else float("nan") for v in col]
-            labels[c] = {float(ch.code): ch.label_vi for ch in choices}
-            missing[c] = [float(ch.code) for ch in choices if ch.missing]
-        elif it.kind == "select_one" and choices and all(ch.value is not None for ch in choices if not ch.missing) \
-                and not any(ch.missing for ch in choices):
-            value = {ch.code: float(ch.value) for ch in choices}
-            out[c] = [value[v] if v is not None else float("nan") for v in col]
-            labels[c] = {float(ch.value): ch.label_vi for ch in choices}
-        elif it.kind == "integer":
-            out[c] = [float(v) if v is not None else float("nan") for v in col]
-        else:
-            out[c] = ["" if v is None else v for v in col]
-    missing = {k: v for k, v in missing.items() if v}
+        out[c], value_labels, codes = sav_column(items[c], frame[c], spec.choices.get(items[c].list_name or "", ()))
+        if value_labels:
+            labels[c] = value_labels
+        if codes:
+            missing[c] = codes
     pyreadstat.write_sav(out, str(path), variable_value_labels=labels, missing_ranges=missing)
     return path
