@@ -29,6 +29,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
 from analysis.report.board import Block, BoardDocument
+from analysis.report.docx_report import set_fonts
 from analysis.report.tables import normalise_ooxml
 
 __all__ = ["FONT", "write_board_docx"]
@@ -48,14 +49,7 @@ def _nfc(text: Any) -> str:
 
 def _fonts(run: Any, size: float | None = None, *, bold: bool = False, italic: bool = False,
            underline: bool = False) -> None:
-    run.font.name = FONT
-    rpr = run._element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    for slot in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-        fonts.set(qn(slot), FONT)
+    set_fonts(run._element, FONT)
     if size:
         run.font.size = Pt(size)
     run.bold, run.italic, run.underline = bold or None, italic or None, underline or None
@@ -76,26 +70,23 @@ def _para(container: Any, text: str = "", *, size: float = _BODY_PT, bold: bool 
     return p
 
 
-def _no_borders(table: Any) -> None:
-    tbl_pr = table._element.tblPr
+def _borders(table: Any, **attrs: str) -> None:
+    """Every edge of *table* with the same border attributes (``val="nil"``: none)."""
     borders = OxmlElement("w:tblBorders")
     for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
         el = OxmlElement(f"w:{edge}")
-        el.set(qn("w:val"), "nil")
+        for key, value in attrs.items():
+            el.set(qn(f"w:{key}"), value)
         borders.append(el)
-    tbl_pr.append(borders)
+    table._element.tblPr.append(borders)
+
+
+def _no_borders(table: Any) -> None:
+    _borders(table, val="nil")
 
 
 def _grid(table: Any) -> None:
-    tbl_pr = table._element.tblPr
-    borders = OxmlElement("w:tblBorders")
-    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        el = OxmlElement(f"w:{edge}")
-        el.set(qn("w:val"), "single")
-        el.set(qn("w:sz"), "4")
-        el.set(qn("w:color"), "000000")
-        borders.append(el)
-    tbl_pr.append(borders)
+    _borders(table, val="single", sz="4", color="000000")
 
 
 def _widths(table: Any, widths_cm: list[float]) -> None:

@@ -201,7 +201,7 @@ Block = Union[Heading, Paragraph, Bullets, Table, Figure, PageBreak, Appendix]
 # low-level formatting
 
 
-def _set_fonts(rpr_owner: Any, font: str, size_pt: float | None = None, lang: str | None = None) -> None:
+def set_fonts(rpr_owner: Any, font: str, size_pt: float | None = None, lang: str | None = None) -> None:
     """Set every w:rFonts slot (ascii, hAnsi, cs, eastAsia): Word picks the slot per character,
     and a missing one sends Vietnamese combining marks to a fallback font."""
     rpr = rpr_owner.get_or_add_rPr()
@@ -237,7 +237,7 @@ def _style(doc: Any, name: str, *, size: float, bold: bool = False, italic: bool
     st.font.bold = bold
     st.font.italic = italic
     st.font.color.rgb = RGBColor(0, 0, 0)
-    _set_fonts(st.element, LAYOUT.font, size, lang_tag)
+    set_fonts(st.element, LAYOUT.font, size, lang_tag)
     pf = st.paragraph_format
     if align is not None:
         pf.alignment = align
@@ -291,7 +291,7 @@ def _add_field(paragraph: Any, instruction: str, placeholder: str) -> None:
     """A complex field (begin / instrText / separate / cached result / end), as Word writes it."""
     def run_with(child: Any) -> None:
         run = paragraph.add_run()
-        _set_fonts(run._r, LAYOUT.font, LAYOUT.body_pt)
+        set_fonts(run._r, LAYOUT.font, LAYOUT.body_pt)
         run._r.append(child)
 
     begin = OxmlElement("w:fldChar")
@@ -305,7 +305,7 @@ def _add_field(paragraph: Any, instruction: str, placeholder: str) -> None:
     sep.set(qn("w:fldCharType"), "separate")
     run_with(sep)
     cached = paragraph.add_run(placeholder)
-    _set_fonts(cached._r, LAYOUT.font, LAYOUT.body_pt)
+    set_fonts(cached._r, LAYOUT.font, LAYOUT.body_pt)
     end = OxmlElement("w:fldChar")
     end.set(qn("w:fldCharType"), "end")
     run_with(end)
@@ -315,7 +315,7 @@ def _banner(paragraph: Any, lang: str) -> None:
     run = paragraph.add_run(BANNERS[lang])
     run.bold = True
     run.font.color.rgb = RGBColor(0xB0, 0x00, 0x00)
-    _set_fonts(run._r, LAYOUT.font, LAYOUT.note_pt)
+    set_fonts(run._r, LAYOUT.font, LAYOUT.note_pt)
 
 
 def _headers(section: Any, *, synthetic: bool, first_page_differs: bool, lang: str = "vi") -> None:
@@ -774,7 +774,7 @@ def _bookmark(paragraph: Any, name: str) -> None:
 
 def _fld(paragraph: Any, kind: str, instruction: str | None = None, size: float | None = None) -> None:
     run = paragraph.add_run()
-    _set_fonts(run._r, LAYOUT.font, size)
+    set_fonts(run._r, LAYOUT.font, size)
     if instruction is not None:
         el = OxmlElement("w:instrText")
         el.set(qn("xml:space"), "preserve")
@@ -822,7 +822,7 @@ def _toc(doc: Any, entries: Sequence[tuple[int, str, str]], lang: str) -> None:
     for level, text, mark in entries:
         p = doc.add_paragraph(style=f"toc {level}")
         r = p.add_run(text)
-        _set_fonts(r._r, LAYOUT.font)
+        set_fonts(r._r, LAYOUT.font)
         p.add_run("\t")
         _fld(p, "begin")
         _fld(p, "", f"PAGEREF {mark} \\h")
