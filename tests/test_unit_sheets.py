@@ -54,6 +54,34 @@ def test_a_unit_that_did_not_answer_is_not_reported(demo):
     assert unit_sheets.unit_suggestions(req)[0].startswith("Hoàn thành và gửi phiếu")
 
 
+def _score(label, unit, org):
+    cell = {"shown": True, "estimate": unit[0], "ci_low": unit[1], "ci_high": unit[2], "n": 12}
+    return {"label": label, "waves": {WAVE: {"unit": cell, "org": {"shown": True, "estimate": org, "ci_low": org,
+                                                                   "ci_high": org, "n": 900}}}}
+
+
+def test_suggestions_take_unmet_requirements_first_then_the_weakest_scales():
+    scores = [_score("A", (3.10, 2.90, 3.30), 3.90),     # clearly below: gap 0.80
+              _score("B", (3.60, 3.20, 3.95), 3.90),     # interval reaches the organization: no
+              _score("C", (3.40, 3.30, 3.50), 3.60),     # clearly below: gap 0.20
+              {"label": "D", "waves": {WAVE: {"unit": {"shown": False, "note": "x"}, "org": None}}}]
+    low = unit_sheets.low_scales(scores, WAVE)
+    assert [r["label"] for r in low] == ["A", "C"]
+    req = pd.DataFrame({"status": ["met", "not_met"], "label": ["R1", "R2"], "indicator_unit": ["yes/no"] * 2,
+                        "target": [1.0, 1.0], "direction": ["higher"] * 2, "target_year": [2023, 2025]})
+    out = unit_sheets.unit_suggestions(req, low=low, org_label="Công đoàn viên chức")
+    assert len(out) == 3
+    assert out[0].startswith("Tập trung thực hiện yêu cầu “R2”")
+    assert out[1] == ("Quan tâm hơn đến “A”: đoàn viên, hội viên của cơ sở đánh giá 3,10 điểm, thấp hơn rõ so "
+                      "với điểm chung của Công đoàn viên chức (3,90 điểm).")
+    assert "“C”" in out[2]
+    # three unmet requirements leave no room for scales; nothing to say keeps the results
+    three = pd.concat([req.iloc[[1]]] * 3, ignore_index=True)
+    assert all("yêu cầu" in s for s in unit_sheets.unit_suggestions(three, low=low))
+    none = unit_sheets.unit_suggestions(req.iloc[[0]], lang="en")
+    assert none == ["Keep up the results achieved; share the practice with units of the organization."]
+
+
 def test_standing_ranks_within_the_organization_only(demo):
     st = unit_sheets.unit_standing(demo["units"], demo["unit_ins"], wave=WAVE, population_dir=demo["population"])
     assert len(st) == 103 and set(st["quarter"].dropna()) <= {1, 2, 3, 4}
@@ -193,7 +221,7 @@ def test_the_canary_sheet_has_no_member_figure(sheets):
     assert pages <= 2
     assert len(tables) == 2  # requirements and the trend: no table of member scores
     assert "ít hơn 5 người trả lời" in text
-    assert "1,00" not in pdf_text and "Khía cạnh" not in pdf_text
+    assert "1,00" not in pdf_text and "Thang đo" not in pdf_text
 
 
 def test_the_attacker_finds_nothing_in_all_sheets_and_the_reports_together(sheets, demo_report, demo_unit_report):

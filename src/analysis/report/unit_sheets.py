@@ -160,7 +160,8 @@ def render_docx(content: Mapping[str, Any], path: str | Path) -> Path:
                      f"Feedback sheet {c['unit']} wave {c['wave']}")
     props.author = "analysis"
     if c["synthetic"]:
-        _para(doc, "DỮ LIỆU MÔ PHỎNG — synthetic data", bold=True, align="center", color=(0xC0, 0, 0))
+        _para(doc, _w(lang, "DỮ LIỆU MÔ PHỎNG — không phải kết quả khảo sát thật",
+                      "SYNTHETIC DATA — not real survey results"), bold=True, align="center", color=(0xC0, 0, 0))
     _para(doc, _w(lang, "PHIẾU PHẢN HỒI KẾT QUẢ THỰC HIỆN ĐỀ ÁN 04-ĐA/ĐUK",
                   "FEEDBACK SHEET ON PLAN 04-ĐA/ĐUK"), bold=True, size=14, align="center")
     _para(doc, f"{c['name']} ({c['unit']}) — {c['org_label']} — "
@@ -218,7 +219,7 @@ def render_docx(content: Mapping[str, Any], path: str | Path) -> Path:
     if c["scores_shown"]:
         waves = c["waves"]
         earlier = waves[:-1][-2:]
-        header = [_w(lang, "Khía cạnh", "Scale"), *earlier,
+        header = [_w(lang, "Thang đo", "Scale"), *earlier,
                   f"{_w(lang, 'Cơ sở', 'Unit')} {c['wave']} ({_w(lang, 'KTC 95%', '95% CI')})",
                   f"{c['org_label']} {c['wave']}"]
         rows = [[s["label"],
@@ -244,10 +245,12 @@ def render_docx(content: Mapping[str, Any], path: str | Path) -> Path:
     _para(doc, _w(lang, "5. Gợi ý cho cơ sở", "5. Suggestions"), bold=True, space_before=6)
     for s in c["suggestions"]:
         _para(doc, f"– {s}", align="justify")
-    _para(doc, _w(lang, "Gợi ý lập theo quy tắc: mỗi yêu cầu chưa đạt (theo thứ tự nhóm nhiệm vụ của Đề án) cho một "
-                        "gợi ý, tối đa ba; cơ sở chưa báo cáo được nhắc gửi phiếu.",
-                  "Suggestions follow a rule: one per unmet requirement in the plan's order, at most three; a "
-                  "unit that did not report is asked to."), italic=True, size=10)
+    _para(doc, _w(lang, "Gợi ý lập theo quy tắc, tối đa ba: trước hết mỗi yêu cầu chưa đạt (theo thứ tự nhóm nhiệm "
+                        "vụ của Đề án) cho một gợi ý, cơ sở chưa báo cáo được nhắc gửi phiếu; còn chỗ thì nêu thang "
+                        "đo mà cả khoảng tin cậy của cơ sở thấp hơn điểm chung của tổ chức.",
+                  "Suggestions follow a rule, at most three: first one per unmet requirement in the plan's order "
+                  "(a unit that did not report is asked to); then the scales on which the unit's whole interval "
+                  "lies below its organization's score."), italic=True, size=10)
     _para(doc, _w(lang, f"Bảo vệ người trả lời: không công bố số liệu nào của nhóm dưới {c['k']} người; "
                         "các phiếu phản hồi được kiểm tra cùng nhau và cùng các báo cáo chung để không suy ra "
                         "được số liệu bị ẩn.",

@@ -18,8 +18,9 @@ stands in its organization, and its members' scores only where they are safe tog
   batch of sheets) and what one sheet prints, as plain values (`analysis.report.unit_sheets`
   lays it out). Scores are direct design-based estimates, not shrunk towards the organization
   (no empirical Bayes: the sheet says so).
-* `interval_words` and `unit_suggestions` — the words a small unit's wide interval needs, and
-  two or three suggestions from the unmet requirements, by a documented rule.
+* `interval_words`, `low_scales` and `unit_suggestions` — the words a small unit's wide interval
+  needs, and up to three suggestions by a documented rule: unmet requirements first, then the
+  scales on which the unit is clearly below its organization.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ import pandas as pd
 
 from analysis import disclosure
 from analysis.instruments import Instrument, population
+from analysis.report.tables import format_number
 from analysis.study.base import WAVE
 from analysis.study.data import unit_hierarchy
 from analysis.study.designs import WaveDesign
 from analysis.study.units import meets_target, target_due
 
 __all__ = ["REQUIREMENT_STATUS", "unit_requirements", "unit_standing", "unit_scores", "interval_words",
-           "unit_suggestions", "SheetContext", "sheet_context", "sheet_content", "sheet_contents"]
+           "unit_suggestions", "low_scales", "SheetContext", "sheet_context", "sheet_content", "sheet_contents"]
 
 #: A requirement's status on a sheet, in words.
 REQUIREMENT_STATUS = {
@@ -158,12 +160,27 @@ def interval_words(n: float, *, lang: str = "vi") -> str:
             "not as a ranking.")
 
 
-def unit_suggestions(requirements: pd.DataFrame, *, lang: str = "vi", limit: int = 3) -> list[str]:
-    """Up to *limit* suggestions from the unit's unmet requirements, in instrument order.
+def low_scales(scores: Sequence[Mapping], wave: str) -> list[dict]:
+    """Scales on which the unit is clearly below its organization in *wave*: both cells shown and
+    the unit's whole 95% interval under the organization's estimate. Largest gap first."""
+    out = []
+    for s in scores:
+        cells = s["waves"].get(wave, {})
+        unit, org = cells.get("unit"), cells.get("org")
+        if unit and org and unit["shown"] and org["shown"] and unit["ci_high"] < org["estimate"]:
+            out.append({"label": s["label"], "unit": unit["estimate"], "org": org["estimate"]})
+    return sorted(out, key=lambda r: r["unit"] - r["org"])
 
-    Rule: each unmet requirement (``not_met``) gives one suggestion naming it and its target;
-    a requirement not reported (``no_answer``) gives one suggestion to report; nothing unmet
-    gives one sentence to keep the results. Task group order keeps the plan's priorities.
+
+def unit_suggestions(requirements: pd.DataFrame, *, lang: str = "vi", limit: int = 3,
+                     low: Sequence[Mapping] = (), org_label: str = "") -> list[str]:
+    """Up to *limit* suggestions: the unit's unmet requirements first, then its weakest scales.
+
+    Rule: each unmet requirement (``not_met``) gives one suggestion naming it and its target, in
+    the plan's task-group order; a requirement not reported (``no_answer``) gives one suggestion
+    to report; the places left go to the scales of *low* (`low_scales`: the unit's interval below
+    its organization's score), largest gap first; nothing at all gives one sentence to keep the
+    results.
     """
     unmet = requirements[requirements["status"] == "not_met"]
     out = []
@@ -175,6 +192,12 @@ def unit_suggestions(requirements: pd.DataFrame, *, lang: str = "vi", limit: int
     if (requirements["status"] == "no_answer").any() and len(out) < limit:
         out.append("Hoàn thành và gửi phiếu khảo sát cơ sở để kết quả của cơ sở được ghi nhận."
                    if lang == "vi" else "Complete and return the unit survey so the unit's results are recorded.")
+    for r in list(low)[:max(limit - len(out), 0)]:
+        unit, org = format_number(r["unit"], 2, lang=lang), format_number(r["org"], 2, lang=lang)
+        out.append(f"Quan tâm hơn đến “{r['label']}”: đoàn viên, hội viên của cơ sở đánh giá {unit} điểm, "
+                   f"thấp hơn rõ so với điểm chung của {org_label} ({org} điểm)." if lang == "vi" else
+                   f"Give more attention to “{r['label']}”: the unit's members rate it {unit}, clearly below "
+                   f"{org_label} as a whole ({org}).")
     if not out:
         out.append("Duy trì các kết quả đã đạt; chia sẻ cách làm với các cơ sở cùng tổ chức." if lang == "vi"
                    else "Keep up the results achieved; share the practice with units of the organization.")
@@ -341,8 +364,8 @@ def sheet_content(ctx: SheetContext, unit: str) -> dict:
         "scores": scores, "scores_shown": bool(shown), "respondents": respondents,
         "scores_hidden_reason": None if shown else _hidden_reason(latest, ctx.k, lang),
         "interval_words": interval_words(respondents, lang=lang) if shown else "",
-        "suggestions": unit_suggestions(req, lang=lang) if len(req) else unit_suggestions(
-            pd.DataFrame({"status": ["no_answer"]}), lang=lang),
+        "suggestions": unit_suggestions(req if len(req) else pd.DataFrame({"status": ["no_answer"]}), lang=lang,
+                                        low=low_scales(scores, ctx.wave), org_label=ctx.labels.get(org, org)),
     }
     return content
 
