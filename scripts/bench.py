@@ -7,6 +7,11 @@ belongs to that run alone. Add a benchmark by appending a `Benchmark` to the lis
     python scripts/bench.py                       # 10k, 100k, 1M; R up to 100k if Rscript exists
     python scripts/bench.py --sizes 10000 --no-r
     python scripts/bench.py --r-max-n 1000000     # R at 1M too (about 3 minutes)
+    python scripts/bench.py --scales 1,10 --no-core   # the whole pipeline at 1× and 10× the frame only
+
+``--scales 1,10,100`` (the default) also runs the whole pipeline — import, weighting, estimation,
+rendering, disclosure audit — on frames 1, 10 and 100 times the real one, and the 103 unit sheets
+at 1× (`bench_pipeline`); ``--scales none`` skips it.
 
 Synthetic data: 103 grassroots units (strata; fpc = unit size, sampling fraction about 0.6),
 3 organizations, sex, party, 20 construct scores with 2% missing. The work timed: building the
@@ -37,6 +42,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import bench_pipeline  # noqa: E402  (beside this script)
 
 N_CONSTRUCTS = 20
 ORGS = {"CDVC": 48, "HCCB": 20, "DTN": 35}  # units per organization (103)
@@ -220,12 +228,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--r-max-n", type=int, default=100_000, help="largest size also run in R (default 100000)")
     parser.add_argument("--no-r", action="store_true", help="skip the R comparison")
+    parser.add_argument("--scales", default="1,10,100",
+                        help="whole pipeline at these multiples of the frame, e.g. 1,10 (default 1,10,100; none: skip)")
+    parser.add_argument("--no-core", action="store_true", help="skip the statistics-core and demo-report benchmarks")
+    parser.add_argument("--keep", action="store_true", help="keep the scaled projects (printed) for inspection")
+    parser.add_argument("--pipeline-worker", nargs=2, metavar=("STAGE", "ROOT"), help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         _worker(args.worker, args.n)
         return 0
+    if args.pipeline_worker:
+        bench_pipeline.worker(*args.pipeline_worker)
+        return 0
+    scales = bench_pipeline.parse_scales(args.scales)
+    if not args.no_core:
+        _core(args)
+    if scales:
+        print("\nwhole pipeline at scale (2 notebooks at a time, as `report --jobs 2`)", flush=True)
+        bench_pipeline.run(scales, keep=args.keep)
+    return 0
+
+
+def _core(args: argparse.Namespace) -> None:
     has_r = shutil.which("Rscript") is not None and not args.no_r
     if shutil.which("Rscript") is None and not args.no_r:
         print("R not installed: R survey's times are not shown", flush=True)
@@ -267,7 +293,6 @@ def main(argv: list[str] | None = None) -> int:
         "\nr_s: R's elapsed time for the same work (CSV read excluded); max_rel_diff_se_vs_r: largest"
         "\nrelative difference between the 60 standard errors of Python and R."
     )
-    return 0
 
 
 if __name__ == "__main__":
