@@ -32,6 +32,11 @@ the same things:
   comparable.
 
 Hand-written because it is wording, not computation: each rule reads one published table.
+
+Why one module: the sections and the recommendations word the same published tables with the
+same helpers (`_read`, `_join`, `Labels`, the significance rule) in one voice and one set of
+terms ("thang đo" for a member scale, "chỉ tiêu" for a target of the plan); apart, each part
+would import all of them and the terms could drift.
 """
 
 from __future__ import annotations
@@ -48,16 +53,25 @@ from analysis.report.letterhead import Letterhead, no_break
 from analysis.report.narrative import is_significant
 from analysis.report.tables import format_count, format_date, format_number, format_percent
 
-__all__ = ["BoardDocument", "Block", "board_document", "MAX_PAGES"]
+__all__ = ["BoardDocument", "Block", "board_document", "MAX_PAGES", "WRAPS"]
 
 #: The Board edition's length limit (A4 pages), checked by the tests on the PDF.
 MAX_PAGES = 12
 _MAX_LAGGING = 3  # K1, K4: the Board reads a few priorities, not a list
 
 
+#: How a table column may wrap (`Block.wrap`): ``never`` (a count, a verdict: one line),
+#: ``comma`` (only after a comma: "0/2 chỉ tiêu đạt, / 2 đạt một phần"), ``words`` (between words).
+WRAPS = ("never", "comma", "words")
+
+
 @dataclass(frozen=True)
 class Block:
-    """One piece of the Board document: ``heading``, ``paragraph``, ``bullets`` or ``table``."""
+    """One piece of the Board document: ``heading``, ``paragraph``, ``bullets`` or ``table``.
+
+    A table's column widths are set from its content by `analysis.report.board_docx`; *wrap*
+    says, per column, where a cell may break (`WRAPS`; ``words`` for a column not listed).
+    """
 
     kind: str
     text: str = ""
@@ -65,7 +79,7 @@ class Block:
     table: pd.DataFrame | None = None
     note: str = ""
     source: str = ""
-    widths: tuple[float, ...] = ()  # relative column widths of a table
+    wrap: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,24 +101,42 @@ def _w(lang: str, vi: str, en: str) -> str:
 
 def _read(run_dir: Path, name: str) -> pd.DataFrame | None:
     """A published CSV of the run (``results/`` first, then ``tables/``), or None."""
+    ids = {"org": "string", "unit": "string", "wave": "string", "baseline_wave": "string"}
     for sub in ("results", "tables"):
         path = run_dir / sub / f"{name}.csv"
         if path.is_file():
-            return pd.read_csv(path, encoding="utf-8-sig", dtype={"org": "string", "unit": "string",
-                                                                 "wave": "string", "baseline_wave": "string"})
+            return pd.read_csv(path, encoding="utf-8-sig", dtype=ids)
     return None
 
 
 def _join(items: Sequence[str], lang: str) -> str:
+    """A list in running text: "a, b và c"; "a; b; c" when an item holds a comma itself.
+
+    Labels such as "giám sát, phản biện xã hội" or figures such as "(từ 3,91 lên 4,37)" carry
+    commas, so commas between them would no longer show where one item ends.
+
+    Examples
+    --------
+    >>> _join(["a", "b", "c"], "vi"), _join(["a, b", "c"], "vi"), _join(["x, y", "z", "w"], "en")
+    ('a, b và c', 'a, b; c', 'x, y; z; and w')
+    """
     items = [i for i in items if i]
     if len(items) <= 1:
         return "".join(items)
+    if any("," in i for i in items):
+        last = "; " if lang == "vi" or len(items) == 2 else "; and "
+        return "; ".join(items[:-1]) + last + items[-1]
     last = " và " if lang == "vi" else " and "
     return ", ".join(items[:-1]) + last + items[-1]
 
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
+
+
+def _n(count: int, one: str, many: str) -> str:
+    """English "1 scale", "4 scales" (the Vietnamese noun has no plural)."""
+    return f"{count} {one if count == 1 else many}"
 
 
 @dataclass(frozen=True)
@@ -195,7 +227,7 @@ def _introduction(head: Letterhead, facts: Mapping[str, Any], instrument_is_unit
                  "của tổ chức, và phiếu cơ sở (mỗi cơ sở một phiếu, do ban chấp hành trả lời) về việc thực hiện "
                  "các nhiệm vụ của Đề án.")
     else:
-        text = (f"Under {plan}, the yearly survey of {wave} assesses progress against the baseline of {baseline}. ")
+        text = f"Under {plan}, the yearly survey of {wave} assesses progress against the baseline of {baseline}. "
         text += ("It consists of the unit survey: one questionnaire per grassroots unit, answered by its executive "
                  "committee, on carrying out the plan's tasks." if instrument_is_unit else
                  "It has two questionnaires: an anonymous member survey on how members see their organization's "
@@ -206,17 +238,14 @@ def _introduction(head: Letterhead, facts: Mapping[str, Any], instrument_is_unit
     if "members" in facts and not instrument_is_unit:
         share = format_percent(facts["members_answered"] / facts["members"], 0, lang=lang)
         when = f" {facts['member_fieldwork']}" if facts.get("member_fieldwork") else ""
-        who.append(_w(lang, f"phiếu đoàn viên, hội viên được thu{when}: "
-                            f"{format_count(facts['members_answered'], facts['members'], lang='vi')} đoàn viên, hội viên "
-                            f"trả lời ({share})",
-                      f"the member survey was fielded{when}: "
-                      f"{format_count(facts['members_answered'], facts['members'], lang='en')} members answered ({share})"))
+        count = format_count(facts["members_answered"], facts["members"], lang=lang)
+        who.append(_w(lang, f"phiếu đoàn viên, hội viên được thu{when}: {count} đoàn viên, hội viên trả lời ({share})",
+                      f"the member survey was fielded{when}: {count} members answered ({share})"))
     if "units" in facts:
         when = f" {facts['unit_fieldwork']}" if facts.get("unit_fieldwork") else ""
-        who.append(_w(lang, f"phiếu cơ sở được thu{when}: {format_count(facts['units_answered'], facts['units'], lang='vi')} "
-                            "cơ sở trả lời",
-                      f"the unit survey was fielded{when}: {format_count(facts['units_answered'], facts['units'], lang='en')} "
-                      "units answered"))
+        count = format_count(facts["units_answered"], facts["units"], lang=lang)
+        who.append(_w(lang, f"phiếu cơ sở được thu{when}: {count} cơ sở trả lời",
+                      f"the unit survey was fielded{when}: {count} units answered"))
     if who:
         first = who[0][:1].upper() + who[0][1:]
         blocks.append(Block("paragraph", "; ".join([first, *who[1:]]) + "."))
@@ -246,32 +275,30 @@ def _scorecard(run_dir: Path, lang: str, wave: str) -> list[Block]:
         _w(lang, "Đánh giá", "Verdict"): card["verdict_label"],
         _w(lang, "Chỉ tiêu (phiếu cơ sở)", "Targets (unit survey)"): card["targets"].fillna(""),
     })
-    widths: tuple[float, ...] = (0.9, 4.2, 1.5, 2.2)
+    wrap: tuple[str, ...] = ("never", "words", "never", "comma")
     if has_members:
         frame[_w(lang, "Cảm nhận của đoàn viên, hội viên", "Members' views")] = card["members"].fillna("")
-        widths = (0.9, 3.5, 1.4, 1.9, 1.7)
+        wrap += ("comma",)
     counts = card["verdict"].value_counts()
     achieved, partly = int(counts.get("achieved", 0)), int(counts.get("partly", 0))
-    intro = _w(lang,
-               f"Trong sáu nhóm nhiệm vụ của Đề án, năm {wave} có {achieved} nhóm đạt, {partly} nhóm đạt một phần"
-               + (f" và {len(card) - achieved - partly} nhóm chưa đạt hoặc chưa kết luận được." if len(card) - achieved - partly
-                  else "."),
-               f"Of the plan's six task groups, in {wave} {achieved} were achieved and {partly} partly achieved"
-               + (f"; {len(card) - achieved - partly} not achieved or inconclusive." if len(card) - achieved - partly else "."))
-    rule = _w(lang, "Một nhóm đạt khi mọi chỉ tiêu của nhóm đạt ở mọi cơ sở và không khía cạnh cảm nhận nào của đoàn "
-                    "viên, hội viên giảm; đạt một phần khi có chỉ tiêu đạt hoặc đạt một phần, hoặc có khía cạnh tăng "
+    other = len(card) - achieved - partly
+    if lang == "vi":
+        intro = (f"Trong sáu nhóm nhiệm vụ của Đề án, năm {wave} có {achieved} nhóm đạt, {partly} nhóm đạt một phần"
+                 + (f" và {other} nhóm chưa đạt hoặc chưa kết luận được." if other else "."))
+    else:
+        intro = (f"In {wave}, {achieved} of the plan's six task groups {'was' if achieved == 1 else 'were'} "
+                 f"achieved and {partly} partly achieved"
+                 + (f"; {other} {'was' if other == 1 else 'were'} not achieved or inconclusive." if other else "."))
+    rule = _w(lang, "Một nhóm đạt khi mọi chỉ tiêu của nhóm đạt ở mọi cơ sở và không thang đo cảm nhận nào của đoàn "
+                    "viên, hội viên giảm; đạt một phần khi có chỉ tiêu đạt hoặc đạt một phần, hoặc có thang đo tăng "
                     "so với đợt đầu.",
               "A group is achieved when every target is met in every unit and no member scale fell; partly "
               "achieved when some target is met or partly met, or a member scale rose since the baseline.")
     return [Block("heading", _w(lang, "II. KẾT QUẢ THỰC HIỆN SÁU NHÓM NHIỆM VỤ", "II. THE SIX TASK GROUPS")),
             Block("paragraph", f"{intro} {rule}"),
             Block("table", _w(lang, f"Đánh giá sáu nhóm nhiệm vụ của Đề án, năm {wave}",
-                              f"The plan's six task groups, {wave}"), table=frame, widths=widths,
+                              f"The plan's six task groups, {wave}"), table=frame, wrap=wrap,
                   source=_w(lang, "phiếu khảo sát cơ sở và phiếu đoàn viên, hội viên.", "unit and member surveys."))]
-
-
-def _share(met: float, n: float) -> float:
-    return met / n if n else math.nan
 
 
 def _targets(run_dir: Path) -> pd.DataFrame | None:
@@ -279,6 +306,25 @@ def _targets(run_dir: Path) -> pd.DataFrame | None:
     if t is None or t.empty or not {"org", "variable", "n_met", "n_with_value"} <= set(t.columns):
         return None
     return t
+
+
+def _count(c: pd.Series | None, lang: str) -> str:
+    """A published "met/with a value" cell; "x" where it is withheld."""
+    if c is None or bool(c.get("suppressed")) or pd.isna(c["n_met"]):
+        return "x"
+    return format_count(c["n_met"], c["n_with_value"], lang=lang)
+
+
+def _org_changes(mine: pd.DataFrame, labels: Labels, lang: str) -> str:
+    """"Đoàn viên, hội viên đánh giá cao hơn đợt đầu ở 4/12 thang đo" for one organization."""
+    up = sum(_significant(r) and r["estimate"] > 0 for _, r in mine.iterrows())
+    down = [_lower_first(labels.scales.get(r["variable"], r["variable"])) for _, r in mine.iterrows()
+            if _significant(r) and r["estimate"] < 0]
+    if lang == "vi":
+        text = f"Đoàn viên, hội viên đánh giá cao hơn đợt đầu ở {up}/{len(mine)} thang đo"
+        return text + (f", thấp hơn ở {len(down)} thang đo ({_join(down, lang)})" if down else "")
+    text = f"Members rate {up} of {len(mine)} scales higher than at the baseline"
+    return text + (f" and {len(down)} lower ({_join(down, lang)})" if down else "")
 
 
 def _by_organization(run_dir: Path, labels: Labels, lang: str, wave: str) -> list[Block]:
@@ -289,19 +335,18 @@ def _by_organization(run_dir: Path, labels: Labels, lang: str, wave: str) -> lis
     orgs = [o for o in t["org"].dropna().unique()]
     rows = []
     for _, r in bloc.iterrows():
-        row = {_w(lang, "Chỉ tiêu của Đề án", "Target of the plan"): labels.indicators.get(r["variable"], r["variable"])}
+        first = _w(lang, "Chỉ tiêu của Đề án", "Target of the plan")
+        row = {first: labels.indicators.get(r["variable"], r["variable"])}
         for org in orgs:
             cell = t[(t["org"] == org) & (t["variable"] == r["variable"])]
-            c = cell.iloc[0] if len(cell) else None
-            row[labels.org(org)] = ("x" if c is None or bool(c.get("suppressed")) or pd.isna(c["n_met"])
-                                    else format_count(c["n_met"], c["n_with_value"], lang=lang))
+            row[labels.org(org)] = _count(cell.iloc[0] if len(cell) else None, lang)
         row[_w(lang, "Toàn Khối", "All")] = format_count(r["n_met"], r["n_with_value"], lang=lang)
         rows.append(row)
     frame = pd.DataFrame(rows)
     blocks = [Block("heading", _w(lang, "III. KẾT QUẢ THEO TỪNG TỔ CHỨC", "III. RESULTS BY ORGANIZATION")),
               Block("table", _w(lang, f"Số cơ sở đạt từng chỉ tiêu của Đề án theo tổ chức, năm {wave}",
                                 f"Units meeting each target of the plan, by organization, {wave}"),
-                    table=frame, widths=(4.4,) + (1.3,) * (len(frame.columns) - 1),
+                    table=frame, wrap=("words",) + ("never",) * (len(frame.columns) - 1),
                     note=_w(lang, "số cơ sở đạt / số cơ sở có số liệu; x: không công bố vì dễ nhận ra cơ sở.",
                             "units meeting the target / units with a value; x: withheld, it would identify units."),
                     source=_w(lang, "phiếu khảo sát cơ sở; chỉ tiêu theo Đề án.", "unit survey; targets of the plan."))]
@@ -311,31 +356,23 @@ def _by_organization(run_dir: Path, labels: Labels, lang: str, wave: str) -> lis
         if own.empty:
             continue
         own["share"] = own["n_met"] / own["n_with_value"]
-        full = [labels.indicators.get(v, v) for v in own.loc[own["share"] >= 1, "variable"]]
+        n_full = int((own["share"] >= 1).sum())
         low = own[own["share"] < 1].nsmallest(2, "share")
         lag = [f"{_lower_first(labels.indicators.get(r['variable'], r['variable']))} "
                f"({format_count(r['n_met'], r['n_with_value'], lang=lang)} {_w(lang, 'cơ sở', 'units')})"
                for _, r in low.iterrows()]
-        name = labels.org(org)
-        parts = []
-        if full:
-            parts.append(_w(lang, f"mọi cơ sở đạt {len(full)}/{len(own)} chỉ tiêu",
-                            f"every unit meets {len(full)} of {len(own)} targets"))
+        sentences = []
+        if n_full:
+            sentences.append(_w(lang, f"{n_full}/{len(own)} chỉ tiêu đạt ở mọi cơ sở",
+                                f"{n_full} of {len(own)} targets are met in every unit"))
         if lag:
-            parts.append(_w(lang, f"chậm nhất là {_join(lag, lang)}", f"the furthest behind: {_join(lag, lang)}"))
+            sentences.append(_w(lang, f"Chậm nhất là {_join(lag, lang)}", f"Furthest behind: {_join(lag, lang)}"))
         if changes is not None and "org" in changes.columns:
             mine = changes[changes["org"] == org]
-            up = [labels.scales.get(r["variable"], r["variable"]) for _, r in mine.iterrows()
-                  if _significant(r) and r["estimate"] > 0]
-            down = [labels.scales.get(r["variable"], r["variable"]) for _, r in mine.iterrows()
-                    if _significant(r) and r["estimate"] < 0]
             if len(mine):
-                parts.append(_w(lang, f"đoàn viên, hội viên đánh giá cao hơn đợt đầu ở {len(up)}/{len(mine)} khía cạnh"
-                                      + (f", thấp hơn ở {len(down)} ({_join([_lower_first(x) for x in down], lang)})" if down else ""),
-                                f"members rate {len(up)} of {len(mine)} scales higher than at the baseline"
-                                + (f" and {len(down)} lower ({_join([_lower_first(x) for x in down], lang)})" if down else "")))
-        if parts:
-            blocks.append(Block("paragraph", f"{name}: " + "; ".join(parts) + "."))
+                sentences.append(_org_changes(mine, labels, lang))
+        if sentences:
+            blocks.append(Block("paragraph", f"{labels.org(org)}: " + ". ".join(sentences) + "."))
     return blocks
 
 
@@ -345,31 +382,32 @@ def _members_views(run_dir: Path, labels: Labels, lang: str, wave: str, baseline
     blocks: list[Block] = []
     if overall is not None and len(overall):
         rng = labels.scale_range
-        scale = (_w(lang, f"điểm trung bình trên thang {format_number(rng[0], 0)}–{format_number(rng[1], 0)}",
-                    f"mean score on a {format_number(rng[0], 0)}–{format_number(rng[1], 0)} scale") if rng else "")
+        span = f"{format_number(rng[0], 0)}–{format_number(rng[1], 0)}" if rng else ""
         rose, fell, flat = [], [], []
         for _, r in overall.iterrows():
-            name = labels.scales.get(r["variable"], r["variable"])
-            moved = _w(lang, f"{_lower_first(name)} (từ {_points(r['estimate_a'], lang)} lên {_points(r['estimate_b'], lang)})",
-                       f"{_lower_first(name)} (from {_points(r['estimate_a'], lang)} to {_points(r['estimate_b'], lang)})")
-            if _significant(r):
-                (rose if r["estimate"] > 0 else fell).append(moved if r["estimate"] > 0 else moved.replace(
-                    _w(lang, " lên ", " to "), _w(lang, " xuống ", " to ")))
+            name = _lower_first(labels.scales.get(r["variable"], r["variable"]))
+            a, b = _points(r["estimate_a"], lang), _points(r["estimate_b"], lang)
+            if not _significant(r):
+                flat.append(name)
+            elif r["estimate"] > 0:
+                rose.append(_w(lang, f"{name} (từ {a} lên {b})", f"{name} (from {a} to {b})"))
             else:
-                flat.append(_lower_first(name))
+                fell.append(_w(lang, f"{name} (từ {a} xuống {b})", f"{name} (from {a} to {b})"))
         text = []
         if rose:
-            text.append(_w(lang, f"So với năm {baseline}, đoàn viên, hội viên đánh giá cao hơn rõ rệt ở {len(rose)} khía cạnh: "
-                                 f"{_join(rose, lang)}.",
-                           f"Compared with {baseline}, members rate {len(rose)} scale(s) clearly higher: {_join(rose, lang)}."))
+            text.append(_w(lang, f"So với năm {baseline}, đoàn viên, hội viên đánh giá cao hơn rõ rệt ở {len(rose)} "
+                                 f"thang đo: {_join(rose, lang)}.",
+                           f"Compared with {baseline}, members rate {_n(len(rose), 'scale', 'scales')} clearly "
+                           f"higher: {_join(rose, lang)}."))
         if fell:
-            text.append(_w(lang, f"Thấp hơn rõ rệt ở {len(fell)} khía cạnh: {_join(fell, lang)}.",
-                           f"Clearly lower on {len(fell)}: {_join(fell, lang)}."))
+            text.append(_w(lang, f"Thấp hơn rõ rệt ở {len(fell)} thang đo: {_join(fell, lang)}.",
+                           f"Clearly lower on {_n(len(fell), 'scale', 'scales')}: {_join(fell, lang)}."))
         if flat:
-            text.append(_w(lang, f"{len(flat)} khía cạnh chưa có chuyển biến rõ: {_join(flat, lang)}.",
-                           f"{len(flat)} scale(s) have not clearly moved: {_join(flat, lang)}."))
-        if scale:
-            text.append(_w(lang, f"Các con số là {scale}.", f"Figures are the {scale}."))
+            text.append(_w(lang, f"{len(flat)} thang đo chưa có chuyển biến rõ: {_join(flat, lang)}.",
+                           f"{_n(len(flat), 'scale has', 'scales have')} not clearly moved: {_join(flat, lang)}."))
+        if span:
+            text.append(_w(lang, f"Các con số là điểm trung bình trên thang điểm {span}.",
+                           f"Figures are mean scores on a {span} scale."))
         blocks.append(Block("paragraph", " ".join(text)))
     if indicators is not None and len(indicators):
         up, down = [], []
@@ -388,14 +426,16 @@ def _members_views(run_dir: Path, labels: Labels, lang: str, wave: str, baseline
         if up:
             text.append(_w(lang, f"Ở phiếu cơ sở, so với năm {baseline}, {n_up} chỉ số tăng rõ rệt, rõ nhất là "
                                  f"{_join(up, lang)}.",
-                           f"In the unit survey, compared with {baseline}, {n_up} indicator(s) rose clearly, most "
-                           f"clearly {_join(up, lang)}."))
+                           f"In the unit survey, compared with {baseline}, {_n(n_up, 'indicator', 'indicators')} "
+                           f"rose clearly, most clearly {_join(up, lang)}."))
         if down:
             text.append(_w(lang, f"{n_down} chỉ số giảm rõ rệt, rõ nhất là {_join(down, lang)}.",
-                           f"{n_down} fell clearly, most clearly {_join(down, lang)}."))
+                           f"{_n(n_down, 'indicator', 'indicators')} fell clearly, most clearly {_join(down, lang)}."))
         rest = len(indicators) - n_up - n_down
         if rest:
-            text.append(_w(lang, f"{rest} chỉ số còn lại chưa thay đổi rõ.", f"The other {rest} indicator(s) have not clearly changed."))
+            text.append(_w(lang, f"{rest} chỉ số còn lại chưa thay đổi rõ.",
+                           "The other indicator has not clearly changed." if rest == 1 else
+                           f"The other {rest} indicators have not clearly changed."))
         blocks.append(Block("paragraph", " ".join(text)))
     if blocks:
         heading = (_w(lang, "IV. CẢM NHẬN CỦA ĐOÀN VIÊN, HỘI VIÊN VÀ CHUYỂN BIẾN Ở CƠ SỞ",
@@ -413,14 +453,14 @@ def _dose_response(run_dir: Path, labels: Labels, lang: str) -> list[Block]:
     for _, r in dose.iterrows():
         if _significant(r):
             name = _lower_first(labels.scales.get(r["variable"], r["variable"]))
-            item = _w(lang, f"{name} (khoảng {_points(abs(r['estimate']), lang)} điểm)",
-                      f"{name} (about {_points(abs(r['estimate']), lang)} points)")
+            size = _points(abs(r["estimate"]), lang)
+            item = _w(lang, f"{name} (khoảng {size} điểm)", f"{name} (about {size} points)")
             (pos if r["estimate"] > 0 else neg).append(item)
     text = []
     if pos:
-        text.append(_w(lang, "Ở những cơ sở thực hiện được nhiều chỉ tiêu của Đề án hơn, đoàn viên, hội viên đánh giá cao "
-                             f"hơn về {_join(pos, lang)}; con số là chênh lệch giữa một cơ sở đạt mọi chỉ tiêu và một cơ sở "
-                             "chưa đạt chỉ tiêu nào, trong cùng năm và cùng tổ chức.",
+        text.append(_w(lang, "Ở những cơ sở thực hiện được nhiều chỉ tiêu của Đề án hơn, đoàn viên, hội viên đánh giá "
+                             f"cao hơn về {_join(pos, lang)}; con số là chênh lệch giữa một cơ sở đạt mọi chỉ tiêu và "
+                             "một cơ sở chưa đạt chỉ tiêu nào, trong cùng năm và cùng tổ chức.",
                        "Where units met more of the plan's targets, members rate higher "
                        f"{_join(pos, lang)}; each figure is the difference between a unit meeting every target and one "
                        "meeting none, in the same year and organization."))
@@ -429,10 +469,10 @@ def _dose_response(run_dir: Path, labels: Labels, lang: str) -> list[Block]:
                        f"Conversely, they rate lower {_join(neg, lang)}."))
     rest = len(dose) - len(pos) - len(neg)
     if rest:
-        text.append(_w(lang, f"Ở {rest} khía cạnh còn lại không thấy mối liên hệ rõ.",
-                       f"No clear association on the other {rest} scale(s)."))
-    text.append(_w(lang, "Đây là mối liên hệ, không phải bằng chứng Đề án là nguyên nhân: không có nhóm đối chứng, và cơ "
-                         "sở thực hiện tốt có thể khác các cơ sở khác ở những điểm khác.",
+        text.append(_w(lang, f"Ở {rest} thang đo còn lại không thấy mối liên hệ rõ.",
+                       f"No clear association on the other {_n(rest, 'scale', 'scales')}."))
+    text.append(_w(lang, "Đây là mối liên hệ, không phải bằng chứng Đề án là nguyên nhân: không có nhóm đối chứng, và "
+                         "cơ sở thực hiện tốt có thể khác các cơ sở khác ở những điểm khác.",
                    "This is an association, not proof that the plan caused it: there is no control group, and units "
                    "that implement well may differ from the others in other ways."))
     return [Block("heading", _w(lang, "V. MỨC THỰC HIỆN ĐỀ ÁN VÀ CẢM NHẬN CỦA ĐOÀN VIÊN, HỘI VIÊN",
@@ -445,23 +485,81 @@ def _limits(facts: Mapping[str, Any], instrument_is_unit: bool, lang: str, k: in
     if not instrument_is_unit and "members" in facts:
         share = format_percent(facts["members_answered"] / facts["members"], 0, lang=lang)
         parts.append(_w(lang, f"Phiếu đoàn viên, hội viên không ghi tên và mỗi năm hỏi lại những người khác nhau; "
-                              f"{share} đoàn viên, hội viên trả lời, nên người không trả lời có thể nghĩ khác, dù kết quả "
-                              "đã được gia quyền theo số đoàn viên, hội viên của từng tổ chức.",
+                              f"{share} đoàn viên, hội viên trả lời, nên người không trả lời có thể nghĩ khác, dù kết "
+                              "quả đã được gia quyền theo số đoàn viên, hội viên của từng tổ chức.",
                         f"The member survey is anonymous and asks different people each year; {share} of members "
                         "answered, so those who did not may think otherwise, although answers are weighted to each "
                         "organization's membership."))
     parts.append(_w(lang, "Phiếu cơ sở do ban chấp hành tự trả lời, chưa được đối chiếu với hồ sơ.",
-                    "The unit survey is answered by each executive committee and has not been checked against records."))
-    parts.append(_w(lang, "Không có nhóm đối chứng, nên các thay đổi là những gì diễn ra trong thời gian thực hiện Đề án, "
-                          "không tự nó chứng minh Đề án là nguyên nhân.",
+                    "The unit survey is answered by each executive committee and has not been checked against "
+                    "records."))
+    parts.append(_w(lang, "Không có nhóm đối chứng, nên các thay đổi là những gì diễn ra trong thời gian thực hiện "
+                          "Đề án, không tự nó chứng minh Đề án là nguyên nhân.",
                     "There is no control group: the changes are what happened while the plan was carried out, not by "
                     "themselves proof that the plan caused them."))
-    parts.append(_w(lang, f"Số liệu của nhóm ít hơn {k} người hoặc {k} cơ sở không được công bố, để không nhận ra được ai.",
-                    f"Figures about fewer than {k} people or {k} units are withheld, so that nobody can be identified."))
+    parts.append(_w(lang, f"Số liệu của nhóm ít hơn {k} người hoặc {k} cơ sở không được công bố, để không nhận ra "
+                          "được ai.",
+                    f"Figures about fewer than {k} people or {k} units are withheld, so that nobody can be "
+                    "identified."))
     parts.append(_w(lang, f"Phương pháp và toàn bộ các bảng số liệu có trong báo cáo kỹ thuật kèm theo{number}.",
                     f"The methods and every table are in the accompanying technical report{number}."))
     return [Block("heading", _w(lang, "VI. GIỚI HẠN CỦA ĐÁNH GIÁ", "VI. LIMITS OF THIS ASSESSMENT")),
             Block("paragraph", " ".join(parts))]
+
+
+def _lagging_targets(bloc: pd.DataFrame, orgs: pd.DataFrame, labels: Labels, lang: str) -> list[str]:
+    """K1: the targets with the smallest share of units meeting them, among those not met everywhere."""
+    out = []
+    for _, r in bloc[bloc["share"] < 1].nsmallest(_MAX_LAGGING, "share").iterrows():
+        name = _lower_first(labels.indicators.get(r["variable"], r["variable"]))
+        mine = orgs[orgs["variable"] == r["variable"]].nsmallest(1, "share")
+        where = ""
+        if len(mine):
+            m = mine.iloc[0]
+            there = format_count(m["n_met"], m["n_with_value"], lang=lang)
+            where = _w(lang, f", trước hết ở {labels.org(m['org'])} ({there} cơ sở đạt)",
+                       f", first in the {labels.org(m['org'])} ({there} units meet it)")
+        missing = format_number(int(r["n_with_value"] - r["n_met"]), 0, lang=lang)
+        met = format_count(r["n_met"], r["n_with_value"], lang=lang)
+        out.append(_w(lang, f"Chỉ đạo {missing} cơ sở chưa đạt chỉ tiêu “{name}” (toàn Khối mới đạt {met} cơ sở)"
+                            f"{where}.",
+                      f"Direct the {missing} units that do not yet meet the target “{name}” (met in {met} units)"
+                      f"{where}."))
+    return out
+
+
+def _lagging_organization(bloc: pd.DataFrame, orgs: pd.DataFrame, labels: Labels, lang: str) -> list[str]:
+    """K2: the organization whose units met the smallest share of unit-target pairs, below the bloc's."""
+    pooled = orgs.groupby("org")[["n_met", "n_with_value"]].sum()
+    pooled["share"] = pooled["n_met"] / pooled["n_with_value"]
+    whole = bloc["n_met"].sum() / bloc["n_with_value"].sum() if len(bloc) else math.nan
+    worst = pooled["share"].idxmin()
+    if not pooled.loc[worst, "share"] < whole:
+        return []
+    name, own = labels.org(worst), format_percent(pooled.loc[worst, "share"], 0, lang=lang)
+    all_ = format_percent(whole, 0, lang=lang)
+    return [_w(lang, f"Ban Thường vụ làm việc với ban chấp hành {name}: các cơ sở của tổ chức này đạt {own} lượt "
+                     f"chỉ tiêu, thấp nhất trong ba tổ chức (toàn Khối {all_}).",
+               f"The Standing Committee should meet the executive committee of the {name}: its units meet {own} of "
+               f"the unit targets, the lowest of the three organizations (bloc: {all_}).")]
+
+
+def _units_to_follow_up(run_dir: Path, n_targets: int, labels: Labels, lang: str) -> list[str]:
+    """K3: units missing at least half of the targets with a value, counted per organization."""
+    follow = _read(run_dir, "units_to_follow_up")
+    if follow is None or not n_targets or not {"unit", "org", "reason"} <= set(follow.columns):
+        return []
+    missed = follow[follow["reason"] == "not_met"].groupby(["org", "unit"]).size()
+    lagging = missed[missed >= math.ceil(n_targets / 2)]
+    if not len(lagging):
+        return []
+    per_org = lagging.groupby(level="org").size()
+    detail = _join([f"{format_number(int(v), 0, lang=lang)} {_w(lang, 'thuộc', 'in the')} {labels.org(o)}"
+                    for o, v in per_org.items()], lang)
+    return [_w(lang, f"Rà soát, hướng dẫn trực tiếp {len(lagging)} cơ sở chưa đạt từ một nửa số chỉ tiêu trở lên "
+                     f"({detail}); danh sách cơ sở có trong báo cáo kỹ thuật.",
+               f"Review and guide directly the {len(lagging)} units missing at least half of the targets "
+               f"({detail}); the list is in the technical report.")]
 
 
 def recommendations(run_dir: Path, labels: Labels, lang: str) -> list[str]:
@@ -473,58 +571,23 @@ def recommendations(run_dir: Path, labels: Labels, lang: str) -> list[str]:
         known["share"] = known["n_met"] / known["n_with_value"]
         bloc = known[known["org"].isna()]
         orgs = known[known["org"].notna()]
-        for _, r in bloc[bloc["share"] < 1].nsmallest(_MAX_LAGGING, "share").iterrows():   # K1
-            name = labels.indicators.get(r["variable"], r["variable"])
-            mine = orgs[orgs["variable"] == r["variable"]].nsmallest(1, "share")
-            where = ""
-            if len(mine):
-                m = mine.iloc[0]
-                where = _w(lang, f", trước hết ở {labels.org(m['org'])} ({format_count(m['n_met'], m['n_with_value'], lang=lang)} cơ sở đạt)",
-                           f", first in the {labels.org(m['org'])} ({format_count(m['n_met'], m['n_with_value'], lang=lang)} units meet it)")
-            missing = int(r["n_with_value"] - r["n_met"])
-            out.append(_w(lang, f"Chỉ đạo {format_number(missing, 0, lang=lang)} cơ sở chưa đạt chỉ tiêu "
-                                f"“{_lower_first(name)}” (toàn Khối mới đạt {format_count(r['n_met'], r['n_with_value'], lang=lang)} "
-                                f"cơ sở){where}.",
-                          f"Direct the {format_number(missing, 0, lang=lang)} units that do not yet meet the target "
-                          f"“{_lower_first(name)}” (met in {format_count(r['n_met'], r['n_with_value'], lang=lang)} units){where}."))
-        if len(orgs):                                                                           # K2
-            pooled = orgs.groupby("org")[["n_met", "n_with_value"]].sum()
-            pooled["share"] = pooled["n_met"] / pooled["n_with_value"]
-            whole = bloc["n_met"].sum() / bloc["n_with_value"].sum() if len(bloc) else math.nan
-            worst = pooled["share"].idxmin()
-            if pooled.loc[worst, "share"] < whole:
-                out.append(_w(lang, f"Ban Thường vụ làm việc với ban chấp hành {labels.org(worst)}: các cơ sở của tổ chức này đạt "
-                                    f"{format_percent(pooled.loc[worst, 'share'], 0, lang=lang)} lượt chỉ tiêu, thấp nhất trong ba "
-                                    f"tổ chức (toàn Khối {format_percent(whole, 0, lang=lang)}).",
-                              f"The Standing Committee to meet the executive committee of the {labels.org(worst)}: its units "
-                              f"meet {format_percent(pooled.loc[worst, 'share'], 0, lang=lang)} of the unit targets, the lowest "
-                              f"of the three organizations (bloc: {format_percent(whole, 0, lang=lang)})."))
-        follow = _read(run_dir, "units_to_follow_up")
-        n_targets = int(len(bloc))
-        if follow is not None and n_targets and {"unit", "org", "reason"} <= set(follow.columns):   # K3
-            missed = follow[follow["reason"] == "not_met"].groupby(["org", "unit"]).size()
-            lagging = missed[missed >= math.ceil(n_targets / 2)]
-            if len(lagging):
-                per_org = lagging.groupby(level="org").size()
-                detail = _join([f"{format_number(int(v), 0, lang=lang)} {_w(lang, 'thuộc', 'in the')} {labels.org(o)}"
-                                for o, v in per_org.items()], lang)
-                out.append(_w(lang, f"Rà soát, hướng dẫn trực tiếp {len(lagging)} cơ sở chưa đạt từ một nửa số chỉ tiêu trở lên "
-                                    f"({detail}); danh sách cơ sở có trong báo cáo kỹ thuật.",
-                              f"Review and guide directly the {len(lagging)} units missing at least half of the targets "
-                              f"({detail}); the list is in the technical report."))
+        out += _lagging_targets(bloc, orgs, labels, lang)                                     # K1
+        if len(orgs):
+            out += _lagging_organization(bloc, orgs, labels, lang)                            # K2
+        out += _units_to_follow_up(run_dir, int(len(bloc)), labels, lang)                     # K3
     overall = _read(run_dir, "changes_constructs_overall")
     if overall is not None and len(overall):                                                 # K4
         still = overall[[not (_significant(r) and r["estimate"] > 0) for _, r in overall.iterrows()]]
         low = [_lower_first(labels.scales.get(v, v)) for v in still.nsmallest(_MAX_LAGGING, "estimate_b")["variable"]]
         if low:
-            out.append(_w(lang, f"Đổi mới nội dung, hình thức hoạt động ở những mặt đoàn viên, hội viên chưa thấy chuyển biến và "
-                                f"đánh giá thấp nhất: {_join(low, lang)}.",
-                          f"Renew the content and forms of activities where members see no change and rate lowest: "
+            out.append(_w(lang, "Đổi mới nội dung, hình thức hoạt động ở những mặt đoàn viên, hội viên chưa thấy "
+                                f"chuyển biến và đánh giá thấp nhất: {_join(low, lang)}.",
+                          "Renew the content and forms of activities where members see no change and rate lowest: "
                           f"{_join(low, lang)}."))
-    out.append(_w(lang, "Tiếp tục khảo sát hằng năm với cùng bộ phiếu để theo dõi chuyển biến và đánh giá kết quả Đề án "
-                        "cuối giai đoạn.",
-                  "Repeat both surveys every year with the same questionnaires, to follow the changes and assess the plan "
-                  "at the end of the period."))
+    out.append(_w(lang, "Tiếp tục khảo sát hằng năm với cùng bộ phiếu để theo dõi chuyển biến và đánh giá kết quả "
+                        "Đề án cuối giai đoạn.",
+                  "Repeat both surveys every year with the same questionnaires, to follow the changes and assess the "
+                  "plan at the end of the period."))
     return out
 
 

@@ -106,12 +106,13 @@ class Letterhead:
         return self.symbol.replace("/", "-", 1)
 
     def date_line(self, lang: str = "vi") -> str:
-        """``Nghệ An, ngày 5 tháng 12 năm 2026``; unset: ``Nghệ An, ngày … tháng … năm …``."""
+        """``Nghệ An, ngày 5 tháng 12 năm 2026``; unset: ``Nghệ An, ngày … tháng … năm …`` (English:
+        ``Nghệ An, date: …``)."""
         if self.date is not None:
             return f"{self.place}, {format_date(self.date, lang=lang)}"
         if lang == "vi":
             return f"{self.place}, ngày {_BLANK} tháng {_BLANK} năm {_BLANK}"
-        return f"{self.place}, {_BLANK} {_BLANK} {_BLANK} (date)"
+        return f"{self.place}, date: {_BLANK}"
 
     def national_lines(self, lang: str = "vi") -> tuple[str, ...]:
         """The top-right heading: the Party's name, or the state's name and motto."""
