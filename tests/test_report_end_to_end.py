@@ -57,7 +57,7 @@ def test_significant_changes_are_exactly_the_planted_effects(demo_report):
 
 def test_html_report_is_offline_ordered_and_escapes_comments(demo_report):
     page = (demo_report.report_dir / "report.html").read_text(encoding="utf-8")
-    assert "DỮ LIỆU MÔ PHỎNG — synthetic data" in page
+    assert "DỮ LIỆU MÔ PHỎNG — không phải kết quả khảo sát thật" in page and "synthetic data" not in page
     # executive summary first, then the sections in order
     positions = [page.index(f'data-notebook="{n}"') for n in
                  ("00_executive_summary", "10_data_quality", "20_measurement", "30_member_sentiment", "50_plan_impact")]

@@ -21,13 +21,11 @@ __all__ = ["assemble", "make_offline", "instrument_title", "write_board_and_pdfs
 
 _TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
+# The synthetic-data banner is the technical report's (`analysis.report.docx_report.BANNERS`): the
+# page and the DOCX say the same, each in the report's language only.
 _TITLES = {
-    "vi": {"title": "BÁO CÁO KẾT QUẢ KHẢO SÁT",
-           "wave": "Đợt khảo sát năm {wave}", "toc": "Mục lục",
-           "synthetic": "DỮ LIỆU MÔ PHỎNG — synthetic data: không dùng để đánh giá thực tế"},
-    "en": {"title": "SURVEY REPORT",
-           "wave": "Survey wave {wave}", "toc": "Contents",
-           "synthetic": "DỮ LIỆU MÔ PHỎNG — synthetic data: not for real assessment"},
+    "vi": {"title": "BÁO CÁO KẾT QUẢ KHẢO SÁT", "wave": "Đợt khảo sát năm {wave}", "toc": "Mục lục"},
+    "en": {"title": "SURVEY REPORT", "wave": "Survey wave {wave}", "toc": "Contents"},
 }
 _HEADING = re.compile(r"<h([1-6])(\s[^>]*)?>(.*?)</h\1>", re.S | re.I)
 _ANCHOR_LINK = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.S)
@@ -150,14 +148,17 @@ def _render_page(sections: Sequence[dict[str, Any]], params: Mapping[str, Any], 
                  study_title: str | None) -> str:
     import jinja2
 
+    from analysis.report.docx_report import BANNERS
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES_DIR)),
                              autoescape=jinja2.select_autoescape(["html", "j2"]),
                              keep_trailing_newline=True)
     lang = params.get("lang", "vi") if params.get("lang") in LANGUAGES else "vi"
     wave = str(params.get("wave", ""))
     page = env.get_template("report.html.j2").render(
-        lang=lang, text=_TITLES[lang], study_title=study_title, instrument=instrument_title(str(params.get("instrument", "")), lang),
-        wave=wave, wave_line=_TITLES[lang]["wave"].format(wave=wave), sections=sections, synthetic=synthetic,
+        lang=lang, text={**_TITLES[lang], "synthetic": BANNERS[lang]}, study_title=study_title,
+        instrument=instrument_title(str(params.get("instrument", "")), lang), wave=wave,
+        wave_line=_TITLES[lang]["wave"].format(wave=wave), sections=sections, synthetic=synthetic,
         toc=[h for s in sections for h in s["headings"] if h["level"] <= 3],
     )
     # Vietnamese text may arrive decomposed (NFD) from some sources; browsers and search expect NFC.

@@ -53,9 +53,9 @@ __all__ = [
 
 _WORDS = {
     "vi": {"table": "Bảng", "figure": "Hình", "source": "Nguồn", "note": "Ghi chú",
-           "banner": "DỮ LIỆU MÔ PHỎNG — synthetic data. Các con số chỉ để minh họa, không phản ánh ý kiến thực tế."},
+           "banner": "DỮ LIỆU MÔ PHỎNG. Các con số chỉ để minh họa, không phản ánh ý kiến thực tế."},
     "en": {"table": "Table", "figure": "Figure", "source": "Source", "note": "Note",
-           "banner": "DỮ LIỆU MÔ PHỎNG — synthetic data. The numbers are illustrative only, not real opinions."},
+           "banner": "SYNTHETIC DATA. The numbers are illustrative only, not real opinions."},
 }
 #: Columns that state a verdict about a row's numbers: emptied with the numbers of a hidden row.
 _VERDICT_COLUMNS = ("significant", "status", "misbehaves", "low_r_drop", "alpha_rises", "due")

@@ -233,6 +233,7 @@ def run_report(instrument: str, wave: str, *, baseline_wave: str | None = None, 
             execute_steps(steps, notebooks_dir, run_dir, run_params, manifest["notebooks"], jobs=jobs,
                           progress=progress, label=f"{instrument} {wave}", features=study.features(instrument))
             assemble(run_dir, run_params, synthetic=synthetic, study_title=study.title.get(lang))
+            manifest["documents"] = _documents(run_dir)
             audit_run(run_dir, instrument, wave, params["min_group_size"], population_dir=frame_dir,
                       study=study)
             status = "complete"
@@ -302,7 +303,8 @@ def audit_run(run_dir: Path | str, instrument: str, wave: str, min_group_size: i
     sizes = units.set_index("unit_id")["members"] if units is not None and "members" in units else None
     found = disclosure.audit_report(run_dir, hierarchy, wave=wave, policy=policy, frame_sizes=sizes)
     if len(found):
-        cells = sorted({f"{r.table}: {r.by}, {r.variable}" + (f", {r.level}" if isinstance(r.level, str) and r.level else "")
+        cells = sorted({f"{r.table}: {r.by}, {r.variable}"
+                        + (f", {r.level}" if isinstance(r.level, str) and r.level else "")
                         for r in found.itertuples()})
         raise DisclosureAuditError(
             f"{instrument} {wave}: the published tables together reveal {len(cells)} hidden cell(s) "
@@ -322,6 +324,20 @@ def _move_single_language_layout(wave_dir: Path, reports_root: Path, instrument:
         if not (entry.is_dir() and (entry / MANIFEST_NAME).is_file()):  # keep the language folders
             os.rename(entry, target / entry.name)
     say(f"note: the report in {wave_dir} (one folder for all languages) was moved to {target}")
+
+
+def _documents(run_dir: Path) -> dict | None:
+    """What the assembly made besides the HTML (`analysis.report.assembly.DOCUMENTS_FILE`: the
+    Board edition, whether it is a draft, the PDFs made and missing, the font they are set in),
+    for the manifest; None when the assembly wrote no such record."""
+    import json
+
+    from analysis.report.assembly import DOCUMENTS_FILE
+
+    try:
+        return json.loads((run_dir / DOCUMENTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _is_synthetic(instrument: str, wave: str, processed_dir: Path) -> bool:
