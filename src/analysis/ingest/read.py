@@ -259,9 +259,9 @@ def _sav_value(v: object) -> str | None:
 def _sav_column(col: pd.Series) -> np.ndarray:
     """A column as pyreadstat returns it, as text (None = missing), one pass per column.
 
-    Numbers: whole values without '.0'; DATETIME variables (datetime64, NaT when missing):
-    ISO 8601 without offset (SPSS has no time zone: local time); DATE and TIME variables
-    (date/time objects, NaN when missing): ISO 8601; strings: blank → None.
+    Numbers: whole values without '.0'; datetime64 and date/time objects: ISO 8601 without
+    offset (SPSS has no time zone: local time); strings: blank → None. `_read_sav` reads
+    date and time variables as seconds and converts them with `_sav_clock` instead.
     """
     out = np.full(len(col), None, dtype=object)
     present = col.notna().to_numpy(dtype=bool)
@@ -278,13 +278,65 @@ def _sav_column(col: pd.Series) -> np.ndarray:
         text[~whole] = pd.Series(v[~whole]).map(repr).to_numpy(dtype=object)
         out[present] = text
     else:
-        values = col[present]
+        # In a NumPy object array: a blank string becomes None (pandas' str dtype would make it NaN).
+        values = col[present].astype(object)
         is_text = values.map(type).isin([str]).to_numpy(dtype=bool)
-        text = values.where(~is_text, None).map(_excel_cell, na_action="ignore").astype(object)
-        strings = values[is_text].astype(str)
-        text[is_text] = strings.where(strings.str.strip() != "", None).to_numpy(dtype=object)
-        out[present] = text.to_numpy(dtype=object)
+        text = np.empty(len(values), dtype=object)
+        text[~is_text] = values[~is_text].map(_excel_cell).to_numpy(dtype=object)
+        strings = values[is_text]
+        text[is_text] = np.where((strings.str.strip() != "").to_numpy(dtype=bool), strings.to_numpy(dtype=object), None)
+        out[present] = text
     return out
+
+
+#: SPSS stores dates and times as seconds since the Gregorian calendar began (14 Oct 1582).
+_SPSS_EPOCH = np.datetime64("1582-10-14T00:00:00", "us")
+_SPSS_DAY = 86_400.0
+# Years 1–9999 (what a date can show); outside, the number is not a date whatever its format.
+_SPSS_LO = float((np.datetime64("0001-01-01T00:00:00", "us") - _SPSS_EPOCH) / np.timedelta64(1, "s"))
+_SPSS_HI = float((np.datetime64("9999-12-31T23:59:59", "us") - _SPSS_EPOCH) / np.timedelta64(1, "s"))
+
+
+def _sav_clock_kind(spss_format: str) -> str | None:
+    """``datetime``, ``date`` or ``time`` for an SPSS print format (DATETIME20, ADATE10, TIME8 …)."""
+    f = re.sub(r"[\d.]+$", "", (spss_format or "").upper())
+    if f in ("DATETIME", "YMDHMS", "DATETIMEMS"):
+        return "datetime"
+    if f in ("DATE", "ADATE", "EDATE", "SDATE", "JDATE", "MOYR", "QYR", "WKYR"):
+        return "date"
+    if f == "TIME":
+        return "time"
+    # DTIME (ddd hh:mm:ss) and MTIME (mm:ss) are elapsed times: kept as seconds, as durations are.
+    return None
+
+
+def _sav_declared(col: pd.Series, values: Sequence[object], ranges: Sequence[Mapping]) -> np.ndarray:
+    """Where a numeric column holds one of its SPSS user-missing values (discrete or a range)."""
+    v = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64")
+    hit = np.isin(v, [float(x) for x in values if isinstance(x, (int, float))])
+    for r in ranges:
+        lo, hi = r.get("lo"), r.get("hi")
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)):
+            hit |= (v >= lo) & (v <= hi)
+    return hit
+
+
+def _sav_clock(col: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """SPSS seconds as ISO text (local time; SPSS has no zone): (text or None, impossible values)."""
+    v = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64")
+    present = np.isfinite(v)
+    ok = present & ((v >= 0) & (v < _SPSS_DAY) if kind == "time" else (v >= _SPSS_LO) & (v <= _SPSS_HI))
+    out = np.full(len(v), None, dtype=object)
+    if ok.any():
+        micro = np.round(v[ok] * 1e6).astype(np.int64)
+        if kind == "time":
+            stamps = np.datetime64("1970-01-01T00:00:00", "us") + micro.astype("timedelta64[us]")
+        else:
+            stamps = _SPSS_EPOCH + micro.astype("timedelta64[us]")
+        unit = "D" if kind == "date" else ("s" if (micro % 1_000_000 == 0).all() else "us")
+        text = np.datetime_as_string(stamps, unit=unit)
+        out[ok] = (pd.Series(text).str[11:] if kind == "time" else pd.Series(text)).to_numpy(dtype=object)
+    return out, present & ~ok
 
 
 def _sav_problem(name: str, col: pd.Series, position: int, exc: Exception) -> IngestError:
@@ -310,16 +362,54 @@ def _read_sav(path: Path, name: str) -> RawTable:
     import pyreadstat
 
     try:
-        df, meta = pyreadstat.read_sav(str(path), user_missing=True, apply_value_formats=False)
+        # Dates and times as SPSS stores them (seconds), converted here: pyreadstat's own
+        # conversion fails on a whole file for one impossible value and wraps TIME ≥ 24 h.
+        df, meta = pyreadstat.read_sav(str(path), user_missing=True, apply_value_formats=False,
+                                       disable_datetime_conversion=True)
     except Exception as exc:  # noqa: BLE001
-        raise IngestError([error_message("format", name, f"the SPSS file cannot be read ({exc})", f"không đọc được tệp SPSS ({exc})")]) from None
+        raise IngestError([error_message("format", name, f"the SPSS file cannot be read ({exc})",
+                                         f"không đọc được tệp SPSS ({exc})")]) from None
     columns = [str(c) for c in df.columns]
-    body = {}
+    formats = dict(getattr(meta, "original_variable_types", None) or {})
+    user_values = dict(getattr(meta, "missing_user_values", None) or {})
+    user_ranges = dict(getattr(meta, "missing_ranges", None) or {})
+    body, problems = {}, []
+    clock_missing: dict[str, set[str]] = {}  # date/time column → its user-missing values as cell text
     for i, var in enumerate(df.columns):
-        try:
-            body[i] = _sav_column(df[var])
-        except Exception as exc:  # noqa: BLE001 - named with its row, column and value
-            raise _sav_problem(name, df[var], i, exc) from None
+        kind = _sav_clock_kind(formats.get(var, "")) if pd.api.types.is_numeric_dtype(df[var]) else None
+        if kind is None:
+            try:
+                body[i] = _sav_column(df[var])
+            except Exception as exc:  # noqa: BLE001 - named with its row, column and value
+                raise _sav_problem(name, df[var], i, exc) from None
+            continue
+        text, bad = _sav_clock(df[var], kind)
+        # A user-missing code on a date variable (0, 99999999 …) is declared not to be a date:
+        # it keeps the text it reads as (its number when it is no date at all), so the column's
+        # user-missing values match it and it is blanked like any other; never an error.
+        declared = _sav_declared(df[var], user_values.get(var, ()), user_ranges.get(var, ()))
+        text = np.where(declared & bad, _sav_column(df[var]), text)
+        bad = bad & ~declared
+        clock_missing[var] = {t for t in text[declared] if t is not None}
+        body[i] = text
+        if bad.any():
+            rows = (np.nonzero(bad)[0] + 2).tolist()
+            values = [_sav_value(df[var].iloc[r - 2]) for r in rows[:5]]  # as numbers, what SPSS stores
+            shown = ", ".join(f"row {r}: {v}" for r, v in zip(rows, values))
+            shown_vi = ", ".join(f"dòng {r}: {v}" for r, v in zip(rows, values))
+            what = {"time": ("a time of day (0 to 24 hours)", "giờ trong ngày (0 đến 24 giờ)"),
+                    "date": ("a date (years 1–9999)", "ngày (năm 1–9999)"),
+                    "datetime": ("a date-time (years 1–9999)", "thời điểm (năm 1–9999)")}[kind]
+            problems.append(error_message(
+                "sav_value", name,
+                f"column {var!r} ({formats.get(var)}): {len(rows)} value(s) are not {what[0]} — rows {row_list(rows)} "
+                f"({shown}; in seconds, as SPSS stores them); correct them in SPSS (Data View) or change the "
+                f"variable's format, and save again",
+                f"cột {var!r} ({formats.get(var)}): {len(rows)} giá trị không phải {what[1]} — dòng {row_list(rows)} "
+                f"({shown_vi}; tính bằng giây, như SPSS lưu); hãy sửa trong SPSS (Data View) hoặc đổi định dạng "
+                f"biến rồi lưu lại"))
+    if problems:
+        raise IngestError(problems)
     cells = pd.DataFrame(body, index=range(len(df)), columns=range(len(columns)), dtype=object)
     # Trailing rows that are entirely blank are not submissions (as in the other formats).
     filled = cells.notna().any(axis=1).to_numpy(dtype=bool)
@@ -329,10 +419,14 @@ def _read_sav(path: Path, name: str) -> RawTable:
     labels: dict[int, dict[str, str]] = {}
     for var, mapping in (meta.variable_value_labels or {}).items():
         labels[columns.index(var)] = {_sav_value(k): str(v) for k, v in mapping.items()}
-    missing: dict[int, set[str]] = {}
-    for var, values in (getattr(meta, "missing_user_values", None) or {}).items():
-        missing.setdefault(columns.index(var), set()).update(_sav_value(v) for v in values)
-    for var, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+    # Date/time columns: their user-missing values as the text their cells hold (above).
+    missing: dict[int, set[str]] = {columns.index(v): texts for v, texts in clock_missing.items() if texts}
+    for var, values in user_values.items():
+        if var not in clock_missing:
+            missing.setdefault(columns.index(var), set()).update(_sav_value(v) for v in values)
+    for var, ranges in user_ranges.items():
+        if var in clock_missing:
+            continue
         col = df[var]
         for r in ranges:
             lo, hi = r.get("lo"), r.get("hi")
