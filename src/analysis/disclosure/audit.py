@@ -127,7 +127,8 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
         targets: list[tuple[str, tuple[int, ...]]] = [("cell", (int(u),)) for u in un]
         targets += _remainder_groups(f, un)
         B = np.stack([cells.member[list(t)][:, used_cols].sum(axis=0) for _, t in targets], axis=1).astype(float)
-        digest = hashlib.sha1(np.packbits(A.astype(bool)).tobytes() + b"|" + B.astype(np.uint8).tobytes()
+        # int8, not bits: the star form of the cells (cells._star_member) has entries -1, 0, 1
+        digest = hashlib.sha1(A.astype(np.int8).tobytes() + b"|" + B.astype(np.int16).tobytes()
                               + repr((A.shape, B.shape)).encode()).hexdigest()
         if digest not in cells.solved:
             cells.solved[digest] = _solve(A, B)

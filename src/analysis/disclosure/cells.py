@@ -109,6 +109,49 @@ def _components(dims: list[str], hier) -> list[list[str]]:
     return [sorted(g, key=lambda d: (depth(d), d)) for _, g in sorted(groups.items())]
 
 
+def _star_row(key: tuple, waves: list[str], wave: str, group_of: dict[str, int], values: list[dict],
+              layout: list[dict], n_cols: int) -> np.ndarray | None:
+    """One cell's row in the star form (`_star_member`); None when it cannot be written there."""
+    row = np.zeros(n_cols, np.int8)
+    kw = [v for d, v in key if d == wave]
+    in_groups = {group_of[d] for d, _ in key if d in group_of}
+    if len(in_groups) > 1:
+        return None
+    g = in_groups.pop() if in_groups else None
+    found = False
+    for wi, w in enumerate(waves):
+        if kw and kw[0] != w:
+            continue
+        if g is None:  # no component named: the wave's total
+            row[wi] = 1
+            found = True
+            continue
+        mask = np.ones(len(values[g][wave]), bool)
+        for d, v in key:
+            if d != wave:
+                mask &= values[g][d] == v
+        pos, cols = layout[g][w]
+        inside = mask[pos]
+        if not inside.any():
+            continue
+        found = True
+        ref = int(inside[0])
+        row[wi] = ref
+        row[cols] = inside[1:].astype(np.int8) - ref
+    return row if found else None  # no kept atom: `_atoms` keeps its unpruned atoms instead
+
+
+def _cross_size(cells: pd.DataFrame, hier) -> int:
+    """An upper bound of the size of `_atoms`' cross-classification (product of the components' values)."""
+    level_cells = cells[~cells["is_diff"]]
+    dims = sorted({d for ds in level_cells["dims"] for d in ds})
+    size = 1
+    for comp in _components(dims, hier):
+        projs = {tuple((d, v) for d, v in key if d in comp) for key in level_cells["key"]}
+        size *= max(1, len(projs))
+    return size
+
+
 def _atoms(cells: pd.DataFrame, hier, policy: DisclosurePolicy) -> pd.DataFrame:
     """The finest cross-classification implied by all cells (see :mod:`analysis.disclosure.audit`)."""
     level_cells = cells[~cells["is_diff"]]
@@ -149,6 +192,93 @@ def _atoms(cells: pd.DataFrame, hier, policy: DisclosurePolicy) -> pd.DataFrame:
     return atoms
 
 
+#: Above this many atoms of the full cross-classification, `build_cells` uses the star form (`_star_member`).
+STAR_ABOVE = 20_000
+
+
+def _groups(level_cells: pd.DataFrame, comps: list[list[str]], wave: str) -> list[list[str]] | None:
+    """The non-wave components merged wherever one cell's key names two of them (union-find);
+    None when no wave column is among the dimensions (the star form needs one)."""
+    names = [c for c in comps if c != [wave]]
+    if len(names) == len(comps):
+        return None
+    of = {d: i for i, comp in enumerate(names) for d in comp}
+    parent = list(range(len(names)))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for dims in set(level_cells["dims"]):
+        ids = sorted({find(of[d]) for d in dims if d in of})
+        for i in ids[1:]:
+            parent[find(i)] = find(ids[0])
+    merged: dict[int, list[str]] = {}
+    for i, comp in enumerate(names):
+        merged.setdefault(find(i), []).extend(comp)
+    return list(merged.values())
+
+
+def _star_member(cells: pd.DataFrame, hier, policy: DisclosurePolicy) -> np.ndarray | None:
+    """Atom membership in the star form, exact for tables that cross components only with the wave.
+
+    When no table crosses two components other than the wave (units with sex, say), every cell
+    is ``wave part ⊗ one component's vector ⊗ all ones``, and in each wave the only linear
+    relation between the components' cells is through the all-ones vector (all of them sum to
+    the wave's total). The star form keeps exactly those relations with far fewer columns: per
+    wave, one shared column (the total) plus, for each group of crossed components, its kept
+    atoms but one (a vector ``v`` of the group maps to ``v − v_r`` on the others and ``v_r`` on
+    the shared column). The map is injective on the span of the cells, so every derivation (its
+    coefficients, hence the audit's findings) is the same as with the full cross-classification
+    of `_atoms`, whose size is the product of the components' (103·N units × sex × age × ...).
+    Returns None (use `_atoms`) when its conditions do not hold. Entries are −1, 0 or 1 (int8).
+    """
+    wave = policy.wave_column
+    level_cells = cells[~cells["is_diff"]]
+    dims = sorted({d for ds in level_cells["dims"] for d in ds})
+    comps = _components(dims, hier)
+    groups = _groups(level_cells, comps, wave)
+    if groups is None:
+        return None
+    waves = sorted({v for k in level_cells["key"] for d, v in k if d == wave})
+    # each group's atoms, and which are kept (non-empty) in each wave
+    blocks = []
+    for group in groups:
+        gcells = level_cells.assign(key=[tuple((d, v) for d, v in k if d in group or d == wave)
+                                         for k in level_cells["key"]])
+        gcells = gcells.assign(dims=[tuple(d for d, _ in k) for k in gcells["key"]])
+        atoms = _atoms(gcells, hier, policy)
+        if wave not in atoms.columns:
+            return None
+        blocks.append(atoms)
+    # columns: per wave, the shared total, then each group's kept atoms but its first (the reference)
+    layout: list[dict[str, tuple[np.ndarray, np.ndarray]]] = []  # per group: {wave: (kept positions, columns)}
+    n_cols = len(waves)
+    for atoms in blocks:
+        per_wave = {}
+        for w in waves:
+            pos = np.flatnonzero((atoms[wave].to_numpy() == w) & atoms["_keep"].to_numpy())
+            if len(pos) == 0:
+                return None
+            per_wave[w] = (pos, np.arange(n_cols, n_cols + len(pos) - 1))
+            n_cols += len(pos) - 1
+        layout.append(per_wave)
+    values = [{c: atoms[c].to_numpy() for c in atoms.columns} for atoms in blocks]
+    group_of = {d: g for g, group in enumerate(groups) for d in group}
+    member = np.zeros((len(cells), n_cols), np.int8)
+    cache: dict[tuple, np.ndarray | None] = {}
+    for i, (key, is_diff) in enumerate(zip(cells["key"], cells["is_diff"])):
+        if is_diff:
+            continue
+        if key not in cache:
+            cache[key] = _star_row(key, waves, wave, group_of, values, layout, n_cols)
+        if cache[key] is None:
+            return None
+        member[i] = cache[key]
+    return member
+
+
 def build_cells(tables: Sequence[tuple[str, pd.DataFrame, Sequence[str]]], hierarchy, policy: DisclosurePolicy) -> Cells:
     """Flatten the tables into cells and their atom membership (for :func:`~analysis.disclosure.audit.audit`)."""
     hier = normalise_hierarchy(hierarchy) if not isinstance(hierarchy, list) else hierarchy
@@ -166,6 +296,9 @@ def build_cells(tables: Sequence[tuple[str, pd.DataFrame, Sequence[str]]], hiera
     for ti, (name, df, by) in enumerate(tables):
         parts.append(_table_cells(ti, name, df, list(by), hier, policy))
     cells = pd.concat(parts, ignore_index=True)
+    member = _star_member(cells, hier, policy) if _cross_size(cells, hier) > STAR_ABOVE else None
+    if member is not None:
+        return Cells(cells, member)
     atoms = _atoms(cells, hier, policy)
     keep = atoms.pop("_keep").to_numpy()
     member = np.zeros((len(cells), len(atoms)), bool)
