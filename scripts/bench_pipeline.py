@@ -276,6 +276,9 @@ def run_scale(factor: int, *, unit_sheets: bool = False, keep: bool = False, say
         for stage in ("estimation", "rendering", "disclosure audit"):
             row(stage, info["times"].get(stage, float("nan")), info["peaks"].get(stage, 0))
         row("report total", info["times"]["report total"], peak, f"(process wall {wall:.1f} s)")
+        # the runner's manifest times each notebook (two run at a time, so they overlap)
+        say(f"  {factor}× notebooks (manifest duration_s): "
+            + ", ".join(f"{name} {sec:.1f} s" for name, sec in info["notebooks"].items() if sec is not None))
         if unit_sheets:
             wall, peak = _timed_run([sys.executable, "-m", "analysis", "unit-sheets", "--wave", REPORT_WAVE,
                                      "--force", "--no-progress"], env)
