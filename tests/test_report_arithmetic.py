@@ -109,6 +109,8 @@ _NUM = r"(−?\d[\d.,]*%?)"
 _CHANGE_SENTENCES = (
     re.compile(rf"từ {_NUM}[^()\d]*\(năm \d{{4}}\) (?:lên|xuống) {_NUM}[^()\d]*\(năm \d{{4}}\), mức chênh lệch {_NUM}"),
     re.compile(rf"giữa năm \d{{4}} \({_NUM}[^)]*\) và năm \d{{4}} \({_NUM}[^)]*\) \(chênh lệch {_NUM}"),
+    # the grouped sentences (#13): "tính hấp dẫn … (từ 3,91 lên 4,37; +0,46 điểm)"
+    re.compile(rf"\(từ {_NUM} (?:lên|xuống) {_NUM}[^;()]*; [+−]{_NUM}"),
 )
 
 
@@ -168,7 +170,7 @@ def _rows(t: pd.DataFrame, keys: dict[str, str]) -> pd.DataFrame:
     mask = pd.Series(True, index=t.index)
     for k, v in keys.items():
         if k in t.columns:
-            mask &= t[k].astype(str) == v
+            mask &= t[k].astype(str).isin(v.split(","))  # a grouped sentence names several rows
     return t[mask]
 
 

@@ -246,6 +246,7 @@ def test_change_summary_names_a_short_list_only():
                          "suppressed": [False] * 6})
     labels = {v: v.upper() for v in "abcdef"}
     many = study.change_summary(rows, labels, table="t", noun=("chỉ tiêu cơ sở", "unit indicator(s)"))
-    assert [s.text for s in many] == ["5 chỉ tiêu cơ sở tăng có ý nghĩa thống kê, 0 giảm, 1 không thay đổi có ý nghĩa (F)."]
+    assert [s.text for s in many] == ["5 chỉ tiêu cơ sở tăng, không chỉ tiêu cơ sở nào giảm, "
+                                      "1 chưa có thay đổi rõ (F)."]
     few = study.change_summary(rows.iloc[4:], labels, table="t", lang="en")
-    assert [s.text for s in few] == ["1 aspect(s) increased significantly (E), 0 decreased, 1 without significant change."]
+    assert [s.text for s in few] == ["1 scale rose (E), no scale fell, 1 showed no clear change."]

@@ -234,6 +234,25 @@ def load_policy(path: str | Path | None = None, **overrides: Any) -> DisclosureP
         raise DisclosureError(str(exc) if path is None else f"{file}: {exc}") from None
 
 
+
+#: How the report names a respondent characteristic (the member questionnaire's wording),
+#: never the variable's name.
+_CHARACTERISTICS = {
+    "unit": ("cơ sở", "unit"),
+    "sex": ("giới tính", "sex"),
+    "age_group": ("độ tuổi", "age group"),
+    "party": ("là đảng viên hay không", "party membership"),
+    "position": ("chức vụ trong tổ chức", "post in the organization"),
+    "org": ("tổ chức", "organization"),
+    "education": ("trình độ chuyên môn", "qualification"),
+}
+
+
+def _characteristics(names, lang: str) -> str:
+    i = 0 if lang == "vi" else 1
+    return ", ".join(_CHARACTERISTICS.get(n, (n.replace("_", " "),) * 2)[i] for n in names)
+
+
 def policy_markdown(policy: DisclosurePolicy | None = None, lang: str = "vi") -> str:
     """The methods-appendix text describing the disclosure rules (Markdown).
 
@@ -279,7 +298,7 @@ def policy_markdown(policy: DisclosurePolicy | None = None, lang: str = "vi") ->
             f"- Số liệu được làm tròn đến {p.decimals} chữ số thập phân; tỷ lệ (0–1) đến "
             f"{p.decimals + 1} chữ số (một phần mười điểm phần trăm). Khoảng tin cậy có hai đầu "
             "bằng nhau sau khi làm tròn không được in.",
-            f"- Dữ liệu cấp cá nhân chỉ được xuất khi mỗi tổ hợp ({', '.join(p.quasi_identifiers)}) "
+            f"- Dữ liệu cấp cá nhân chỉ được xuất khi mỗi tổ hợp ({_characteristics(p.quasi_identifiers, 'vi')}) "
             f"có ít nhất {p.k} người.",
         ]
     elif lang == "en":
@@ -304,7 +323,7 @@ def policy_markdown(policy: DisclosurePolicy | None = None, lang: str = "vi") ->
             "(a tenth of a percentage point). An interval whose two ends are equal once rounded is "
             "not printed.",
             f"- Respondent-level data are exported only when every combination of "
-            f"({', '.join(p.quasi_identifiers)}) has at least {p.k} respondents.",
+            f"({_characteristics(p.quasi_identifiers, 'en')}) has at least {p.k} respondents.",
         ]
     else:
         raise ValueError(f"lang must be 'vi' or 'en', got {lang!r}")

@@ -21,6 +21,7 @@ __all__ = [
     "comparable_constructs",
     "dose_response",
     "change_sentences",
+    "grouped_change_sentences",
     "comparability_text",
     "model_assumptions",
     "no_change_sentence",
@@ -179,24 +180,151 @@ def _complete(design) -> pd.DataFrame:
 def change_sentences(changes: pd.DataFrame, labels: Mapping[str, str], *, table: str, lang: str = "vi",
                      keys: Sequence[str] = ("variable",), only_significant: bool = False,
                      measure: str = "mean") -> list:
-    """`analysis.report.narrative.describe_change` for every row of a (protected) change table.
+    """A few sentences on a (protected) change table: what rose, what fell, what did not move.
 
-    Hidden rows (suppressed) get the "not enough data" sentence of narrative; labels of the
-    key columns are joined (e.g. organization · construct).
+    One group of sentences per value of the key columns before the last (e.g. per organization
+    when *keys* is ``("org", "variable")``), each led by that group's label. The rows that rose
+    are listed in one sentence with their two levels and the change, those that fell in another,
+    and the rows without a significant change (BH-adjusted flag of the table) are named with
+    their two levels; hidden rows are named as "not enough data". With *only_significant*
+    the unchanged and hidden rows are left to `no_change_sentence`.
+    """
+    if changes is None:  # the notebook that makes the table did not run for this report
+        return []
+    keys = list(keys)
+    groups = [(None, changes)] if len(keys) == 1 else list(changes.groupby(keys[:-1], sort=False))
+    out = []
+    for key, rows in groups:
+        who = None
+        if key is not None:
+            parts = key if isinstance(key, tuple) else (key,)
+            who = " – ".join(str(labels.get(str(k), k)) for k in parts)
+        out += grouped_change_sentences(rows, labels, table=table, lang=lang, measure=measure, group=who,
+                                        key=keys[-1], only_significant=only_significant,
+                                        who=("đoàn viên, hội viên", "members") if measure == "mean" else None)
+    return out
+
+
+#: The noun of a compared row, singular Vietnamese and English (plural adds "s").
+SCALE_NOUN = ("thang đo", "scale")
+INDICATOR_NOUN = ("chỉ tiêu cơ sở", "unit indicator")
+
+
+def _list_label(label: str) -> str:
+    """A label inside a list: lower-case first letter unless it starts with an abbreviation."""
+    return label[0].lower() + label[1:] if len(label) > 1 and label[0].isupper() and label[1].islower() else label
+
+
+def _percent_places(*shares: float) -> int:
+    """Decimals of a percent the shares (0–1) carry, as the per-row sentences print them: 0 for 0.44."""
+    known = [v for v in shares if not pd.isna(v)]
+    return 0 if all(abs(round(v, 2) - v) < 1e-9 for v in known) else 1
+
+
+def _hidden(rows: pd.DataFrame) -> pd.Series:
+    if "suppressed" not in rows.columns:
+        return pd.Series(False, index=rows.index)
+    return rows["suppressed"].map(lambda v: v is True or str(v).lower() == "true")
+
+
+def grouped_change_sentences(rows: pd.DataFrame, labels: Mapping[str, str], *, table: str, lang: str = "vi",
+                             measure: str | Mapping[str, str] = "mean", group: str | None = None,
+                             key: str = "variable", only_significant: bool = False,
+                             noun: tuple[str, str] = SCALE_NOUN, who: tuple[str, str] | None = None,
+                             count_nouns: Mapping[str, str | None] | None = None,
+                             pairs_note: Mapping[str, int] | None = None) -> list:
+    """The grouped sentences of one set of change rows (see `change_sentences`).
+
+    *measure* may map each row's variable to its measure (indicators mix shares and counts);
+    *who* is the subject that "rated higher" (members) — without it the rows themselves rise;
+    *count_nouns* the counted thing of count rows; *pairs_note* the number of units compared
+    for rows whose levels are those of the units with a value in both waves.
+    Every number is read from the row: both levels and the change as published.
     """
     from analysis.report import narrative
 
-    if changes is None:  # the notebook that makes the table did not run for this report
+    if rows is None or rows.empty:
         return []
-    rows = changes.rename(columns={"estimate": "difference"})
-    if only_significant:
-        rows = rows[significant_rows(rows)]
+    rows = rows.rename(columns={"estimate": "difference"})
+    hidden = _hidden(rows)
+    sig = significant_rows(rows)
+    diff = pd.to_numeric(rows["difference"], errors="coerce")
+    vi = lang == "vi"
+    wave_a = str(rows["baseline_wave"].iloc[0])
+    names = {"vi": noun[0], "en": noun[1]}
+
+    def n_noun(n: int) -> str:
+        return f"{n} {noun[0]}" if vi else f"{n} {noun[1]}{'' if n == 1 else 's'}"
+
+    def item(r: pd.Series, moved: bool) -> str:
+        var = str(r[key])
+        m = measure.get(var, "mean") if isinstance(measure, Mapping) else measure
+        pct = m == "proportion"
+        a, b, d = (narrative.number_in(r, k) for k in ("estimate_a", "estimate_b", "difference"))
+        dec = _percent_places(a, b) if pct else 2
+        cnoun = (count_nouns or {}).get(var) if m == "count" else None
+        unit = ({"proportion": (" điểm phần trăm", " percentage points"), "count": (f" {cnoun}" if cnoun else "", ""),
+                 "mean": (" điểm", " points")}[m])[0 if vi else 1]
+        end = f" {cnoun}" if cnoun and vi else ""
+        fa, fb = narrative.format_value(a, dec, lang, pct), narrative.format_value(b, dec, lang, pct) + end
+        label = _list_label(str(labels.get(var, var)))
+        extra = ""
+        if pairs_note and var in pairs_note:
+            extra = (f"; {pairs_note[var]} cơ sở có số liệu ở cả hai đợt" if vi else
+                     f"; the {pairs_note[var]} units with a value in both waves")
+        if moved:
+            fd = narrative.format_number(abs(d) * (100 if pct else 1), dec, lang=lang)
+            sign = "+" if d > 0 else "−"
+            way = ("lên" if d > 0 else "xuống") if vi else "to"
+            return (f"{label} (từ {fa} {way} {fb}; {sign}{fd}{unit}{extra})" if vi else
+                    f"{label} (from {fa} {way} {fb}; {sign}{fd}{unit}{extra})")
+        return f"{label} ({fa} và {fb}{extra})" if vi else f"{label} ({fa} and {fb}{extra})"
+
+    def listed(part: pd.DataFrame, moved: bool) -> str:
+        return "; ".join(item(r, moved) for _, r in part.iterrows())
+
+    def source(part: pd.DataFrame) -> str:
+        return f"{table}[{key}={','.join(str(v) for v in part[key])}]"
+
+    up, down = rows[sig & (diff > 0)], rows[sig & (diff < 0)]
+    quiet, gone = rows[~sig & ~hidden], rows[hidden]
+    lead_vi = f"{group}: so với năm {wave_a}" if group else f"So với năm {wave_a}"
+    lead_en = f"{group}: compared with {wave_a}" if group else f"Compared with {wave_a}"
     out = []
-    for _, row in rows.iterrows():
-        label = " – ".join(labels.get(str(row[k]), str(row[k])) for k in reversed(list(keys)) if pd.notna(row[k]))
-        out.append(narrative.describe_change(row, label=label, wave_a=str(row["baseline_wave"]),
-                                             wave_b=str(row[WAVE]), table=table, keys=list(keys), lang=lang,
-                                             measure=measure))
+    # what rose
+    if not up.empty:
+        if who:
+            text = (f"{lead_vi}, {who[0]} đánh giá cao hơn ở {n_noun(len(up))}: {listed(up, True)}." if vi else
+                    f"{lead_en}, {who[1]} rated {n_noun(len(up))} higher: {listed(up, True)}.")
+        else:
+            text = (f"{lead_vi}, {n_noun(len(up))} tăng: {listed(up, True)}." if vi else
+                    f"{lead_en}, {n_noun(len(up))} rose: {listed(up, True)}.")
+        out.append(narrative.Sentence(unicodedata.normalize("NFC", text), source(up), "increase", lang))
+    else:
+        text = (f"{lead_vi}, không {names['vi']} nào tăng." if vi else f"{lead_en}, no {names['en']} rose.")
+        out.append(narrative.Sentence(text, f"{table}[]", "no_difference", lang))
+    # what fell, and what did not move
+    if not down.empty:
+        fell = (f"{n_noun(len(down))} giảm: {listed(down, True)}" if vi else
+                f"{n_noun(len(down))} fell: {listed(down, True)}")
+    else:
+        fell = f"không {names['vi']} nào giảm" if vi else f"no {names['en']} fell"
+    fell = fell[0].upper() + fell[1:]
+    if only_significant or quiet.empty:
+        text, part = fell + ".", down
+    else:
+        still = (f"{n_noun(len(quiet))} chưa có thay đổi rõ (năm {wave_a} và năm {rows[WAVE].iloc[0]}): "
+                 f"{listed(quiet, False)}" if vi else
+                 f"{n_noun(len(quiet))} showed no clear change ({wave_a} and {rows[WAVE].iloc[0]}): "
+                 f"{listed(quiet, False)}")
+        text, part = f"{fell}; {still}.", pd.concat([down, quiet])
+    out.append(narrative.Sentence(unicodedata.normalize("NFC", text), source(part),
+                                  "decrease" if not down.empty else "no_difference", lang))
+    if not gone.empty and not only_significant:
+        named = "; ".join(_list_label(str(labels.get(str(v), v))) for v in gone[key])
+        text = (f"Không đủ dữ liệu để so sánh {n_noun(len(gone))}: {named}." if vi else
+                f"There are not enough data to compare {n_noun(len(gone))}: {named}.")
+        out.append(narrative.Sentence(unicodedata.normalize("NFC", text), source(gone), "no_data", lang))
     return out
 
 
@@ -245,13 +373,12 @@ def no_change_sentence(changes: pd.DataFrame | None, labels: Mapping[str, str], 
         if "suppressed" in changes.columns else pd.Series(True, index=changes.index)
     quiet = changes[shown & ~significant_rows(changes)]
     if quiet.empty:
-        return {"vi": "Mọi khía cạnh được so sánh đều thay đổi có ý nghĩa thống kê.",
-                "en": "Every compared aspect changed significantly."}[lang]
-    names = "; ".join(str(labels.get(v, v)) for v in quiet["variable"])
-    return {"vi": f"Không có thay đổi có ý nghĩa thống kê (sau hiệu chỉnh Benjamini–Hochberg) ở {len(quiet)} "
-                  f"khía cạnh: {names}.",
-            "en": f"No statistically significant change (Benjamini–Hochberg adjusted) in {len(quiet)} "
-                  f"aspect(s): {names}."}[lang]
+        return {"vi": "Mọi thang đo được so sánh đều có thay đổi rõ.",
+                "en": "Every compared scale changed clearly."}[lang]
+    names = "; ".join(_list_label(str(labels.get(v, v))) for v in quiet["variable"])
+    n = len(quiet)
+    return {"vi": f"{n} thang đo chưa có thay đổi rõ: {names}.",
+            "en": f"{n} scale{'' if n == 1 else 's'} showed no clear change: {names}."}[lang]
 
 
 #: At most this many names in one summary sentence (the executive summary must fit on two pages).
@@ -259,7 +386,7 @@ _MAX_NAMED = 3
 
 
 def change_summary(changes: pd.DataFrame | None, labels: Mapping[str, str], *, table: str, by: str | None = None,
-                   lang: str = "vi", noun: tuple[str, str] = ("khía cạnh", "aspect(s)")) -> list:
+                   lang: str = "vi", noun: tuple[str, str] = SCALE_NOUN) -> list:
     """Short sentences counting significant increases and decreases (per *by* group if given).
 
     Each sentence names the rows it counts and carries its source table, so the executive
@@ -289,14 +416,19 @@ def change_summary(changes: pd.DataFrame | None, labels: Mapping[str, str], *, t
         up_names = "" if many or not up else f" ({'; '.join(up)})"
         rest_names = f" ({'; '.join(quiet)})" if many and quiet and len(quiet) <= _MAX_NAMED else ""
         who = "" if key is None else f"{labels.get(str(key), str(key))}: "
+        # "không … nào giảm", never "0 giảm"
+        noun = (noun[0], noun[1].removesuffix("(s)"))
         if lang == "vi":
-            text = (f"{who}{len(up)} {noun[0]} tăng có ý nghĩa thống kê{up_names}"
-                    + f", {len(down)} giảm" + (f" ({'; '.join(down)})" if down else "")
-                    + f", {rest} không thay đổi có ý nghĩa{rest_names}.")
+            rose = f"{len(up)} {noun[0]} tăng{up_names}" if up else f"không {noun[0]} nào tăng"
+            fell = f"{len(down)} giảm ({'; '.join(down)})" if down else f"không {noun[0]} nào giảm"
+            still = f"{rest} chưa có thay đổi rõ{rest_names}" if rest else ""
         else:
-            text = (f"{who}{len(up)} {noun[1]} increased significantly{up_names}"
-                    + f", {len(down)} decreased" + (f" ({'; '.join(down)})" if down else "")
-                    + f", {rest} without significant change{rest_names}.")
+            plural = lambda n: noun[1] if n == 1 else noun[1] + "s"  # noqa: E731
+            rose = f"{len(up)} {plural(len(up))} rose{up_names}" if up else f"no {noun[1]} rose"
+            fell = f"{len(down)} fell ({'; '.join(down)})" if down else f"no {noun[1]} fell"
+            still = f"{rest} showed no clear change{rest_names}" if rest else ""
+        text = ", ".join(x for x in (rose, fell, still) if x) + "."
+        text = who + (text if who else text[0].upper() + text[1:])
         source = table if key is None else f"{table}[{by}={key}]"
         out.append(narrative.Sentence(unicodedata.normalize("NFC", text), source, "summary", lang))
     return out

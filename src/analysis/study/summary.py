@@ -216,7 +216,7 @@ def dose_response_sentences(dose: pd.DataFrame | None, labels: Mapping[str, str]
                          else f"{labels.get(r['variable'], r['variable'])} ({value} points; 95% CI {ci})")
         if lang == "vi":
             word = "cao hơn" if sign == "+" else "thấp hơn"
-            text = (f"Ở cơ sở thực hiện Đề án nhiều hơn, đoàn viên, hội viên đánh giá {word} ở {len(items)} khía cạnh: "
+            text = (f"Ở cơ sở thực hiện Đề án nhiều hơn, đoàn viên, hội viên đánh giá {word} ở {len(items)} thang đo: "
                     f"{'; '.join(items)} — chênh lệch giữa cơ sở đạt mọi chỉ tiêu và cơ sở chưa đạt chỉ tiêu nào, "
                     "cùng đợt và cùng tổ chức.")
         else:

@@ -26,7 +26,7 @@ from analysis import disclosure, project
 from analysis.instruments import Indicator, Instrument, population
 from analysis.report import tables
 from analysis.stats import compare
-from analysis.study.base import ALPHA, STAT_COLUMNS, WAVE, by_columns, significance_label, significant_rows
+from analysis.study.base import ALPHA, STAT_COLUMNS, WAVE, by_columns, significance_label
 from analysis.study.data import load_responses, unit_survey
 from analysis.study.designs import base_design
 
@@ -623,38 +623,23 @@ def task_group_short(instrument: Instrument, lang: str = "vi") -> dict[int, str]
 
 def indicator_change_sentences(changes: pd.DataFrame | None, labels: Mapping[str, str], *, table: str,
                                lang: str = "vi", only_significant: bool = True) -> list:
-    """Sentences on indicator changes: shares in percentage points, counts in their unit."""
+    """A few sentences on indicator changes (rose, fell, unchanged): shares in percentage points,
+    counts in their unit, each with both levels; see `analysis.study.impact.grouped_change_sentences`."""
     from analysis.report import narrative
+    from analysis.study.impact import INDICATOR_NOUN, grouped_change_sentences
 
     if changes is None or changes.empty:
         return []
-    rows = changes.rename(columns={"estimate": "difference"})
-    if only_significant:
-        rows = rows[significant_rows(rows)]
-    out = []
-    for _, row in rows.iterrows():
+    measures, nouns, pairs_note = {}, {}, {}
+    for _, row in changes.drop_duplicates("variable").iterrows():  # one per indicator, not per unit
+        var = str(row["variable"])
         # the instrument's unit decides the wording: a share in %, a count per unit in its noun
-        measure = narrative.measure_for_unit(row.get("unit"))
-        label = str(labels.get(row["variable"], row["variable"]))
-        noun = narrative.count_noun_from_label(label) if measure == "count" else None
-        if measure == "proportion":
-            # narrative writes "Tỷ lệ …" itself: the label continues the sentence
-            for prefix in ("Tỷ lệ ", "Share of "):
-                if label.startswith(prefix):
-                    label = label[len(prefix):]
-            label = label[:1].lower() + label[1:]
-        sentence = narrative.describe_change(row, label=label, wave_a=str(row["baseline_wave"]),
-                                             wave_b=str(row[WAVE]), table=table, lang=lang, measure=measure,
-                                             count_noun=noun)
+        measures[var] = narrative.measure_for_unit(row.get("unit"))
+        nouns[var] = narrative.count_noun_from_label(str(labels.get(var, var))) if measures[var] == "count" else None
         pairs, n_b = row.get("n_pairs"), row.get("n_b")
-        if pd.notna(pairs) and pd.notna(n_b) and pairs < n_b and isinstance(sentence, narrative.Sentence):
+        if pd.notna(pairs) and pd.notna(n_b) and pairs < n_b:
             # the levels are those of the units compared, not of every unit of the wave: say so
-            said = {"vi": f", tính trên {int(pairs)} cơ sở có số liệu ở cả hai đợt",
-                    "en": f", over the {int(pairs)} units with a value in both waves"}[lang]
-            text = sentence.text[:-1] + said + "." if sentence.text.endswith(".") else sentence.text + said
-            sentence = dataclasses.replace(sentence, text=text)
-        out.append(sentence)
-    if not out:
-        out = [{"vi": "Không chỉ tiêu cơ sở nào thay đổi có ý nghĩa thống kê.",
-                "en": "No unit indicator changed significantly."}[lang]]
-    return out
+            pairs_note[var] = int(pairs)
+    return grouped_change_sentences(changes, labels, table=table, lang=lang, measure=measures,
+                                    only_significant=only_significant, noun=INDICATOR_NOUN,
+                                    count_nouns=nouns, pairs_note=pairs_note)

@@ -131,7 +131,7 @@ def version_note(series: pd.DataFrame, labels: Mapping[str, str], *, lang: str =
         name = labels.get(r["variable"], r["variable"])
         if lang == "vi":
             detail = ", ".join(f"{word} {n} câu" for n, word, _ in what if n)
-            parts.append(f"Khía cạnh “{name}” {detail or 'đổi câu hỏi'} từ đợt {r[WAVE]} (phiếu phiên bản "
+            parts.append(f"Thang đo “{name}” {detail or 'đổi câu hỏi'} từ đợt {r[WAVE]} (phiếu phiên bản "
                          f"{r['version']}): điểm từ đợt này không nối và không so sánh với các đợt trước.")
         else:
             detail = ", ".join(f"{n} item(s) {word}" for n, _, word in what if n)
