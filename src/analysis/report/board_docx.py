@@ -33,7 +33,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, Twips
 
 from analysis.report.board import Block, BoardDocument
-from analysis.report.docx_report import set_fonts, text_width_pt
+from analysis.report.docx_report import set_fonts, side_margins, text_width_pt
 from analysis.report.tables import normalise_ooxml
 
 __all__ = ["FONT", "column_widths", "header_lines", "write_board_docx"]
@@ -111,12 +111,7 @@ def _table_props(table: Any, widths_cm: list[float], *, borders: bool) -> None:
         edges.append(el)
     layout = OxmlElement("w:tblLayout")
     layout.set(qn("w:type"), "fixed")
-    margins = OxmlElement("w:tblCellMar")
-    for side in ("left", "right"):
-        el = OxmlElement(f"w:{side}")
-        el.set(qn("w:w"), str(_CELL_PAD_TW))
-        el.set(qn("w:type"), "dxa")
-        margins.append(el)
+    margins = side_margins("w:tblCellMar", _CELL_PAD_TW)
     for el in (tbl_w, edges, layout, margins):
         tbl_pr.append(el)
     rank = {qn(f"w:{tag}"): i for i, tag in enumerate(_TBL_PR_ORDER)}
@@ -137,13 +132,7 @@ def _cell_props(cell: Any, *, no_wrap: bool) -> None:
     tc_pr = cell._tc.get_or_add_tcPr()
     if no_wrap:
         tc_pr.append(OxmlElement("w:noWrap"))
-    mar = OxmlElement("w:tcMar")
-    for side in ("left", "right"):
-        el = OxmlElement(f"w:{side}")
-        el.set(qn("w:w"), str(_CELL_PAD_TW))
-        el.set(qn("w:type"), "dxa")
-        mar.append(el)
-    tc_pr.append(mar)
+    tc_pr.append(side_margins("w:tcMar", _CELL_PAD_TW))
 
 
 def _pieces(text: str, wrap: str) -> list[str]:

@@ -609,16 +609,23 @@ def _set_table_xml(t: Any, widths_pt: Sequence[float]) -> None:
             _cell_margins(cell)
 
 
+def side_margins(tag: str, twips: int) -> Any:
+    """A margins element (``w:tcMar`` of a cell, ``w:tblCellMar`` of a table) with its left and
+    right margins of *twips*."""
+    mar = OxmlElement(tag)
+    for side in ("left", "right"):
+        el = OxmlElement(f"w:{side}")
+        el.set(qn("w:w"), str(twips))
+        el.set(qn("w:type"), "dxa")
+        mar.append(el)
+    return mar
+
+
 def _cell_margins(cell: Any) -> None:
     """The cell's own left and right margins: LibreOffice takes the table style's (1.9 mm)
     over the table's ``tblCellMar``, and the widths above count on 1 mm."""
     tc_pr = cell._tc.get_or_add_tcPr()
-    mar = OxmlElement("w:tcMar")
-    for side in ("left", "right"):
-        el = OxmlElement(f"w:{side}")
-        el.set(qn("w:w"), str(_CELL_MARGIN_TW))
-        el.set(qn("w:type"), "dxa")
-        mar.append(el)
+    mar = side_margins("w:tcMar", _CELL_MARGIN_TW)
     # CT_TcPr: tcW, gridSpan, vMerge, tcBorders, shd, noWrap, tcMar, ...: after tcW is its place here
     tc_pr.append(mar)
 
