@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +85,23 @@ class ReportProject:
                     "imported_at": "2026-01-01T00:00:00+00:00"}
         (folder / f"{wave}.manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         return folder / f"{wave}.parquet"
+
+
+def report_html_text(report_dir: Path) -> str:
+    """The visible text of a report's HTML (scripts and styles left out), a tag per line break."""
+    page = (report_dir / "report.html").read_text(encoding="utf-8")
+    page = re.sub(r"<(script|style)\b[^>]*>.*?</\1>", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "\n", page))
+
+
+def report_docx_text(report_dir: Path) -> str:
+    """The text of a report's DOCX: its paragraphs, then every table cell, a line each."""
+    import docx
+
+    document = docx.Document(str(report_dir / "report.docx"))
+    lines = [p.text for p in document.paragraphs]
+    lines += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    return "\n".join(lines)
 
 
 def snapshot_source(project: ReportProject) -> None:

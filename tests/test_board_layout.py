@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import unicodedata
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pandas as pd
 import pytest
 from conftest import require_libreoffice
 from docx.oxml.ns import qn
-from test_docx_layout import _squash, split_tokens, tables_only
+from test_docx_layout import _squash, layout_text, split_tokens, tables_only
 
 from analysis import instruments
 from analysis.report import assembly, board, board_docx, content, docx_report
@@ -211,13 +210,9 @@ def test_banners_are_in_the_report_language_only(lang):
 
 # --------------------------------------------------------------------------- the demo, printed
 
-def _layout_text(pdf: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-
-
 def test_demo_board_date_line_level_with_the_number(demo_report):
     require_libreoffice()
-    first = _layout_text(demo_report.report_dir / "board.pdf").split("\f")[0]
+    first = layout_text(demo_report.report_dir / "board.pdf").split("\f")[0]
     line = next(x for x in first.splitlines() if "Số:" in x)
     assert "ngày … tháng … năm …" in line, first[:800]
     party = next(x for x in first.splitlines() if "ĐẢNG CỘNG SẢN VIỆT NAM" in x)
@@ -235,7 +230,7 @@ def board_tables(demo_report, tmp_path_factory):
     shutil.copy2(demo_report.report_dir / "board.docx", src)
     tables = tables_only(src, folder / "tables.docx")
     out = pdf.docx_to_pdf([tables])[0]
-    return tables, _layout_text(out)
+    return tables, layout_text(out)
 
 
 def test_demo_board_tables_break_no_word_or_number(board_tables):

@@ -76,12 +76,16 @@ def tables_only(src: Path, dst: Path) -> Path:
     return dst
 
 
+def layout_text(pdf: Path) -> str:
+    """The PDF's text as ``pdftotext -layout`` prints it (pages separated by form feeds)."""
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
 def _pdf(docx_path: Path) -> tuple[Path, str]:
     from analysis.report import pdf
 
     out = pdf.docx_to_pdf([docx_path])[0]
-    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
-    return out, text
+    return out, layout_text(out)
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +98,7 @@ def report_pdf(demo_report, tmp_path_factory):
     from analysis.report import pdf
 
     both = pdf.docx_to_pdf([src, tables])
-    text = {p.stem: subprocess.run(["pdftotext", "-layout", str(p), "-"], capture_output=True, text=True,
-                                   check=True).stdout for p in both}
+    text = {p.stem: layout_text(p) for p in both}
     return {"docx": src, "tables_docx": tables, "pdf": both[0], "text": text["report"], "tables_text": text["tables"]}
 
 

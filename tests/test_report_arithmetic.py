@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import report_docx_text, report_html_text
 
 pytestmark = pytest.mark.xdist_group("demo_report")
 
@@ -29,23 +30,8 @@ def _tables(report_dir: Path) -> dict[str, pd.DataFrame]:
             for p in sorted((report_dir / "tables").glob("*.csv"))}
 
 
-def _html_text(report_dir: Path) -> str:
-    page = (report_dir / "report.html").read_text(encoding="utf-8")
-    page = re.sub(r"<(script|style)\b[^>]*>.*?</\1>", " ", page, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "\n", page))
-
-
-def _docx_text(report_dir: Path) -> str:
-    import docx
-
-    document = docx.Document(str(report_dir / "report.docx"))
-    lines = [p.text for p in document.paragraphs]
-    lines += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
-    return "\n".join(lines)
-
-
 def _texts(report_dir: Path) -> dict[str, str]:
-    return {"html": _html_text(report_dir), "docx": _docx_text(report_dir)}
+    return {"html": report_html_text(report_dir), "docx": report_docx_text(report_dir)}
 
 
 def _number(text: str) -> float:

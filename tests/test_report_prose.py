@@ -9,12 +9,12 @@ demo reports' HTML and DOCX text.
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import report_docx_text, report_html_text
 
 from analysis import study
 
@@ -110,20 +110,6 @@ def test_disclosure_names_characteristics_in_words():
 pytestmark = pytest.mark.xdist_group("demo_report")
 
 
-def _html_text(report_dir: Path) -> str:
-    page = (report_dir / "report.html").read_text(encoding="utf-8")
-    page = re.sub(r"<(script|style)\b[^>]*>.*?</\1>", " ", page, flags=re.S)
-    return html.unescape(re.sub(r"<[^>]+>", "\n", page))
-
-
-def _docx_text(report_dir: Path) -> str:
-    import docx
-
-    document = docx.Document(str(report_dir / "report.docx"))
-    return "\n".join([p.text for p in document.paragraphs]
-                     + [c.text for t in document.tables for r in t.rows for c in r.cells])
-
-
 @pytest.fixture(params=["member", "unit"])
 def report_dir(request, demo_report) -> Path:
     return demo_report.report_dir if request.param == "member" else request.getfixturevalue("demo_unit_report")
@@ -141,7 +127,7 @@ def _codes() -> set[str]:
 
 
 def test_words_of_the_report(report_dir):
-    for kind, text in {"html": _html_text(report_dir), "docx": _docx_text(report_dir)}.items():
+    for kind, text in {"html": report_html_text(report_dir), "docx": report_docx_text(report_dir)}.items():
         assert not re.search(r"khía cạnh", text, re.I), kind
         assert not re.search(r"\b0 (giảm|tăng)\b", text), kind
         prose = [line for line in text.split("\n") if len(line) > 80]  # sentences, not table cells
@@ -155,7 +141,7 @@ def _change_lines(text: str) -> list[str]:
 
 
 def test_change_section_has_few_sentences_and_names_every_rise(demo_report):
-    text = _html_text(demo_report.report_dir)
+    text = report_html_text(demo_report.report_dir)
     tables = {p.stem: pd.read_csv(p, encoding="utf-8-sig") for p in (demo_report.report_dir / "tables").glob("*.csv")}
     changes = tables["changes_constructs_overall"]
     lines = _change_lines(text)
@@ -185,7 +171,7 @@ def test_grouped_changes_equal_their_levels(report_dir):
         return len(s.rstrip("%").split(",")[1]) if "," in s else 0
 
     found = 0
-    for text in (_html_text(report_dir), _docx_text(report_dir)):
+    for text in (report_html_text(report_dir), report_docx_text(report_dir)):
         for m in _GROUPED.finditer(text):
             a, b, d = m.groups()
             unit = 10.0 ** -max(dec(a), dec(b), dec(d))
@@ -195,7 +181,7 @@ def test_grouped_changes_equal_their_levels(report_dir):
 
 
 def test_disclosure_paragraph_in_words(demo_report):
-    text = _html_text(demo_report.report_dir)
+    text = report_html_text(demo_report.report_dir)
     line = next(line for line in text.split("\n") if "Dữ liệu cấp cá nhân chỉ được xuất" in line)
     assert not re.search(r"\b(unit|sex|age_group|party|position)\b", line), line
     assert "giới tính" in line
