@@ -133,17 +133,21 @@ class PeakRSS:
         self.sample()
 
 
-def _timed_run(cmd: Sequence[str], env: dict[str, str]) -> tuple[float, int]:
-    """Run *cmd*; return (wall seconds, peak summed RSS bytes of it and its descendants)."""
+def _timed_run(cmd: Sequence[str], env: dict[str, str], *, label: str | None = None,
+               merge_stderr: bool = True) -> tuple[float, int, str]:
+    """Run *cmd*; return (wall seconds, peak summed RSS bytes of it and its descendants, stdout).
+    On failure the error shows the tail of its output (of stderr alone when not merged)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, text=True)
     meter = PeakRSS(proc.pid)
     with meter:
-        out, _ = proc.communicate()
+        out, err = proc.communicate()
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{out[-4000:]}")
-    return wall, meter.peak
+        raise RuntimeError(f"{label or ' '.join(cmd)} failed (exit {proc.returncode}):\n"
+                           f"{(out if merge_stderr else err)[-4000:]}")
+    return wall, meter.peak, out
 
 
 def make_project(root: Path, factor: int) -> Path:
@@ -228,19 +232,8 @@ def _worker_cmd(stage: str, root: Path) -> list[str]:
 
 
 def _run_worker(stage: str, root: Path, env: dict[str, str]) -> tuple[float, int, dict]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(_worker_cmd(stage, root), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    meter = PeakRSS(proc.pid)
-    with meter:
-        out, err = proc.communicate()
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"stage {stage} failed (exit {proc.returncode}):\n{err[-4000:]}")
-    return wall, meter.peak, json.loads(out.strip().splitlines()[-1])
-
-
-# --------------------------------------------------------------------------- one scale
+    wall, peak, out = _timed_run(_worker_cmd(stage, root), env, label=f"stage {stage}", merge_stderr=False)
+    return wall, peak, json.loads(out.strip().splitlines()[-1])
 
 
 def run_scale(factor: int, *, unit_sheets: bool = False, keep: bool = False, say: Callable = print) -> list[dict]:
@@ -264,8 +257,9 @@ def run_scale(factor: int, *, unit_sheets: bool = False, keep: bool = False, say
         for wave in WAVES:
             for instrument, name in (("member", member_file_name(wave)), ("unit", unit_file_name(wave))):
                 folder = root / "data" / "demo" / instrument / wave
-                wall, peak = _timed_run([sys.executable, "-m", "analysis", "add-wave", "--instrument", instrument,
-                                         "--wave", wave, "--meta", str(folder / "wave.yaml"), str(folder / name)], env)
+                cmd = [sys.executable, "-m", "analysis", "add-wave", "--instrument", instrument,
+                       "--wave", wave, "--meta", str(folder / "wave.yaml"), str(folder / name)]
+                wall, peak, _ = _timed_run(cmd, env)
                 total, top = total + wall, max(top, peak)
         row("import", total, top, "(6 add-wave runs, peak of the largest)")
         wall, peak, info = _run_worker("weighting", root, env)
@@ -280,8 +274,8 @@ def run_scale(factor: int, *, unit_sheets: bool = False, keep: bool = False, say
         say(f"  {factor}× notebooks (manifest duration_s): "
             + ", ".join(f"{name} {sec:.1f} s" for name, sec in info["notebooks"].items() if sec is not None))
         if unit_sheets:
-            wall, peak = _timed_run([sys.executable, "-m", "analysis", "unit-sheets", "--wave", REPORT_WAVE,
-                                     "--force", "--no-progress"], env)
+            wall, peak, _ = _timed_run([sys.executable, "-m", "analysis", "unit-sheets", "--wave", REPORT_WAVE,
+                                        "--force", "--no-progress"], env)
             row("unit sheets", wall, peak, f"({103 * factor} units, --force)")
     finally:
         if keep:
