@@ -47,6 +47,8 @@ __all__ = [
     "number_in",
     "cohen_label",
     "describe_change",
+    "difference_unit",
+    "percent_decimals",
     "describe_estimate",
     "is_significant",
     "row_source",
@@ -129,7 +131,7 @@ def format_value(v: float, decimals: int, lang: str, percent: bool) -> str:
     return format_percent(v, decimals, lang=lang) if percent else format_number(v, decimals, lang=lang)
 
 
-def _percent_decimals(*shares: float | None) -> int:
+def percent_decimals(*shares: float | None) -> int:
     """Decimals of a percentage that the shares (0–1) really carry: 0 for 0.44, 1 for 0.444.
 
     More than one decimal of a percent is never printed.
@@ -228,7 +230,7 @@ def describe_change(
         raise ValueError(f"measure must be one of {MEASURES}, not {measure!r}")
     pct = measure == "proportion"
     a, b = number_in(row, "estimate_a"), number_in(row, "estimate_b")
-    dec = decimals if decimals is not None else (_percent_decimals(a, b) if pct else 2)
+    dec = decimals if decimals is not None else (percent_decimals(a, b) if pct else 2)
     diff, lo, hi, p_adj = (number_in(row, k) for k in ("difference", "ci_low", "ci_high", "p_adjusted"))
     source = row_source(table, row, keys)
     subject = _subject(label, measure, lang)
@@ -241,7 +243,7 @@ def describe_change(
     f = lambda v: format_value(v, dec, lang, pct) + noun  # noqa: E731
     # the difference of proportions is in percentage points, printed without a % sign
     fd = lambda v: format_number(v * 100 if pct else v, dec, lang=lang)  # noqa: E731
-    unit = _difference_unit(measure, count_noun, lang)
+    unit = difference_unit(measure, count_noun, lang)
     ci = format_interval(lo * 100 if pct else lo, hi * 100 if pct else hi, dec, lang=lang)
     p = format_pvalue(p_adj, lang=lang, alpha=alpha)
     if not is_significant(diff, lo, hi, p_adj, alpha=alpha):
@@ -325,7 +327,8 @@ def count_noun_from_label(label: str) -> str | None:
     return next((n for n in _COUNT_NOUNS if rest == n or rest.startswith((n + " ", n + ","))), None)
 
 
-def _difference_unit(measure: str, count_noun: str | None, lang: str) -> str:
+def difference_unit(measure: str, count_noun: str | None, lang: str) -> str:
+    """The unit after a printed difference: points, percentage points, or the counted noun (vi)."""
     if measure == "proportion":
         return " điểm phần trăm" if lang == "vi" else " percentage points"
     if measure == "count":

@@ -215,12 +215,6 @@ def _list_label(label: str) -> str:
     return label[0].lower() + label[1:] if len(label) > 1 and label[0].isupper() and label[1].islower() else label
 
 
-def _percent_places(*shares: float) -> int:
-    """Decimals of a percent the shares (0–1) carry, as the per-row sentences print them: 0 for 0.44."""
-    known = [v for v in shares if not pd.isna(v)]
-    return 0 if all(abs(round(v, 2) - v) < 1e-9 for v in known) else 1
-
-
 def _hidden(rows: pd.DataFrame) -> pd.Series:
     if "suppressed" not in rows.columns:
         return pd.Series(False, index=rows.index)
@@ -261,10 +255,9 @@ def grouped_change_sentences(rows: pd.DataFrame, labels: Mapping[str, str], *, t
         m = measure.get(var, "mean") if isinstance(measure, Mapping) else measure
         pct = m == "proportion"
         a, b, d = (narrative.number_in(r, k) for k in ("estimate_a", "estimate_b", "difference"))
-        dec = _percent_places(a, b) if pct else 2
+        dec = narrative.percent_decimals(a, b) if pct else 2
         cnoun = (count_nouns or {}).get(var) if m == "count" else None
-        unit = ({"proportion": (" điểm phần trăm", " percentage points"), "count": (f" {cnoun}" if cnoun else "", ""),
-                 "mean": (" điểm", " points")}[m])[0 if vi else 1]
+        unit = narrative.difference_unit(m, cnoun, lang)
         end = f" {cnoun}" if cnoun and vi else ""
         fa, fb = narrative.format_value(a, dec, lang, pct), narrative.format_value(b, dec, lang, pct) + end
         label = _list_label(str(labels.get(var, var)))
@@ -369,9 +362,7 @@ def no_change_sentence(changes: pd.DataFrame | None, labels: Mapping[str, str], 
                 "en": "Changes in members' views are reported in the member survey report of the same wave."}[lang]
     if changes.empty:
         return {"vi": "Chưa có so sánh với đợt đầu.", "en": "No comparison with the baseline yet."}[lang]
-    shown = ~changes["suppressed"].map(lambda v: v is True or str(v).lower() == "true") \
-        if "suppressed" in changes.columns else pd.Series(True, index=changes.index)
-    quiet = changes[shown & ~significant_rows(changes)]
+    quiet = changes[~_hidden(changes) & ~significant_rows(changes)]
     if quiet.empty:
         return {"vi": "Mọi thang đo được so sánh đều có thay đổi rõ.",
                 "en": "Every compared scale changed clearly."}[lang]
