@@ -668,12 +668,13 @@ def _table(doc: Any, block: Table, number: int, lang: str, plan: _TablePlan) -> 
     t = doc.add_table(rows=1, cols=len(df.columns))
     t.style = doc.styles["Table Grid"]
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns}
+    numeric = [pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns]
     size = Pt(plan.size_pt) if plan.size_pt != LAYOUT.table_pt else None
+    no_spacing = doc.styles["No Spacing"]
     for cell, head in zip(t.rows[0].cells, headers):
         cell.text = ""
         p = cell.paragraphs[0]
-        p.style = doc.styles["No Spacing"]
+        p.style = no_spacing
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
         run = p.add_run(head)
         run.bold = True
@@ -681,23 +682,65 @@ def _table(doc: Any, block: Table, number: int, lang: str, plan: _TablePlan) -> 
             run.font.size = size
     _repeat_header(t.rows[0])
     _cant_split(t.rows[0])
-    for row in rows:
-        new = t.add_row()
-        _cant_split(new)  # a row is read whole: never half on one page, half on the next
-        for cell, col, (text, is_num) in zip(new.cells, df.columns, row):
-            p = cell.paragraphs[0]
-            p.style = doc.styles["No Spacing"]
-            run = p.add_run(text)
-            if size is not None:
-                run.font.size = size
-            p.alignment = WD_ALIGN_PARAGRAPH.RIGHT if (is_num or numeric[col]) else WD_ALIGN_PARAGRAPH.LEFT
     _set_table_xml(t, plan.widths_pt)
-    if block.source or block.note:
-        # the last row goes with the source and note: a page never holds only "Nguồn: …"
-        for cell in t.rows[-1].cells:
+    keep = bool(block.source or block.note)
+    if rows:
+        # the body rows in one pass (python-docx's per-cell API is quadratic in the rows)
+        t._tbl.extend(_body_rows(rows, numeric, plan.widths_pt, no_spacing.style_id, size, keep))
+    elif keep:
+        for cell in t.rows[0].cells:  # only the header: it goes with the source and note
             for p in cell.paragraphs:
                 p.paragraph_format.keep_with_next = True
     _source_note(doc, block.source, block.note, words)
+
+
+_RUN_BREAKS = re.compile(r"([\t\r\n])")
+
+
+def _run_xml(text: str, rpr: str) -> str:
+    """``<w:r>`` of *text* as python-docx's ``add_run`` writes it: a tab is ``<w:tab/>``, a line
+    end ``<w:br/>``, a ``<w:t>`` keeps leading or trailing spaces (``xml:space``)."""
+    parts = []
+    for piece in _RUN_BREAKS.split(text):
+        if piece == "\t":
+            parts.append("<w:tab/>")
+        elif piece in ("\r", "\n"):
+            parts.append("<w:br/>")
+        elif piece:
+            space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
+            parts.append(f"<w:t{space}>{_xml_escape(piece)}</w:t>")
+    inner = rpr + "".join(parts)
+    return f"<w:r>{inner}</w:r>" if inner else "<w:r/>"
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _body_rows(rows: Sequence[Sequence[tuple[str, bool]]], numeric: Sequence[bool], widths_pt: Sequence[float],
+               style_id: str, size: Any, keep_last: bool) -> list[Any]:
+    """The table's body rows (``w:tr``), the XML `_table` wrote cell by cell with python-docx:
+    rows that never split, cells of the plan's width with 1 mm side margins, "No Spacing"
+    paragraphs, numbers right-aligned; the last row kept with the source and note below."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    tw = [int(round(w * 20)) for w in widths_pt]
+    rpr = "" if size is None else f'<w:rPr><w:sz w:val="{int(size.pt * 2)}"/></w:rPr>'
+    mar = (f'<w:tcMar><w:left w:w="{_CELL_MARGIN_TW}" w:type="dxa"/>'
+           f'<w:right w:w="{_CELL_MARGIN_TW}" w:type="dxa"/></w:tcMar>')
+    heads = [f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/>{mar}</w:tcPr><w:p><w:pPr><w:pStyle w:val="{style_id}"/>'
+             for w in tw]
+    out = []
+    for i, row in enumerate(rows):
+        keep = "<w:keepNext/>" if keep_last and i == len(rows) - 1 else ""
+        cells = "".join(
+            f'{head}{keep}<w:jc w:val="{"right" if (is_num or num) else "left"}"/></w:pPr>'
+            f"{_run_xml(text, rpr)}</w:p></w:tc>"
+            for head, num, (text, is_num) in zip(heads, numeric, row))
+        out.append(f'<w:trPr><w:cantSplit w:val="true"/></w:trPr>{cells}')
+    body = parse_xml(f"<w:tbl {nsdecls('w')}><w:tr>" + "</w:tr><w:tr>".join(out) + "</w:tr></w:tbl>")
+    return list(body)
 
 
 def _png_size(path: Path) -> tuple[int, int]:
