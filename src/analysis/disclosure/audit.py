@@ -50,6 +50,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from analysis.disclosure.cells import Cells, build_cells
 from analysis.disclosure.policy import DisclosureError, DisclosurePolicy, load_policy
@@ -80,13 +82,112 @@ class Finding:
     method: str
 
 
-def _solve(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Min-norm ``y`` with ``A' y = b`` for each column ``b`` of B, and whether it is exact."""
-    if A.shape[0] == 0:
-        return np.zeros((0, B.shape[1])), np.zeros(B.shape[1], bool)
-    Y = np.linalg.lstsq(A.T, B, rcond=None)[0]
-    resid = np.abs(A.T @ Y - B).max(axis=0) if B.shape[0] else np.zeros(B.shape[1])
-    return Y, resid < _TOL
+@dataclass(frozen=True)
+class _Solution:
+    """The min-norm derivations of a system: ``Y[:, j]`` (sparse, over the published cells) with
+    ``A' Y[:, j] = b_j`` where ``ok[j]``; the connected component of each published cell
+    (``cell_part``) and atom (``atom_part``), so that a target's linear programme is set up on
+    its own components only."""
+
+    Y: sparse.csc_matrix
+    ok: np.ndarray
+    cell_part: np.ndarray
+    atom_part: np.ndarray
+
+
+#: A component at most this large (published cells x atoms) is solved with a dense least-squares
+#: call; a larger one (a national table: one organization's thousands of units and their total)
+#: with LSMR, which from zero converges to the same minimum-norm solution without the dense
+#: matrix's memory and cubic time.
+DENSE_MAX = 1_500_000
+
+
+def _solve(A: sparse.csr_matrix, Bt: sparse.csr_matrix) -> _Solution:
+    """Min-norm ``y`` with ``A' y = b`` for each row ``b`` of *Bt*, and whether it is exact.
+
+    The published cells and the atoms form a bipartite graph; ``A`` is block diagonal over its
+    connected components (cells that share no atom, directly or through other cells, share no
+    relation), so the min-norm solution is the min-norm solution of each block. The blocks are
+    small for most tables (a unit's cells, one organization), which is what makes the attack
+    linear in the number of units: one dense solve of the whole system was cubic.
+    """
+    m, p = A.shape
+    t = Bt.shape[0]
+    graph = sparse.bmat([[None, A], [A.T, None]], format="csr") if m and p else sparse.csr_matrix((m + p, m + p))
+    _, part = connected_components(graph, directed=False)
+    cell_part, atom_part = part[:m], part[m:]
+    covered = np.zeros(p, bool)
+    covered[A.indices] = True
+    Bc = Bt.tocsr()
+    Bc.eliminate_zeros()
+    # a target that needs an atom no published cell covers cannot be derived
+    ok = np.ones(t, bool)
+    ok[np.unique(np.repeat(np.arange(t), np.diff(Bc.indptr))[~covered[Bc.indices]])] = False
+    if m == 0:
+        return _Solution(sparse.csc_matrix((0, t)), ok & (np.diff(Bc.indptr) == 0), cell_part, atom_part)
+    # the entries of the derivable-looking targets, grouped by the component of their atom
+    e_tgt = np.repeat(np.arange(t), np.diff(Bc.indptr))
+    live = ok[e_tgt]
+    e_tgt, e_atom, e_val = e_tgt[live], Bc.indices[live], Bc.data[live].astype(float)
+    # rows and atoms of the matrix ordered by component, each component a contiguous block
+    cell_order, atom_order = np.argsort(cell_part, kind="stable"), np.argsort(atom_part, kind="stable")
+    atom_rank = np.empty(p, np.int64)
+    atom_rank[atom_order] = np.arange(p)
+    n_comp = int(part.max()) + 1
+    cell_start = np.searchsorted(cell_part[cell_order], np.arange(n_comp + 1))
+    atom_start = np.searchsorted(atom_part[atom_order], np.arange(n_comp + 1))
+    Ap = A[cell_order][:, atom_order].tocsr()
+    by_comp = np.argsort(atom_part[e_atom], kind="stable")
+    e_tgt, e_atom, e_val = e_tgt[by_comp], e_atom[by_comp], e_val[by_comp]
+    comps, first, count = np.unique(atom_part[e_atom], return_index=True, return_counts=True)
+    rows, cols, vals = [], [], []
+    for comp, i0, k in zip(comps, first, count):
+        c0, c1, a0, a1 = cell_start[comp], cell_start[comp + 1], atom_start[comp], atom_start[comp + 1]
+        block = Ap[c0:c1, a0:a1]
+        targets, local = np.unique(e_tgt[i0:i0 + k], return_inverse=True)
+        at_atom, at_col, value = atom_rank[e_atom[i0:i0 + k]] - a0, local, e_val[i0:i0 + k]
+        if block.shape[0] * block.shape[1] <= DENSE_MAX:
+            dense = block.toarray().astype(float).T
+            rhs = np.zeros((a1 - a0, len(targets)))  # atoms x targets
+            rhs[at_atom, at_col] = value
+            Y = np.linalg.lstsq(dense, rhs, rcond=None)[0]
+            ok[targets] &= np.abs(dense @ Y - rhs).max(axis=0) < _TOL
+            r, c = np.nonzero(Y)
+            y = Y[r, c]
+        else:
+            rhs = sparse.csc_matrix((value, (at_atom, at_col)), shape=(a1 - a0, len(targets)))
+            r, c, y, resid = _lsmr_columns(block.astype(float).T.tocsr(), rhs)
+            ok[targets] &= resid < _TOL
+        rows.append(cell_order[c0 + r])
+        cols.append(targets[c])
+        vals.append(y)
+    Y = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, t)) \
+        if rows else sparse.csc_matrix((m, t))
+    Y.sort_indices()
+    return _Solution(Y, ok, cell_part, atom_part)
+
+
+def _lsmr_columns(At: sparse.csr_matrix, rhs: sparse.csc_matrix) -> tuple[np.ndarray, ...]:
+    """LSMR's minimum-norm least-squares solution of ``At y = b`` for each column of *rhs*, as
+    the nonzero entries (row, column, value) of the solutions and the largest residual of each
+    column. A column whose iteration stops before the least-squares optimum raises: an
+    unconverged solve must not pass for "not derivable"."""
+    from scipy.sparse.linalg import lsmr
+
+    rows, cols, vals = [], [], []
+    resid = np.zeros(rhs.shape[1])
+    for j in range(rhs.shape[1]):
+        b = rhs[:, [j]].toarray().ravel()
+        out = lsmr(At, b, atol=1e-14, btol=1e-14, conlim=1e14, maxiter=20 * min(At.shape) + 100)
+        if out[1] not in (1, 2, 4, 5):  # 1/4: a solution, 2/5: the least-squares optimum; else stopped early
+            raise RuntimeError(f"the disclosure attack did not converge on a system of {At.shape[1]} cells "
+                               f"(LSMR stop {out[1]}); audit fewer tables together")
+        resid[j] = np.abs(At @ out[0] - b).max()
+        nz = np.flatnonzero(out[0])
+        rows.append(nz)
+        cols.append(np.full(len(nz), j))
+        vals.append(out[0][nz])
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), resid
 
 
 def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: frozenset[str] = frozenset(),
@@ -120,49 +221,61 @@ def audit(cells: Cells, known: np.ndarray, policy: DisclosurePolicy, sensitive: 
         if len(un) == 0 or len(kn) == 0:
             continue
         is_prop = bool(f.at[idx[0], "is_prop"])
-        M = cells.member[idx]
-        used_cols = M.any(axis=0)
-        A = cells.member[kn][:, used_cols].astype(float)
+        member = cells.member
+        used_cols = np.flatnonzero(member[idx].getnnz(axis=0))
+        A = member[kn][:, used_cols].tocsr()
+        A.sort_indices()
         # cell targets, then pooled-remainder targets (sums of hidden siblings)
         targets: list[tuple[str, tuple[int, ...]]] = [("cell", (int(u),)) for u in un]
         targets += _remainder_groups(f, un)
-        B = np.stack([cells.member[list(t)][:, used_cols].sum(axis=0) for _, t in targets], axis=1).astype(float)
-        # int8, not bits: the star form of the cells (cells._star_member) has entries -1, 0, 1
-        digest = hashlib.sha1(A.astype(np.int8).tobytes() + b"|" + B.astype(np.int16).tobytes()
-                              + repr((A.shape, B.shape)).encode()).hexdigest()
+        pick = sparse.csr_matrix((np.ones(sum(len(t) for _, t in targets)),
+                                  (np.repeat(np.arange(len(targets)), [len(t) for _, t in targets]),
+                                   np.concatenate([t for _, t in targets]))), shape=(len(targets), len(f)))
+        Bt = (pick @ member.astype(np.int16))[:, used_cols].tocsr()
+        Bt.eliminate_zeros()
+        Bt.sort_indices()
+        digest = hashlib.sha1(b"|".join(x.tobytes() for x in (
+            A.indptr, A.indices, A.data.astype(np.int8), Bt.indptr, Bt.indices, Bt.data.astype(np.int16)))
+            + repr((A.shape, Bt.shape)).encode()).hexdigest()
         if digest not in cells.solved:
-            cells.solved[digest] = _solve(A, B)
-        Y, ok = cells.solved[digest]
+            cells.solved[digest] = _solve(A, Bt)
+        sol = cells.solved[digest]
         nP, wP = n_all[kn], w_all[kn]
         TP, hP = wP * est_all[kn], wP * half_all[kn]
         threshold = policy.min_width_proportion if is_prop else policy.min_width_mean
         for j, (kind, tgt) in enumerate(targets):
-            if not ok[j]:
+            if not sol.ok[j]:
                 continue
-            y = Y[:, j]
-            n_s = float(y @ nP)
+            at = slice(sol.Y.indptr[j], sol.Y.indptr[j + 1])
+            yi, y = sol.Y.indices[at], sol.Y.data[at]  # the derivation's published cells and weights
+            n_s = float(y @ nP[yi])
             if n_s < 0.5:  # an empty group discloses nothing
                 continue
-            w_s = float(y @ wP)
+            w_s = float(y @ wP[yi])
             if kind == "cell" and round(n_s) >= policy.k and (
                     f.at[tgt[0], "key"], f.at[tgt[0], "variable"], f.at[tgt[0], "level"]) in public:
                 continue
-            verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
+            verdict = _verdict(kind, y, n_s, TP[yi], hP[yi], is_prop, threshold, policy,
                                f.at[tgt[0], "variable"] in sensitive, w_s)
             # (only where rounding can decide: a pool of k or more matters only when homogeneous)
             width_decides = kind == "cell" or (is_prop and f.at[tgt[0], "variable"] in sensitive)
-            if tighten and verdict is None and width_decides and float(np.abs(y) @ hP) > 0:
+            if tighten and verdict is None and width_decides and float(np.abs(y) @ hP[yi]) > 0:
                 # the minimum-norm combination is not the narrowest: ask for the combination
                 # with the smallest rounding uncertainty before concluding that rounding protects
-                y_lp = _narrowest(A, B[:, j], hP)
+                # (on the target's components only: cells outside them cannot take part)
+                b = Bt[j]
+                parts = np.unique(sol.atom_part[b.indices])
+                rows = np.flatnonzero(np.isin(sol.cell_part, parts))
+                atoms = np.flatnonzero(np.isin(sol.atom_part, parts))
+                y_lp = _narrowest(A[rows][:, atoms], b[:, atoms].toarray().ravel().astype(float), hP[rows])
                 if y_lp is not None:
-                    y = y_lp
-                    verdict = _verdict(kind, y, n_s, TP, hP, is_prop, threshold, policy,
+                    yi, y = rows, y_lp
+                    verdict = _verdict(kind, y, n_s, TP[yi], hP[yi], is_prop, threshold, policy,
                                        f.at[tgt[0], "variable"] in sensitive, w_s)
             if verdict is None:
                 continue
             kind_out, est, hw = verdict
-            used = tuple(int(kn[i]) for i in np.flatnonzero(np.abs(y) > 1e-9))
+            used = tuple(int(kn[i]) for i in np.sort(yi[np.abs(y) > 1e-9]))
             if kind_out == "cell":
                 derived[tgt[0]] = True
             findings.append(Finding(kind_out, tgt, used, round(n_s), est, est - hw / n_s, est + hw / n_s,
@@ -199,20 +312,19 @@ def _verdict(kind: str, y: np.ndarray, n_s: float, TP: np.ndarray, hP: np.ndarra
     return None
 
 
-def _narrowest(A: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+def _narrowest(A: sparse.csr_matrix, b: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
     """``y`` with ``A' y = b`` minimising ``sum(weights * |y|)`` (a linear programme), or None."""
-    try:
-        from scipy.optimize import linprog
-    except ImportError:  # pragma: no cover - scipy is a project dependency
-        return None
+    from scipy.optimize import linprog
+
     p = A.shape[0]
+    At = sparse.csr_matrix(A, dtype=float).T
     # y = u - v with u, v >= 0; minimise w'(u + v) subject to A'(u - v) = b
-    res = linprog(np.concatenate([weights, weights]), A_eq=np.hstack([A.T, -A.T]), b_eq=b,
+    res = linprog(np.concatenate([weights, weights]), A_eq=sparse.hstack([At, -At], format="csr"), b_eq=b,
                   bounds=(0, None), method="highs")
     if not res.success:
         return None
     y = res.x[:p] - res.x[p:]
-    return y if np.abs(A.T @ y - b).max() < _TOL else None
+    return y if np.abs(At @ y - b).max() < _TOL else None
 
 
 def _remainder_groups(f: pd.DataFrame, unknown: np.ndarray) -> list[tuple[str, tuple[int, ...]]]:

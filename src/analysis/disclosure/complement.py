@@ -91,10 +91,18 @@ def least_cost_pattern(cells: Cells, table: int, group: np.ndarray, cost: dict[i
     # cells also published by another table: hiding them here would protect nothing
     ident = list(zip(f["key"], f["variable"], f["level"]))
     elsewhere = {x for x, kn, c in zip(ident, known, cur) if kn and not c}
-    rows_of = {int(g): np.asarray(r) for g, r in pd.Series(np.arange(len(gpos))).groupby(gpos).agg(list).items()}
+    # each group's cells of this table, and the (variable, level) systems they are in
     cur_idx = np.flatnonzero(cur)
-    cells_of = {int(g): cur_idx[np.isin(pos[cur_idx], r)] for g, r in rows_of.items()}
-    systems_of = {g: frozenset(zip(f.loc[c, "variable"], f.loc[c, "level"])) for g, c in cells_of.items()}
+    cur_group = np.asarray(gpos)[pos[cur_idx]]
+    cells_of = {int(g): cur_idx[i] for g, i in pd.Series(cur_group).groupby(cur_group).indices.items()}
+    for g in np.unique(gpos):  # a group without cells in the audit (every row dropped) has none
+        cells_of.setdefault(int(g), np.zeros(0, np.int64))
+    pairs = pd.DataFrame({"g": cur_group, "variable": f["variable"].to_numpy()[cur_idx],
+                          "level": f["level"].to_numpy()[cur_idx]}).drop_duplicates()
+    systems: dict[int, set] = {g: set() for g in cells_of}
+    for g, var, lev in zip(pairs["g"].tolist(), pairs["variable"].tolist(), pairs["level"].tolist()):
+        systems[g].add((var, lev))
+    systems_of = {g: frozenset(v) for g, v in systems.items()}
 
     def known_without(hidden: Iterable[int], base: np.ndarray) -> np.ndarray:
         out = base.copy()
