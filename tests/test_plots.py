@@ -186,6 +186,73 @@ def test_heatmap_and_fallback_markers_follow_the_k_in_force():
     assert "n<7" in _texts(plots.heatmap(odd, primary_marker="n<7"))
 
 
+def _big_org(n_units: int = plots.HEATMAP_PAGE_ROWS + 11) -> pd.DataFrame:
+    """One organization too large for a grid, one small one; values in every band, some hidden
+    (n<5), one missing cell, one unit without a row for task group 3."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for org, n in (("CDVC", n_units), ("HCCB", 4)):
+        for i in range(n):
+            for t in (1, 2, 3):
+                if org == "CDVC" and i == 0 and t == 3:
+                    continue  # no row at all
+                v = rng.choice([0.0, 100.0, 12.5, 50.0, 75.0, 99.9, 0.4])
+                rows.append({"org": org, "unit": f"{org}{i:04d}", "task_group": t, "variable": "att", "estimate": v,
+                             "n": 3 if (i % 9 == 4 and t != 1) else 9})
+    data = pd.DataFrame(rows)
+    data.loc[(data["unit"] == "CDVC0002") & (data["task_group"] == 2), "estimate"] = np.nan  # missing value
+    return data
+
+
+def _expected_bands(data: pd.DataFrame) -> pd.DataFrame:
+    units = data["unit"].unique()
+    grid = data[data["n"] >= 5].pivot(index="unit", columns="task_group", values="estimate").reindex(units)
+    out = {t: {"full": (v == 100).sum(), "high": ((v >= 50) & (v < 100)).sum(), "low": ((v > 0) & (v < 50)).sum(),
+               "zero": (v == 0).sum(), "hidden": v.isna().sum()} for t, v in grid.items()}
+    return pd.DataFrame(out).T[list(plots.BANDS)]
+
+
+def test_heatmap_figures_small_org_keeps_the_grid_large_org_gets_band_counts():
+    data = _big_org()
+    prot = protect_table(data, by=["org", "unit", "task_group"]).table
+    figs = plots.heatmap_figures(prot, name="h", title="Tỷ lệ chỉ tiêu đạt", row="unit", col="task_group",
+                                 col_labels={1: "NV1", 2: "NV2", 3: "NV3"}, group_labels=ORG_LABELS)
+    (big, big_name, big_title), (small, small_name, small_title) = figs
+    assert (big_name, small_name) == ("h_cdvc", "h_hccb")
+    assert small_title == "Tỷ lệ chỉ tiêu đạt — Hội Cựu chiến binh"
+    # the small organization: today's grid, one Rectangle per cell
+    gids = {p.get_gid() for p in small.axes[0].patches if p.get_gid()}
+    assert len(gids) == 12 and all(g.split("|")[0] in ("cell", "hidden") for g in gids)
+    # the large one: per task group, the units in each band; a hidden value is in no value band
+    assert big_title == "Tỷ lệ chỉ tiêu đạt — Công đoàn viên chức: số cơ sở theo mức đạt"
+    bars = {p.get_gid(): p.get_width() for p in big.axes[0].patches if (p.get_gid() or "").startswith("band|")}
+    got = pd.DataFrame({t: {b: bars[f"band|{t}|{b}"] for b in plots.BANDS} for t in (1, 2, 3)}).T
+    expected = _expected_bands(data[data["org"] == "CDVC"])
+    pd.testing.assert_frame_equal(got.astype(int), expected.astype(int), check_names=False)
+    assert (got.sum(axis=1) == plots.HEATMAP_PAGE_ROWS + 11).all()  # a census of the units
+    hidden = data[(data["org"] == "CDVC") & (data["n"] < 5)]
+    assert len(hidden) and got["hidden"].sum() >= len(hidden)
+    assert not any(p.get_gid() and p.get_gid().startswith("cell|") for p in big.axes[0].patches)
+    texts = _texts(big)
+    assert all(t == unicodedata.normalize("NFC", t) for t in texts)
+    assert {"100%", "50% đến dưới 100%", "trên 0% đến dưới 50%", "0%", "ẩn/không có số liệu", "Số cơ sở"} <= set(texts)
+    assert any("phiếu kết quả của cơ sở" in t and "61 cơ sở" in t for t in (" ".join(x.split()) for x in texts))
+    assert not any("CDVC00" in t for t in texts)  # no unit is named: its values are in its sheet
+
+
+def test_band_counts_match_the_input_and_english_labels():
+    data = _big_org(70)
+    prot = protect_table(data, by=["org", "unit", "task_group"]).table
+    part = prot[prot["org"] == "CDVC"]
+    counts = plots.band_counts(part)
+    pd.testing.assert_frame_equal(counts, _expected_bands(data[data["org"] == "CDVC"]).astype(int),
+                                  check_names=False, check_dtype=False)
+    texts = _texts(plots.heatmap_bands(part, lang="en", title="Targets met"))
+    assert {"100%", "50% to under 100%", "over 0% to under 50%", "0%", "hidden/no data",
+            "Number of units"} <= set(texts)
+    assert any("unit sheet" in t and "follow-up list" in t for t in (" ".join(x.split()) for x in texts))
+
+
 def _cmp() -> pd.DataFrame:
     return pd.DataFrame({
         "variable": ["a", "b", "c", "d"],

@@ -57,7 +57,11 @@ __all__ = [
     "OKABE_ITO",
     "SEQUENTIAL_CMAP",
     "forest_plot",
+    "BANDS",
+    "HEATMAP_PAGE_ROWS",
     "heatmap",
+    "band_counts",
+    "heatmap_bands",
     "heatmap_figures",
     "likert_bars",
     "likert_palette",
@@ -89,6 +93,17 @@ HATCHES = ("xx", "//", "", "\\\\", "..", "++", "oo")
 MISSING_HATCH = "////"
 _DARK = frozenset({"#ca0020", "#0571b0", "#b2182b", "#2166ac"})
 MISSING_FACE = "#f0f0f0"
+#: Unit rows a `heatmap` may have in `heatmap_figures`: a 0.22-inch row, shrunk with the chart to
+#: the A4 portrait text area the DOCX gives a figure (16.5 × 22.7 cm), is about 4 mm tall and its
+#: 6-pt labels about 4.5 pt — the smallest still read in print. The demo's largest organization
+#: (48 units) fits; a larger one gets `heatmap_bands` (at 4,800 rows the grid would be ~1,000
+#: inches tall, past the pixel limit of matplotlib's Agg renderer).
+HEATMAP_PAGE_ROWS = 50
+#: Attainment bands of `heatmap_bands`, left to right, with the point of the colour map each is
+#: drawn in and its hatch (bands differ without colour); "hidden" takes hidden and missing cells.
+BANDS = ("full", "high", "low", "zero", "hidden")
+_BAND_SHADE = {"full": 1.0, "high": 0.75, "low": 0.25, "zero": 0.0}
+_BAND_HATCH = {"full": "", "high": "..", "low": "//", "zero": "xx", "hidden": "////"}
 _EDGE = "#404040"
 
 _WORDS = {
@@ -104,6 +119,15 @@ _WORDS = {
         "ci": "Khoảng tin cậy 95%",
         "hidden": "Ô gạch chéo: không có số liệu hoặc không công bố ({primary}, {other})",
         "attainment": "Mức đạt (0–100)",
+        "units": "Số cơ sở",
+        "band_full": "{hi}%",
+        "band_high": "{mid}% đến dưới {hi}%",
+        "band_low": "trên {lo}% đến dưới {mid}%",
+        "band_zero": "{lo}%",
+        "band_hidden": "ẩn/không có số liệu",
+        "bands_caption": "số cơ sở theo mức đạt",
+        "bands_note": "{n} cơ sở, mỗi nhóm nhiệm vụ một thanh chia theo mức đạt; giá trị của từng cơ sở: "
+                      "phiếu kết quả của cơ sở và danh sách các cơ sở cần theo dõi, đôn đốc.",
     },
     "en": {
         "mean_axis": "Mean score (1–5 scale)",
@@ -117,6 +141,15 @@ _WORDS = {
         "ci": "95% confidence interval",
         "hidden": "Hatched cell: no data or not published ({primary}, {other})",
         "attainment": "Attainment (0–100)",
+        "units": "Number of units",
+        "band_full": "{hi}%",
+        "band_high": "{mid}% to under {hi}%",
+        "band_low": "over {lo}% to under {mid}%",
+        "band_zero": "{lo}%",
+        "band_hidden": "hidden/no data",
+        "bands_caption": "units by attainment band",
+        "bands_note": "{n} units, one bar per task group split by attainment band; each unit's values: "
+                      "its unit sheet and the follow-up list of units.",
     },
 }
 
@@ -541,7 +574,8 @@ def heatmap(
     cols = sorted(dict.fromkeys(data[col]), key=lambda c: (str(type(c)), c))
     cmap = mpl.colormaps[SEQUENTIAL_CMAP]
     norm = mpl.colors.Normalize(vmin=vmin, vmax=vmax)
-    index = {(r[row], r[col]): r for _, r in data.iterrows()}
+    index = {(r_key, c_key): {value: v, "_marker": m}
+             for r_key, c_key, v, m in zip(data[row], data[col], data[value], data["_marker"])}
     with _rc():
         fig = _new_figure(1.6 + 0.9 * len(cols) + 1.2, 1.4 + 0.22 * len(rows))
         ax = fig.add_subplot()
@@ -581,6 +615,114 @@ def heatmap(
     return fig
 
 
+def band_counts(
+    values: pd.DataFrame,
+    *,
+    row: str = "unit",
+    col: str = "task_group",
+    value: str = "estimate",
+    vmin: float = 0,
+    vmax: float = 100,
+    primary_marker: str | None = None,
+) -> pd.DataFrame:
+    """How many *row* values (units) fall in each attainment band, per *col* (task group).
+
+    One row per *col* (sorted as `heatmap` sorts its columns), one column per band of `BANDS`:
+    ``full`` (= *vmax*), ``high`` (half-way to below *vmax*), ``low`` (above *vmin* to below
+    half-way), ``zero`` (≤ *vmin*) and ``hidden`` — a hidden (suppressed) or missing cell, or a
+    unit with no row for that task group: a hidden value is counted in no band of values. Each
+    row adds up to the number of units.
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"unit": ["a", "b", "c", "a"], "task_group": [1, 1, 1, 2],
+    ...                   "estimate": [100, 60, 0, 10]})
+    >>> band_counts(v).loc[1].to_dict()
+    {'full': 1, 'high': 1, 'low': 0, 'zero': 1, 'hidden': 0}
+    >>> band_counts(v).loc[2].to_dict()  # units b and c have no row for task group 2
+    {'full': 0, 'high': 0, 'low': 1, 'zero': 0, 'hidden': 2}
+    """
+    data = _mask(values, keys=(row, col), primary_marker=primary_marker)
+    rows = list(dict.fromkeys(data[row]))
+    cols = sorted(dict.fromkeys(data[col]), key=lambda c: (str(type(c)), c))
+    shown = data[~_hidden(data)]
+    grid = (shown.assign(_v=pd.to_numeric(shown[value], errors="coerce"))
+            .pivot_table(index=row, columns=col, values="_v", aggfunc="last", dropna=False)
+            .reindex(index=rows, columns=cols))
+    v = grid.to_numpy(dtype=float)
+    mid = vmin + (vmax - vmin) / 2
+    with np.errstate(invalid="ignore"):
+        bands = {"full": v >= vmax, "high": (v >= mid) & (v < vmax), "low": (v > vmin) & (v < mid),
+                 "zero": v <= vmin}
+    bands["hidden"] = np.isnan(v)
+    out = pd.DataFrame({b: m.sum(axis=0) for b, m in bands.items()}, index=pd.Index(cols, name=col))
+    return out.astype(int)[list(BANDS)]
+
+
+def heatmap_bands(
+    values: pd.DataFrame,
+    *,
+    row: str = "unit",
+    col: str = "task_group",
+    value: str = "estimate",
+    col_labels: Mapping[Any, str] | None = None,
+    title: str | None = None,
+    vmin: float = 0,
+    vmax: float = 100,
+    lang: str = "vi",
+    primary_marker: str | None = None,
+    **_heatmap_only: Any,
+) -> Figure:
+    """For an organization with too many units for a `heatmap`: per task group, how many units
+    reach each attainment band (`band_counts`), as horizontal stacked bars with their counts.
+
+    Bands are drawn left to right in the heatmap's colour map (100% in its top colour, 0% in its
+    bottom one) and hatched, hidden and missing cells grey and hatched as in the heatmap; a
+    segment is labelled with its count when the label fits (every count is in its ``gid``
+    ``band|<col>|<band>`` bar's width). The note under the title says where each unit's values
+    are (its unit sheet, the follow-up list): this chart names no unit.
+    """
+    w = _words(lang)
+    col_labels = col_labels or {}
+    counts = band_counts(values, row=row, col=col, value=value, vmin=vmin, vmax=vmax, primary_marker=primary_marker)
+    n_units = int(counts.iloc[0].sum()) if len(counts) else 0
+    cmap = mpl.colormaps[SEQUENTIAL_CMAP]
+    num = {"lo": format_number(vmin, 0, lang=lang), "mid": format_number(vmin + (vmax - vmin) / 2, 0, lang=lang),
+           "hi": format_number(vmax, 0, lang=lang)}
+    labels = {b: w[f"band_{b}"].format(**num) for b in BANDS}
+    y = np.arange(len(counts))[::-1]
+    with _rc():
+        fig = _new_figure(8.0, 2.0 + 0.45 * len(counts))
+        ax = fig.add_subplot()
+        left = np.zeros(len(counts))
+        for band in BANDS:
+            width = counts[band].to_numpy(dtype=float)
+            face = cmap(_BAND_SHADE[band]) if band in _BAND_SHADE else MISSING_FACE
+            edge = "#9a9a9a" if band == "hidden" else _EDGE
+            dark = band in _BAND_SHADE and _BAND_SHADE[band] < 0.55
+            # white hatch on the dark bands: a dark hatch on a dark fill vanishes in print
+            bars = ax.barh(y, width, left=left, height=0.7, color=face, edgecolor=edge, linewidth=0.5,
+                           hatch=_BAND_HATCH[band], hatchcolor="white" if dark else edge, label=labels[band])
+            for bar, c_key, x0, n in zip(bars.patches, counts.index, left, width):
+                bar.set_gid(f"band|{c_key}|{band}")
+                if n and n >= 0.05 * max(n_units, 1):
+                    ax.text(x0 + n / 2, bar.get_y() + bar.get_height() / 2, format_number(n, 0, lang=lang),
+                            ha="center", va="center", fontsize=7, color="white" if dark else "black",
+                            bbox={"facecolor": face, "edgecolor": "none", "pad": 0.5})
+            left = left + width
+        ax.set_yticks(y, [_wrap(col_labels.get(c, c), 30) for c in counts.index])
+        ax.set_xlim(0, max(n_units, 1))
+        ax.set_xlabel(w["units"])
+        ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda v, _p: format_number(v, 0, lang=lang)))
+        ax.tick_params(axis="y", length=0)
+        _font_ticks(ax)
+        note = _nfc(w["bands_note"].format(n=format_number(n_units, 0, lang=lang)))
+        ax.set_title("\n".join(textwrap.wrap(note, 110, break_on_hyphens=False)), fontsize=8, loc="left")
+        fig.legend(loc="outside lower center", ncol=len(BANDS), frameon=False, fontsize=7)
+        _title(fig, _wrap(title, 80) if title else None)
+    return fig
+
+
 def heatmap_figures(
     values: pd.DataFrame,
     *,
@@ -589,6 +731,7 @@ def heatmap_figures(
     title: str,
     group_labels: Mapping[Any, str] | None = None,
     row_labels: Mapping[Any, str] | None = None,
+    max_rows: int = HEATMAP_PAGE_ROWS,
     **options: Any,
 ) -> list[tuple[Figure, str, str]]:
     """One `heatmap` per value of *by* (an organization's units), for a grid too tall to read
@@ -597,19 +740,28 @@ def heatmap_figures(
 
     Each unit row is labelled with its code and its name (``row_labels``, e.g. the unit
     instrument's choice labels: "CDVC01 · Cơ sở CĐVC 01"), so no reader needs a key to the codes.
+    An organization with more than *max_rows* units (`HEATMAP_PAGE_ROWS`: a page) gets
+    `heatmap_bands` instead, titled "<title> — <group label>: <units by attainment band>".
     Rows without a group (totals) are left out; groups keep their order of first appearance.
     """
     group_labels, row_labels = group_labels or {}, row_labels or {}
     row = options.get("row", "unit")
+    lang = options.get("lang", "vi")
     out = []
     data = values[values[by].notna()]
     for group in dict.fromkeys(data[by]):
         part = data[data[by] == group]
-        named = {code: row_labels.get(code) for code in dict.fromkeys(part[row])}
-        labels = {code: f"{code} · {lab}" if lab and lab != code else str(code) for code, lab in named.items()}
         label = _nfc(group_labels.get(group, group))
-        fig = heatmap(part, row_labels=labels, title=f"{title} — {label}", **options)
-        out.append((fig, f"{name}_{str(group).lower()}", f"{title} — {label}"))
+        units = list(dict.fromkeys(part[row]))
+        if len(units) > max_rows:
+            caption = f"{title} — {label}: {_words(lang)['bands_caption']}"
+            fig = heatmap_bands(part, title=caption, **options)
+        else:
+            named = {code: row_labels.get(code) for code in units}
+            labels = {code: f"{code} · {lab}" if lab and lab != code else str(code) for code, lab in named.items()}
+            caption = f"{title} — {label}"
+            fig = heatmap(part, row_labels=labels, title=caption, **options)
+        out.append((fig, f"{name}_{str(group).lower()}", caption))
     return out
 
 
