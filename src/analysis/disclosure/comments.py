@@ -100,6 +100,44 @@ def _identifier_patterns(identifiers: Iterable[str]) -> list[tuple[str, re.Patte
     return out
 
 
+class _IdentifierIndex:
+    """The identifiers a comment contains, found without trying every pattern on every comment.
+
+    With 10,300 units (a national survey) trying each unit's pattern on each comment is
+    quadratic. Candidates are looked up instead, then confirmed with the identifier's own
+    pattern (`_identifier_patterns`), so the result is the same: a code is found through one
+    scan of the compact text for any code prefix followed by a number (a prefix is letters only,
+    so at most one prefix can start a code at a position); a name through its first word, which
+    any match of its pattern holds as a whole word of the folded text.
+    """
+
+    def __init__(self, identifiers: Iterable[str]):
+        self.patterns = _identifier_patterns(identifiers)
+        self._codes: dict[tuple[str, int], list[int]] = {}
+        self._words: dict[str, list[int]] = {}
+        self._always: list[int] = []  # a name without a word character: tried on every comment
+        for i, (ident, _, on_compact) in enumerate(self.patterns):
+            if on_compact:
+                code = re.fullmatch(r"([a-z]+)0*(\d+)", re.sub(r"[^0-9a-z]", "", _fold(ident)))
+                self._codes.setdefault((code.group(1), int(code.group(2))), []).append(i)
+            else:
+                first = re.search(r"\w+", _fold(ident))
+                (self._words.setdefault(first.group(), []) if first else self._always).append(i)
+        prefixes = sorted({p for p, _ in self._codes}, key=len, reverse=True)
+        self._code_scan = re.compile(rf"(?=({'|'.join(prefixes)})0*(\d+)(?!\d))") if prefixes else None
+
+    def find(self, folded: str, compact: str) -> list[str]:
+        """The identifiers in a comment (its folded and its compact text), in sorted order."""
+        cand = set(self._always)
+        if self._code_scan is not None:
+            for m in self._code_scan.finditer(compact):
+                cand.update(self._codes.get((m.group(1), int(m.group(2))), ()))
+        for word in set(re.findall(r"\w+", folded)):
+            cand.update(self._words.get(word, ()))
+        return [self.patterns[i][0] for i in sorted(cand)
+                if self.patterns[i][1].search(compact if self.patterns[i][2] else folded)]
+
+
 def screen_comments(
     comments_df: pd.DataFrame,
     *,
@@ -176,7 +214,7 @@ def screen_comments(
         sizes = groups.map(pd.Series(dict(group_sizes)) if not isinstance(group_sizes, pd.Series) else group_sizes)
     small = sizes.fillna(0).astype(float).lt(min_group)
 
-    patterns = _identifier_patterns(identifiers)
+    index = _IdentifierIndex(identifiers)
     reasons, matches = [], []
     for t, is_small in zip(df[text_col], small):
         why: list[str] = []
@@ -197,7 +235,7 @@ def screen_comments(
             what += emails
         folded = _fold(t)
         compact = re.sub(r"[^0-9a-z]", "", folded)
-        ids = [ident for ident, pat, on_compact in patterns if pat.search(compact if on_compact else folded)]
+        ids = index.find(folded, compact)
         if ids:
             why.append("identifier")
             what += ids

@@ -53,6 +53,9 @@ def reverse_key(values: pd.Series | np.ndarray | float, low: float, high: float)
 def _codes(series: pd.Series, column: str) -> pd.Series:
     """The column as object strings with missing as None; refuse non-string codes."""
     non_null = series.dropna()
+    # infer_dtype checks every value in C; only a column that is not all strings is looked at value by value
+    if pd.api.types.infer_dtype(non_null, skipna=True) in ("string", "empty"):
+        return series.astype(object).where(series.notna(), None)
     bad = non_null[[not isinstance(v, str) for v in non_null]]
     if len(bad):
         row, value = bad.index[0], bad.iloc[0]
