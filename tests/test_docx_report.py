@@ -214,3 +214,18 @@ def test_tall_figure_is_scaled_to_fit_the_page(tmp_path):
     s = d.sections[0]
     assert shape.height <= s.page_height - s.top_margin - s.bottom_margin
     assert shape.width / shape.height == pytest.approx(4 / 20, rel=1e-3)
+
+
+def test_long_table_is_written_in_parts_with_the_header_and_every_row_in_order(tmp_path):
+    from analysis.report import docx_report
+
+    n = docx_report.TABLE_PART_ROWS * 2 + 7
+    df = pd.DataFrame({"Mã cơ sở": [f"U{i:05d}" for i in range(n)], "n": np.arange(n)})
+    out = build_docx([Table(df, caption="Dài", source="Nguồn")], tmp_path / "r.docx", title="T", synthetic=False)
+    tables = docx.Document(out).tables
+    assert [len(t.rows) for t in tables] == [docx_report.TABLE_PART_ROWS + 1] * 2 + [8]
+    assert all(t.rows[0].cells[0].text == "Mã cơ sở" for t in tables)
+    assert [r.cells[0].text for t in tables for r in t.rows[1:]] == list(df["Mã cơ sở"])
+    # only the very last row goes with the source line
+    last = [r._tr for t in tables for r in t.rows[1:]]
+    assert [i for i, tr in enumerate(last) if tr.findall(f".//{qn('w:keepNext')}")] == [n - 1]

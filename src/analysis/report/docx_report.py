@@ -686,12 +686,46 @@ def _table(doc: Any, block: Table, number: int, lang: str, plan: _TablePlan) -> 
     keep = bool(block.source or block.note)
     if rows:
         # the body rows in one pass (python-docx's per-cell API is quadratic in the rows)
-        t._tbl.extend(_body_rows(rows, numeric, plan.widths_pt, no_spacing.style_id, size, keep))
+        body = _body_rows(rows, numeric, plan.widths_pt, no_spacing.style_id, size, keep)
+        t._tbl.extend(body[:TABLE_PART_ROWS])
+        _continue_table(t._tbl, body[TABLE_PART_ROWS:])
     elif keep:
         for cell in t.rows[0].cells:  # only the header: it goes with the source and note
             for p in cell.paragraphs:
                 p.paragraph_format.keep_with_next = True
     _source_note(doc, block.source, block.note, words)
+
+
+#: Body rows of one ``w:tbl``: LibreOffice lays a table out in time quadratic in its rows (1,000
+#: rows 2.6 s, 4,000 rows 27 s, 8,000 rows 127 s), so a longer table is written as consecutive
+#: tables of this many rows, each with the header row, a 1-pt paragraph between (`_hairline`).
+TABLE_PART_ROWS = 500
+
+
+def _hairline() -> Any:
+    """A 1-pt empty paragraph kept with the next: between two parts of a table (adjacent tables
+    are joined again by LibreOffice, and the joined table is as slow as the whole)."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    return parse_xml(f'<w:p {nsdecls("w")}><w:pPr><w:keepNext/><w:spacing w:before="0" w:after="0" w:line="20" '
+                     'w:lineRule="exact"/><w:ind w:firstLine="0"/><w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>')
+
+
+def _continue_table(tbl: Any, rest: Sequence[Any]) -> None:
+    """*rest* of a table's body rows as tables right after *tbl*, each with *tbl*'s properties,
+    grid and header row (repeated at the top of each page anyway)."""
+    import copy
+
+    head = [el for el in tbl if el.tag in (qn("w:tblPr"), qn("w:tblGrid"))] + [tbl.findall(qn("w:tr"))[0]]
+    anchor = tbl
+    for start in range(0, len(rest), TABLE_PART_ROWS):
+        part = OxmlElement("w:tbl")
+        part.extend([copy.deepcopy(el) for el in head])
+        part.extend(rest[start:start + TABLE_PART_ROWS])
+        anchor.addnext(gap := _hairline())
+        gap.addnext(part)
+        anchor = part
 
 
 _RUN_BREAKS = re.compile(r"([\t\r\n])")
