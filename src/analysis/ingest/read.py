@@ -205,29 +205,78 @@ def _excel_cell(v: object) -> object:
     return str(v)
 
 
+def _sheet_parser(wb, src):
+    """openpyxl's own sheet parser with the shared strings, epoch and date formats of *wb*, as
+    ``load_workbook(read_only=False)`` uses it."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    return WorkSheetParser(src, wb.shared_strings, data_only=True, epoch=wb.epoch,
+                           date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
+
+
+def _sheet_rows(wb, ws) -> tuple[dict[int, list[object]], object]:
+    """One worksheet streamed: its rows (row number → cell texts by column, `_excel_cell`) and
+    its merged ranges (the parser reads ``<mergeCells>`` as it goes).
+
+    The same values as the full model holds, without a ``Cell`` object per cell (the full model
+    needs ~14 GB for a national export). Every ``<c>`` counts, as in the full model's
+    ``max_row``/``max_column``, even without a value.
+    """
+    rows: dict[int, list[object]] = {}
+    with ws._get_source() as src:
+        parser = _sheet_parser(wb, src)
+        for _, parsed in parser.parse():
+            for cell in parsed:
+                r, c = cell["row"], cell["column"]
+                row = rows.get(r)
+                if row is None:
+                    row = rows[r] = []
+                if len(row) < c:
+                    row.extend([None] * (c - len(row)))
+                row[c - 1] = _excel_cell(cell["value"])
+    return rows, parser.merged_cells
+
+
+def _beyond_a1(wb, ws) -> bool:
+    """Whether a sheet has a cell outside A1 (the full model's ``max_row > 1 or max_column > 1``);
+    reads up to the first such cell only."""
+    with ws._get_source() as src:
+        for _, parsed in _sheet_parser(wb, src).parse():
+            if any(cell["row"] > 1 or cell["column"] > 1 for cell in parsed):
+                return True
+    return False
+
+
 def _read_xlsx(path: Path, name: str) -> RawTable:
     import openpyxl
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.cell_range import CellRange
 
     try:
-        # Not read-only: merged ranges are only visible in the full model, and exports are small.
-        # From bytes: openpyxl refuses a path whose extension is not .xlsx, but the format was
-        # recognised from the content already.
-        wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=False, data_only=True)
+        # Streamed (read-only workbook, each sheet through openpyxl's sheet parser): the same
+        # values and merged ranges as the full model, in a fraction of its memory. From bytes:
+        # openpyxl refuses a path whose extension is not .xlsx, but the format was recognised
+        # from the content already.
+        wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
+        try:
+            ws = wb.worksheets[0]
+            rows, merged = _sheet_rows(wb, ws)
+            others = [s.title for s in wb.worksheets[1:] if _beyond_a1(wb, s)]
+        finally:
+            wb.close()
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
         raise IngestError([error_message("format", name, f"the workbook cannot be opened ({type(exc).__name__}: {exc})",
                                     f"không mở được tệp Excel ({type(exc).__name__}: {exc})")]) from None
-    ws = wb.worksheets[0]
     notes = []
-    others = [s.title for s in wb.worksheets[1:] if s.max_row > 1 or s.max_column > 1]
     if others:
         notes.append(Message("info", "other_sheets",
                              f"only the first sheet '{ws.title}' is imported; sheets {others} are ignored (Kobo repeat groups are not imported)",
                              f"chỉ nhập trang tính đầu tiên '{ws.title}'; bỏ qua các trang {others}", name))
     problems = []
-    for rng in sorted(ws.merged_cells.ranges, key=lambda r: (r.min_row, r.min_col)):
-        where = f"{get_column_letter(rng.min_col)}{rng.min_row}:{get_column_letter(rng.max_col)}{rng.max_row}"
-        if rng.min_row <= 2:
+    ranges = {CellRange(m.ref).bounds for m in (merged.mergeCell if merged else ())}  # a set, as the full model's
+    for min_col, min_row, max_col, max_row in sorted(ranges, key=lambda b: (b[1], b[0])):
+        where = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{max_row}"
+        if min_row <= 2:
             problems.append(error_message("merged_header", name,
                                      f"sheet '{ws.title}': merged header cells {where}: the header must be one row of one name per "
                                      f"column — unmerge the cells and delete the group-title row",
@@ -241,7 +290,9 @@ def _read_xlsx(path: Path, name: str) -> RawTable:
                                      f"điền đủ từng ô"))
     if problems:
         raise IngestError(problems)
-    grid = [[_excel_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    # The full model's grid: rows 1..max_row (none for a sheet without cells), columns
+    # 1..max_column of every cell read (`_grid_to_table` pads the rows to the widest).
+    grid = [rows.pop(r, []) for r in range(1, max(rows, default=0) + 1)]
     return _grid_to_table(grid, name, "xlsx", sheet=ws.title, notes=notes)
 
 
