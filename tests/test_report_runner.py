@@ -208,9 +208,11 @@ def test_interrupted_run_stops_kernels_keeps_the_run_in_failed_and_previous_inta
     proc = _start_slow_cli(project)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)  # Ctrl-C
-    _, err = proc.communicate(timeout=20)
+    _, err = proc.communicate(timeout=40)
     assert proc.returncode == 130, err
-    assert time.monotonic() - t0 < 15  # the sleeping kernel was stopped, not waited for
+    # the sleeping kernel (30 s) was stopped, not waited for; the margin allows for the other
+    # test worker loading both cores (the stop took over 20 s once in a full CI run)
+    assert time.monotonic() - t0 < 25
     assert _snapshot(final) == before
     assert not list(project.reports.glob(".tmp-*"))
     kept = list((project.reports / ".failed" / "member").glob(f"{WAVE}-vi-*/manifest.json"))
