@@ -247,7 +247,7 @@ def test_a_run_may_raise_k_but_never_lower_it(tmp_path: Path):
 
 def test_identifier_index_finds_what_every_pattern_finds():
     """The indexed lookup (#15: 10,300 units) = trying every identifier's pattern on every comment."""
-    from analysis.disclosure.comments import _IdentifierIndex, _fold
+    from analysis.disclosure.comments import _fold, _IdentifierIndex
 
     idents = [f"CDVC{i:02d}" for i in range(1, 60)] + ["DTN7", "HCCB 003", "Sở Tài chính", "(UBND) tỉnh Nghệ An",
                                                         "Trường Chính trị", "Ban Dân vận", "A-B Co"]
@@ -258,5 +258,5 @@ def test_identifier_index_finds_what_every_pattern_finds():
     for t in texts:
         folded = _fold(t)
         compact = re.sub(r"[^0-9a-z]", "", folded)
-        brute = [i for i, pat, on_compact in index.patterns if pat.search(compact if on_compact else folded)]
+        brute = [i for i, pat, on_compact, _ in index.patterns if pat.search(compact if on_compact else folded)]
         assert index.find(folded, compact) == brute, t

@@ -120,13 +120,13 @@ def _solve(A: sparse.csr_matrix, Bt: sparse.csr_matrix) -> _Solution:
     covered[A.indices] = True
     Bc = Bt.tocsr()
     Bc.eliminate_zeros()
+    e_tgt = np.repeat(np.arange(t), np.diff(Bc.indptr))  # the target of each entry of Bc
     # a target that needs an atom no published cell covers cannot be derived
     ok = np.ones(t, bool)
-    ok[np.unique(np.repeat(np.arange(t), np.diff(Bc.indptr))[~covered[Bc.indices]])] = False
+    ok[np.unique(e_tgt[~covered[Bc.indices]])] = False
     if m == 0:
         return _Solution(sparse.csc_matrix((0, t)), ok & (np.diff(Bc.indptr) == 0), cell_part, atom_part)
     # the entries of the derivable-looking targets, grouped by the component of their atom
-    e_tgt = np.repeat(np.arange(t), np.diff(Bc.indptr))
     live = ok[e_tgt]
     e_tgt, e_atom, e_val = e_tgt[live], Bc.indices[live], Bc.data[live].astype(float)
     # rows and atoms of the matrix ordered by component, each component a contiguous block

@@ -85,18 +85,21 @@ def _names(text: str, policy: DisclosurePolicy) -> list[str]:
     return found
 
 
-def _identifier_patterns(identifiers: Iterable[str]) -> list[tuple[str, re.Pattern, bool]]:
-    """(identifier, pattern, on_compact_text) for each caller-given identifier."""
+def _identifier_patterns(identifiers: Iterable[str]) -> list[tuple[str, re.Pattern, bool, tuple | str | None]]:
+    """(identifier, pattern, on_compact_text, lookup key) for each caller-given identifier; the key
+    is ``(prefix, number)`` for a code, the first word of a name (None: a name without one)."""
     out = []
     for ident in sorted({_nfc(str(i)).strip() for i in identifiers if str(i).strip()}):
         compact = re.sub(r"[^0-9a-z]", "", _fold(ident))
         code = re.fullmatch(r"([a-z]+)0*(\d+)", compact)
         if code:
             # codes: no spaces, no diacritics, leading zeros optional ("CĐVC 07" = "cdvc7")
-            out.append((ident, re.compile(rf"{code.group(1)}0*{int(code.group(2))}(?!\d)"), True))
+            out.append((ident, re.compile(rf"{code.group(1)}0*{int(code.group(2))}(?!\d)"), True,
+                        (code.group(1), int(code.group(2)))))
         else:
             words = r"\s+".join(re.escape(w) for w in _fold(ident).split())
-            out.append((ident, re.compile(rf"(?<!\w){words}(?!\w)"), False))
+            first = re.search(r"\w+", _fold(ident))
+            out.append((ident, re.compile(rf"(?<!\w){words}(?!\w)"), False, first.group() if first else None))
     return out
 
 
@@ -116,13 +119,11 @@ class _IdentifierIndex:
         self._codes: dict[tuple[str, int], list[int]] = {}
         self._words: dict[str, list[int]] = {}
         self._always: list[int] = []  # a name without a word character: tried on every comment
-        for i, (ident, _, on_compact) in enumerate(self.patterns):
+        for i, (_, _, on_compact, key) in enumerate(self.patterns):
             if on_compact:
-                code = re.fullmatch(r"([a-z]+)0*(\d+)", re.sub(r"[^0-9a-z]", "", _fold(ident)))
-                self._codes.setdefault((code.group(1), int(code.group(2))), []).append(i)
+                self._codes.setdefault(key, []).append(i)
             else:
-                first = re.search(r"\w+", _fold(ident))
-                (self._words.setdefault(first.group(), []) if first else self._always).append(i)
+                (self._words.setdefault(key, []) if key is not None else self._always).append(i)
         prefixes = sorted({p for p, _ in self._codes}, key=len, reverse=True)
         self._code_scan = re.compile(rf"(?=({'|'.join(prefixes)})0*(\d+)(?!\d))") if prefixes else None
 
@@ -134,8 +135,8 @@ class _IdentifierIndex:
                 cand.update(self._codes.get((m.group(1), int(m.group(2))), ()))
         for word in set(re.findall(r"\w+", folded)):
             cand.update(self._words.get(word, ()))
-        return [self.patterns[i][0] for i in sorted(cand)
-                if self.patterns[i][1].search(compact if self.patterns[i][2] else folded)]
+        return [ident for ident, pattern, on_compact, _ in (self.patterns[i] for i in sorted(cand))
+                if pattern.search(compact if on_compact else folded)]
 
 
 def screen_comments(
