@@ -54,9 +54,8 @@ def _codes(series: pd.Series, column: str) -> pd.Series:
     """The column as object strings with missing as None; refuse non-string codes."""
     non_null = series.dropna()
     # infer_dtype checks every value in C; only a column that is not all strings is looked at value by value
-    if pd.api.types.infer_dtype(non_null, skipna=True) in ("string", "empty"):
-        return series.astype(object).where(series.notna(), None)
-    bad = non_null[[not isinstance(v, str) for v in non_null]]
+    all_strings = pd.api.types.infer_dtype(non_null, skipna=True) in ("string", "empty")
+    bad = non_null.iloc[:0] if all_strings else non_null[[not isinstance(v, str) for v in non_null]]
     if len(bad):
         row, value = bad.index[0], bad.iloc[0]
         value = value.item() if isinstance(value, np.generic) else value  # show 5, not np.int64(5)
