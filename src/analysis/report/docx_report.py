@@ -54,6 +54,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
+from xml.sax.saxutils import escape as xml_escape
 
 import pandas as pd
 from docx import Document
@@ -742,13 +743,9 @@ def _run_xml(text: str, rpr: str) -> str:
             parts.append("<w:br/>")
         elif piece:
             space = ' xml:space="preserve"' if len(piece.strip()) < len(piece) else ""
-            parts.append(f"<w:t{space}>{_xml_escape(piece)}</w:t>")
+            parts.append(f"<w:t{space}>{xml_escape(piece)}</w:t>")
     inner = rpr + "".join(parts)
     return f"<w:r>{inner}</w:r>" if inner else "<w:r/>"
-
-
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _body_rows(rows: Sequence[Sequence[tuple[str, bool]]], numeric: Sequence[bool], widths_pt: Sequence[float],

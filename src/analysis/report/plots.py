@@ -532,6 +532,12 @@ def trend_plot(
     return fig
 
 
+def _grid_axes(data: pd.DataFrame, row: str, col: str) -> tuple[list, list]:
+    """A unit × task-group grid's rows (order of first appearance) and columns (sorted), shared
+    by `heatmap` and `band_counts` so the band chart lists task groups as the grid does."""
+    return list(dict.fromkeys(data[row])), sorted(dict.fromkeys(data[col]), key=lambda c: (str(type(c)), c))
+
+
 def heatmap(
     values: pd.DataFrame,
     *,
@@ -570,8 +576,7 @@ def heatmap(
     row_labels, col_labels = row_labels or {}, col_labels or {}
     primary, other = _markers(values, primary_marker)
     data = _mask(values, keys=(row, col), primary_marker=primary)
-    rows = list(dict.fromkeys(data[row]))
-    cols = sorted(dict.fromkeys(data[col]), key=lambda c: (str(type(c)), c))
+    rows, cols = _grid_axes(data, row, col)
     cmap = mpl.colormaps[SEQUENTIAL_CMAP]
     norm = mpl.colors.Normalize(vmin=vmin, vmax=vmax)
     index = {(r_key, c_key): {value: v, "_marker": m}
@@ -643,8 +648,7 @@ def band_counts(
     {'full': 0, 'high': 0, 'low': 1, 'zero': 0, 'hidden': 2}
     """
     data = _mask(values, keys=(row, col), primary_marker=primary_marker)
-    rows = list(dict.fromkeys(data[row]))
-    cols = sorted(dict.fromkeys(data[col]), key=lambda c: (str(type(c)), c))
+    rows, cols = _grid_axes(data, row, col)
     shown = data[~_hidden(data)]
     grid = (shown.assign(_v=pd.to_numeric(shown[value], errors="coerce"))
             .pivot_table(index=row, columns=col, values="_v", aggfunc="last", dropna=False)
