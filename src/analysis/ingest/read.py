@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime as dt
 import io
-import math
 import os
 import re
 import unicodedata
@@ -21,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.ingest import vn_encoding
+from analysis.ingest import vn_encoding, xlsx
 from analysis.ingest.messages import IngestError, Message, error_message, row_list, strip_file_prefix
 
 __all__ = [
@@ -182,118 +180,9 @@ def _read_text(data: bytes, name: str) -> RawTable:
     return table
 
 
-def _excel_cell(v: object) -> object:
-    """An Excel cell as the text a user would type: whole floats without '.0', dates ISO."""
-    if v is None:
-        return None
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return None
-        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
-    if isinstance(v, dt.datetime):
-        if v.time() == dt.time(0) and v.tzinfo is None:
-            return v.date().isoformat()
-        return v.isoformat()
-    if isinstance(v, (dt.date, dt.time)):
-        return v.isoformat()
-    if isinstance(v, dt.timedelta):
-        return str(v.total_seconds())
-    return str(v)
-
-
-def _sheet_parser(wb, src):
-    """openpyxl's own sheet parser with the shared strings, epoch and date formats of *wb*, as
-    ``load_workbook(read_only=False)`` uses it."""
-    from openpyxl.worksheet._reader import WorkSheetParser
-
-    return WorkSheetParser(src, wb.shared_strings, data_only=True, epoch=wb.epoch,
-                           date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
-
-
-def _sheet_rows(wb, ws) -> tuple[dict[int, list[object]], object]:
-    """One worksheet streamed: its rows (row number → cell texts by column, `_excel_cell`) and
-    its merged ranges (the parser reads ``<mergeCells>`` as it goes).
-
-    The same values as the full model holds, without a ``Cell`` object per cell (the full model
-    needs ~14 GB for a national export). Every ``<c>`` counts, as in the full model's
-    ``max_row``/``max_column``, even without a value.
-    """
-    rows: dict[int, list[object]] = {}
-    with ws._get_source() as src:
-        parser = _sheet_parser(wb, src)
-        for _, parsed in parser.parse():
-            for cell in parsed:
-                r, c = cell["row"], cell["column"]
-                row = rows.get(r)
-                if row is None:
-                    row = rows[r] = []
-                if len(row) < c:
-                    row.extend([None] * (c - len(row)))
-                row[c - 1] = _excel_cell(cell["value"])
-    return rows, parser.merged_cells
-
-
-def _beyond_a1(wb, ws) -> bool:
-    """Whether a sheet has a cell outside A1 (the full model's ``max_row > 1 or max_column > 1``);
-    reads up to the first such cell only."""
-    with ws._get_source() as src:
-        for _, parsed in _sheet_parser(wb, src).parse():
-            if any(cell["row"] > 1 or cell["column"] > 1 for cell in parsed):
-                return True
-    return False
-
-
 def _read_xlsx(path: Path, name: str) -> RawTable:
-    import openpyxl
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.cell_range import CellRange
-
-    try:
-        # Streamed (read-only workbook, each sheet through openpyxl's sheet parser): the same
-        # values and merged ranges as the full model, in a fraction of its memory. From bytes:
-        # openpyxl refuses a path whose extension is not .xlsx, but the format was recognised
-        # from the content already.
-        wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            rows, merged = _sheet_rows(wb, ws)
-            others = [s.title for s in wb.worksheets[1:] if _beyond_a1(wb, s)]
-        finally:
-            wb.close()
-    except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one message
-        raise IngestError([error_message("format", name, f"the workbook cannot be opened ({type(exc).__name__}: {exc})",
-                                    f"không mở được tệp Excel ({type(exc).__name__}: {exc})")]) from None
-    notes = []
-    if others:
-        notes.append(Message("info", "other_sheets",
-                             f"only the first sheet '{ws.title}' is imported; sheets {others} are ignored (Kobo repeat groups are not imported)",
-                             f"chỉ nhập trang tính đầu tiên '{ws.title}'; bỏ qua các trang {others}", name))
-    problems = []
-    ranges = {CellRange(m.ref).bounds for m in (merged.mergeCell if merged else ())}  # a set, as the full model's
-    for min_col, min_row, max_col, max_row in sorted(ranges, key=lambda b: (b[1], b[0])):
-        where = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{max_row}"
-        if min_row <= 2:
-            problems.append(error_message("merged_header", name,
-                                     f"sheet '{ws.title}': merged header cells {where}: the header must be one row of one name per "
-                                     f"column — unmerge the cells and delete the group-title row",
-                                     f"trang '{ws.title}': ô tiêu đề bị gộp {where}: tiêu đề phải là một dòng, mỗi cột một tên — "
-                                     f"hãy bỏ gộp ô và xóa dòng tiêu đề nhóm"))
-        else:
-            problems.append(error_message("merged_cells", name,
-                                     f"sheet '{ws.title}': merged cells {where} in the data: only the first cell keeps its value — unmerge "
-                                     f"and fill every cell",
-                                     f"trang '{ws.title}': ô bị gộp {where} trong vùng dữ liệu: chỉ ô đầu giữ giá trị — hãy bỏ gộp và "
-                                     f"điền đủ từng ô"))
-    if problems:
-        raise IngestError(problems)
-    # The full model's grid: rows 1..max_row (none for a sheet without cells), columns
-    # 1..max_column of every cell read (`_grid_to_table` pads the rows to the widest).
-    grid = [rows.pop(r, []) for r in range(1, max(rows, default=0) + 1)]
-    return _grid_to_table(grid, name, "xlsx", sheet=ws.title, notes=notes)
+    grid, sheet, notes = xlsx.read_grid(path, name)
+    return _grid_to_table(grid, name, "xlsx", sheet=sheet, notes=notes)
 
 
 def _sav_value(v: object) -> str | None:
@@ -304,7 +193,7 @@ def _sav_value(v: object) -> str | None:
         return str(int(v)) if v.is_integer() else repr(v)
     if isinstance(v, str):
         return v if v.strip() else None
-    return _excel_cell(v)
+    return xlsx.excel_cell(v)
 
 
 def _sav_column(col: pd.Series) -> np.ndarray:
@@ -333,7 +222,7 @@ def _sav_column(col: pd.Series) -> np.ndarray:
         values = col[present].astype(object)
         is_text = values.map(type).isin([str]).to_numpy(dtype=bool)
         text = np.empty(len(values), dtype=object)
-        text[~is_text] = values[~is_text].map(_excel_cell).to_numpy(dtype=object)
+        text[~is_text] = values[~is_text].map(xlsx.excel_cell).to_numpy(dtype=object)
         strings = values[is_text]
         text[is_text] = np.where((strings.str.strip() != "").to_numpy(dtype=bool), strings.to_numpy(dtype=object), None)
         out[present] = text
