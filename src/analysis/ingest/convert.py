@@ -113,7 +113,7 @@ def _numeric_values(spec: InstrumentSpec, list_name: str) -> dict[str, str]:
 
 def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: InstrumentSpec,
                   sav_labels: Mapping[str, pd.Series], sav_rows: pd.Series) -> tuple[dict[str, pd.Series], pd.DataFrame | None]:
-    """Codes for every select_one column at once (one long Series, one dictionary look-up).
+    """Codes for every select_one column at once (one dictionary look-up per distinct value).
 
     Order of evidence: the exact code; the folded code or label (vi/en, case, NFC and spaces
     ignored); for SPSS rows, the value label of the stored number wins, and a number with no
@@ -129,16 +129,24 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     if len(r) == 0:
         return {n: pd.Series(out[:, k], index=idx).astype("string") for k, n in enumerate(names)}, None
     lists = np.array([it.list_name or "" for it in items], dtype=object)
-    prefix = pd.Series(lists[c], dtype="string") + "\x1f"
     exact_map, key_map, value_map = {}, {}, {}
     for ln in dict.fromkeys(lists):
         exact, keyed = choice_lookup(spec, ln)
         exact_map.update({f"{ln}\x1f{k}": v for k, v in exact.items()})
         key_map.update({f"{ln}\x1f{k}": v for k, v in keyed.items()})
         value_map.update({f"{ln}\x1f{k}": v for k, v in _numeric_values(spec, ln).items()})
-    vals = pd.Series(arr[present], dtype="string")
-    codes = (prefix + vals).map(exact_map).astype(object)
-    codes = codes.where(codes.notna(), (prefix + choice_keys(vals)).map(key_map).astype(object))
+    # Each distinct (choice list, value) is looked up once: millions of cells, a few thousand pairs.
+    list_id, list_names = pd.factorize(lists)
+    value_id, distinct_values = pd.factorize(pd.Series(arr[present], dtype=object))
+    which, pairs = pd.factorize(value_id.astype(np.int64) * len(list_names) + list_id[c])
+    pair_prefix = pd.Series(np.asarray(list_names, dtype=object)[pairs % len(list_names)], dtype="string") + "\x1f"
+    pair_values = pd.Series(np.asarray(distinct_values, dtype=object)[pairs // len(list_names)], dtype="string")
+    pair_codes = (pair_prefix + pair_values).map(exact_map).astype(object)
+    pair_codes = pair_codes.where(pair_codes.notna(), (pair_prefix + choice_keys(pair_values)).map(key_map).astype(object))
+    codes = pd.Series(pair_codes.to_numpy(dtype=object)[which], dtype=object)
+    if sav_labels or sav_rows.any():
+        vals = pd.Series(pair_values.to_numpy(dtype=object)[which], dtype="string")
+        prefix = pd.Series(pair_prefix.to_numpy(dtype=object)[which], dtype="string")
     if sav_labels:
         labels = np.full(arr.shape, None, dtype=object)
         for k, n in enumerate(names):
@@ -161,7 +169,7 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     fail_lists = lists[c[failed]]
     failures = pd.DataFrame({
         "_row": idx[r[failed]], "column": np.array(names, dtype=object)[c[failed]],
-        "value": vals[failed].to_numpy(dtype=object), "rule": "choice",
+        "value": pair_values.to_numpy(dtype=object)[which[failed]], "rule": "choice",
         "message_en": [f"{en} '{ln}' (codes: {detail[ln]})" for ln in fail_lists],
         "message_vi": [f"{vi} '{ln}' (mã: {detail[ln]})" for ln in fail_lists],
     })

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -84,11 +85,14 @@ def flag_straightliners(data: pd.DataFrame, items: Sequence[str], *, missing_cod
     """
     if not items:
         return pd.Series(False, index=data.index, dtype=bool)
-    answered = _answered(data, items, missing_codes)
-    values = data[list(items)].astype(object).where(answered.values)
-    n_answered = answered.sum(axis=1)
-    n_distinct = values.nunique(axis=1, dropna=True)
-    return ((n_answered >= min_items) & (n_distinct == 1)).astype(bool)
+    answered = _answered(data, items, missing_codes).to_numpy(dtype=bool)
+    # One code per distinct answer over the whole table; a row is one answer throughout when
+    # its smallest and largest code among the answered items agree.
+    codes = pd.factorize(data[list(items)].astype(object).to_numpy().ravel())[0].reshape(answered.shape)
+    lowest = np.where(answered, codes, np.iinfo(codes.dtype).max).min(axis=1)
+    highest = np.where(answered, codes, -1).max(axis=1)
+    same = (answered.sum(axis=1) >= min_items) & (lowest == highest)
+    return pd.Series(same, index=data.index, dtype=bool)
 
 
 def flag_item_nonresponse(data: pd.DataFrame, items: Sequence[str], *, missing_codes: Mapping[str, frozenset[str]],

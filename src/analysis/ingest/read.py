@@ -451,8 +451,8 @@ def scan_legacy(table: RawTable) -> list[Message]:
 def normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFrame, list[Message]]:
     """NFC, control characters removed (counted), blanks → None; free text keeps its line breaks.
 
-    All non-empty cells are processed as one long Series (one pass for the whole file, not
-    one per column), then put back in place.
+    Each distinct (value, free text or not) is cleaned once — a survey export repeats a few
+    thousand codes over millions of cells — then put back in place.
     """
     notes = []
     cells = table.cells
@@ -461,10 +461,17 @@ def normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFra
     if not present.any():
         return cells.copy(), notes
     r_idx, c_idx = np.nonzero(present)
-    s = pd.Series(arr[present], dtype="string")
+    is_text = np.isin(c_idx, sorted(text_columns))
+    # A free-text cell and a code with the same raw text are cleaned differently: the pair
+    # (value, is free text) is what is distinct.
+    value_id, raw = pd.factorize(pd.Series(arr[present], dtype=object))
+    which, pairs = pd.factorize(value_id.astype(np.int64) * 2 + is_text)
+    text_flag = (pairs % 2 == 1)
+    s = pd.Series(np.asarray(raw, dtype=object)[pairs // 2], dtype="string")
     s = s.str.replace("\r\n", "\n", regex=False).str.normalize("NFC")
-    bad = s.str.contains(_CONTROL).to_numpy(dtype=bool)
-    if bad.any():
+    bad_distinct = s.str.contains(_CONTROL).to_numpy(dtype=bool)
+    if bad_distinct.any():
+        bad = bad_distinct[which]
         for pos in sorted(set(c_idx[bad])):
             rows = [int(table.rows[r]) for r in r_idx[bad & (c_idx == pos)]]
             name = table.header[pos] or f"#{pos + 1}"
@@ -475,11 +482,10 @@ def normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFra
         s = s.str.replace(_CONTROL, "", regex=True)
     # Free text keeps line breaks and inner spacing (only the ends are trimmed); every other
     # cell has its whitespace folded, so codes and labels compare cleanly.
-    is_text = np.isin(c_idx, sorted(text_columns))
     folded = s.str.replace(_SPACES, " ", regex=True).str.strip()
     trimmed = s.str.replace("\u00a0", " ", regex=False).str.strip()
-    s = trimmed.where(is_text, folded)
+    s = trimmed.where(text_flag, folded)
     values = s.to_numpy(dtype=object, na_value=None)
     values[values == ""] = None
-    arr[r_idx, c_idx] = values
+    arr[r_idx, c_idx] = values[which]
     return pd.DataFrame(arr, index=cells.index, columns=cells.columns, dtype=object), notes

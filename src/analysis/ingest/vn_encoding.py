@@ -64,6 +64,7 @@ Examples
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -216,6 +217,7 @@ _TONE_MARKS = frozenset(_TONES.values()) - {""}
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # a vocabulary, checked once per word rather than per cell
 def is_vietnamese_syllable(word: str) -> bool:
     """True if *word* has the shape of a Vietnamese syllable (onset, 1–3 vowels, coda).
 
