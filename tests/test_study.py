@@ -182,6 +182,35 @@ def test_published_table_escapes_text_formats_numbers_and_exports(tmp_path, monk
     assert (shown[1][1]["by"], shown[1][1]["parents"]) == (["org", "unit"], ["org"])
 
 
+def test_a_table_too_long_to_print_is_named_with_its_file(tmp_path, monkeypatch):
+    """Over DOCUMENT_MAX_ROWS rows: exported in full, and the page and the DOCX give its caption,
+    its number of rows and the file instead of thousands of rows."""
+    from docx import Document
+
+    from analysis import disclosure
+    from analysis.report import content as rc
+    from analysis.report import docx_report
+
+    monkeypatch.setattr(rc, "DOCUMENT_MAX_ROWS", 3)
+    sec = rc.Section(tmp_path, "10_data_quality", "vi")
+    shown = _capture(sec, monkeypatch)
+    est = pd.DataFrame({"unit": [f"U{i}" for i in range(1200)], "variable": "rate", "estimate": 0.5, "n": 9})
+    sec.table(disclosure.protect_table(est, by="unit"), name="rates", title="Tỷ lệ phản hồi", source="nguồn",
+              columns=[rc.ColumnSpec("unit", "Cơ sở"), rc.ColumnSpec("estimate", "Tỷ lệ", "pct")])
+    html_text, block = shown[0]
+    assert "<table" not in html_text and 'id="table-rates"' in html_text
+    assert "Bảng gồm 1.200 dòng" in html_text and "tables/rates.xlsx" in html_text
+    assert block["rows"] == [] and block["in_file"]["rows"] == 1200 and block["by"] == ["unit"]
+    assert len(pd.read_csv(tmp_path / "tables" / "rates.csv")) == 1200
+    model = rc._to_docx_model([block, {**block, "in_file": None, "columns": ["a"], "rows": [["1"]]}], docx_report)
+    assert isinstance(model[0], docx_report.TableInFile)
+    docx_report.build_docx(model, tmp_path / "r.docx", title="T", synthetic=False)
+    texts = [p.text for p in Document(tmp_path / "r.docx").paragraphs]
+    caption = texts.index("Bảng 1. Tỷ lệ phản hồi")
+    assert texts[caption + 1].startswith("Bảng gồm 1.200 dòng, quá dài để in trong báo cáo")
+    assert "Bảng 2. Tỷ lệ phản hồi" in texts  # the printed table after it takes the next number
+
+
 def test_only_protected_tables_are_published(tmp_path):
     from analysis.report import content as rc
 

@@ -188,6 +188,29 @@ def _html_table(frame: pd.DataFrame, caption: str, footer: Sequence[str], numeri
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{foot}</figure>")
 
 
+#: A table longer than this is not typeset in the HTML page and the DOCX, only exported: at 100×
+#: the frame the units to follow up are 20,000 rows (2,000 pages nobody reads, and LibreOffice
+#: needs minutes for them). The caption stays, with the number of rows and the file that holds
+#: them (``tables/`` goes with the report). The demo's longest table has about 200 rows.
+DOCUMENT_MAX_ROWS = 1000
+
+
+def _in_file_text(name: str, rows: int, lang: str) -> str:
+    count = tables.format_number(rows, 0, lang=lang)
+    if lang == "vi":
+        return (f"Bảng gồm {count} dòng, quá dài để in trong báo cáo; toàn bộ bảng ở tệp "
+                f"tables/{name}.xlsx (và {name}.csv) gửi kèm báo cáo.")
+    return (f"The table has {count} rows, too long to print in the report; all of it is in "
+            f"tables/{name}.xlsx (and {name}.csv), delivered with the report.")
+
+
+def _html_table_in_file(caption: str, text: str, footer: Sequence[str], name: str) -> str:
+    esc = lambda s: html.escape(unicodedata.normalize("NFC", str(s)), quote=True)  # noqa: E731
+    foot = "".join(f'<p class="table-note" style="font-size:.9em;margin:.1em 0">{esc(t)}</p>' for t in footer)
+    return (f'<figure class="report-table" id="table-{name}" style="margin:1em 0"><figcaption style="font-weight:bold;'
+            f'margin-bottom:.3em">{esc(caption)}</figcaption><p><em>{esc(text)}</em></p>{foot}</figure>')
+
+
 def _table_and_variable(source: str) -> str:
     """``table[variable=v]`` of a `narrative.row_source` text (the other keys dropped)."""
     m = re.fullmatch(r"([^\[]+)\[(.*)\]", source or "")
@@ -312,6 +335,26 @@ class Section:
             out[verdicts] = out[verdicts].astype(object)
             out.loc[hid, verdicts] = None
         tables.export_table(out, self.output_dir / "tables", name)
+        marks = list(protected.footnotes(self.lang))
+        note = " ".join(t for t in [note, *why] if t) or None
+        footer = list(marks)
+        if note:
+            footer.append(f"{_WORDS[self.lang]['note']}: {note}")
+        footer.append(f"{_WORDS[self.lang]['source']}: {source}")
+        block = {"type": "table", "name": name, "caption": unicodedata.normalize("NFC", caption),
+                 "title": unicodedata.normalize("NFC", title), "source": unicodedata.normalize("NFC", source),
+                 # without the "Ghi chú:" label, which the DOCX writes itself
+                 "note": unicodedata.normalize("NFC", " ".join([*marks, *([note] if note else [])])) or None,
+                 "notes": [unicodedata.normalize("NFC", t) for t in footer],
+                 # the grouping of the protected table, for the whole-report attacker
+                 # (`analysis.disclosure.report_tables`): the CSV alone does not say it
+                 "by": [str(c) for c in protected.by], "parents": [str(c) for c in protected.parents]}
+        if pivot is None and len(protected.table) > DOCUMENT_MAX_ROWS:
+            text = _in_file_text(name, len(protected.table), self.lang)
+            block.update(columns=[], rows=[], numeric=[], in_file={"file": f"tables/{name}.xlsx",
+                                                                     "rows": int(len(protected.table)), "text": text})
+            self._show(_html_table_in_file(caption, text, footer, name), block)
+            return
         shown = _display_frame(protected.table.reset_index(drop=True), columns, self.lang)
         if pivot is not None:
             index, across = list(pivot[0]), pivot[1]
@@ -326,22 +369,8 @@ class Section:
             shown = shown.reset_index()
             shown.columns = [str(c) for c in shown.columns]
             columns = [ColumnSpec(c, c, "text") for c in index] + [ColumnSpec(c, c, "num") for c in shown.columns[len(index):]]
-        marks = list(protected.footnotes(self.lang))
-        note = " ".join(t for t in [note, *why] if t) or None
-        footer = list(marks)
-        if note:
-            footer.append(f"{_WORDS[self.lang]['note']}: {note}")
-        footer.append(f"{_WORDS[self.lang]['source']}: {source}")
         numeric = [c.kind not in ("text", "status") for c in columns]
-        block = {"type": "table", "name": name, "caption": unicodedata.normalize("NFC", caption),
-                 "title": unicodedata.normalize("NFC", title), "source": unicodedata.normalize("NFC", source),
-                 # without the "Ghi chú:" label, which the DOCX writes itself
-                 "note": unicodedata.normalize("NFC", " ".join([*marks, *([note] if note else [])])) or None,
-                 "columns": list(shown.columns), "rows": shown.values.tolist(), "numeric": numeric,
-                 "notes": [unicodedata.normalize("NFC", t) for t in footer],
-                 # the grouping of the protected table, for the whole-report attacker
-                 # (`analysis.disclosure.report_tables`): the CSV alone does not say it
-                 "by": [str(c) for c in protected.by], "parents": [str(c) for c in protected.parents]}
+        block.update(columns=list(shown.columns), rows=shown.values.tolist(), numeric=numeric)
         self._show(_html_table(shown, caption, footer, numeric, name), block)
 
     def figure(self, fig: Any, *, name: str, title: str, source: str, note: str | None = None) -> None:
@@ -615,6 +644,9 @@ def _to_docx_model(blocks: Sequence[dict], docx_report: Any) -> list:
                                              bold=block.get("style") in ("banner", "subtitle")))
         elif kind == "bullets":
             out.append(docx_report.Bullets(tuple(block["items"])))
+        elif kind == "table" and block.get("in_file"):
+            out.append(docx_report.TableInFile(block.get("title", block["caption"]), block["in_file"]["text"],
+                                               block.get("source"), block.get("note")))
         elif kind == "table":
             data = pd.DataFrame(block["rows"], columns=block["columns"])
             out.append(docx_report.Table(data, block.get("title", block["caption"]), block.get("source"),

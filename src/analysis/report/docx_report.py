@@ -79,6 +79,7 @@ __all__ = [
     "PageBreak",
     "Paragraph",
     "Table",
+    "TableInFile",
     "blocks_from_json",
     "build_docx",
     "protect_symbols",
@@ -172,6 +173,17 @@ class Table:
 
 
 @dataclass(frozen=True)
+class TableInFile:
+    """A numbered table too long to print: its caption, then *text* (how many rows, which file
+    holds them), then source and note. It takes a table number like a printed one."""
+
+    caption: str
+    text: str
+    source: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class Figure:
     """A numbered PNG figure with caption, source and note below."""
 
@@ -195,7 +207,7 @@ class Appendix:
     paragraphs: tuple[str, ...]
 
 
-Block = Union[Heading, Paragraph, Bullets, Table, Figure, PageBreak, Appendix]
+Block = Union[Heading, Paragraph, Bullets, Table, TableInFile, Figure, PageBreak, Appendix]
 
 
 # ------------------------------------------------------------------------------------------
@@ -697,6 +709,16 @@ def _table(doc: Any, block: Table, number: int, lang: str, plan: _TablePlan) -> 
     _source_note(doc, block.source, block.note, words)
 
 
+def _table_in_file(doc: Any, block: TableInFile, number: int, lang: str) -> None:
+    words = _WORDS[lang]
+    cap = doc.add_paragraph(style="Caption")
+    cap.add_run(f"{words['table']} {number}. {protect_symbols(_nfc(block.caption))}")
+    cap.paragraph_format.keep_with_next = True
+    p = _paragraph(doc, block.text, italic=True)
+    p.paragraph_format.keep_with_next = bool(block.source or block.note)
+    _source_note(doc, block.source, block.note, words)
+
+
 #: Body rows of one ``w:tbl``: LibreOffice lays a table out in time quadratic in its rows (1,000
 #: rows 2.6 s, 4,000 rows 27 s, 8,000 rows 127 s), so a longer table is written as consecutive
 #: tables of this many rows, each with the header row, a 1-pt paragraph between (`_hairline`).
@@ -1014,6 +1036,9 @@ def build_docx(
         elif isinstance(block, Table):
             n_table += 1
             _table(doc, block, n_table, lang, plan)
+        elif isinstance(block, TableInFile):
+            n_table += 1
+            _table_in_file(doc, block, n_table, lang)
         elif isinstance(block, Figure):
             n_figure += 1
             _figure(doc, block, n_figure, lang, _text_width_cm(doc.sections[-1]), _text_height_cm(doc.sections[-1]) - 3)
