@@ -50,18 +50,30 @@ def reverse_key(values: pd.Series | np.ndarray | float, low: float, high: float)
     return (low + high) - values
 
 
-def _codes(series: pd.Series, column: str) -> pd.Series:
-    """The column as object strings with missing as None; refuse non-string codes."""
-    non_null = series.dropna()
-    # infer_dtype checks every value in C; only a column that is not all strings is looked at value by value
-    all_strings = pd.api.types.infer_dtype(non_null, skipna=True) in ("string", "empty")
-    bad = non_null.iloc[:0] if all_strings else non_null[[not isinstance(v, str) for v in non_null]]
-    if len(bad):
-        row, value = bad.index[0], bad.iloc[0]
+def _coded_values(series: pd.Series, column: str, values: dict, missing: set, list_name: str) -> np.ndarray:
+    """The numbers of a column of choice codes (missing codes and blanks → NaN); each distinct
+    code is checked and looked up once. Refuses non-string codes and codes that are neither in
+    *values* nor *missing*."""
+    which, distinct = pd.factorize(series)  # distinct codes in order of appearance; blank → -1
+    distinct = np.asarray(distinct, dtype=object)
+
+    def refuse(bad: list[int], what: str) -> None:
+        rows = np.flatnonzero(np.isin(which, bad))
+        value = series.iloc[rows[0]]
         value = value.item() if isinstance(value, np.generic) else value  # show 5, not np.int64(5)
-        raise ValueError(f"column {column!r}, row {row!r}: value {value!r} is not a choice code string "
-                         f"(rule: choice codes are strings, e.g. '1'); {len(bad)} such value(s)")
-    return series.astype(object).where(series.notna(), None)
+        raise ValueError(f"column {column!r}, row {series.index[rows[0]]!r}: value {value!r} {what}; "
+                         f"{len(rows)} such value(s)")
+
+    not_text = [k for k, v in enumerate(distinct) if not isinstance(v, str)]
+    if not_text:
+        refuse(not_text, "is not a choice code string (rule: choice codes are strings, e.g. '1')")
+    unknown = [k for k, v in enumerate(distinct) if v not in values and v not in missing]
+    if unknown:
+        refuse(unknown, f"is not a code of choice list {list_name!r} (allowed: "
+                        f"{', '.join(list(values) + sorted(missing))})")
+    # one slot more for the blanks (-1 takes the last)
+    table = np.array([float(values[v]) if v in values else np.nan for v in distinct] + [np.nan])
+    return table[which]
 
 
 def recode_items(df: pd.DataFrame, instrument: Instrument, *, reverse: bool = True,
@@ -109,14 +121,8 @@ def recode_items(df: pd.DataFrame, instrument: Instrument, *, reverse: bool = Tr
             if not values:
                 continue  # nominal list (org, unit, sex…): codes stay codes
             missing = set(instrument.missing_codes(item.list_name))
-            codes = _codes(df[name], name)
-            unknown = codes[codes.notna() & ~codes.isin(list(values) + list(missing))]
-            if len(unknown):
-                raise ValueError(
-                    f"column {name!r}, row {unknown.index[0]!r}: value {unknown.iloc[0]!r} is not a code of "
-                    f"choice list {item.list_name!r} (allowed: {', '.join(list(values) + sorted(missing))}); "
-                    f"{len(unknown)} such value(s)")
-            numeric = codes.map(values).astype("float64")  # missing codes map to NaN
+            numeric = pd.Series(_coded_values(df[name], name, values, missing, item.list_name),
+                                index=df.index, dtype="float64")  # missing codes map to NaN
             if reverse and item.reverse:
                 low, high = instrument.scale_range(item.list_name)
                 numeric = reverse_key(numeric, low, high)
