@@ -171,10 +171,11 @@ def _with_exposure(design, var: str, exposure: pd.Series):
 
 
 def _complete(design) -> pd.DataFrame:
-    """The rows the model uses: positive weight and every model value present."""
+    """The units and implementation values of the rows the model uses: positive weight and
+    every model value present."""
     data = design.data
     keep = (design.weight_values > 0) & data[["outcome", "implementation", WAVE, "org"]].notna().all(axis=1).to_numpy()
-    return data[keep]
+    return data.loc[keep, ["unit", "implementation"]]
 
 
 def change_sentences(changes: pd.DataFrame, labels: Mapping[str, str], *, table: str, lang: str = "vi",
