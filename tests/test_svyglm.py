@@ -156,6 +156,16 @@ def test_stacked_designs_are_one_design_with_strata_apart():
     assert (a.df_residual, a.n_obs, a.n_groups) == (b.df_residual, b.n_obs, b.n_groups)
 
 
+def test_a_factor_in_c_is_named_as_written():
+    """``C(org)`` of a text column: the fit of the bare factor (patsy's fast path for categoricals),
+    with the terms named as the formula writes them."""
+    d = units()
+    boxed, bare = svyglm(d, "score ~ C(org) + sex"), svyglm(d, "score ~ org + sex")
+    assert [t for t in boxed.table["term"] if "org" in t] == [f"C(org){t[3:]}" for t in bare.table["term"] if "org" in t]
+    assert "C(org)" in boxed.term_columns and "org" not in boxed.term_columns
+    pd.testing.assert_frame_equal(boxed.table.drop(columns="term"), bare.table.drop(columns="term"), rtol=1e-12)
+
+
 def test_weights_are_sampling_weights_not_frequencies():
     d = units()
     doubled = SurveyDesign(d.data.assign(w=2 * d.data["w"]), weights="w", strata="unit", fpc="unit_size",

@@ -76,10 +76,14 @@ def _designs(data: Data) -> list[SurveyDesign] | None:
     return designs
 
 
-def _frame(data: Data) -> pd.DataFrame:
-    """The rows of the model: the DataFrame, or the designs' data stacked."""
+def _frame(data: Data, columns: Sequence[str | None]) -> pd.DataFrame:
+    """The rows of the model in *columns* (those present): the DataFrame's, or the designs'
+    stacked (only these columns: a wave has ninety, and a national wave 321 thousand rows)."""
+    wanted = list(dict.fromkeys(c for c in columns if c is not None))
     designs = _designs(data)
-    return data if designs is None else pd.concat([d.data for d in designs], ignore_index=True)
+    if designs is None:
+        return data[[c for c in wanted if c in data.columns]]
+    return pd.concat([d.data[[c for c in wanted if c in d.data.columns]] for d in designs], ignore_index=True)
 
 
 def _map_frames(data: Data, fn) -> Data:
@@ -94,7 +98,7 @@ def _as_categorical(data: Data, col: str, baseline: str | None) -> Data:
     For several designs the levels are those of all of them, so every wave's data codes the
     factor alike (the stacked model matrix needs one set of columns).
     """
-    levels = sorted(pd.unique(_frame(data)[col].dropna()), key=str)
+    levels = sorted(pd.unique(_frame(data, [col])[col].dropna()), key=str)
     if baseline is not None:
         if baseline not in levels:
             raise ValueError(f"baseline {baseline!r} is not a value of column {col!r}: {levels}")
@@ -166,7 +170,7 @@ def fit_dose_response(
     >>> res.key_terms, res.formula
     (('dose',), 'score ~ dose + w + (1 | u)')
     """
-    check_columns(_frame(data), [outcome, exposure, unit, wave, org])
+    check_columns(_frame(data, [outcome, exposure, unit, wave, org]), [outcome, exposure, unit, wave, org])
     data = _as_categorical(data, wave, baseline_wave)
     rhs = [_q(exposure), _q(wave)] + ([f"C({_q(org)})"] if org else []) + list(controls)
     formula = f"{_q(outcome)} ~ " + " + ".join(rhs)
@@ -244,7 +248,7 @@ def estimate_did(
     >>> estimate_did(d, outcome="y", unit="u", wave="w", high="hi").key_terms
     ('hi:w[T.2025]',)
     """
-    rows = _frame(data)
+    rows = _frame(data, [outcome, unit, wave, high])
     check_columns(rows, [outcome, unit, wave, high])
     values = set(pd.unique(rows[high].dropna()))
     if not values <= {0, 1} or len(values) < 2:
@@ -257,7 +261,7 @@ def estimate_did(
     # As a number, so the formula names the term after the column (a bool would become high[T.True]).
     data = _as_categorical(_map_frames(data, lambda f: f.assign(**{high: f[high].astype("float64")})),
                            wave, baseline_wave)
-    levels = list(_frame(data)[wave].cat.categories)
+    levels = list(_frame(data, [wave])[wave].cat.categories)
     if len(levels) < 2:
         raise ValueError(f"column {wave!r} needs at least two waves")
     formula = f"{_q(outcome)} ~ {_q(high)} * {_q(wave)}" + "".join(f" + {c}" for c in controls)
