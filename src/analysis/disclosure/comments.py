@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -54,14 +55,27 @@ def _is_capitalised(word: str) -> bool:
     return word.isalpha() and word[0].isupper() and (len(word) == 1 or word[1:].islower())
 
 
-def _names(text: str, policy: DisclosurePolicy) -> list[str]:
+@dataclass(frozen=True)
+class _NameRules:
+    """The policy's words for `_names`, prepared once per screening (not once per comment)."""
+
+    allow: tuple[str, ...]  # NFC, longest first
+    titles: tuple[str, ...]  # NFC, case-folded, longest first
+    single_titles: frozenset[str]
+    surnames: frozenset[str]  # folded: also without diacritics ("Nguyen Hung" typed without Telex)
+
+    @classmethod
+    def of(cls, policy: DisclosurePolicy) -> _NameRules:
+        titles = tuple(sorted({_nfc(t).casefold() for t in policy.comment_titles}, key=len, reverse=True))
+        return cls(tuple(_nfc(p) for p in sorted(policy.comment_allow, key=len, reverse=True)), titles,
+                   frozenset(t for t in titles if " " not in t), frozenset(_fold(s) for s in policy.comment_surnames))
+
+
+def _names(text: str, rules: _NameRules) -> list[str]:
     """Capitalised runs that look like a person's name (see the rules in screen_comments)."""
-    for phrase in sorted(policy.comment_allow, key=len, reverse=True):
-        text = text.replace(_nfc(phrase), " ~ " * len(phrase.split()))
-    titles = sorted({_nfc(t).casefold() for t in policy.comment_titles}, key=len, reverse=True)
-    single_titles = {t for t in titles if " " not in t}
-    # family names also without diacritics ("Nguyen Hung" typed on a phone without Telex)
-    surnames = {_fold(s) for s in policy.comment_surnames}
+    for phrase in rules.allow:
+        text = text.replace(phrase, " ~ " * len(phrase.split()))
+    titles, single_titles, surnames = rules.titles, rules.single_titles, rules.surnames
     words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
     runs: list[list[tuple[str, int, int]]] = []
     for w in words:
@@ -137,6 +151,31 @@ class _IdentifierIndex:
             cand.update(self._words.get(word, ()))
         return [ident for ident, pattern, on_compact, _ in (self.patterns[i] for i in sorted(cand))
                 if pattern.search(compact if on_compact else folded)]
+
+
+def _screen_text(t: str, rules: _NameRules, index: _IdentifierIndex) -> tuple[list[str], list[str]]:
+    """The reasons to withhold one comment (besides its group's size) and what was found."""
+    why: list[str] = []
+    what: list[str] = []
+    hits = _names(t, rules)
+    if hits:
+        why.append("name")
+        what += hits
+    phones = [m.group().strip() for m in _PHONE.finditer(t) if _is_phone(m.group())]
+    if phones:
+        why.append("phone")
+        what += phones
+    emails = _EMAIL.findall(t)
+    if emails:
+        why.append("email")
+        what += emails
+    folded = _fold(t)
+    compact = re.sub(r"[^0-9a-z]", "", folded)
+    ids = index.find(folded, compact)
+    if ids:
+        why.append("identifier")
+        what += ids
+    return why, what
 
 
 def screen_comments(
@@ -216,31 +255,14 @@ def screen_comments(
     small = sizes.fillna(0).astype(float).lt(min_group)
 
     index = _IdentifierIndex(identifiers)
+    rules = _NameRules.of(pol)
+    found: dict[str, tuple[list[str], list[str]]] = {}  # a text repeated is screened once
     reasons, matches = [], []
     for t, is_small in zip(df[text_col], small):
-        why: list[str] = []
-        what: list[str] = []
-        if is_small:
-            why.append("group_size")
-        hits = _names(t, pol)
-        if hits:
-            why.append("name")
-            what += hits
-        phones = [m.group().strip() for m in _PHONE.finditer(t) if _is_phone(m.group())]
-        if phones:
-            why.append("phone")
-            what += phones
-        emails = _EMAIL.findall(t)
-        if emails:
-            why.append("email")
-            what += emails
-        folded = _fold(t)
-        compact = re.sub(r"[^0-9a-z]", "", folded)
-        ids = index.find(folded, compact)
-        if ids:
-            why.append("identifier")
-            what += ids
-        reasons.append(";".join(why))
+        if t not in found:
+            found[t] = _screen_text(t, rules, index)
+        why, what = found[t]
+        reasons.append(";".join(["group_size", *why] if is_small else why))
         matches.append("; ".join(what))
     df["reason"] = reasons
     df["match"] = matches
