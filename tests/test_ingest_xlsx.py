@@ -91,10 +91,10 @@ def test_plain_values_read_alike(tmp_path):
     assert title == "Phiếu"
     assert grid[1] == ["Nghệ An", "1", "1.5", "TRUE", "  hai  khoảng  "]
     assert grid[2] == [None, None, "0.1", "FALSE", "dòng\nmới"]
-    assert grid[3] == []
+    assert grid[3] == [None] * 5
     assert grid[4] == ["x", "-3", "1e-07", None, "1e+20"]
     assert grid[5] == ["y", "123456789012345", "-0.5", None, "không phải công thức"]
-    assert grid[6] == [None, None, "2.25"]
+    assert grid[6] == [None, None, "2.25", None, None]
     assert len(grid) == 7  # H9's row: formatting, no value → no trailing row kept, no extra columns
     assert [n.code for n in notes] == ["other_sheets"] and "['lặp']" in notes[0].en
 
@@ -112,7 +112,8 @@ def test_raw_xml_cases_read_alike(tmp_path):
     assert xlsx.reference_reader_reason(path.read_bytes()) is None
     fast, ref = both(path)
     assert fast == ref
-    assert fast[0] == [[], [], [None, "mã", "điểm"], [None, "Đoàn Thanh niên", "2", "a"], [None, " cách ", "TRUE"]]
+    assert fast[0] == [[None] * 4, [None] * 4, [None, "mã", "điểm", None], [None, "Đoàn Thanh niên", "2", "a"],
+                       [None, " cách ", "TRUE", None]]
 
 
 @pytest.mark.parametrize(("sheet", "shared", "reason"), [
@@ -145,7 +146,7 @@ def test_dates_and_merged_cells_go_to_openpyxl(tmp_path):
     wb.save(path)
     assert xlsx.reference_reader_reason(path.read_bytes()).endswith("a date- or time-formatted cell")
     grid, _, _ = xlsx.read_grid(path, path.name)
-    assert grid[1:] == [["2024-03-05", "08:30:00"], ["1899-12-25"]]
+    assert grid[1:] == [["2024-03-05", "08:30:00"], ["1899-12-25", None]]
 
     ws.merge_cells("A4:B4")
     wb.save(path)

@@ -130,7 +130,8 @@ def _grid_to_table(grid: list[list[object]], name: str, fmt: str, *, sheet: str 
     if not grid:
         raise IngestError([error_message("empty", name, "the file is empty (no header row)", "tệp rỗng (không có dòng tiêu đề)")])
     width = max(len(r) for r in grid)
-    grid = [list(r) + [None] * (width - len(r)) for r in grid]
+    if any(len(r) != width for r in grid):
+        grid = [list(r) + [None] * (width - len(r)) for r in grid]
     header = tuple("" if v is None else str(v) for v in grid[0])
     body = grid[1:]
     # Trailing rows that are entirely blank are sheet formatting, not submissions.

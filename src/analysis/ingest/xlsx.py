@@ -16,9 +16,10 @@ tests/test_ingest_xlsx.py reads each case both ways.
 openpyxl's read-only worksheet holds the shared strings (``ws._shared_strings``); the
 workbook's ``shared_strings`` is the empty table openpyxl writes from.
 
-Both readers: rows from row 1, columns from A; ``None`` for an empty cell (an empty string
-too); trailing rows and columns without any value are not read (openpyxl counts a formatted empty
-cell, calamine does not; a blank header over an empty column is ignored anyway).
+Both readers: rows from row 1, columns from A, every row as long as the widest; ``None`` for an
+empty cell (an empty string too); trailing rows and columns without any value are not read
+(openpyxl counts a formatted empty cell, calamine does not; a blank header over an empty column
+is ignored anyway).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import io
 import math
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from analysis.ingest.messages import IngestError, Message, error_message
@@ -62,13 +64,19 @@ def read_grid(path: Path, name: str) -> tuple[list[list[object]], str, list[Mess
     """The first worksheet of *path* as rows of cell texts, its title and the notes (other
     sheets ignored); `IngestError` for a workbook that cannot be read or has merged cells."""
     data = path.read_bytes()
-    if reference_reader_reason(data) is None:
+    # The scan for what calamine reads otherwise and calamine's own parse both decompress the
+    # sheet; both let go of the interpreter lock, so they run side by side (a national
+    # export: 10 s + 18 s one after the other).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        reason = pool.submit(reference_reader_reason, data)
         try:
-            grid, title, notes = _calamine_grid(data, name)
+            fast = _calamine_grid(data, name)
         except Exception:  # noqa: BLE001 - a typed value or an unreadable file: the reference reader decides
-            pass
-        else:
+            fast = None
+        if reason.result() is None and fast is not None:
+            grid, title, notes = fast
             return _trim(grid), title, notes
+    del fast
     grid, title, notes = _openpyxl_grid(data, name)
     return _trim(grid), title, notes
 
@@ -141,13 +149,19 @@ def _scan(zf: zipfile.ZipFile, part: str, date_style: re.Pattern | None) -> str 
 
 
 def _trim(grid: list[list[object]]) -> list[list[object]]:
-    """Trailing empty cells of each row and trailing empty rows dropped."""
-    for row in grid:
-        while row and row[-1] is None:
-            row.pop()
-    while grid and not grid[-1]:
-        grid.pop()
-    return grid
+    """Rows of one length, the sheet's last column with a value; trailing empty rows dropped."""
+    def width(row: list[object]) -> int:
+        n = len(row)
+        while n and row[n - 1] is None:
+            n -= 1
+        return n
+
+    widths = [width(row) for row in grid]
+    while widths and not widths[-1]:
+        widths.pop()
+    grid = grid[: len(widths)]
+    full = max(widths, default=0)
+    return [row if len(row) == full else row[:full] + [None] * (full - len(row)) for row in grid]
 
 
 # --------------------------------------------------------------------------- calamine
