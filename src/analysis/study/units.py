@@ -450,6 +450,8 @@ def units_to_follow_up(units: pd.DataFrame, instrument: Instrument, *, wave: str
     members = dict(zip(frame["unit_id"], frame["members"].astype("float64")))
     orgs = dict(zip(frame["unit_id"], frame["org"]))
     answered = set(sub["unit"])
+    answered_orgs = dict(zip(sub["unit"][::-1], sub["org"][::-1]))  # a unit's first row wins
+    not_named = set(withheld)
     org_order = {o: i for i, o in enumerate(population.ORGS)}
     rows = []
     for order, ind in enumerate(instrument.indicators):
@@ -460,8 +462,8 @@ def units_to_follow_up(units: pd.DataFrame, instrument: Instrument, *, wave: str
         missed = values[meets_target(values, ind).eq(0.0)]
         listed = [(u, v, "not_met") for u, v in missed.items()]
         listed += [(u, np.nan, "no_answer") for u in frame["unit_id"] if u not in answered]
-        for unit, value, reason in [r for r in listed if r[0] not in set(withheld)]:
-            org = orgs.get(unit, sub.loc[sub["unit"] == unit, "org"].iloc[0] if unit in answered else None)
+        for unit, value, reason in [r for r in listed if r[0] not in not_named]:
+            org = orgs[unit] if unit in orgs else answered_orgs.get(unit)
             rows.append({"org": org, "unit": unit, "name": names.get(unit, unit), "task_group": ind.task_group,
                          "variable": ind.name, "label": ind.label(lang), "indicator_unit": ind.unit,
                          "target": ind.target, "direction": ind.direction, "target_year": ind.target_year,
