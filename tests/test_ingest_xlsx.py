@@ -135,6 +135,18 @@ def test_what_calamine_reads_otherwise_goes_to_openpyxl(tmp_path, sheet, shared,
     assert xlsx.read_grid(path, path.name) == (reference, "data", [])
 
 
+def test_a_long_text_across_two_scan_chunks_is_still_seen(tmp_path, monkeypatch):
+    """A text longer than the overlap kept between chunks, with its trailing space in the next one."""
+    text = "Đoàn Thanh niên " * 20 + " "
+    path = raw_workbook(tmp_path, '<row r="1"><c r="A1" t="s"><v>0</v></c></row>', shared=f"<si><t>{text}</t></si>")
+    for chunk in (7, 64, 100, 333):
+        monkeypatch.setattr(xlsx, "_CHUNK", chunk)
+        assert xlsx.reference_reader_reason(path.read_bytes()).endswith("no xml:space"), chunk
+    closed = raw_workbook(tmp_path, '<row r="1"><c r="A1" t="s"><v>0</v></c></row>',
+                          shared=f"<si><t>{text.strip()}</t></si>", name="closed.xlsx")
+    assert xlsx.reference_reader_reason(closed.read_bytes()) is None
+
+
 def test_dates_and_merged_cells_go_to_openpyxl(tmp_path):
     wb = openpyxl.Workbook()
     ws = wb.active

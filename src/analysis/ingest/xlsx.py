@@ -91,7 +91,7 @@ _ESCAPE = re.compile(rb"_x[0-9A-Fa-f]{4}_")
 _LONG_INTEGER = re.compile(rb"<v>\s*-?\d{16}")
 _UNPRESERVED_SPACE = re.compile(rb"<t>(?:\s|[^<]*\s</t>)")  # calamine trims it, openpyxl keeps it
 _CHUNK = 1 << 24
-_OVERLAP = 64  # longer than any pattern, so a match across two chunks is not missed
+_OVERLAP = 64  # longer than every pattern but the open-ended text one (see _carry)
 
 
 def reference_reader_reason(data: bytes) -> str | None:
@@ -101,12 +101,13 @@ def reference_reader_reason(data: bytes) -> str | None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             date_styles = _date_style_ids(zf)
-            style = re.compile(rb'\bs="(?:' + b"|".join(str(i).encode() for i in sorted(date_styles)) + rb')"')
+            style = (re.compile(rb'\bs="(?:' + b"|".join(str(i).encode() for i in sorted(date_styles)) + rb')"')
+                     if date_styles else None)
             parts = [n for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
             for part in [*parts, "xl/sharedStrings.xml"]:
                 if part not in zf.NameToInfo:
                     continue
-                reason = _scan(zf, part, style if date_styles else None)
+                reason = _scan(zf, part, style)
                 if reason:
                     return f"{part}: {reason}"
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
@@ -144,8 +145,23 @@ def _scan(zf: zipfile.ZipFile, part: str, date_style: re.Pattern | None) -> str 
                 return "text with spaces at its ends and no xml:space"
             if date_style is not None and date_style.search(buf):
                 return "a date- or time-formatted cell"
-            tail = buf[-_OVERLAP:]
+            tail = _carry(buf)
     return None
+
+
+def _carry(buf: bytes) -> bytes:
+    """The end of *buf* that the next chunk is scanned with: the last _OVERLAP bytes, and from
+    the last ``<t>`` on when its text is not closed yet (a text's length has no bound, and its
+    trailing space is only seen at ``</t>``).
+
+    >>> _carry(b"<t>" + b"x" * 100 + b" <")[:3], _carry(b"<t>a</t>" + b"x" * 100)[:3]
+    (b'<t>', b'xxx')
+    """
+    start = len(buf) - _OVERLAP
+    opened = buf.rfind(b"<t>")
+    if 0 <= opened < start and buf.find(b"</t>", opened) == -1:
+        start = opened
+    return buf[max(start, 0):]
 
 
 def _trim(grid: list[list[object]]) -> list[list[object]]:
