@@ -92,7 +92,7 @@ ESTIMATE_COLUMNS = ("variable", "estimate", "se", "ci_low", "ci_high", "n", "def
 # PSU totals (PSUs x domains) are formed in domain chunks of at most this many cells (64 MB).
 _MAX_CELLS = 8_000_000
 # Many means (`SurveyDesign.mean` with a list): variables in groups of at most this many values.
-_GROUP_CELLS = 4_000_000
+_GROUP_CELLS = 2_000_000
 _Z975 = float(stats.norm.ppf(0.975))
 
 
@@ -344,19 +344,21 @@ class SurveyDesign(Design):
         width = min(step, len(variables))
         buffers = [np.empty(n_rows * width) for _ in range(3)]
         valid_buffer = np.empty(n_rows * width, dtype=bool)
+        invalid_buffer = np.empty(n_rows * width, dtype=bool)
+        outside = ~base[:, None]
         parts: dict[str, list[np.ndarray]] = {"estimate": [], "variance": [], "n": [], "deff": []}
         for start in range(0, len(variables), step):
             group = variables[start : start + step]
             y, vf, z = (b[: n_rows * len(group)].reshape(n_rows, len(group)) for b in buffers)
             valid = valid_buffer[: n_rows * len(group)].reshape(n_rows, len(group))
+            invalid = invalid_buffer[: n_rows * len(group)].reshape(n_rows, len(group))
             for j, v in enumerate(group):
                 y[:, j] = numeric_column(data, v, "mean")
-            np.isnan(y, out=valid)
-            np.logical_not(valid, out=valid)
-            valid &= base[:, None]
+            np.isnan(y, out=invalid)
+            invalid |= outside
+            np.copyto(y, 0.0, where=invalid)
+            np.logical_not(invalid, out=valid)
             np.copyto(vf, valid)
-            np.nan_to_num(y, copy=False)
-            y *= vf
             n = np.asarray(to_domain @ vf)
             wsum = np.asarray(to_domain_w @ vf)
             with np.errstate(divide="ignore", invalid="ignore"):
