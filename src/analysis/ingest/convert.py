@@ -125,9 +125,8 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     arr = frame[names].to_numpy(dtype=object)
     present = pd.notna(arr)
     r, c = np.nonzero(present)
-    out = np.full(arr.shape, None, dtype=object)
     if len(r) == 0:
-        return {n: pd.Series(out[:, k], index=idx).astype("string") for k, n in enumerate(names)}, None
+        return {n: pd.Series(None, index=idx, dtype="string") for n in names}, None
     lists = np.array([it.list_name or "" for it in items], dtype=object)
     exact_map, key_map, value_map = {}, {}, {}
     for ln in dict.fromkeys(lists):
@@ -143,25 +142,18 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     pair_values = pd.Series(np.asarray(distinct_values, dtype=object)[pairs // len(list_names)], dtype="string")
     pair_codes = (pair_prefix + pair_values).map(exact_map).astype(object)
     pair_codes = pair_codes.where(pair_codes.notna(), (pair_prefix + choice_keys(pair_values)).map(key_map).astype(object))
-    codes = pd.Series(pair_codes.to_numpy(dtype=object)[which], dtype=object)
-    if sav_labels or sav_rows.any():
-        vals = pd.Series(pair_values.to_numpy(dtype=object)[which], dtype="string")
-        prefix = pd.Series(pair_prefix.to_numpy(dtype=object)[which], dtype="string")
-    if sav_labels:
-        labels = np.full(arr.shape, None, dtype=object)
-        for k, n in enumerate(names):
-            if n in sav_labels:
-                labels[:, k] = sav_labels[n].to_numpy(dtype=object)
-        lab = pd.Series(labels[present], dtype="string")
-        via_label = (prefix + choice_keys(lab)).map(key_map).astype(object)
-        codes = via_label.where(via_label.notna(), codes)
-    if sav_rows.any():
-        in_sav = sav_rows.to_numpy(dtype=bool)[r]
-        via_value = (prefix + vals).map(value_map).astype(object).where(in_sav, None)
-        codes = codes.where(codes.notna(), via_value)
-    out[r, c] = codes.to_numpy(dtype=object)
-    result = {n: pd.Series(out[:, k], index=idx).astype("string") for k, n in enumerate(names)}
-    failed = codes.isna().to_numpy(dtype=bool)
+    if not sav_labels and not sav_rows.any():  # every cell's code is its pair's: no per-cell objects
+        pair_code_id, distinct_codes = pd.factorize(pair_codes)
+        code_id = pair_code_id[which]
+    else:
+        code_id, distinct_codes = pd.factorize(_sav_codes(pair_codes, pair_values, pair_prefix, which, arr.shape,
+                                                          present, r, names, sav_labels, sav_rows, key_map, value_map))
+    # Each column is a gather from the few distinct codes (-1: blank or not a choice).
+    position = np.full(arr.shape, -1, dtype=np.intp)
+    position[r, c] = code_id
+    choices = pd.array(np.asarray(distinct_codes, dtype=object), dtype="string")
+    result = {n: pd.Series(choices.take(position[:, k], allow_fill=True), index=idx) for k, n in enumerate(names)}
+    failed = code_id < 0
     if not failed.any():
         return result, None
     en, vi = RULES["choice"]
@@ -174,6 +166,29 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
         "message_vi": [f"{vi} '{ln}' (mã: {detail[ln]})" for ln in fail_lists],
     })
     return result, failures
+
+
+def _sav_codes(pair_codes: pd.Series, pair_values: pd.Series, pair_prefix: pd.Series, which: np.ndarray,
+               shape: tuple[int, int], present: np.ndarray, r: np.ndarray, names: list[str],
+               sav_labels: Mapping[str, pd.Series], sav_rows: pd.Series, key_map: dict, value_map: dict) -> pd.Series:
+    """Per present cell, the code of `_select_codes` when SPSS rows are among them: a value
+    label's choice wins, then the exact or folded code, then the choice whose value it is."""
+    codes = pd.Series(pair_codes.to_numpy(dtype=object)[which], dtype=object)
+    vals = pd.Series(pair_values.to_numpy(dtype=object)[which], dtype="string")
+    prefix = pd.Series(pair_prefix.to_numpy(dtype=object)[which], dtype="string")
+    if sav_labels:
+        labels = np.full(shape, None, dtype=object)
+        for k, n in enumerate(names):
+            if n in sav_labels:
+                labels[:, k] = sav_labels[n].to_numpy(dtype=object)
+        lab = pd.Series(labels[present], dtype="string")
+        via_label = (prefix + choice_keys(lab)).map(key_map).astype(object)
+        codes = via_label.where(via_label.notna(), codes)
+    if sav_rows.any():
+        in_sav = sav_rows.to_numpy(dtype=bool)[r]
+        via_value = (prefix + vals).map(value_map).astype(object).where(in_sav, None)
+        codes = codes.where(codes.notna(), via_value)
+    return codes
 
 
 def convert_items(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping[str, pd.Series],
@@ -266,8 +281,11 @@ def convert_items(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping
             codes = typed[it.name]
         # Canonical text for duplicate detection: the converted value, or the raw text marked
         # as unconverted, so two rows differing only in an invalid cell are not "the same".
-        marked = ("\x00" + raw.astype("string")).astype(object).where(raw.notna(), "")
-        canon[it.name] = codes.astype(object).where(codes.notna(), marked)
+        canonical = codes.to_numpy(dtype=object, na_value="")
+        unconverted = present.to_numpy(dtype=bool) & codes.isna().to_numpy(dtype=bool)
+        if unconverted.any():
+            canonical[unconverted] = ("\x00" + raw[unconverted].astype("string")).to_numpy(dtype=object)
+        canon[it.name] = pd.Series(canonical, index=idx, dtype=object)
     return _Converted(pd.DataFrame(typed, index=idx), pd.DataFrame(canon, index=idx), failures)
 
 
