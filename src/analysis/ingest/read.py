@@ -457,24 +457,33 @@ def normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFra
     """
     notes = []
     cells = table.cells
-    arr = cells.to_numpy(dtype=object, copy=True)
-    present = pd.notna(arr)
+    n_rows, n_cols = cells.shape
+    # Column by column in one flat array (blank: -1); a column's cells are adjacent.
+    value_id, raw = pd.factorize(cells.to_numpy(dtype=object).ravel(order="F"))
+    present = value_id >= 0
     if not present.any():
         return cells.copy(), notes
-    r_idx, c_idx = np.nonzero(present)
-    is_text = np.isin(c_idx, sorted(text_columns))
+    text_column = np.zeros(n_cols, dtype=bool)
+    text_column[sorted(text_columns)] = True
     # A free-text cell and a code with the same raw text are cleaned differently: the pair
     # (value, is free text) is what is distinct.
-    value_id, raw = pd.factorize(pd.Series(arr[present], dtype=object))
-    which, pairs = pd.factorize(value_id.astype(np.int64) * 2 + is_text)
-    text_flag = (pairs % 2 == 1)
-    s = pd.Series(np.asarray(raw, dtype=object)[pairs // 2], dtype="string")
+    key = value_id.astype(np.int64) * 2 + np.repeat(text_column, n_rows)
+    seen = np.zeros(2 * len(raw), dtype=bool)  # the pairs that occur, in key order (no hashing)
+    seen[key[present]] = True
+    pairs = np.flatnonzero(seen)
+    which = np.where(present, (np.cumsum(seen) - 1)[np.maximum(key, 0)], -1)
+    values = np.asarray(raw, dtype=object)[pairs // 2]
+    # Printable ASCII without spaces (ids, times, most codes) has nothing to clean.
+    rest = ~pd.Series(values, dtype="string").str.fullmatch("[!-~]*").to_numpy(dtype=bool)
+    text_flag = (pairs % 2 == 1)[rest]
+    s = pd.Series(values[rest], dtype="string")
     s = s.str.replace("\r\n", "\n", regex=False).str.normalize("NFC")
-    bad_distinct = s.str.contains(_CONTROL).to_numpy(dtype=bool)
+    bad_distinct = np.zeros(len(values), dtype=bool)
+    bad_distinct[rest] = s.str.contains(_CONTROL).to_numpy(dtype=bool)
     if bad_distinct.any():
-        bad = bad_distinct[which]
-        for pos in sorted(set(c_idx[bad])):
-            rows = [int(table.rows[r]) for r in r_idx[bad & (c_idx == pos)]]
+        bad_rows, bad_cols = np.divmod(np.flatnonzero(present & bad_distinct[which]), n_rows)[::-1]
+        for pos in sorted(set(bad_cols)):
+            rows = [int(table.rows[r]) for r in bad_rows[bad_cols == pos]]
             name = table.header[pos] or f"#{pos + 1}"
             notes.append(Message("warning", "control_characters",
                                  f"column {name!r}: control or invisible characters removed in {len(rows)} cell(s) (rows {row_list(rows)})",
@@ -485,8 +494,7 @@ def normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFra
     # cell has its whitespace folded, so codes and labels compare cleanly.
     folded = s.str.replace(_SPACES, " ", regex=True).str.strip()
     trimmed = s.str.replace("\u00a0", " ", regex=False).str.strip()
-    s = trimmed.where(text_flag, folded)
-    values = s.to_numpy(dtype=object, na_value=None)
+    values[rest] = trimmed.where(text_flag, folded).to_numpy(dtype=object, na_value=None)
     values[values == ""] = None
-    arr[r_idx, c_idx] = values[which]
-    return pd.DataFrame(arr, index=cells.index, columns=cells.columns, dtype=object), notes
+    cleaned = np.append(values, None)[which].reshape((n_rows, n_cols), order="F")  # -1: the None at the end
+    return pd.DataFrame(cleaned, index=cells.index, columns=cells.columns, dtype=object), notes
