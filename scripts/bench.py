@@ -19,7 +19,8 @@ design and raking on three margins (org, sex, party), then 20 construct means by
 (3 domains) with standard errors on the raked design — the same calls in R
 (``svydesign``, ``rake``, ``svyby(~c, ~org, d, svymean, na.rm = TRUE, deff = TRUE)``). Ours
 estimates the 20 means in one call, ``d.mean([...], by="org")``; the per-variable form is timed
-beside it for comparison.
+beside it for comparison. "survey regression" times a gaussian ``svyglm(y ~ x + g)`` on a raked
+stratified design with fpc (no R run beside it; its numbers are pinned to R in tests/test_svyglm.py).
 """
 
 from __future__ import annotations
@@ -122,6 +123,24 @@ def bench_statistics_core(n: int) -> list[tuple[str, float, float]]:
     ]
 
 
+def bench_svyglm(n: int) -> list[tuple[str, float, float]]:
+    """A gaussian svyglm (``y ~ x + g``) on a raked stratified design with fpc."""
+    from analysis.stats.design import SurveyDesign
+    from analysis.stats.svyglm import svyglm
+
+    rng = np.random.default_rng(3)
+    unit = rng.integers(0, max(1, n // 1000), n)
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"unit": unit, "unit_size": np.bincount(unit)[unit] * 5, "x": x,
+                       "g": np.where(unit % 3 == 0, "a", "b"), "y": 1 + 0.5 * x + rng.normal(size=n)})
+    start = _clock()
+    design = SurveyDesign(df, strata="unit", fpc="unit_size").rake({"g": {"a": 1.7 * n, "b": 3.3 * n}})
+    rake_t = _since(start)
+    middle = _clock()
+    svyglm(design, "y ~ x + g")
+    return [("design + rake (1 margin)", *rake_t), ("svyglm y ~ x + g", *_since(middle)), ("total", *_since(start))]
+
+
 def bench_report(n: int) -> list[tuple[str, float, float]]:
     """The whole member report for one wave on the demo: all its notebooks, HTML and DOCX.
 
@@ -185,6 +204,7 @@ cat(jsonlite::toJSON(list(rake = t1 - t0, means = t2 - t1, total = t2 - t0), aut
 
 BENCHMARKS: list[Benchmark] = [
     Benchmark("statistics core", bench_statistics_core, R_STATISTICS_CORE),
+    Benchmark("survey regression", bench_svyglm),
     Benchmark("whole report, one wave", bench_report, sizes=(3200,)),
 ]
 

@@ -208,9 +208,8 @@ def test_wald_test_with_infinite_df_is_chi_squared():
     assert chi["p_value"] == pytest.approx(stats.chi2.sf(chi["chisq"], 2), rel=1e-12)
 
 
-def test_one_million_rows_in_seconds():
-    import time
-
+def test_a_raked_fit_on_a_million_rows_covers_the_true_slope():
+    """Large-n numerics (its time is in `make bench`, "survey regression")."""
     rng = np.random.default_rng(3)
     n = 1_000_000
     unit = rng.integers(0, 1000, n)
@@ -219,7 +218,5 @@ def test_one_million_rows_in_seconds():
     df = pd.DataFrame({"unit": unit, "unit_size": size, "x": x, "g": np.where(unit % 3 == 0, "a", "b"),
                        "y": 1 + 0.5 * x + rng.normal(size=n)})
     d = SurveyDesign(df, strata="unit", fpc="unit_size").rake({"g": {"a": 1.7e6, "b": 3.3e6}})
-    start = time.perf_counter()
     fit = svyglm(d, "y ~ x + g")
-    assert time.perf_counter() - start < 20
     assert fit.table.set_index("term").loc["x", "ci_low"] < 0.5 < fit.table.set_index("term").loc["x", "ci_high"]
