@@ -340,7 +340,7 @@ class SurveyDesign(Design):
         at = np.maximum(dom, 0)
         step = max(1, _GROUP_CELLS // n_rows)
         # (rows x variables) buffers reused by every group: fresh memory is slow to touch, and
-        # values, validity, z and a scratch array are all the per-row storage there is.
+        # values, validity (and its negation), z and a scratch array are all the per-row storage there is.
         width = min(step, len(variables))
         buffers = [np.empty(n_rows * width) for _ in range(3)]
         valid_buffer = np.empty(n_rows * width, dtype=bool)
