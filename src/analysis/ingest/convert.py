@@ -16,7 +16,7 @@ from analysis.ingest.read import choice_key, choice_keys
 from analysis.ingest.spec import InstrumentSpec, ItemSpec
 
 __all__ = ["RULES", "LOCAL_UTC_OFFSET", "DECIMAL", "choice_lookup", "failure_rows", "convert_items", "parse_datetimes",
-           "parse_times"]
+           "parse_times", "utc_text"]
 
 
 #: The time zone of fieldwork: naive times in exports (Excel cells, Forms timestamps, Kobo
@@ -269,7 +269,7 @@ def convert_items(frame: pd.DataFrame, spec: InstrumentSpec, sav_labels: Mapping
             if bad.any():
                 failures.append(failure_rows(bad[bad].index, it.name, raw, "datetime"))
             typed[it.name] = col
-            codes = col.astype("string")
+            codes = utc_text(col)
         elif kind == "time":
             col, bad = parse_times(raw, LOCAL_UTC_OFFSET)
             if bad.any():
@@ -322,6 +322,16 @@ def parse_datetimes(raw: pd.Series, naive_tz: dt.tzinfo) -> tuple[pd.Series, pd.
     failed = pd.Series(False, index=raw.index)
     failed.loc[text[~ok].index] = True
     return out, failed
+
+
+def utc_text(col: pd.Series) -> pd.Series:
+    """``col.astype("string")`` of UTC timestamps (µs), from numpy's formatter when every value
+    is a whole second (pandas formats each timestamp in Python: 0.9 s per 320-thousand-row column)."""
+    stamps = col.array._ndarray if str(col.dtype) == "datetime64[us, UTC]" else None
+    if stamps is None or (stamps[~np.isnat(stamps)].view("int64") % 1_000_000).any():
+        return col.astype("string")
+    text = pd.Series(np.datetime_as_string(stamps, unit="s").astype(object), index=col.index, dtype="string")
+    return (text.str.replace("T", " ", regex=False) + "+00:00").where(col.notna())
 
 
 def parse_times(raw: pd.Series, local_tz: dt.tzinfo) -> tuple[pd.Series, pd.Series]:
