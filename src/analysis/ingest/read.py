@@ -140,7 +140,7 @@ def _grid_to_table(grid: list[list[object]], name: str, fmt: str, *, sheet: str 
     while body and blank(body[-1]):
         body.pop()
     cells = pd.DataFrame(body, columns=range(width), dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
-    cells = cells.astype(object).where(cells.notna(), None)
+    # The readers give None or text in every cell, so the frame needs no NaN-to-None pass.
     rows = np.arange(first_row + 1, first_row + 1 + len(body), dtype=np.int64)
     return RawTable(name, fmt, header, cells, rows, sheet=sheet, encoding=encoding, notes=tuple(notes))
 
