@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Self
 
 import numpy as np
@@ -39,6 +39,12 @@ from analysis.stats.columns import (
 )
 
 __all__ = ["Design", "LonelyPSU"]
+
+
+def _group(keys: np.ndarray, n_keys: int, x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` summed by ``keys`` (0..n_keys-1)."""
+    ind = sparse.csr_matrix((np.ones(len(keys)), (keys, np.arange(len(keys)))), shape=(n_keys, len(keys)))
+    return np.asarray(ind @ x)
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 _LONELY_OPTIONS = ("fail", "adjust", "certainty", "remove", "average")
@@ -400,68 +406,134 @@ class Design:
         its terms is computed again the direct way (`vcov` on that column alone).
         """
         n_dom = n_domains
-        n_var = z.shape[1]
-        plan = self._plan()
-        s1, s2 = self._stratum_weights()
-
-        def group(keys: np.ndarray, n_keys: int, x: np.ndarray) -> np.ndarray:  # rows of x summed by key
-            ind = sparse.csr_matrix((np.ones(len(keys)), (keys, np.arange(len(keys)))), shape=(n_keys, len(keys)))
-            return np.asarray(ind @ x)
-
-        # "Units": cells (rows are PSUs) or (PSU, domain) entries, with their stratum, domain,
-        # sums of z and of squared PSU totals, and the (unit, category, value) terms of Z_p W_p.
         if self._rows_are_psus:
             cells = cells if cells is not None else self.block_cells(domain, n_dom)
-            u_h, u_d = cells.stratum, cells.domain
             # ``scratch`` (n x V, optional) takes the products of z, to spare allocations.
             tmp = scratch if scratch is not None and scratch.shape == z.shape else np.empty_like(z)
             u_z = np.asarray(cells.to_cell @ z)
             u_sq = np.asarray(cells.to_cell @ np.multiply(z, z, out=tmp))
+            by_vector: dict[int, np.ndarray] = {}
+            for vec in self.cell_weight_vectors():
+                by_vector[id(vec)] = np.asarray(cells.to_cell @ np.multiply(z, vec[:, None], out=tmp))
+            counts = np.asarray(cells.to_cell @ valid.astype(np.float64)) if self._needs_presence() else None
+
+            def exact(v: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+                rows = np.flatnonzero(valid[:, v] & (domain == d))
+                return rows, z[rows, v]
+
+            return self.cell_variance(cells, u_z, u_sq, by_vector, counts, exact, exact_above=exact_above)
+        plan = self._plan()
+        n_var = z.shape[1]
+        shifts = plan.shifts(BlockColumns(z, domain, n_dom))
+        rows = np.flatnonzero(domain >= 0)
+        keys, inverse = np.unique(self._psu[rows] * n_dom + domain[rows], return_inverse=True)
+        to_entry = sparse.csr_matrix((np.ones(len(rows)), (inverse, rows)), shape=(len(keys), len(domain)))
+        e_psu, u_d = keys // n_dom, keys % n_dom
+        u_h = self._psu_stratum[e_psu]
+        u_z = np.asarray(to_entry @ z)
+        terms = None
+        if shifts:
+            w_entry = plan.psu_by_category[e_psu].tocoo()
+            terms = (w_entry.row, w_entry.col, w_entry.data[:, None] * u_z[w_entry.row])
+        presence = None
+        if self._needs_presence():
+            keys, inverse = np.unique(self._stratum[rows] * n_dom + domain[rows], return_inverse=True)
+            present = _group(inverse, len(keys), valid[rows].astype(np.float64)) > 0
+            presence = (keys // n_dom, keys % n_dom, present)
+
+        def exact(v: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+            rows = np.flatnonzero(valid[:, v] & (domain == d))
+            return rows, z[rows, v]
+
+        return self._unit_variance(
+            u_h, u_d, u_z, u_z * u_z, shifts, terms, n_dom, n_var, presence, exact, exact_above
+        )
+
+    def _needs_presence(self) -> bool:
+        """Whether the lonely-PSU rule looks at which (stratum, domain) pairs hold values."""
+        return not self._calibrations and self._lonely_psu in ("fail", "average")
+
+    def cell_weight_vectors(self) -> list[np.ndarray]:
+        """The distinct row vectors (``a`` and ``psw`` of each calibration step) whose products
+        with the linearised values `cell_variance` needs summed by cell."""
+        plan = self._plan()
+        out: dict[int, np.ndarray] = {}
+        for vec in (*plan.term_weights(), *plan.psw):
+            out.setdefault(id(vec), vec)
+        return list(out.values()) if plan.codes else []
+
+    def cell_variance(
+        self,
+        cells: BlockCells,
+        u_z: np.ndarray,
+        u_sq: np.ndarray,
+        by_vector: dict[int, np.ndarray],
+        counts: np.ndarray | None,
+        exact: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+        *,
+        exact_above: float = 64.0,
+    ) -> np.ndarray:
+        """`block_variance` from the cells' sums (rows are PSUs): ``u_z`` and ``u_sq`` the sums of
+        the linearised values z and of z^2 (cells x V), ``by_vector[id(vec)]`` that of ``vec * z``
+        for each of `cell_weight_vectors`, ``counts`` the rows with a value (cells x V; only
+        when `_needs_presence`), and ``exact(v, d)`` the rows and z of variable v in domain d
+        (for the cancellation check)."""
+        plan = self._plan()
+        n_dom = cells.n_domains
+        n_var = u_z.shape[1]
+        u_h, u_d = cells.stratum, cells.domain
+        shifts: list[np.ndarray] = []
+        terms = None
+        if plan.codes:
             weights = plan.term_weights()
-            sums_a: dict[int, np.ndarray] = {}  # one raking step: one ``a`` and one psw for its margins
-            sums_psw: dict[int, np.ndarray] = {}
-            for j in range(len(plan.codes)):
-                for store, vec in ((sums_a, weights[j]), (sums_psw, plan.psw[j])):
-                    if id(vec) not in store:
-                        store[id(vec)] = np.asarray(cells.to_cell @ np.multiply(z, vec[:, None], out=tmp))
             group_sums = [
-                group(cells.categories[j] * n_dom + u_d, k * n_dom, sums_a[id(weights[j])])
+                _group(cells.categories[j] * n_dom + u_d, k * n_dom, by_vector[id(weights[j])])
                 .reshape(k, n_dom, n_var).transpose(0, 2, 1).reshape(k, n_var * n_dom)
                 for j, k in enumerate(plan.sizes)
             ]
-            shifts = plan.shifts_from(group_sums) if plan.codes else []
+            shifts = plan.shifts_from(group_sums)
             offsets = np.concatenate([[0], np.cumsum(plan.sizes)]).astype(np.int64)
-            n_units = len(u_h)
-            t_unit = np.tile(np.arange(n_units), len(plan.codes))
-            terms = range(len(plan.codes))
-            t_cat = np.concatenate([offsets[j] + cells.categories[j] for j in terms]) if shifts else t_unit
-            t_val = np.vstack([sums_psw[id(plan.psw[j])] for j in terms]) if shifts else None
-        else:
-            shifts = plan.shifts(BlockColumns(z, domain, n_dom))
-            rows = np.flatnonzero(domain >= 0)
-            keys, inverse = np.unique(self._psu[rows] * n_dom + domain[rows], return_inverse=True)
-            to_entry = sparse.csr_matrix((np.ones(len(rows)), (inverse, rows)), shape=(len(keys), len(domain)))
-            e_psu, u_d = keys // n_dom, keys % n_dom
-            u_h = self._psu_stratum[e_psu]
-            u_z = np.asarray(to_entry @ z)
-            u_sq = u_z * u_z
-            if shifts:
-                w_entry = plan.psu_by_category[e_psu].tocoo()
-                t_unit, t_cat = w_entry.row, w_entry.col
-                t_val = w_entry.data[:, None] * u_z[t_unit]
+            t_unit = np.tile(np.arange(len(u_h)), len(plan.codes))
+            t_cat = np.concatenate([offsets[j] + cells.categories[j] for j in range(len(plan.codes))])
+            terms = (t_unit, t_cat, np.vstack([by_vector[id(vec)] for vec in plan.psw]))
+        presence = None
+        if counts is not None:
+            keys, inverse = np.unique(u_h * n_dom + u_d, return_inverse=True)
+            presence = (keys // n_dom, keys % n_dom, _group(inverse, len(keys), counts) > 0)
+        return self._unit_variance(u_h, u_d, u_z, u_sq, shifts, terms, n_dom, n_var, presence, exact, exact_above)
+
+    def _unit_variance(
+        self,
+        u_h: np.ndarray,
+        u_d: np.ndarray,
+        u_z: np.ndarray,
+        u_sq: np.ndarray,
+        shifts: list[np.ndarray],
+        terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        n_dom: int,
+        n_var: int,
+        presence: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        exact: Callable[[int, int], tuple[np.ndarray, np.ndarray]],
+        exact_above: float,
+    ) -> np.ndarray:
+        """The formula of `block_variance` on "units" (cells, or (PSU, domain) entries) with their
+        stratum, domain, sums of z and of squared PSU totals, and the (unit, category, value)
+        ``terms`` of ``Z_p W_p``; ``presence`` the (stratum, domain, holds-values) pairs."""
+        s1, s2 = self._stratum_weights()
 
         def by_domain(keys_d: np.ndarray, x: np.ndarray) -> np.ndarray:  # summed by domain -> width (v-major)
-            return group(keys_d, n_dom, x).T.ravel()
+            return _group(keys_d, n_dom, x).T.ravel()
 
         # Stratum-by-domain totals A_h of the (stratum, domain) pairs that occur.
         hd, hd_of_unit = np.unique(u_h * n_dom + u_d, return_inverse=True)
         hd_h, hd_d = hd // n_dom, hd % n_dom
-        a_hd = group(hd_of_unit, len(hd), u_z)
+        a_hd = _group(hd_of_unit, len(hd), u_z)
         square = by_domain(u_d, s1[u_h][:, None] * u_sq)
         centre = by_domain(hd_d, s2[hd_h][:, None] * a_hd * a_hd)
         size = square.copy()  # the terms' magnitude, for the cancellation check
         variance = square - centre
-        if shifts:
+        if shifts and terms is not None:
+            t_unit, t_cat, t_val = terms
             s = np.vstack(shifts)  # categories x width
 
             def shift_at(cat: np.ndarray, dom: np.ndarray) -> np.ndarray:  # S[cat, v * n_dom + dom] for every v
@@ -470,7 +542,7 @@ class Design:
             cross = by_domain(u_d[t_unit], s1[u_h[t_unit]][:, None] * t_val * shift_at(t_cat, u_d[t_unit]))
             stratum_w, q1, q2 = self._gram()
             sw = stratum_w[hd_h].tocoo()
-            ws_hd = group(sw.row, len(hd), sw.data[:, None] * shift_at(sw.col, hd_d[sw.row]))
+            ws_hd = _group(sw.row, len(hd), sw.data[:, None] * shift_at(sw.col, hd_d[sw.row]))
             centre_cross = by_domain(hd_d, s2[hd_h][:, None] * a_hd * ws_hd)
             quad1 = np.einsum("kc,kc->c", np.asarray(q1 @ s), s)
             quad2 = np.einsum("kc,kc->c", np.asarray(q2 @ s), s)
@@ -478,29 +550,26 @@ class Design:
             size += quad1
 
         lonely = self._lonely
-        present = None  # (stratum, domain) pairs x V: the pair holds rows with a value
-        if not self._calibrations and self._lonely_psu in ("fail", "average"):
-            rows = np.flatnonzero(domain >= 0)
-            keys, inverse = np.unique(self._stratum[rows] * n_dom + domain[rows], return_inverse=True)
-            present = group(inverse, len(keys), valid[rows].astype(np.float64)) > 0
-            p_h, p_d = keys // n_dom, keys % n_dom
-        if self._lonely_psu == "fail" and (lonely.any() if present is None else (lonely[p_h][:, None] & present).any()):
+        if self._lonely_psu == "fail" and (
+            lonely.any() if presence is None else (lonely[presence[0]][:, None] & presence[2]).any()
+        ):
             raise DesignError(
                 f"{int(lonely.sum())} stratum/strata have only one PSU (lonely PSU) and a sampling "
                 "fraction below 1; choose lonely_psu='adjust', 'certainty' or 'remove'"
             )
         if self._lonely_psu == "average":
             with np.errstate(divide="ignore", invalid="ignore"):
-                if present is None:
+                if presence is None:
                     variance = variance * (len(lonely) / (~lonely).sum())
                 else:
+                    p_h, p_d, present = presence
                     counted = by_domain(p_d, present.astype(np.float64))
                     kept = by_domain(p_d, (present & ~lonely[p_h][:, None]).astype(np.float64))
                     variance = variance * (counted / kept)
         for c in np.flatnonzero(size > exact_above * np.abs(variance)):
             v, d = divmod(int(c), n_dom)
-            rows = np.flatnonzero(valid[:, v] & (domain == d))
-            one = DomainColumns(rows, np.zeros(len(rows), dtype=np.int64), z[rows, v], 1)
+            rows, values = exact(v, d)
+            one = DomainColumns(rows, np.zeros(len(rows), dtype=np.int64), values, 1)
             variance[c] = self.vcov(one)[0, 0]
         return variance
 
