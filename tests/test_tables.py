@@ -97,6 +97,22 @@ def test_xlsx_missing_is_empty_and_vietnamese_kept(tmp_path):
     assert ws["A3"].value is None and ws["B3"].value is None
 
 
+def test_xlsx_sheet_built_as_text_is_what_openpyxl_writes_cell_by_cell(tmp_path, monkeypatch):
+    # the fast path (sheet XML built as text) must give the same bytes as openpyxl's own cells
+    df = pd.DataFrame({"org": ["CDVC", "=1+1", " sp ", "a&b<c>", "x\ry", "", "Đoàn", "😀", "l1\nl2", "+1"],
+                       "estimate": [0.1, np.nan, np.inf, -0.0, 1e-300, 2.5, 1e20, 3.0, 0.7, 1 / 3],
+                       "n": pd.array([1, None, 3, 4, 5, 6, 7, 8, 9, 2**60], dtype="Int64"),
+                       "flag": [True, False] * 5, "=head": None, "mixed": ["a", 1.5, None, 2, "b"] * 2})
+    sheets = {"a": df, "=b": df.head(3), "c": df.head(0), "d": pd.DataFrame()}
+    fast = write_xlsx(sheets, tmp_path / "fast.xlsx").read_bytes()
+
+    def refuse(*args):
+        raise TypeError("cell by cell")
+
+    monkeypatch.setattr(tables, "_sheet_data", refuse)
+    assert write_xlsx(sheets, tmp_path / "slow.xlsx").read_bytes() == fast
+
+
 def test_xlsx_and_csv_are_deterministic(tmp_path):
     df = pd.DataFrame({"a": ["x", "=y"], "b": [1.5, 2.0]})
     one = write_xlsx(df, tmp_path / "1.xlsx").read_bytes()
