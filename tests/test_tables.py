@@ -11,10 +11,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from analysis.report import tables
+from analysis.report import tables, xlsx
 from analysis.report.tables import (
     MINUS,
-    export_table,
     format_date,
     format_interval,
     format_number,
@@ -22,8 +21,8 @@ from analysis.report.tables import (
     format_pvalue,
     render_html_table,
     write_csv,
-    write_xlsx,
 )
+from analysis.report.xlsx import export_table, write_xlsx
 
 INJECTIONS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\tTAB", "\rCR", '=HYPERLINK("http://x","y")']
 
@@ -109,7 +108,7 @@ def test_xlsx_sheet_built_as_text_is_what_openpyxl_writes_cell_by_cell(tmp_path,
     def refuse(*args):
         raise TypeError("cell by cell")
 
-    monkeypatch.setattr(tables, "_sheet_data", refuse)
+    monkeypatch.setattr(xlsx, "_sheet_data", refuse)
     assert write_xlsx(sheets, tmp_path / "slow.xlsx").read_bytes() == fast
 
 
@@ -159,7 +158,7 @@ def test_export_writes_counts_as_integers_and_drops_a_census_deff(tmp_path):
     # a unit census: n = 103 units, deff = inf (zero SRS variance); disclosure made n a float
     t = pd.DataFrame({"variable": ["a", "b"], "estimate": [2.16, 1.0], "n": [103.0, float("nan")],
                       "deff": [float("inf"), float("inf")], "task_group": [1.0, 3.0]})
-    paths = tables.export_table(t, tmp_path, "t")
+    paths = xlsx.export_table(t, tmp_path, "t")
     text = paths["csv"].read_text(encoding="utf-8-sig")
     assert text.splitlines() == ["variable,estimate,n,task_group", "a,2.16,103,1", "b,1.0,,3"]
     mixed = tables.tidy_for_export(pd.DataFrame({"deff": [1.5, float("inf")]}))

@@ -34,7 +34,7 @@ from docx.shared import Cm, Mm, Pt, Twips
 
 from analysis.report.board import Block, BoardDocument
 from analysis.report.docx_report import set_fonts, side_margins, text_width_pt
-from analysis.report.tables import normalise_ooxml
+from analysis.report.xlsx import normalise_ooxml
 
 __all__ = ["FONT", "column_widths", "header_lines", "write_board_docx"]
 

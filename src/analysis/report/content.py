@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import disclosure
-from analysis.report import tables
+from analysis.report import tables, xlsx
 
 __all__ = [
     "Section",
@@ -334,7 +334,7 @@ class Section:
             verdicts = [c for c in _VERDICT_COLUMNS if c in out.columns]
             out[verdicts] = out[verdicts].astype(object)
             out.loc[hid, verdicts] = None
-        tables.export_table(out, self.output_dir / "tables", name)
+        xlsx.export_table(out, self.output_dir / "tables", name)
         marks = list(protected.footnotes(self.lang))
         note = " ".join(t for t in [note, *why] if t) or None
         footer = list(marks)

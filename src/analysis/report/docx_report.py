@@ -65,7 +65,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt, RGBColor, Twips
 
-from analysis.report.tables import FIXED_TIMESTAMP, format_number, normalise_ooxml
+from analysis.report.tables import FIXED_TIMESTAMP, format_number
+from analysis.report.xlsx import normalise_ooxml
 
 __all__ = [
     "BANNER",

@@ -30,12 +30,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-import io
 import math
 import re
 import unicodedata
-import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -48,7 +46,6 @@ __all__ = [
     "MINUS",
     "NOT_FINITE",
     "tidy_for_export",
-    "export_table",
     "format_bounds",
     "format_change",
     "format_change_interval",
@@ -58,11 +55,12 @@ __all__ = [
     "format_number",
     "format_percent",
     "format_pvalue",
+    "ILLEGAL_XML",
     "is_formula_like",
-    "normalise_ooxml",
+    "is_missing",
+    "nfc",
     "render_html_table",
     "write_csv",
-    "write_xlsx",
 ]
 
 #: Typographic minus used in displayed numbers (TNR and DejaVu have it; a hyphen reads as a dash).
@@ -77,7 +75,8 @@ _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "A
               "September", "October", "November", "December")
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Control characters XML cannot hold.
+ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _check_lang(lang: str) -> str:
@@ -86,7 +85,8 @@ def _check_lang(lang: str) -> str:
     return lang
 
 
-def _is_missing(x: Any) -> bool:
+def is_missing(x: Any) -> bool:
+    """None, NA, NaT or a float NaN."""
     if x is None or x is pd.NA or x is pd.NaT:
         return True
     try:
@@ -128,7 +128,7 @@ def format_number(x: float | int | None, decimals: int | None = None, *, lang: s
     '—'
     """
     _check_lang(lang)
-    if _is_missing(x):
+    if is_missing(x):
         return missing
     if isinstance(x, (bool, np.bool_)):
         raise TypeError("format_number: a boolean is not a number")
@@ -154,7 +154,7 @@ def format_percent(p: float | None, decimals: int = 1, *, lang: str = "vi", miss
     >>> format_percent(0.0412, 1, lang="en")
     '4.1%'
     """
-    if _is_missing(p):
+    if is_missing(p):
         return missing
     if not math.isfinite(float(p)):
         return NOT_FINITE
@@ -187,7 +187,7 @@ def format_count(k: int | float | None, n: int | float | None, *, lang: str = "v
     >>> format_count(54, 103), format_count(1204, 6314, lang="en"), format_count(None, 103)
     ('54/103', '1,204/6,314', '')
     """
-    if _is_missing(k) or _is_missing(n):
+    if is_missing(k) or is_missing(n):
         return ""
     return f"{format_number(int(round(float(k))), 0, lang=lang)}/{format_number(int(round(float(n))), 0, lang=lang)}"
 
@@ -202,7 +202,7 @@ def format_bounds(low: float | None, high: float | None, decimals: int = 0, *, l
     >>> format_bounds(0.476, 0.534), format_bounds(0.521, 0.524), format_bounds(1.5, 2.25, 2, percent=False)
     ('48%–53%', '52%', '1,50–2,25')
     """
-    if _is_missing(low) and _is_missing(high):
+    if is_missing(low) and is_missing(high):
         return ""
     fmt = (lambda v: format_percent(v, decimals, lang=lang, missing="…")) if percent else (
         lambda v: format_number(v, decimals, lang=lang, missing="…"))
@@ -228,7 +228,7 @@ def format_change(x: float | None, decimals: int | None = None, *, lang: str = "
     ('0,00', '')
     """
     _check_lang(lang)
-    if _is_missing(x):
+    if is_missing(x):
         return ""
     value = float(x) * (100.0 if points else 1.0)
     if decimals is None:
@@ -252,7 +252,7 @@ def format_change_interval(low: float | None, high: float | None, decimals: int 
     >>> format_change_interval(0.0, 0.0)
     ''
     """
-    if _is_missing(low) or _is_missing(high):
+    if is_missing(low) or is_missing(high):
         return ""
     suffix = " " + _POINTS[lang]
     lo, hi = (format_change(v, decimals, lang=lang, points=points).removesuffix(suffix) for v in (low, high))
@@ -309,7 +309,8 @@ def is_formula_like(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(_FORMULA_START)
 
 
-def _nfc(value: Any) -> Any:
+def nfc(value: Any) -> Any:
+    """Text in Unicode NFC (other values unchanged)."""
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
 
 
@@ -331,170 +332,9 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, excel_safe: bool = True) ->
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(lambda v: ("'" + _nfc(v)) if excel_safe and is_formula_like(v) else _nfc(v))
-    out.columns = [("'" + str(c)) if excel_safe and is_formula_like(str(c)) else _nfc(str(c)) for c in out.columns]
+            out[c] = out[c].map(lambda v: ("'" + nfc(v)) if excel_safe and is_formula_like(v) else nfc(v))
+    out.columns = [("'" + str(c)) if excel_safe and is_formula_like(str(c)) else nfc(str(c)) for c in out.columns]
     path.write_bytes(b"\xef\xbb\xbf" + out.to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    return path
-
-
-def _cell_value(v: Any) -> Any:
-    """A Python value openpyxl can store; NaN/NA become an empty cell."""
-    if _is_missing(v):
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, str):
-        return _ILLEGAL_XML.sub("\ufffd", _nfc(v))  # XML cannot hold these; keep a visible trace
-    return v
-
-
-def _put(ws: Any, row: int, col: int, value: Any) -> None:
-    cell = ws.cell(row=row, column=col)
-    cell.value = value
-    if isinstance(value, str):
-        # Why both: data_type "s" stops openpyxl writing an <f> element; the quote prefix stops
-        # Excel turning the text into a formula when a user edits the cell.
-        cell.data_type = "s"
-        if is_formula_like(value):
-            cell.quotePrefix = True
-
-
-def normalise_ooxml(data: bytes) -> bytes:
-    """Rewrite the zip with fixed entry timestamps and pinned core-property dates.
-
-    openpyxl and python-docx stamp the current time both in the zip entries and in
-    ``docProps/core.xml`` (``modified`` is reset on save), which would make every export differ
-    from the last. Used for XLSX here and for DOCX by :mod:`analysis.report.docx_report`.
-    """
-    stamp = FIXED_TIMESTAMP.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    src = zipfile.ZipFile(io.BytesIO(data))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(<)",
-                                 rb"\g<1>" + stamp + rb"\2", content)
-            new = zipfile.ZipInfo(info.filename, date_time=FIXED_TIMESTAMP.timetuple()[:6])
-            new.compress_type = zipfile.ZIP_DEFLATED
-            new.external_attr = 0o600 << 16
-            dst.writestr(new, content)
-    return buf.getvalue()
-
-
-def _xml_text(value: str) -> str:
-    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return text.encode("ascii", "xmlcharrefreplace").decode("ascii")  # as lxml writes it: &#272;
-
-
-def _cell_xml(ref: str, value: Any, style: int) -> str:
-    """One ``<c>`` element as openpyxl writes it (inline string, or ``%.16g`` number)."""
-    s = f' s="{style}"' if style else ""
-    if isinstance(value, str):
-        if value == "":
-            return f'<c r="{ref}"{s} t="inlineStr"></c>'
-        space = ' xml:space="preserve"' if value != value.strip() else ""
-        return f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_xml_text(value)}</t></is></c>'
-    if isinstance(value, bool):
-        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
-    if math.isinf(value):
-        return f'<c r="{ref}"{s} t="n"><v></v></c>'
-    return f'<c r="{ref}"{s} t="n"><v>{"%.16g" % value}</v></c>'
-
-
-def _sheet_data(ws: Any, header: Sequence[Any], df: pd.DataFrame) -> str:
-    """The ``<sheetData>`` of *df* under *header*, built as text.
-
-    Why: openpyxl makes, styles and writes one object per cell (410k cells in the unit tables
-    of a 10k-unit study: seconds). Only text that reads as a formula gets an openpyxl cell here
-    (its quote-prefix style id, registered in the same order as before); a value other than
-    text, number or bool is refused (``TypeError``), and the caller writes the sheet cell by cell.
-    """
-    from openpyxl.utils import get_column_letter
-
-    letters = [get_column_letter(j) for j in range(1, len(df.columns) + 1)]
-    if not letters:
-        return "<sheetData></sheetData>"
-    head = [_cell_xml(f"{c}1", v, ws.cell(row=1, column=j).style_id)
-            for j, (c, v) in enumerate(zip(letters, header), start=1) if v is not None]
-    rows = ['<row r="1">' + "".join(head) + "</row>"]
-    for i, row in enumerate(df.itertuples(index=False, name=None), start=2):
-        cells = []
-        for j, (c, v) in enumerate(zip(letters, row), start=1):
-            v = _cell_value(v)
-            if v is None:
-                continue
-            if not isinstance(v, (str, int, float)):
-                raise TypeError(type(v).__name__)
-            style = 0
-            if isinstance(v, str) and is_formula_like(v):
-                _put(ws, i, j, v)
-                style = ws.cell(row=i, column=j).style_id
-            cells.append(_cell_xml(f"{c}{i}", v, style))
-        rows.append(f'<row r="{i}">' + "".join(cells) + "</row>")
-    if len(df) and len(df.columns):
-        ws.cell(row=len(df) + 1, column=len(df.columns))  # the sheet's dimension: every row and column
-    return "<sheetData>" + "".join(rows) + "</sheetData>"
-
-
-def _with_sheet_data(data: bytes, sheet_data: Sequence[str | None]) -> bytes:
-    """The workbook zip with sheet *k*'s ``<sheetData>`` replaced by ``sheet_data[k]`` (unless None)."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            content = src.read(info.filename)
-            m = re.fullmatch(r"xl/worksheets/sheet(\d+)\.xml", info.filename)
-            if m and sheet_data[int(m.group(1)) - 1] is not None:
-                text = content.decode("utf-8")
-                start, end = text.index("<sheetData"), text.index("</sheetData>") + len("</sheetData>") \
-                    if "</sheetData>" in text else text.index("/>", text.index("<sheetData")) + 2
-                content = (text[:start] + sheet_data[int(m.group(1)) - 1] + text[end:]).encode("utf-8")
-            dst.writestr(info, content)
-    return buf.getvalue()
-
-
-def write_xlsx(tables: pd.DataFrame | Mapping[str, pd.DataFrame], path: str | Path, *,
-               sheet_name: str = "Sheet1") -> Path:
-    """Write one table or several (``{sheet name: DataFrame}``) as a deterministic XLSX.
-
-    Text is stored as text (never as a formula, even ``=1+1``), numbers as numbers, missing as
-    empty cells; the header row is bold and frozen.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    path = Path(path)
-    sheets = {sheet_name: tables} if isinstance(tables, pd.DataFrame) else dict(tables)
-    wb = Workbook()
-    wb.remove(wb.active)
-    sheet_data = []
-    for name, df in sheets.items():
-        ws = wb.create_sheet(title=str(name)[:31])
-        header = [_cell_value(str(col)) for col in df.columns]
-        for j, v in enumerate(header, start=1):
-            _put(ws, 1, j, v)
-            ws.cell(row=1, column=j).font = Font(bold=True)
-        try:
-            sheet_data.append(_sheet_data(ws, header, df))
-        except TypeError:  # a date or other value: openpyxl converts it, cell by cell
-            sheet_data.append(None)
-            for i, row in enumerate(df.itertuples(index=False, name=None), start=2):
-                for j, v in enumerate(row, start=1):
-                    _put(ws, i, j, _cell_value(v))
-        ws.freeze_panes = "A2"
-    props = wb.properties
-    props.creator = "analysis"
-    props.lastModifiedBy = "analysis"
-    props.created = FIXED_TIMESTAMP
-    props.modified = FIXED_TIMESTAMP
-    buf = io.BytesIO()
-    wb.save(buf)
-    path.write_bytes(normalise_ooxml(_with_sheet_data(buf.getvalue(), sheet_data)))
     return path
 
 
@@ -534,33 +374,14 @@ def tidy_for_export(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def export_table(df: pd.DataFrame, directory: str | Path, stem: str, *,
-                 formats: Sequence[str] = ("csv", "xlsx")) -> dict[str, Path]:
-    """Write *df* as ``<directory>/<stem>.csv`` and ``.xlsx`` (the formats asked for).
-
-    Returns
-    -------
-    dict
-        ``{format: path}``.
-    """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    writers = {"csv": write_csv, "xlsx": write_xlsx}
-    unknown = [f for f in formats if f not in writers]
-    if unknown:
-        raise ValueError(f"export_table: unknown format(s) {unknown!r}; use 'csv' and/or 'xlsx'")
-    df = tidy_for_export(df)
-    return {f: writers[f](df, directory / f"{stem}.{f}") for f in formats}
-
-
 def _display(v: Any, decimals: int | None, lang: str, missing: str) -> str:
-    if _is_missing(v):
+    if is_missing(v):
         return missing
     if isinstance(v, (bool, np.bool_)):
         return str(bool(v))
     if isinstance(v, (int, float, np.integer, np.floating)):
         return format_number(v, decimals, lang=lang, missing=missing)
-    return str(_nfc(v))
+    return str(nfc(v))
 
 
 def render_html_table(df: pd.DataFrame, *, lang: str = "vi", caption: str | None = None,
@@ -588,7 +409,7 @@ def render_html_table(df: pd.DataFrame, *, lang: str = "vi", caption: str | None
     """
     _check_lang(lang)
     labels = labels or {}
-    esc = lambda s: html.escape(str(_nfc(s)), quote=True)  # noqa: E731
+    esc = lambda s: html.escape(str(nfc(s)), quote=True)  # noqa: E731
     lines = [f'<table class="{esc(css_class)}">']
     if caption:
         lines.append(f"<caption>{esc(caption)}</caption>")

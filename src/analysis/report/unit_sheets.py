@@ -50,7 +50,8 @@ from analysis import config, project
 from analysis.report.console import say
 from analysis.report.errors import DisclosureAuditError, ReportError
 from analysis.report.manifest import MANIFEST_NAME, now, read_manifest, stamp, write_json
-from analysis.report.tables import format_interval, format_number, write_csv, write_xlsx
+from analysis.report.tables import format_interval, format_number, write_csv
+from analysis.report.xlsx import write_xlsx
 
 __all__ = ["INSTRUMENT", "NOTEBOOK", "sheet_hash", "render_docx", "render_sheets", "write_score_tables",
            "write_index", "audit_sheets", "run_unit_sheets", "register"]

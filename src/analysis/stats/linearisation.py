@@ -7,6 +7,10 @@ the totals of linearised values (`Design.vcov`): R's one-stage "ultimate cluster
 (`analysis.stats.calibration`). `SurveyDesign` (`analysis.stats.design`) adds the estimates;
 `analysis.stats.weighting` and `analysis.stats.compare` take a design through the public
 attributes here (``weight_values``, ``vcov``, ``degf``, ``cell_vcov``, ``replace`` ...).
+
+Why one module: the variance formulas (`vcov`, `block_variance`, `cell_variance`) read the
+design's private arrays and caches (strata, PSUs, lonely flags, calibration plan, Gram
+matrices); a second module would need them as an API no other code should use.
 """
 
 from __future__ import annotations

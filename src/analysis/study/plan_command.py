@@ -17,7 +17,8 @@ import pandas as pd
 
 from analysis import config
 from analysis.instruments import population
-from analysis.report.tables import write_csv, write_xlsx
+from analysis.report.tables import write_csv
+from analysis.report.xlsx import write_xlsx
 from analysis.study import planning, selection
 from analysis.study.data import frame_dir
 
