@@ -93,6 +93,28 @@ ESTIMATE_COLUMNS = ("variable", "estimate", "se", "ci_low", "ci_high", "n", "def
 _MAX_CELLS = 8_000_000
 # Many means (`SurveyDesign.mean` with a list): variables in groups of at most this many values.
 _GROUP_CELLS = 2_000_000
+#: Rows per block in `SurveyDesign._means_in_row_blocks` (x variables: arrays that stay in the cache).
+_ROW_BLOCK = 32_768
+
+
+def _float_values(data: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column's values as float64 without a copy when it already is one (read only)."""
+    col = data[name]
+    return col.to_numpy() if col.dtype == np.float64 else numeric_column(data, name, "mean")
+
+
+def _column_block(m: sparse.csc_matrix, start: int, stop: int) -> sparse.csc_matrix:
+    """Columns ``start:stop`` of a CSC matrix as views of its arrays (scipy's slicing copies)."""
+    lo, hi = m.indptr[start], m.indptr[stop]
+    return sparse.csc_matrix((m.data[lo:hi], m.indices[lo:hi], m.indptr[start : stop + 1] - lo),
+                             shape=(m.shape[0], stop - start), copy=False)
+
+
+def _group_rows(keys: np.ndarray, n_keys: int, x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` summed by ``keys`` (0..n_keys-1)."""
+    out = np.zeros((n_keys, x.shape[1]))
+    np.add.at(out, keys, x)
+    return out
 _Z975 = float(stats.norm.ppf(0.975))
 
 
@@ -326,6 +348,9 @@ class SurveyDesign(Design):
         data = self.data
         for v in variables:
             numeric_column(data.iloc[:0], v, "mean")  # the column exists and is numeric
+        if self._rows_are_psus:
+            arrays = self._means_in_row_blocks(variables, domain, len(levels))
+            return self._tidy_means(names, levels, variables, *arrays, deff)
         n_dom = len(levels)
         w = self.weight_values
         n_rows = len(w)
@@ -381,12 +406,114 @@ class SurveyDesign(Design):
             parts["variance"].append(np.where(empty, np.nan, variance).T.ravel())
             parts["n"].append(n.T.ravel())
             parts["deff"].append(deff_value.T.ravel())
-        # One frame for all variables (variable-major, domains within), as `_tidy` builds each.
+        return self._frame_of_means(names, levels, variables, {k: np.concatenate(v) for k, v in parts.items()})
+
+    def _frame_of_means(self, names: list[str], levels: pd.DataFrame, variables: list[str],
+                        combined: dict[str, np.ndarray]) -> pd.DataFrame:
+        """One frame for all variables (variable-major, domains within), as `_tidy` builds each."""
+        n_dom = len(levels)
         tiled = levels.iloc[np.tile(np.arange(n_dom), len(variables))] if names else None
-        combined = {k: np.concatenate(v) for k, v in parts.items()}
         out = self._tidy(names, tiled if tiled is not None else levels, "", combined)
         out["variable"] = np.repeat(np.asarray(variables, dtype=object), n_dom)
         return out
+
+    def _tidy_means(self, names: list[str], levels: pd.DataFrame, variables: list[str], mean: np.ndarray,
+                    variance: np.ndarray, n: np.ndarray, wsum: np.ndarray, s2: np.ndarray,
+                    deff: DeffKind) -> pd.DataFrame:
+        """`_frame_of_means` from the domains x variables arrays of `_means_in_row_blocks`."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            deff_value = variance / srs_variance(s2, n, wsum, deff)
+        empty = n == 0
+        combined = {"estimate": np.where(empty, np.nan, mean).T.ravel(),
+                    "variance": np.where(empty, np.nan, variance).T.ravel(),
+                    "n": n.T.ravel(), "deff": deff_value.T.ravel()}
+        return self._frame_of_means(names, levels, variables, combined)
+
+    def _means_in_row_blocks(self, variables: list[str], domain: np.ndarray,
+                             n_dom: int) -> tuple[np.ndarray, ...]:
+        """`_means`' numbers when rows are PSUs, in two passes over blocks of rows with every
+        variable at once: the cells' sums of the values (the domain means), then the cells' sums
+        of the residuals that `Design.cell_variance` needs. Why blocks: at 1M rows a fresh
+        rows x variables array costs more to touch than the arithmetic on it (0.4 s for 160 MB
+        here), and blocks of 32k rows stay in the cache and are reused.
+
+        Returns the domains x variables arrays mean, variance, n, sum of weights and the
+        weighted variance ``s2`` (for the design effect).
+        """
+        w = self.weight_values
+        n_rows, n_var = len(w), len(variables)
+        base = (domain >= 0) & (w > 0)
+        dom = np.where(base, domain, -1)
+        cells = self.block_cells(dom, n_dom)
+        data = self.data
+        cols = [_float_values(data, v) for v in variables]
+        # The cells' row matrix with each row's multiplier as its entry (one entry per kept row).
+        keep = cells.to_cell.indptr
+        vectors = self.cell_weight_vectors()
+
+        def weighted(values: np.ndarray) -> sparse.csc_matrix:
+            return sparse.csc_matrix((values[base], cells.to_cell.indices, keep), shape=cells.to_cell.shape)
+
+        by_row = [cells.to_cell, weighted(w), weighted(w * w), *(weighted(vec * w) for vec in vectors)]
+        block = _ROW_BLOCK
+        starts = range(0, n_rows, block)
+        slices = [[_column_block(m, r0, min(r0 + block, n_rows)) for m in by_row] for r0 in starts]
+        y_buf, v_buf, r_buf = (np.empty((min(block, n_rows), n_var)) for _ in range(3))
+        bad_buf = np.empty((min(block, n_rows), n_var), dtype=bool)
+
+        def load(r0: int) -> tuple[np.ndarray, np.ndarray]:  # values (0 without one) and validity of a block
+            m = min(block, n_rows - r0)
+            y, valid, bad = y_buf[:m], v_buf[:m], bad_buf[:m]
+            for j, col in enumerate(cols):
+                y[:, j] = col[r0 : r0 + m]
+            np.isnan(y, out=bad)
+            bad |= ~base[r0 : r0 + m, None]
+            np.copyto(y, 0.0, where=bad)
+            np.logical_not(bad, out=bad)
+            np.copyto(valid, bad)
+            return y, valid
+
+        n_cells = cells.to_cell.shape[0]
+        count, wsum_c, total_c = (np.zeros((n_cells, n_var)) for _ in range(3))
+        for i, r0 in enumerate(starts):
+            y, valid = load(r0)
+            ones, by_w = slices[i][0], slices[i][1]
+            count += ones @ valid
+            wsum_c += by_w @ valid
+            total_c += by_w @ y
+        n = _group_rows(cells.domain, n_dom, count)
+        wsum = _group_rows(cells.domain, n_dom, wsum_c)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = _group_rows(cells.domain, n_dom, total_c) / wsum
+            inv_wsum = np.where(wsum > 0, 1.0 / wsum, 0.0)
+        centre = np.nan_to_num(mean)
+        at = np.maximum(dom, 0)
+        sum_wr, sum_wr2, sum_w2r2 = (np.zeros((n_cells, n_var)) for _ in range(3))
+        sum_vec = [np.zeros((n_cells, n_var)) for _ in vectors]
+        for i, r0 in enumerate(starts):
+            y, valid = load(r0)
+            _, by_w, by_w2, *by_vec = slices[i]
+            r = np.take(centre, at[r0 : r0 + len(y)], axis=0, out=r_buf[: len(y)])
+            np.subtract(y, r, out=r)
+            r *= valid  # residuals, 0 without a value
+            sum_wr += by_w @ r
+            for acc, m in zip(sum_vec, by_vec, strict=True):
+                acc += m @ r
+            r *= r
+            sum_wr2 += by_w @ r
+            sum_w2r2 += by_w2 @ r
+        scale = inv_wsum[cells.domain]  # z = w r / sum(w) of the row's domain
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = n / (n - 1) * _group_rows(cells.domain, n_dom, sum_wr2) * inv_wsum
+        by_vector = {id(vec): acc * scale for vec, acc in zip(vectors, sum_vec, strict=True)}
+        counts = count if self._needs_presence() else None
+
+        def exact(v: int, d: int) -> tuple[np.ndarray, np.ndarray]:  # rows and z of one variable in one domain
+            rows = np.flatnonzero((dom == d) & ~np.isnan(cols[v]))
+            return rows, w[rows] * (cols[v][rows] - mean[d, v]) * inv_wsum[d, v]
+
+        variance = self.cell_variance(cells, sum_wr * scale, sum_w2r2 * scale * scale, by_vector, counts, exact)
+        return mean, variance.reshape(n_var, n_dom).T, n, wsum, s2
 
     def total(self, var: str, *, by: str | Sequence[str] | None = None, deff: DeffKind = True) -> pd.DataFrame:
         """Weighted total of a numeric column, overall or by domain (R's ``svytotal``).

@@ -37,6 +37,7 @@ from analysis.stats.calibration import (
 from analysis.stats.columns import (
     DesignError,
     data_column,
+    dense_rank,
     level_codes,
     numeric_column,
     row_labels,
@@ -325,19 +326,8 @@ class Design:
             w = plan.psu_by_category
             s1, s2 = self._stratum_weights()
             stratum_w = (self._stratum_sum @ w).tocsr()
-            if self._rows_are_psus and w.shape[1] ** 2 <= 4_000_000:  # one W entry per term and row: bincounts
-                n_cat = w.shape[1]
-                offsets = np.concatenate([[0], np.cumsum(plan.sizes)]).astype(np.int64)
-                s1_row = s1[self._stratum]
-                flat = np.zeros(n_cat * n_cat)
-                for j, (cj, pj) in enumerate(zip(plan.codes, plan.psw, strict=True)):
-                    for r, (cr, pr) in enumerate(zip(plan.codes, plan.psw, strict=True)):
-                        flat += np.bincount(
-                            (offsets[j] + cj) * n_cat + offsets[r] + cr,
-                            weights=s1_row * pj * pr,
-                            minlength=n_cat * n_cat,
-                        )
-                q1 = sparse.csr_matrix(flat.reshape(n_cat, n_cat))
+            if self._rows_are_psus and w.shape[1] ** 2 <= 4_000_000:  # one W entry per term and row
+                q1 = sparse.csr_matrix(plan.pair_sums(s1[self._stratum]))
             else:
                 q1 = (w.T @ sparse.diags(s1[self._psu_stratum]) @ w).tocsr()
             q2 = (stratum_w.T @ sparse.diags(s2) @ stratum_w).tocsr()
@@ -357,16 +347,9 @@ class Design:
         for codes, k in zip(plan.codes, plan.sizes, strict=True):
             key = key * k + codes[rows]
         space = float(np.prod(np.asarray(sizes, dtype=np.float64)))
-        if space <= 4 * len(domain) + 1024:  # dense key space: compress without sorting
-            seen = np.zeros(int(space), dtype=bool)
-            seen[key] = True
-            cells = np.flatnonzero(seen)
-            lookup = np.cumsum(seen) - 1
-            cell_of_row = lookup[key]
-        else:
-            if space >= 2.0**62:
-                raise DesignError("block_cells: too many strata x domains x calibration categories")
-            cells, cell_of_row = np.unique(key, return_inverse=True)
+        if space >= 2.0**62:
+            raise DesignError("block_cells: too many strata x domains x calibration categories")
+        cells, cell_of_row = dense_rank(key, int(space))
         parts = []
         rest = cells
         for k in reversed(sizes):
