@@ -323,12 +323,19 @@ class Design:
         sums), ``Q1 = sum_p s1_h W_p' W_p`` and ``Q2 = sum_h s2_h W_h' W_h``; cached."""
         if self._gram_cache is None:
             plan = self._plan()
-            w = plan.psu_by_category
             s1, s2 = self._stratum_weights()
-            stratum_w = (self._stratum_sum @ w).tocsr()
-            if self._rows_are_psus and w.shape[1] ** 2 <= 4_000_000:  # one W entry per term and row
+            if self._rows_are_psus and sum(plan.sizes) ** 2 <= 4_000_000:
+                # One W entry per term and row: bincounts, without the rows x categories matrix.
+                stratum_w = sparse.hstack(
+                    [sparse.csr_matrix(np.bincount(self._stratum * k + c, weights=p, minlength=self.n_strata * k)
+                                       .reshape(self.n_strata, k))
+                     for c, k, p in zip(plan.codes, plan.sizes, plan.psw, strict=True)]
+                    or [sparse.csr_matrix((self.n_strata, 0))]
+                ).tocsr()
                 q1 = sparse.csr_matrix(plan.pair_sums(s1[self._stratum]))
             else:
+                w = plan.psu_by_category
+                stratum_w = (self._stratum_sum @ w).tocsr()
                 q1 = (w.T @ sparse.diags(s1[self._psu_stratum]) @ w).tocsr()
             q2 = (stratum_w.T @ sparse.diags(s2) @ stratum_w).tocsr()
             self._gram_cache = (stratum_w, q1, q2)
