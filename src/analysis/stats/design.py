@@ -436,7 +436,7 @@ class SurveyDesign(Design):
         variable at once: the cells' sums of the values (the domain means), then the cells' sums
         of the residuals that `Design.cell_variance` needs. Why blocks: at 1M rows a fresh
         rows x variables array costs more to touch than the arithmetic on it (0.4 s for 160 MB
-        here), and blocks of 32k rows stay in the cache and are reused.
+        here), and blocks of `_ROW_BLOCK` rows stay in the cache and are reused.
 
         Returns the domains x variables arrays mean, variance, n, sum of weights and the
         weighted variance ``s2`` (for the design effect).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Literal, Self
 
 import numpy as np
@@ -130,8 +131,7 @@ class Design:
         self._psu_stratum = psu_stratum
         self._psu_per_stratum = psu_per_stratum
         self._popsize = popsize
-        self._psu_sum = indicator_matrix(psu, n_psu, n)
-        self._stratum_sum = indicator_matrix(psu_stratum, n_strata, n_psu)
+        self._n_psu = n_psu
         self._rows_are_psus = not cluster
         # onestrat's scale per stratum: fpc factor (N - n)/N times n/(n - 1) (f alone if n = 1);
         # strata with a sampling fraction of 1 (f < 1e-7) contribute nothing, as in R.
@@ -217,6 +217,16 @@ class Design:
             new._lonely_psu = lonely_psu
         return new
 
+    @cached_property
+    def _psu_sum(self) -> sparse.csr_matrix:
+        """PSUs x rows indicator (built when first used: the many-means path never needs it)."""
+        return indicator_matrix(self._psu, self._n_psu, len(self._psu))
+
+    @cached_property
+    def _stratum_sum(self) -> sparse.csr_matrix:
+        """Strata x PSUs indicator."""
+        return indicator_matrix(self._psu_stratum, len(self._psu_per_stratum), self._n_psu)
+
     # ------------------------------------------------------------------ public attributes
     @property
     def data(self) -> pd.DataFrame:
@@ -251,7 +261,7 @@ class Design:
     @property
     def n_psu(self) -> int:
         """Number of first-stage clusters (PSUs), zero-weight ones included."""
-        return self._psu_sum.shape[0]
+        return self._n_psu
 
     @property
     def n_strata(self) -> int:
@@ -284,7 +294,7 @@ class Design:
     def _plan(self) -> CalibrationPlan:
         """Calibration terms and their PSU-by-category weight sums, built once per design."""
         if self._plan_cache is None:
-            self._plan_cache = CalibrationPlan.build(self._calibrations, self._psu, self._psu_sum.shape[0])
+            self._plan_cache = CalibrationPlan.build(self._calibrations, self._psu, self._n_psu)
         return self._plan_cache
 
     def vcov(self, x: np.ndarray | DomainColumns) -> np.ndarray:
@@ -297,7 +307,7 @@ class Design:
         lin = x if isinstance(x, DomainColumns) else DomainColumns.dense(x)
         plan = self._plan()
         shifts = plan.shifts(lin)
-        totals = lin.psu_totals(None if self._rows_are_psus else self._psu, self._psu_sum.shape[0])
+        totals = lin.psu_totals(None if self._rows_are_psus else self._psu, self._n_psu)
         if shifts:  # one sparse product for all calibration terms
             totals -= (plan.psu_by_category @ np.vstack(shifts)).T
         present = None
