@@ -69,6 +69,9 @@ def level_codes(data: pd.DataFrame, names: Sequence[str], role: str) -> tuple[np
     for name in names:
         codes, uniques = pd.factorize(data_column(data, name, role), sort=True)
         parts.append((codes, uniques))
+    if len(parts) == 1:  # factorize's sorted codes are already the levels' ranks (-1: missing)
+        codes, uniques = parts[0]
+        return codes.astype(np.int64, copy=False), pd.DataFrame({names[0]: uniques})
     combined = np.zeros(len(data), dtype=np.int64)
     missing = np.zeros(len(data), dtype=bool)
     for codes, uniques in parts:
