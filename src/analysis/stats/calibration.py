@@ -27,6 +27,7 @@ __all__ = [
     "BlockCells",
     "BlockColumns",
     "DomainColumns",
+    "group_rows",
     "indicator_matrix",
     "poststratify_residual",
     "raking_residual",
@@ -56,6 +57,11 @@ class Calibration:
 def indicator_matrix(codes: np.ndarray, k: int, n: int) -> sparse.csr_matrix:
     """Sparse (k x n) matrix with a one at (codes[i], i): ``M @ X`` sums rows of X by code."""
     return sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(k, n))
+
+
+def group_rows(keys: np.ndarray, n_keys: int, x: np.ndarray) -> np.ndarray:
+    """Rows of ``x`` summed by ``keys`` (0..n_keys-1): ``indicator_matrix(keys) @ x``, dense."""
+    return np.asarray(indicator_matrix(keys, n_keys, len(keys)) @ x)
 
 
 @dataclass(frozen=True, eq=False)
@@ -156,10 +162,15 @@ class CalibrationPlan:
     pair_tables: dict[tuple[int, int], np.ndarray | None] = field(default_factory=dict)
 
     @cached_property
+    def offsets(self) -> np.ndarray:
+        """Where each term's categories start in the (sum of sizes) category axis, and the end."""
+        return np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+
+    @cached_property
     def psu_by_category(self) -> sparse.csr_matrix:
         """n_psu x (sum of category counts): psw sums by PSU and category (built when first used:
         at 1M rows it is the plan's slowest part, and `Design.block_variance` rarely needs it)."""
-        offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        offsets = self.offsets
         codes = self.codes
         n = len(self.psu)
         if codes and self.n_psu == n and np.array_equal(self.psu, np.arange(n)):
@@ -223,7 +234,7 @@ class CalibrationPlan:
                 self.pair_tables[ids] = self._pair_table(a * self.psw[r])
             table = self.pair_tables[ids]
             if table is not None:
-                offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+                offsets = self.offsets
                 self.cross[(j, r)] = table[offsets[j] : offsets[j + 1], offsets[r] : offsets[r + 1]]
             else:
                 flat = np.bincount(
@@ -250,7 +261,7 @@ class CalibrationPlan:
         for c, k in zip(self.codes, self.sizes, strict=True):
             joint = joint * k + c
         table = np.bincount(joint, weights=weights, minlength=space).reshape(self.sizes)
-        offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        offsets = self.offsets
         out = np.zeros((offsets[-1], offsets[-1]))
         n_terms = len(self.codes)
         for j in range(n_terms):
@@ -269,7 +280,7 @@ class CalibrationPlan:
         if table is not None:
             return table
         n_cat = sum(self.sizes)
-        offsets = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        offsets = self.offsets
         out = np.zeros((n_cat, n_cat))
         for j in range(len(self.codes)):
             for r in range(len(self.codes)):

@@ -82,7 +82,7 @@ import pandas as pd
 from scipy import sparse, stats
 
 from analysis.stats import compare, quantiles, weighting
-from analysis.stats.calibration import DomainColumns
+from analysis.stats.calibration import DomainColumns, group_rows
 from analysis.stats.columns import DesignError, data_column, numeric_column, row_labels
 from analysis.stats.linearisation import Design
 
@@ -111,11 +111,16 @@ def _column_block(m: sparse.csc_matrix, start: int, stop: int) -> sparse.csc_mat
                              shape=(m.shape[0], stop - start), copy=False)
 
 
-def _group_rows(keys: np.ndarray, n_keys: int, x: np.ndarray) -> np.ndarray:
-    """Rows of ``x`` summed by ``keys`` (0..n_keys-1)."""
-    out = np.zeros((n_keys, x.shape[1]))
-    np.add.at(out, keys, x)
-    return out
+def _mean_columns(mean: np.ndarray, variance: np.ndarray, n: np.ndarray, wsum: np.ndarray, s2: np.ndarray,
+                  deff: DeffKind) -> dict[str, np.ndarray]:
+    """`_tidy`'s columns (variable-major) from domains x variables arrays of means, their
+    variances, counts, sums of weights and weighted variances ``s2`` (for the design effect)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff_value = variance / srs_variance(s2, n, wsum, deff)
+    empty = n == 0
+    return {"estimate": np.where(empty, np.nan, mean).T.ravel(),
+            "variance": np.where(empty, np.nan, variance).T.ravel(),
+            "n": n.T.ravel(), "deff": deff_value.T.ravel()}
 _Z975 = float(stats.norm.ppf(0.975))
 
 
@@ -350,8 +355,8 @@ class SurveyDesign(Design):
         for v in variables:
             numeric_column(data.iloc[:0], v, "mean")  # the column exists and is numeric
         if self._rows_are_psus:
-            arrays = self._means_in_row_blocks(variables, domain, len(levels))
-            return self._tidy_means(names, levels, variables, *arrays, deff)
+            columns = _mean_columns(*self._means_in_row_blocks(variables, domain, len(levels)), deff)
+            return self._frame_of_means(names, levels, variables, columns)
         n_dom = len(levels)
         w = self.weight_values
         n_rows = len(w)
@@ -399,14 +404,9 @@ class SurveyDesign(Design):
             with np.errstate(divide="ignore", invalid="ignore"):
                 s2 = n / (n - 1) * np.asarray(to_domain @ vf)  # sum(w resid^2) / sum(w)
             variance = self.block_variance(z, dom, n_dom, valid, cells, scratch=vf)
-            variance = variance.reshape(len(group), n_dom).T
-            with np.errstate(divide="ignore", invalid="ignore"):
-                deff_value = variance / srs_variance(s2, n, wsum, deff)
-            empty = n == 0
-            parts["estimate"].append(np.where(empty, np.nan, mean).T.ravel())
-            parts["variance"].append(np.where(empty, np.nan, variance).T.ravel())
-            parts["n"].append(n.T.ravel())
-            parts["deff"].append(deff_value.T.ravel())
+            columns = _mean_columns(mean, variance.reshape(len(group), n_dom).T, n, wsum, s2, deff)
+            for key, values in columns.items():
+                parts[key].append(values)
         return self._frame_of_means(names, levels, variables, {k: np.concatenate(v) for k, v in parts.items()})
 
     def _frame_of_means(self, names: list[str], levels: pd.DataFrame, variables: list[str],
@@ -417,18 +417,6 @@ class SurveyDesign(Design):
         out = self._tidy(names, tiled if tiled is not None else levels, "", combined)
         out["variable"] = np.repeat(np.asarray(variables, dtype=object), n_dom)
         return out
-
-    def _tidy_means(self, names: list[str], levels: pd.DataFrame, variables: list[str], mean: np.ndarray,
-                    variance: np.ndarray, n: np.ndarray, wsum: np.ndarray, s2: np.ndarray,
-                    deff: DeffKind) -> pd.DataFrame:
-        """`_frame_of_means` from the domains x variables arrays of `_means_in_row_blocks`."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            deff_value = variance / srs_variance(s2, n, wsum, deff)
-        empty = n == 0
-        combined = {"estimate": np.where(empty, np.nan, mean).T.ravel(),
-                    "variance": np.where(empty, np.nan, variance).T.ravel(),
-                    "n": n.T.ravel(), "deff": deff_value.T.ravel()}
-        return self._frame_of_means(names, levels, variables, combined)
 
     def _means_in_row_blocks(self, variables: list[str], domain: np.ndarray,
                              n_dom: int) -> tuple[np.ndarray, ...]:
@@ -482,10 +470,10 @@ class SurveyDesign(Design):
             count += ones @ valid
             wsum_c += by_w @ valid
             total_c += by_w @ y
-        n = _group_rows(cells.domain, n_dom, count)
-        wsum = _group_rows(cells.domain, n_dom, wsum_c)
+        n = group_rows(cells.domain, n_dom, count)
+        wsum = group_rows(cells.domain, n_dom, wsum_c)
         with np.errstate(divide="ignore", invalid="ignore"):
-            mean = _group_rows(cells.domain, n_dom, total_c) / wsum
+            mean = group_rows(cells.domain, n_dom, total_c) / wsum
             inv_wsum = np.where(wsum > 0, 1.0 / wsum, 0.0)
         centre = np.nan_to_num(mean)
         at = np.maximum(dom, 0)
@@ -505,7 +493,7 @@ class SurveyDesign(Design):
             sum_w2r2 += by_w2 @ r
         scale = inv_wsum[cells.domain]  # z = w r / sum(w) of the row's domain
         with np.errstate(divide="ignore", invalid="ignore"):
-            s2 = n / (n - 1) * _group_rows(cells.domain, n_dom, sum_wr2) * inv_wsum
+            s2 = n / (n - 1) * group_rows(cells.domain, n_dom, sum_wr2) * inv_wsum
         by_vector = {id(vec): acc * scale for vec, acc in zip(vectors, sum_vec, strict=True)}
         counts = count if self._needs_presence() else None
 

@@ -31,6 +31,7 @@ from analysis.stats.calibration import (
     Calibration,
     CalibrationPlan,
     DomainColumns,
+    group_rows,
     indicator_matrix,
     poststratify_residual,
     raking_residual,
@@ -46,11 +47,6 @@ from analysis.stats.columns import (
 
 __all__ = ["Design", "LonelyPSU"]
 
-
-def _group(keys: np.ndarray, n_keys: int, x: np.ndarray) -> np.ndarray:
-    """Rows of ``x`` summed by ``keys`` (0..n_keys-1)."""
-    ind = sparse.csr_matrix((np.ones(len(keys)), (keys, np.arange(len(keys)))), shape=(n_keys, len(keys)))
-    return np.asarray(ind @ x)
 
 LonelyPSU = Literal["fail", "adjust", "certainty", "remove", "average"]
 _LONELY_OPTIONS = ("fail", "adjust", "certainty", "remove", "average")
@@ -410,6 +406,11 @@ class Design:
         its terms is computed again the direct way (`vcov` on that column alone).
         """
         n_dom = n_domains
+
+        def exact(v: int, d: int) -> tuple[np.ndarray, np.ndarray]:  # rows and z of variable v in domain d
+            rows = np.flatnonzero(valid[:, v] & (domain == d))
+            return rows, z[rows, v]
+
         if self._rows_are_psus:
             cells = cells if cells is not None else self.block_cells(domain, n_dom)
             # ``scratch`` (n x V, optional) takes the products of z, to spare allocations.
@@ -420,10 +421,6 @@ class Design:
             for vec in self.cell_weight_vectors():
                 by_vector[id(vec)] = np.asarray(cells.to_cell @ np.multiply(z, vec[:, None], out=tmp))
             counts = np.asarray(cells.to_cell @ valid.astype(np.float64)) if self._needs_presence() else None
-
-            def exact(v: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-                rows = np.flatnonzero(valid[:, v] & (domain == d))
-                return rows, z[rows, v]
 
             return self.cell_variance(cells, u_z, u_sq, by_vector, counts, exact, exact_above=exact_above)
         plan = self._plan()
@@ -442,12 +439,8 @@ class Design:
         presence = None
         if self._needs_presence():
             keys, inverse = np.unique(self._stratum[rows] * n_dom + domain[rows], return_inverse=True)
-            present = _group(inverse, len(keys), valid[rows].astype(np.float64)) > 0
+            present = group_rows(inverse, len(keys), valid[rows].astype(np.float64)) > 0
             presence = (keys // n_dom, keys % n_dom, present)
-
-        def exact(v: int, d: int) -> tuple[np.ndarray, np.ndarray]:
-            rows = np.flatnonzero(valid[:, v] & (domain == d))
-            return rows, z[rows, v]
 
         return self._unit_variance(
             u_h, u_d, u_z, u_z * u_z, shifts, terms, n_dom, n_var, presence, exact, exact_above
@@ -491,19 +484,19 @@ class Design:
         if plan.codes:
             weights = plan.term_weights()
             group_sums = [
-                _group(cells.categories[j] * n_dom + u_d, k * n_dom, by_vector[id(weights[j])])
+                group_rows(cells.categories[j] * n_dom + u_d, k * n_dom, by_vector[id(weights[j])])
                 .reshape(k, n_dom, n_var).transpose(0, 2, 1).reshape(k, n_var * n_dom)
                 for j, k in enumerate(plan.sizes)
             ]
             shifts = plan.shifts_from(group_sums)
-            offsets = np.concatenate([[0], np.cumsum(plan.sizes)]).astype(np.int64)
+            offsets = plan.offsets
             t_unit = np.tile(np.arange(len(u_h)), len(plan.codes))
             t_cat = np.concatenate([offsets[j] + cells.categories[j] for j in range(len(plan.codes))])
             terms = (t_unit, t_cat, np.vstack([by_vector[id(vec)] for vec in plan.psw]))
         presence = None
         if counts is not None:
             keys, inverse = np.unique(u_h * n_dom + u_d, return_inverse=True)
-            presence = (keys // n_dom, keys % n_dom, _group(inverse, len(keys), counts) > 0)
+            presence = (keys // n_dom, keys % n_dom, group_rows(inverse, len(keys), counts) > 0)
         return self._unit_variance(u_h, u_d, u_z, u_sq, shifts, terms, n_dom, n_var, presence, exact, exact_above)
 
     def _unit_variance(
@@ -526,12 +519,12 @@ class Design:
         s1, s2 = self._stratum_weights()
 
         def by_domain(keys_d: np.ndarray, x: np.ndarray) -> np.ndarray:  # summed by domain -> width (v-major)
-            return _group(keys_d, n_dom, x).T.ravel()
+            return group_rows(keys_d, n_dom, x).T.ravel()
 
         # Stratum-by-domain totals A_h of the (stratum, domain) pairs that occur.
         hd, hd_of_unit = np.unique(u_h * n_dom + u_d, return_inverse=True)
         hd_h, hd_d = hd // n_dom, hd % n_dom
-        a_hd = _group(hd_of_unit, len(hd), u_z)
+        a_hd = group_rows(hd_of_unit, len(hd), u_z)
         square = by_domain(u_d, s1[u_h][:, None] * u_sq)
         centre = by_domain(hd_d, s2[hd_h][:, None] * a_hd * a_hd)
         size = square.copy()  # the terms' magnitude, for the cancellation check
@@ -546,7 +539,7 @@ class Design:
             cross = by_domain(u_d[t_unit], s1[u_h[t_unit]][:, None] * t_val * shift_at(t_cat, u_d[t_unit]))
             stratum_w, q1, q2 = self._gram()
             sw = stratum_w[hd_h].tocoo()
-            ws_hd = _group(sw.row, len(hd), sw.data[:, None] * shift_at(sw.col, hd_d[sw.row]))
+            ws_hd = group_rows(sw.row, len(hd), sw.data[:, None] * shift_at(sw.col, hd_d[sw.row]))
             centre_cross = by_domain(hd_d, s2[hd_h][:, None] * a_hd * ws_hd)
             quad1 = np.einsum("kc,kc->c", np.asarray(q1 @ s), s)
             quad2 = np.einsum("kc,kc->c", np.asarray(q2 @ s), s)
