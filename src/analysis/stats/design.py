@@ -434,14 +434,13 @@ class SurveyDesign(Design):
         base = (domain >= 0) & (w > 0)
         dom = np.where(base, domain, -1)
         cells = self.block_cells(dom, n_dom)
-        data = self.data
-        cols = [_float_values(data, v) for v in variables]
+        cols = [_float_values(self.data, v) for v in variables]
         # The cells' row matrix with each row's multiplier as its entry (one entry per kept row).
-        keep = cells.to_cell.indptr
         vectors = self.cell_weight_vectors()
 
         def weighted(values: np.ndarray) -> sparse.csc_matrix:
-            return sparse.csc_matrix((values[base], cells.to_cell.indices, keep), shape=cells.to_cell.shape)
+            rows = cells.to_cell
+            return sparse.csc_matrix((values[base], rows.indices, rows.indptr), shape=rows.shape)
 
         by_row = [cells.to_cell, weighted(w), weighted(w * w), *(weighted(vec * w) for vec in vectors)]
         block = _ROW_BLOCK
