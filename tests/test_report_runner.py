@@ -385,6 +385,29 @@ def test_kernel_shutdown_sends_no_interrupt():
         asyncio.run(km._async_interrupt_kernel())
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_kernels_share_the_cores_out_for_blas(tmp_path, monkeypatch, jobs):
+    # Two kernels whose OpenBLAS each spins a thread per core slowed a 2.9 s table to 28 s at
+    # 100x; each kernel gets cores // jobs BLAS threads, and a value the user set is kept.
+    import nbformat
+
+    from analysis.report.pipeline import Step
+
+    for name in execute.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "7")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import os\nprint([os.environ.get(v) for v in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')])")]
+    (tmp_path / "nb").mkdir()
+    nbformat.write(nb, tmp_path / "nb" / "probe.ipynb")
+    (tmp_path / "run" / "notebooks").mkdir(parents=True)
+    execute.execute_notebook(Step("probe"), tmp_path / "nb", tmp_path / "run", {}, jobs=jobs)
+    out = nbformat.read(tmp_path / "run" / "notebooks" / "probe.ipynb", as_version=4)
+    n = str(max(1, (os.cpu_count() or 1) // jobs))
+    assert out.cells[0].outputs[0]["text"].strip() == str([n, n, "7"])
+
+
 def test_each_language_is_a_report_of_its_own(project):
     """--lang en after the Vietnamese report: its own folder, lock and cache; vi byte-identical."""
     vi = _final(project)

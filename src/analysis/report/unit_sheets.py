@@ -475,7 +475,7 @@ def run_unit_sheets(wave: str, *, units: Sequence[str] | None = None, lang: str 
                 params = {**parameters, "units": batches[i], "batch": str(i + 1), "output_dir": str(run_dir),
                           "previous_dir": str(final) if final.is_dir() and not force else "",
                           "write_tables": i == 0}
-                execute_notebook(Step("unit_sheet"), dirs["notebooks_dir"] / NOTEBOOK.parent, bdir, params)
+                execute_notebook(Step("unit_sheet"), dirs["notebooks_dir"] / NOTEBOOK.parent, bdir, params, jobs=n_batches)
                 os.replace(bdir / "notebooks" / "unit_sheet.ipynb", run_dir / "notebooks" / f"unit_sheet-{i + 1}.ipynb")
                 shutil.rmtree(bdir)
                 bar.update(len(batches[i]))
