@@ -398,7 +398,8 @@ def test_kernels_share_the_cores_out_for_blas(tmp_path, monkeypatch, jobs):
     monkeypatch.setenv("MKL_NUM_THREADS", "7")
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
-        "import os\nprint([os.environ.get(v) for v in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')])")]
+        "import os\nprint([os.environ.get(v) for v in "
+        "('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')])")]
     (tmp_path / "nb").mkdir()
     nbformat.write(nb, tmp_path / "nb" / "probe.ipynb")
     (tmp_path / "run" / "notebooks").mkdir(parents=True)
