@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "ALPHA",
     "STAT_COLUMNS",
     "by_columns",
+    "wave_rows",
     "significance_label",
     "significant_rows",
     "in_vietnamese",
@@ -41,6 +43,24 @@ STAT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "n", "deff"]
 
 def by_columns(by: str | Sequence[str] | None) -> list[str]:
     return [] if by is None else ([by] if isinstance(by, str) else list(by))
+
+
+def wave_rows(data: pd.DataFrame, wave: str) -> pd.DataFrame:
+    """The rows of *data* in *wave*, in their order.
+
+    `analysis.study.data.load_responses` stacks the waves one after the other, so a wave is a
+    run of rows: a slice of it copies nothing, where a mask copies every column (for the ~60
+    text columns of 963 thousand respondents, 2.8 s of three waves' designs). Rows of a wave
+    that are not one run are taken with the mask.
+
+    >>> df = pd.DataFrame({"wave": ["a", "a", "b", "a"], "x": [1, 2, 3, 4]})
+    >>> wave_rows(df, "b")["x"].tolist(), wave_rows(df, "a")["x"].tolist(), len(wave_rows(df, "c"))
+    ([3], [1, 2, 4], 0)
+    """
+    rows = np.flatnonzero(data[WAVE].to_numpy() == wave)
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return data.iloc[rows[0]:rows[-1] + 1]
+    return data.iloc[rows]
 
 
 def significance_label(p_adjusted: float, difference: float, *, lang: str = "vi", alpha: float = ALPHA) -> str:

@@ -13,7 +13,7 @@ from analysis import project
 from analysis.instruments import population
 from analysis.stats import weighting
 from analysis.stats.design import SurveyDesign
-from analysis.study.base import FLAGGED, STAT_COLUMNS, WAVE, by_columns
+from analysis.study.base import FLAGGED, STAT_COLUMNS, WAVE, by_columns, wave_rows
 from analysis.study.data import frame_dir
 
 __all__ = [
@@ -157,7 +157,7 @@ def model_design(wd: WaveDesign) -> SurveyDesign:
 def designs_by_wave(data: pd.DataFrame, *, instrument: str, exclude_flagged: bool = False,
                     population_dir: Path | None = None) -> dict[str, WaveDesign]:
     """`wave_design` for every wave of *data*, keyed by wave (oldest first)."""
-    return {w: wave_design(data[data[WAVE] == w], instrument=instrument, exclude_flagged=exclude_flagged,
+    return {w: wave_design(wave_rows(data, w), instrument=instrument, exclude_flagged=exclude_flagged,
                            population_dir=population_dir)
             for w in sorted(data[WAVE].unique())}
 

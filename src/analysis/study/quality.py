@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.instruments import population
 from analysis.stats import weighting
 from analysis.stats.design import SurveyDesign
-from analysis.study.base import STAT_COLUMNS, WAVE
+from analysis.study.base import STAT_COLUMNS, WAVE, wave_rows
 from analysis.study.designs import WaveDesign, designs_by_wave, estimate_means
 
 __all__ = [
@@ -33,7 +33,7 @@ def response_rates(data: pd.DataFrame, wave: str, *, population_dir: Path | None
         for `analysis.disclosure.protect_table` (``by=["org", "unit"]``).
     """
     units = population.load_units(population_dir)[["unit_id", "org", "members"]].rename(columns={"unit_id": "unit"})
-    got = data[data[WAVE] == wave].groupby("unit").size().rename("n")
+    got = wave_rows(data, wave).groupby("unit").size().rename("n")
     per_unit = units.merge(got, left_on="unit", right_index=True, how="left").fillna({"n": 0})
     per_org = per_unit.groupby("org", sort=False)[["n", "members"]].sum().reset_index().assign(unit=None)
     total = pd.DataFrame({"org": [None], "unit": [None], "n": [per_unit["n"].sum()],

@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.instruments import Instrument
 from analysis.stats.design import SurveyDesign
-from analysis.study.base import STAT_COLUMNS, WAVE
+from analysis.study.base import STAT_COLUMNS, wave_rows
 
 __all__ = [
     "item_distribution",
@@ -60,7 +60,7 @@ def likert_args(instrument: Instrument, lang: str = "vi") -> dict:
 
 def comments(members: pd.DataFrame, instrument: Instrument, *, wave: str) -> pd.DataFrame:
     """Free-text answers of *wave*, one row per comment: ``[org, question, comment]``."""
-    sub = members[members[WAVE] == wave]
+    sub = wave_rows(members, wave)
     parts = []
     for item in instrument.by_role("comment"):
         if item.name in sub.columns:
