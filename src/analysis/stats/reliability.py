@@ -1,7 +1,7 @@
 """Internal consistency of multi-item scales: Cronbach's alpha, McDonald's omega, item statistics.
 
 Why one module: alpha, its bootstrap interval, the one-factor omega and the item statistics
-share the pairwise sufficient statistics (`_blocks`) and the missing-data rule; split apart,
+share the pairwise sufficient statistics (`_sums`) and the missing-data rule; split apart,
 each would need them from the other.
 
 Every number here is pinned to R's ``psych`` package (``tests/test_reliability.py``,
@@ -166,30 +166,46 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inverse, np.asarray(codes)
 
 
-def _blocks(x: np.ndarray, group: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """Pairwise sufficient statistics, per cluster if ``group`` is given.
+def _centred(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The answered-mask of *x* (as floats) and *x* centred by the item means, 0 where missing.
+
+    Covariance is shift invariant and centring first keeps the one-pass formulas of `_sums`
+    free of cancellation error.
+    """
+    answered = ~np.isnan(x)
+    filled = np.where(answered, x, 0.0)
+    means = filled.sum(axis=0) / answered.sum(axis=0)  # np.nanmean without its copies
+    return answered.astype(np.float64), np.where(answered, x - means, 0.0)
+
+
+def _sums(m: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Pairwise sufficient statistics of the centred items (`_centred`).
 
     For items i, j summed over the rows where both are observed: counts ``N[i, j]``,
     sums ``S[i, j] = sum x_i``, sums of squares ``Q[i, j] = sum x_i**2`` and cross products
-    ``P[i, j] = sum x_i x_j``. Sums are additive over clusters, so a bootstrap replicate is
-    a weighted sum of cluster blocks (no pass over respondents per replicate).
+    ``P[i, j] = sum x_i x_j``.
     """
-    m = (~np.isnan(x)).astype(np.float64)
-    # Centre by the item means first: covariance is shift invariant and this keeps the
-    # one-pass formulas free of cancellation error.
-    x0 = np.where(m > 0, x - np.nanmean(x, axis=0), 0.0)
-    if group is None:
-        return m.T @ m, x0.T @ m, (x0 * x0).T @ m, x0.T @ x0
-    g, codes = _sorted_codes(group)
-    k = x.shape[1]
+    return m.T @ m, x0.T @ m, (x0 * x0).T @ m, x0.T @ x0
+
+
+def _cluster_sums(m: np.ndarray, x0: np.ndarray, g: np.ndarray, n_clusters: int) -> tuple[np.ndarray, ...]:
+    """`_sums` per cluster (row codes *g*), each ``n_clusters x k x k``. Sums are additive over
+    clusters, so a bootstrap replicate is a weighted sum of cluster blocks (no pass over
+    respondents per replicate)."""
+    k = m.shape[1]
     # cluster sums as products with the (clusters x rows) one-hot matrix, one item at a time:
     # no rows x k x k temporary, and no unbuffered np.add.at
-    onehot = sparse.csr_matrix((np.ones(len(g)), (g, np.arange(len(g)))), shape=(len(codes), len(g)))
-    out = [np.empty((len(codes), k, k)) for _ in range(4)]
+    onehot = sparse.csr_matrix((np.ones(len(g)), (g, np.arange(len(g)))), shape=(n_clusters, len(g)))
+    out = [np.empty((n_clusters, k, k)) for _ in range(4)]
     for arr, (a, b) in zip(out, [(m, m), (x0, m), (x0 * x0, m), (x0, x0)]):
         for i in range(k):
             arr[:, i, :] = onehot @ (a[:, i, None] * b)
     return tuple(out)
+
+
+def _blocks(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """`_sums` of the items *x* (NaN for a missing answer)."""
+    return _sums(*_centred(x))
 
 
 def _pairwise_cov(n: np.ndarray, s: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -293,14 +309,7 @@ def cronbach_alpha(items: pd.DataFrame, *, missing: Missing = "pairwise") -> Alp
     ['item', 'r_drop', 'alpha_if_dropped', 'std_alpha_if_dropped', 'mean', 'sd', 'n']
     """
     x, names, _ = _as_matrix(items, missing)
-    n_pair, s, _, p = _blocks(x)
-    c = _pairwise_cov(n_pair, s, p)
-    var = np.diag(c)
-    flat = [names[i] for i in np.flatnonzero(~(var > 0))]
-    if flat:
-        raise ValueError(f"items without variance (or fewer than 2 answers): {flat}")
-    if np.isnan(c).any():
-        raise ValueError("some pair of items has fewer than 2 respondents in common")
+    c = _alpha_cov(_blocks(x), names)
     drop_raw, drop_std = _drop_alphas(c)
     table = pd.DataFrame({
         "item": names,
@@ -319,6 +328,19 @@ def cronbach_alpha(items: pd.DataFrame, *, missing: Missing = "pairwise") -> Alp
         items=table,
         missing=missing,
     )
+
+
+def _alpha_cov(sums: tuple[np.ndarray, ...], names: list[str]) -> np.ndarray:
+    """The covariance matrix alpha is computed from (`_sums`); ``ValueError`` where alpha is
+    undefined."""
+    n_pair, s, _, p = sums
+    c = _pairwise_cov(n_pair, s, p)
+    flat = [names[i] for i in np.flatnonzero(~(np.diag(c) > 0))]
+    if flat:
+        raise ValueError(f"items without variance (or fewer than 2 answers): {flat}")
+    if np.isnan(c).any():
+        raise ValueError("some pair of items has fewer than 2 respondents in common")
+    return c
 
 
 def omega_total(items: pd.DataFrame, *, missing: Missing = "pairwise", scale: str | None = None) -> OmegaResult:
@@ -374,17 +396,23 @@ def omega_total(items: pd.DataFrame, *, missing: Missing = "pairwise", scale: st
     0.949437
     """
     r, n = item_correlation(items, missing=missing)
+    omega, lam = _one_factor_omega(r.to_numpy(), list(r.index), scale, stacklevel=3)
+    return OmegaResult(omega_total=omega, loadings=pd.Series(lam, index=r.index, name="loading"), n=n, k=len(lam))
+
+
+def _one_factor_omega(r: np.ndarray, names: list[str], scale: str | None, *,
+                      stacklevel: int) -> tuple[float, np.ndarray]:
+    """`omega_total` and the loadings from the item correlation matrix *r*; warns (as psych) on
+    an improper solution, *stacklevel* pointing at the public caller."""
     if len(r) < 3:
         # Two items: any split of r12 into l1 * l2 fits exactly, so omega is not identified.
-        raise ValueError(f"omega total needs at least 3 items for a one-factor model, got {list(r.index)}")
-    fit = factoring.minres(r.to_numpy(), 1)
-    for text in factoring.heywood_items(fit, list(r.index), scale or ", ".join(r.index)):
-        warnings.warn(f"omega_total: improper solution: {text}", factoring.HeywoodWarning, stacklevel=2)
+        raise ValueError(f"omega total needs at least 3 items for a one-factor model, got {names}")
+    fit = factoring.minres(r, 1)
+    for text in factoring.heywood_items(fit, names, scale or ", ".join(names)):
+        warnings.warn(f"omega_total: improper solution: {text}", factoring.HeywoodWarning, stacklevel=stacklevel)
     lam = fit.loadings[:, 0]
-    vt = r.to_numpy().sum()
-    omega = (vt - np.sum(1.0 - lam**2)) / vt
-    return OmegaResult(omega_total=float(omega), loadings=pd.Series(lam, index=r.index, name="loading"),
-                       n=n, k=len(lam))
+    vt = r.sum()
+    return float((vt - np.sum(1.0 - lam**2)) / vt), lam
 
 
 def item_correlation(items: pd.DataFrame, *, missing: Missing = "pairwise") -> tuple[pd.DataFrame, int]:
@@ -415,10 +443,16 @@ def item_correlation(items: pd.DataFrame, *, missing: Missing = "pairwise") -> t
     (0.6, 4)
     """
     x, names, _ = _as_matrix(items, missing)
-    r = _pairwise_cor(*_blocks(x))
+    r = _correlation(_blocks(x))
+    return pd.DataFrame(r, index=names, columns=names), int(x.shape[0])
+
+
+def _correlation(sums: tuple[np.ndarray, ...]) -> np.ndarray:
+    """`item_correlation`'s matrix from the sufficient statistics (`_sums`)."""
+    r = _pairwise_cor(*sums)
     if not np.isfinite(r).all():
         raise ValueError("correlation matrix undefined: an item without variance or a pair without overlap")
-    return pd.DataFrame(r, index=names, columns=names), int(x.shape[0])
+    return r
 
 
 def _draw_cluster_counts(n_boot: int, cluster_codes: np.ndarray, strata: np.ndarray | None,
@@ -429,12 +463,13 @@ def _draw_cluster_counts(n_boot: int, cluster_codes: np.ndarray, strata: np.ndar
     strata are given (so every replicate keeps the design's stratum sizes).
     """
     g = len(cluster_codes)
-    counts = np.zeros((n_boot, g))
+    counts = np.zeros(n_boot * g)
     groups = [np.arange(g)] if strata is None else [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    offsets = (np.arange(n_boot) * g)[:, None]  # replicate b's counts are counts[b * g:(b + 1) * g]
     for members in groups:
         draws = rng.integers(0, len(members), size=(n_boot, len(members)))
-        np.add.at(counts, (np.arange(n_boot)[:, None], members[draws]), 1.0)
-    return counts
+        counts += np.bincount((offsets + members[draws]).ravel(), minlength=n_boot * g)
+    return counts.reshape(n_boot, g)
 
 
 def bootstrap_alpha_ci(
@@ -504,15 +539,21 @@ def bootstrap_alpha_ci(
         raise ValueError("cluster has missing values")
     point = cronbach_alpha(items, missing=missing).alpha
     x, _, keep = _as_matrix(items, missing)
-    inv, codes = _sorted_codes(cluster[keep])
-    blocks = _blocks(x, inv)
+    return _bootstrap(point, *_centred(x), cluster[keep], None if strata is None else np.asarray(strata)[keep],
+                      n_boot=n_boot, level=level, seed=seed)
+
+
+def _bootstrap(point: float, m: np.ndarray, x0: np.ndarray, cluster: np.ndarray, strata: np.ndarray | None, *,
+               n_boot: int, level: float, seed: int) -> BootstrapCI:
+    """`bootstrap_alpha_ci` from the centred items (`_centred`) and the kept rows' clusters."""
+    inv, codes = _sorted_codes(cluster)
+    blocks = _cluster_sums(m, x0, inv, len(codes))
     st = None
     if strata is not None:
-        strata_arr = np.asarray(strata)[keep]
-        per_cluster = pd.Series(strata_arr).groupby(inv).nunique()
+        per_cluster = pd.Series(strata).groupby(inv).nunique()
         if (per_cluster > 1).any():
             raise ValueError("a cluster appears in more than one stratum")
-        st = pd.Series(strata_arr).groupby(inv).first().to_numpy()
+        st = pd.Series(strata).groupby(inv).first().to_numpy()
     rng = np.random.default_rng(seed)
     w = _draw_cluster_counts(n_boot, codes, st, rng)
     # Replicate sums: (n_boot x G) @ (G x k*k), one matrix product per statistic.
@@ -597,19 +638,27 @@ def _scale_stats(sub: pd.DataFrame, label: str, cols: list[str], missing: Missin
     """One row of :func:`reliability_by`; NaN where a statistic is undefined in the group."""
     out = {"alpha": np.nan, "alpha_std": np.nan, "omega_total": np.nan,
            "ci_low": np.nan, "ci_high": np.nan, "n": 0, "k": len(cols)}
+    # The items' matrix and sums once for alpha, omega and the bootstrap (each public function
+    # would compute them again: three times the work on a national table).
     try:
-        a = cronbach_alpha(sub[cols], missing=missing)
+        x, names, keep = _as_matrix(sub[cols], missing)
+        m, x0 = _centred(x)
+        sums = _sums(m, x0)
+        c = _alpha_cov(sums, names)
     except ValueError:
         observed = sub[cols].notna()
         out["n"] = int((observed.all(axis=1) if missing == "listwise" else observed.any(axis=1)).sum())
         return out
-    out.update(alpha=a.alpha, alpha_std=a.alpha_std, n=a.n)
+    alpha = float(_alpha_from_cov(c))
+    out.update(alpha=alpha, alpha_std=float(_alpha_from_cov(_cov2cor(c))), n=int(x.shape[0]))
     try:
-        out["omega_total"] = omega_total(sub[cols], missing=missing, scale=label).omega_total
+        out["omega_total"] = _one_factor_omega(_correlation(sums), names, label, stacklevel=4)[0]
     except (ValueError, np.linalg.LinAlgError):
         pass  # singular correlation matrix: omega undefined, alpha still reported
     if cluster is not None:
-        ci = bootstrap_alpha_ci(sub[cols], sub[cluster].to_numpy(), missing=missing,
-                                n_boot=n_boot, level=level, seed=seed)
+        clusters = sub[cluster].to_numpy()
+        if pd.isna(clusters).any():
+            raise ValueError("cluster has missing values")
+        ci = _bootstrap(alpha, m, x0, clusters[keep], None, n_boot=n_boot, level=level, seed=seed)
         out.update(ci_low=ci.ci_low, ci_high=ci.ci_high)
     return out
