@@ -249,3 +249,17 @@ def test_text_outcome_is_refused() -> None:
 def test_degrees_of_freedom() -> None:
     # R: degf(dstrat) = 197, degf(dclus1) = 14, degf(dnh) = 16
     assert (D["dstrat"].degrees_of_freedom, D["dclus1"].degrees_of_freedom, D["dnh"].degrees_of_freedom) == (197, 14, 16)
+
+
+def test_replaced_data_gets_its_own_domain_codes():
+    # replace(data=...) once shared the by-column codes of the old data (one dict between the
+    # copies): a recoded domain column was estimated with the old codes, and the copy's codes
+    # leaked back into the original
+    df = pd.DataFrame({"g": ["a", "a", "b", "b"], "y": [1.0, 2.0, 3.0, 5.0], "w": 1.0})
+    d = SurveyDesign(df, weights="w")
+    before = d.mean("y", by="g")
+    recoded = d.replace(data=df.assign(g=["a", "b", "b", "b"]))
+    after = recoded.mean("y", by="g")
+    assert after["estimate"].tolist() == [1.0, pytest.approx(10 / 3)]
+    assert after["n"].tolist() == [1, 3]
+    assert d.mean("y", by="g").equals(before)

@@ -204,6 +204,7 @@ class Design:
         new._domain_cache = {}
         if data is not None:
             new._data = data
+            new._code_cache = {}  # the old data's by columns: new data may code them otherwise
         if weights is not None:
             new._w = np.ascontiguousarray(weights, dtype=np.float64)
             new._w.flags.writeable = False
