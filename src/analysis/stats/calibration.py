@@ -210,15 +210,16 @@ class CalibrationPlan:
                 sizes.append(k)
                 psw.append(cal.weights)
             positive = cal.weights > 0
-            safe = np.where(positive, cal.weights, 1.0)
+            every = positive.all()  # the usual case: no masked copies
+            safe = cal.weights if every else np.where(positive, cal.weights, 1.0)
             if cal.kind == "poststratify":
                 old = cal.old_weights if cal.old_weights is not None else np.ones_like(cal.weights)
-                a = np.where(positive, old / safe, 0.0)
+                a = old / safe if every else np.where(positive, old / safe, 0.0)
                 denom: tuple[np.ndarray, ...] = (
                     np.bincount(cal.codes[0], weights=old, minlength=cal.n_categories[0]),
                 )
             else:
-                a = np.where(positive, 1.0 / safe, 0.0)
+                a = 1.0 / safe if every else np.where(positive, 1.0 / safe, 0.0)
                 denom = tuple(
                     np.bincount(c, minlength=k).astype(float)
                     for c, k in zip(cal.codes, cal.n_categories, strict=True)

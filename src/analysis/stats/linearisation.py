@@ -633,7 +633,7 @@ class Design:
             remap = np.full(len(levels), -1, dtype=np.int64)
             remap[keep] = np.arange(len(keep))
             self._domain_cache[key] = (
-                np.where(codes >= 0, remap[np.maximum(codes, 0)], -1),
+                codes if len(keep) == len(levels) else np.where(codes >= 0, remap[np.maximum(codes, 0)], -1),
                 levels.iloc[keep].reset_index(drop=True),
             )
         domain, kept = self._domain_cache[key]

@@ -81,7 +81,9 @@ def _margin_codes(
             f"{', '.join(absent)} (rows {row_labels(data.index, unknown)}); targets have "
             f"{categories!r}"
         )
-    counts = np.bincount(codes[design.weight_values > 0], minlength=len(categories))
+    positive = design.weight_values > 0
+    # every weight positive (the usual case): no masked copy of the codes
+    counts = np.bincount(codes if positive.all() else codes[positive], minlength=len(categories))
     empty = (counts == 0) & (target > 0)
     if empty.any():
         raise RakingError(
