@@ -137,3 +137,26 @@ def test_one_variable_by_many_domains_takes_the_one_pass_form(monkeypatch: pytes
     monkeypatch.setattr(design_module, "_MAX_CELLS", 10)  # every domain set counts as "many"
     after = raked.mean("score", by="unit")
     same(after, before)
+
+
+def test_rows_outside_every_domain_and_zero_weights_as_the_per_variable_call() -> None:
+    # the one-pass form skips its masks when every row is in a domain with a positive weight;
+    # here some rows are in no domain (a missing by value) and some weigh 0
+    rng = np.random.default_rng(11)
+    n = 4_000
+    unit = rng.integers(0, 30, n)
+    size = np.bincount(unit) * 3
+    df = pd.DataFrame({"unit": unit, "N": size[unit], "w": rng.uniform(1, 4, n),
+                       "org": pd.array(np.where(unit < 18, "A", "B"), dtype="str"), "sex": rng.choice(["f", "m"], n),
+                       "y": rng.normal(3, 1, n), "z": rng.normal(0, 2, n)})
+    df.loc[rng.random(n) < 0.05, "org"] = None
+    df.loc[rng.random(n) < 0.03, "w"] = 0.0
+    d = SurveyDesign(df, weights="w", strata="unit", fpc="N", lonely_psu="adjust")
+    raked = d.rake({"sex": {"f": float(size.sum()) * 0.4, "m": float(size.sum()) * 0.6}})
+    for design in (d, raked):
+        for by in ["org", None]:
+            many = design.mean(["y", "z"], by=by)
+            one = per_variable(design, ["y", "z"], by)
+            spread = ["se", "ci_low", "ci_high", "deff"]
+            same(many.drop(columns=spread), one.drop(columns=spread))
+            np.testing.assert_allclose(many["se"], one["se"], rtol=1e-10, atol=1e-13)

@@ -432,7 +432,8 @@ class SurveyDesign(Design):
         w = self.weight_values
         n_rows, n_var = len(w), len(variables)
         base = (domain >= 0) & (w > 0)
-        dom = np.where(base, domain, -1)
+        every = base.all()  # every row in a domain with a positive weight: no masked copies
+        dom = domain if every else np.where(base, domain, -1)
         cells = self.block_cells(dom, n_dom)
         cols = [_float_values(self.data, v) for v in variables]
         # The cells' row matrix with each row's multiplier as its entry (one entry per kept row).
@@ -440,7 +441,7 @@ class SurveyDesign(Design):
 
         def weighted(values: np.ndarray) -> sparse.csc_matrix:
             rows = cells.to_cell
-            return sparse.csc_matrix((values[base], rows.indices, rows.indptr), shape=rows.shape)
+            return sparse.csc_matrix((values if every else values[base], rows.indices, rows.indptr), shape=rows.shape)
 
         by_row = [cells.to_cell, weighted(w), weighted(w * w), *(weighted(vec * w) for vec in vectors)]
         block = _ROW_BLOCK
@@ -475,7 +476,7 @@ class SurveyDesign(Design):
             mean = group_rows(cells.domain, n_dom, total_c) / wsum
             inv_wsum = np.where(wsum > 0, 1.0 / wsum, 0.0)
         centre = np.nan_to_num(mean)
-        at = np.maximum(dom, 0)
+        at = dom if every else np.maximum(dom, 0)
         sum_wr, sum_wr2, sum_w2r2 = (np.zeros((n_cells, n_var)) for _ in range(3))
         sum_vec = [np.zeros((n_cells, n_var)) for _ in vectors]
         for i, r0 in enumerate(starts):

@@ -355,11 +355,14 @@ class Design:
         sum `block_variance` needs is a sum over these cells.
         """
         plan = self._plan()
-        rows = np.flatnonzero(domain >= 0)
+        kept = domain >= 0
+        every = kept.all()  # every row in a domain (the usual case): no fancy-indexed copies
+        rows = slice(None) if every else np.flatnonzero(kept)
         key = self._stratum[rows] * n_domains + domain[rows]
         sizes = [self.n_strata, n_domains, *plan.sizes]
         for codes, k in zip(plan.codes, plan.sizes, strict=True):
-            key = key * k + codes[rows]
+            key *= k
+            key += codes[rows]
         space = float(np.prod(np.asarray(sizes, dtype=np.float64)))
         if space >= 2.0**62:
             raise DesignError("block_cells: too many strata x domains x calibration categories")
@@ -370,9 +373,9 @@ class Design:
             parts.append(rest % k)
             rest = rest // k
         parts.reverse()
-        indptr = np.concatenate([[0], np.cumsum(domain >= 0)])
+        indptr = np.arange(len(domain) + 1) if every else np.concatenate([[0], np.cumsum(kept)])
         to_cell = sparse.csc_matrix(
-            (np.ones(len(rows)), cell_of_row, indptr), shape=(len(cells), len(domain))
+            (np.ones(len(cell_of_row)), cell_of_row, indptr), shape=(len(cells), len(domain))
         )
         return BlockCells(to_cell, parts[0], parts[1], tuple(parts[2:]), n_domains)
 
