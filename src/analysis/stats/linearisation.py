@@ -199,12 +199,16 @@ class Design:
         is the full tuple of steps (`analysis.stats.weighting` appends to `calibrations`).
         """
         new = copy.copy(self)
-        new._plan_cache = None  # depends on weights and calibrations; domain codes do not
-        new._gram_cache = None
-        new._domain_cache = {}
+        if weights is not None or calibrations is not None or lonely_psu is not None:
+            # the plan depends on weights and calibrations, the gram also on the lonely rule, the
+            # domains on which weights are positive; none of them on the data's other columns
+            new._plan_cache = None
+            new._gram_cache = None
+            new._domain_cache = {}
         if data is not None:
             new._data = data
             new._code_cache = {}  # the old data's by columns: new data may code them otherwise
+            new._domain_cache = {}
         if weights is not None:
             new._w = np.ascontiguousarray(weights, dtype=np.float64)
             new._w.flags.writeable = False

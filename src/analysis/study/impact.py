@@ -128,7 +128,9 @@ def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence
     from analysis.stats import models  # heavy import, only here
 
     exposure = index.set_index([WAVE, "unit"])["implementation"]
-    wave_designs = [model_design(wd) for wd in designs.values()] if designs is not None else []
+    # each wave's model design with its units' implementation, looked up once for all outcomes
+    wave_designs = [_with_implementation(model_design(wd), exposure) for wd in designs.values()] \
+        if designs is not None else []
     rows = []
     for var in outcomes:
         if designs is None:
@@ -136,7 +138,7 @@ def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence
             sub = sub[[var, "implementation", "unit", WAVE, "org"]].dropna().rename(columns={var: "outcome"})
             fitted, data = sub, sub
         else:
-            parts = [_with_exposure(d, var, exposure) for d in wave_designs]
+            parts = [_with_outcome(d, var) for d in wave_designs]
             data = [d for d in parts if d is not None]
             fitted = pd.concat([_complete(d) for d in data]) if data else pd.DataFrame(columns=["unit"])
         if fitted["unit"].nunique() < 5 or fitted["implementation"].nunique() < 2:
@@ -154,8 +156,15 @@ def dose_response(members: pd.DataFrame, index: pd.DataFrame, outcomes: Sequence
     return out
 
 
-def _with_exposure(design, var: str, exposure: pd.Series):
-    """The wave's design with ``outcome`` (= *var*) and its units' ``implementation`` added.
+def _with_implementation(design, exposure: pd.Series):
+    """The wave's design with its units' ``implementation`` (missing for a unit without one)."""
+    data = design.data
+    keys = pd.MultiIndex.from_arrays([data[WAVE], data["unit"]])
+    return design.replace(data=data.assign(implementation=exposure.reindex(keys).to_numpy()))
+
+
+def _with_outcome(design, var: str):
+    """The wave's design (`_with_implementation`) with ``outcome`` = *var*.
 
     None when no row of the wave has both (a construct not asked, a wave without the unit
     survey): such a wave would only add an empty wave column to the model.
@@ -163,8 +172,7 @@ def _with_exposure(design, var: str, exposure: pd.Series):
     data = design.data
     if var not in data.columns:
         return None
-    keys = pd.MultiIndex.from_arrays([data[WAVE], data["unit"]])
-    added = data.assign(outcome=data[var], implementation=exposure.reindex(keys).to_numpy())
+    added = data.assign(outcome=data[var])
     if not (added["outcome"].notna() & added["implementation"].notna()).any():
         return None
     return design.replace(data=added)
