@@ -301,10 +301,21 @@ class CalibrationPlan:
 
     def shifts(self, lin: DomainColumns | BlockColumns) -> list[np.ndarray]:
         """Per term, the per-category constants R's svyrecvar subtracts (times ``psw``)."""
+        if isinstance(lin, DomainColumns) and lin.full is not None:  # dense: a model's influence functions
+            return self.shifts_from([np.asarray(m @ lin.full) for m in self.term_matrices])
         weights = self.term_weights()
         return self.shifts_from(
             [lin.group_sum(c, k, a) for c, k, a in zip(self.codes, self.sizes, weights, strict=True)]
         )
+
+    @cached_property
+    def term_matrices(self) -> list[sparse.csc_matrix]:
+        """Per term, the categories x rows matrix with the step's ``a`` at (code of row i, i):
+        ``M @ x`` is the term's ``sum a x`` by category of dense values x, built once per plan
+        (a survey regression's variance on each design of each outcome needs them)."""
+        n = len(self.psu)
+        return [sparse.csc_matrix((a, c, np.arange(n + 1)), shape=(k, n))
+                for c, k, a in zip(self.codes, self.sizes, self.term_weights(), strict=True)]
 
     def shifts_from(self, sums: list[np.ndarray]) -> list[np.ndarray]:
         """`shifts` given each term's ``sum_i a_i x_i`` by category (k x width)."""
