@@ -86,6 +86,14 @@ def _frame(data: Data, columns: Sequence[str | None]) -> pd.DataFrame:
     return pd.concat([d.data[[c for c in wanted if c in d.data.columns]] for d in designs], ignore_index=True)
 
 
+def _columns(data: Data) -> pd.DataFrame:
+    """An empty frame with the columns of the DataFrame or of any of the designs (for
+    `check_columns`, without stacking the rows)."""
+    designs = _designs(data)
+    frames = [data] if designs is None else [d.data for d in designs]
+    return pd.DataFrame(columns=list(dict.fromkeys(c for f in frames for c in f.columns)))
+
+
 def _map_frames(data: Data, fn) -> Data:
     """*fn* applied to the DataFrame, or to each design's data (rows kept in order)."""
     designs = _designs(data)
@@ -98,7 +106,10 @@ def _as_categorical(data: Data, col: str, baseline: str | None) -> Data:
     For several designs the levels are those of all of them, so every wave's data codes the
     factor alike (the stacked model matrix needs one set of columns).
     """
-    levels = sorted(pd.unique(_frame(data, [col])[col].dropna()), key=str)
+    designs = _designs(data)
+    frames = [data] if designs is None else [d.data for d in designs]
+    # the distinct values of each frame, not of the stacked rows
+    levels = sorted(set().union(*(pd.unique(f[col].dropna()) for f in frames if col in f.columns)), key=str)
     if baseline is not None:
         if baseline not in levels:
             raise ValueError(f"baseline {baseline!r} is not a value of column {col!r}: {levels}")
@@ -170,7 +181,7 @@ def fit_dose_response(
     >>> res.key_terms, res.formula
     (('dose',), 'score ~ dose + w + (1 | u)')
     """
-    check_columns(_frame(data, [outcome, exposure, unit, wave, org]), [outcome, exposure, unit, wave, org])
+    check_columns(_columns(data), [outcome, exposure, unit, wave, org])
     data = _as_categorical(data, wave, baseline_wave)
     rhs = [_q(exposure), _q(wave)] + ([f"C({_q(org)})"] if org else []) + list(controls)
     formula = f"{_q(outcome)} ~ " + " + ".join(rhs)
