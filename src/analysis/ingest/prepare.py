@@ -18,7 +18,7 @@ from analysis.ingest.convert import DECIMAL, LOCAL_UTC_OFFSET, RULES, convert_it
 from analysis.ingest.header import build_lookup, check_header, frame_from_table, map_header, resolve_meta_targets
 from analysis.ingest.messages import IngestError, Message, error_message, strip_file_prefix
 from analysis.ingest.meta import WaveMeta
-from analysis.ingest.read import RawTable, fold, normalise_cells, read_file, scan_legacy
+from analysis.ingest.read import RawTable, cell_codes, fold, normalise_cells, read_file, scan_legacy
 from analysis.ingest.spec import InstrumentSpec
 from analysis.ingest.store import FLAG_COLUMNS, processed_columns
 from analysis.ingest.validate import FAILURE_COLUMNS
@@ -69,7 +69,8 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
             problems.extend(exc.problems)
             continue
         messages.extend(table.notes)
-        legacy = scan_legacy(table)
+        codes = cell_codes(table)  # shared by the legacy-font scan and the normalisation
+        legacy = scan_legacy(table, codes)
         if legacy:
             problems.extend(legacy)
             continue
@@ -82,7 +83,7 @@ def prepare_wave(files: Sequence[tuple[Path, str]], spec: InstrumentSpec, meta: 
                 continue
         targets = resolve_meta_targets(map_header(table.header, spec, lookup))
         text_cols = {i for i, t in enumerate(targets) if t and t.kind == "item" and t.name in text_items}
-        cells, notes = normalise_cells(table, text_cols)
+        cells, notes = normalise_cells(table, text_cols, codes)
         messages.extend(notes)
         header_problems = check_header(table, cells, targets, spec, lookup)
         if not len(cells):

@@ -24,7 +24,7 @@ from analysis.ingest.messages import IngestError, Message, error_message, row_li
 
 __all__ = [
     "RawTable", "read_file", "fold", "sniff_format", "choice_key", "choice_keys", "scan_legacy",
-    "normalise_cells",
+    "normalise_cells", "cell_codes",
 ]
 
 
@@ -412,10 +412,20 @@ def choice_keys(values: pd.Series) -> pd.Series:
     return s.str.normalize("NFC").str.replace(_SPACES, " ", regex=True).str.strip().str.casefold()
 
 
-def scan_legacy(table: RawTable) -> list[Message]:
-    """File-level errors for TCVN3/VNI text, one per column, with example rows."""
+def cell_codes(table: RawTable) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell's number among the distinct values, column after column (blank: -1), and the
+    distinct values: one hashing pass over the grid, shared by `scan_legacy` and `normalise_cells`."""
+    value_id, raw = pd.factorize(table.cells.to_numpy(dtype=object).ravel(order="F"))
+    return value_id, np.asarray(raw, dtype=object)
+
+
+def scan_legacy(table: RawTable, codes: tuple[np.ndarray, np.ndarray] | None = None) -> list[Message]:
+    """File-level errors for TCVN3/VNI text, one per column, with example rows.
+
+    *codes* is `cell_codes` of *table* (computed when not given): each distinct value is
+    checked once, whatever the column, and the cells are found from their value numbers.
+    """
     problems = []
-    cells = table.cells
     header_hits = [(i, h, vn_encoding.legacy_reading(h)) for i, h in enumerate(table.header)]
     header_hits = [(i, h, r) for i, h, r in header_hits if r]
     for i, h, (scheme, reading) in header_hits:
@@ -424,19 +434,23 @@ def scan_legacy(table: RawTable) -> list[Message]:
                                  f"to Unicode (e.g. UniKey's converter) and export again",
                                  f"tiêu đề cột {i + 1} {h!r} dùng bảng mã cũ {scheme} (đọc là {reading!r}): hãy chuyển tệp sang "
                                  f"Unicode (ví dụ công cụ chuyển mã của UniKey) rồi xuất lại"))
-    for pos in cells.columns:
-        col = cells[pos].dropna().astype(str)
-        text = col[~col.str.isascii()]
-        if text.empty:
-            continue
-        # One detector call per distinct value, then a dictionary look-up per cell.
-        readings = {v: vn_encoding.legacy_reading(v) for v in text.unique()}
-        hit_values = {v for v, r in readings.items() if r is not None}
-        hits = text[text.isin(hit_values)]
-        if hits.empty:
-            continue
-        schemes = sorted({readings[v][0] for v in hit_values})
-        examples = [(int(table.rows[i]), v, readings[v][1]) for i, v in list(hits.items())[:3]]
+    value_id, raw = codes if codes is not None else cell_codes(table)
+    text = pd.Series(raw, dtype=object).astype(str)
+    non_ascii = np.flatnonzero(~text.str.isascii().to_numpy(dtype=bool))
+    # One detector call per distinct value, then the cells holding a hit, in column then row order.
+    readings = {int(k): r for k in non_ascii if (r := vn_encoding.legacy_reading(text.iat[k])) is not None}
+    if not readings:
+        return problems
+    hit_value = np.zeros(len(raw), dtype=bool)
+    hit_value[list(readings)] = True
+    hit_cells = np.flatnonzero((value_id >= 0) & hit_value[value_id])
+    n_rows = len(table.cells)
+    hit_cols = hit_cells // n_rows
+    for pos in np.unique(hit_cols).tolist():
+        hits = hit_cells[hit_cols == pos]
+        ids = value_id[hits]
+        schemes = sorted({readings[int(v)][0] for v in np.unique(ids)})
+        examples = [(int(table.rows[i % n_rows]), text.iat[v], readings[int(v)][1]) for i, v in zip(hits[:3], ids[:3])]
         ex_en = "; ".join(f"row {r}: {v!r} (= {u!r})" for r, v, u in examples)
         col_name = table.header[pos] or f"#{pos + 1}"
         problems.append(error_message(
@@ -449,17 +463,18 @@ def scan_legacy(table: RawTable) -> list[Message]:
     return problems
 
 
-def normalise_cells(table: RawTable, text_columns: set[int]) -> tuple[pd.DataFrame, list[Message]]:
+def normalise_cells(table: RawTable, text_columns: set[int],
+                    codes: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[pd.DataFrame, list[Message]]:
     """NFC, control characters removed (counted), blanks → None; free text keeps its line breaks.
 
     Each distinct (value, free text or not) is cleaned once — a survey export repeats a few
-    thousand codes over millions of cells — then put back in place.
+    thousand codes over millions of cells — then put back in place. *codes*: `cell_codes`.
     """
     notes = []
     cells = table.cells
     n_rows, n_cols = cells.shape
     # Column by column in one flat array (blank: -1); a column's cells are adjacent.
-    value_id, raw = pd.factorize(cells.to_numpy(dtype=object).ravel(order="F"))
+    value_id, raw = codes if codes is not None else cell_codes(table)
     present = value_id >= 0
     if not present.any():
         return cells.copy(), notes
