@@ -154,14 +154,21 @@ def find_duplicates(ids: pd.Series, content: pd.DataFrame) -> DuplicateDecision:
     ([False, True, False, False, False], [False, False, True, True, False], [True, False, False, False, False])
     """
     has_id = ids.notna() & (ids.astype(str) != "")
-    frame = content.astype(str).copy()
-    frame.insert(0, "\x00id", ids.astype(object).astype(str))
+    key = ids.astype(object).astype(str)
+    # Rows are compared with their id: only rows whose id occurs more than once can be copies
+    # or versions, so the whole-row comparison runs on those few rows, not on every answer.
+    shared = key.duplicated(keep=False).to_numpy(dtype=bool)
+    frame = content[shared].astype(str)
+    frame.insert(0, "\x00id", key[shared])
     # DataFrame.duplicated compares whole rows (vectorised hashing of every column).
-    exact_repeat = frame.duplicated(keep="first") & has_id
-    first_of_exact = frame.duplicated(keep=False) & has_id & ~exact_repeat
-    versions = frame.loc[~exact_repeat & has_id, "\x00id"].value_counts()
+    repeat, copied = np.zeros(len(key), dtype=bool), np.zeros(len(key), dtype=bool)
+    repeat[shared] = frame.duplicated(keep="first").to_numpy(dtype=bool)
+    copied[shared] = frame.duplicated(keep=False).to_numpy(dtype=bool)
+    exact_repeat = pd.Series(repeat, index=ids.index) & has_id
+    first_of_exact = pd.Series(copied, index=ids.index) & has_id & ~exact_repeat
+    versions = key[~exact_repeat & has_id].value_counts()
     conflicting_ids = versions[versions > 1].index
-    conflict = has_id & ~exact_repeat & frame["\x00id"].isin(conflicting_ids)
+    conflict = has_id & ~exact_repeat & key.isin(conflicting_ids)
     return DuplicateDecision(exact_repeat.astype(bool), conflict.astype(bool), (first_of_exact & ~conflict).astype(bool))
 
 
