@@ -315,10 +315,12 @@ def parse_datetimes(raw: pd.Series, naive_tz: dt.tzinfo) -> tuple[pd.Series, pd.
     if len(good):
         aware = good.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$")
         if aware.any():
-            out.loc[good[aware].index] = pd.to_datetime(good[aware], format="ISO8601", utc=True).astype("datetime64[us, UTC]").to_numpy()
+            zoned = pd.to_datetime(good[aware], format="ISO8601", utc=True)
+            out.loc[good[aware].index] = zoned.astype("datetime64[us, UTC]").array
         if (~aware).any():
             local = pd.to_datetime(good[~aware], format="ISO8601").dt.tz_localize(naive_tz).dt.tz_convert("UTC")
-            out.loc[good[~aware].index] = local.astype("datetime64[us, UTC]").to_numpy()
+            # .array, not .to_numpy(): a zoned column as NumPy is one Timestamp object per value.
+            out.loc[good[~aware].index] = local.astype("datetime64[us, UTC]").array
     failed = pd.Series(False, index=raw.index)
     failed.loc[text[~ok].index] = True
     return out, failed
