@@ -142,3 +142,26 @@ def test_item_distribution_reports_every_declared_answer_and_the_change_of_a_van
     assert change.loc[codes[-1], "difference"] == pytest.approx(-top_24["estimate"])
     assert change.loc[codes[-1], "se"] == pytest.approx(top_24["se"])
     assert change["difference"].notna().all()
+
+
+def test_calibrated_overall_proportions_equal_the_per_level_form():
+    # without domains on a calibrated design every level comes from one covariance of the
+    # level indicators; with one domain (a constant column) each level is its own pass
+    rng = np.random.default_rng(3)
+    n = 3_000
+    unit = rng.integers(0, 25, n)
+    df = pd.DataFrame({"unit": unit, "N": (np.bincount(unit) * 4)[unit], "w": rng.uniform(1, 3, n),
+                       "sex": rng.choice(["f", "m"], n), "all": "x",
+                       "q": pd.array(rng.choice(["1", "2", "3", None], n, p=[0.3, 0.4, 0.2, 0.1]), dtype="str")})
+    df.loc[rng.random(n) < 0.02, "w"] = 0.0
+    total = float((np.bincount(unit) * 4).sum())
+    d = SurveyDesign(df, weights="w", strata="unit", fpc="N", lonely_psu="adjust")
+    raked = d.rake({"sex": {"f": total * 0.45, "m": total * 0.55}})
+    for deff in (True, "replace"):
+        overall = raked.proportion("q", levels=["1", "2", "3", "4"], deff=deff)
+        per_level = raked.proportion("q", by="all", levels=["1", "2", "3", "4"], deff=deff).drop(columns="all")
+        pd.testing.assert_frame_equal(overall.drop(columns=["estimate", "se", "ci_low", "ci_high", "deff"]),
+                                      per_level.drop(columns=["estimate", "se", "ci_low", "ci_high", "deff"]))
+        for col in ["estimate", "se", "ci_low", "ci_high", "deff"]:
+            np.testing.assert_allclose(overall[col], per_level[col], rtol=1e-10, atol=1e-15)
+        assert overall.loc[3, "estimate"] == 0 and overall.loc[3, "se"] == 0  # "4": declared, never chosen

@@ -682,6 +682,8 @@ class SurveyDesign(Design):
         deff = check_deff(deff)
         names, domain, domains = self.domains(by)
         codes, categories = self.category_codes(var, levels)
+        if by is None and self.calibrations and len(categories) and ((codes >= 0) & (self.weight_values > 0)).any():
+            return self._proportions_overall(var, codes, categories, deff)
         frames = []
         for k, category in enumerate(categories):
             y = np.where(codes < 0, np.nan, (codes == k).astype(np.float64))
@@ -693,6 +695,21 @@ class SurveyDesign(Design):
             raise DesignError(f"proportion: column {var!r} has no non-missing values")
         out = pd.concat(frames, ignore_index=True).sort_values("_order", kind="stable")
         return out.drop(columns="_order").reset_index(drop=True)
+
+    def _proportions_overall(self, var: str, codes: np.ndarray, categories: pd.Index,
+                             deff: DeffKind) -> pd.DataFrame:
+        """`proportion` without domains on a calibrated design: every level's variance from one
+        covariance of the level indicators (`cell_vcov`) instead of one pass per level. The
+        same formulas: on a calibrated design the per-level form drops no stratum either."""
+        p, cov, n = self.cell_vcov(codes, len(categories))
+        w = self.weight_values
+        wsum = float(w[(codes >= 0) & (w > 0)].sum())
+        variance = np.diag(cov).copy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s2 = n / (n - 1) * p * (1.0 - p)  # an indicator's weighted variance sum(w (y - p)^2) / sum(w)
+            deff_value = variance / srs_variance(s2, np.full(len(p), n), np.full(len(p), wsum), deff)
+        parts = {"estimate": p, "variance": variance, "n": np.full(len(p), n), "deff": deff_value}
+        return self._tidy([], pd.DataFrame(index=range(len(p))), var, parts, level=pd.Index(list(categories)))
 
     def proportion_vcov(self, var: str) -> tuple[pd.Index, np.ndarray, np.ndarray, int]:
         """Proportions of every level of ``var`` and their full covariance (for Rao–Scott).
@@ -719,7 +736,9 @@ class SurveyDesign(Design):
         if declared.has_duplicates:
             raise DesignError(f"proportion: levels of {var!r} repeat {list(declared[declared.duplicated()])!r}")
         values = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
-        codes = declared.get_indexer(values)
+        # match the distinct values only (-1, a missing value, stays -1)
+        row_codes, uniques = pd.factorize(values)
+        codes = np.append(declared.get_indexer(pd.Index(uniques)), -1)[row_codes]
         stray = (codes < 0) & values.notna().to_numpy()
         if stray.any():
             found = sorted({repr(v) for v in values[stray]})[:5]

@@ -79,8 +79,10 @@ class Design:
         self._spec = {"weights": weights, "strata": strata, "cluster": cluster, "fpc": fpc}
         self._lonely_psu: LonelyPSU = lonely_psu
         self._calibrations: tuple[Calibration, ...] = ()
-        self._plan_cache: CalibrationPlan | None = None
-        self._gram_cache: tuple[np.ndarray, np.ndarray, sparse.csr_matrix] | None = None
+        # The calibration plan ("plan") and the gram ("gram"), built when first needed. One dict
+        # for every copy with the same weights, calibrations and lonely rule (`replace` of the
+        # data only), so what one copy builds the others use.
+        self._variance_cache: dict[str, object] = {}
         self._domain_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
         self._code_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
         n = len(data)
@@ -202,8 +204,7 @@ class Design:
         if weights is not None or calibrations is not None or lonely_psu is not None:
             # the plan depends on weights and calibrations, the gram also on the lonely rule, the
             # domains on which weights are positive; none of them on the data's other columns
-            new._plan_cache = None
-            new._gram_cache = None
+            new._variance_cache = {}
             new._domain_cache = {}
         if data is not None:
             new._data = data
@@ -294,9 +295,9 @@ class Design:
     # ------------------------------------------------------------------ variance machinery
     def _plan(self) -> CalibrationPlan:
         """Calibration terms and their PSU-by-category weight sums, built once per design."""
-        if self._plan_cache is None:
-            self._plan_cache = CalibrationPlan.build(self._calibrations, self._psu, self._n_psu)
-        return self._plan_cache
+        if "plan" not in self._variance_cache:
+            self._variance_cache["plan"] = CalibrationPlan.build(self._calibrations, self._psu, self._n_psu)
+        return self._variance_cache["plan"]
 
     def vcov(self, x: np.ndarray | DomainColumns) -> np.ndarray:
         """Covariance matrix of the totals of linearised values (n x k dense, or by domain).
@@ -332,7 +333,7 @@ class Design:
     def _gram(self) -> tuple[sparse.csr_matrix, sparse.csr_matrix, sparse.csr_matrix]:
         """``W_h`` (strata x categories: the strata's psw sums by category, ``W`` the plan's PSU
         sums), ``Q1 = sum_p s1_h W_p' W_p`` and ``Q2 = sum_h s2_h W_h' W_h``; cached."""
-        if self._gram_cache is None:
+        if "gram" not in self._variance_cache:
             plan = self._plan()
             s1, s2 = self._stratum_weights()
             if self._rows_are_psus and sum(plan.sizes) ** 2 <= 4_000_000:
@@ -349,8 +350,8 @@ class Design:
                 stratum_w = (self._stratum_sum @ w).tocsr()
                 q1 = (w.T @ sparse.diags(s1[self._psu_stratum]) @ w).tocsr()
             q2 = (stratum_w.T @ sparse.diags(s2) @ stratum_w).tocsr()
-            self._gram_cache = (stratum_w, q1, q2)
-        return self._gram_cache
+            self._variance_cache["gram"] = (stratum_w, q1, q2)
+        return self._variance_cache["gram"]
 
     def block_cells(self, domain: np.ndarray, n_domains: int) -> BlockCells:
         """The cells (stratum, domain, category of every calibration term) of `block_variance`.
@@ -653,7 +654,9 @@ class Design:
         wsum = w[valid].sum()
         p = np.bincount(codes[valid], weights=w[valid], minlength=k) / wsum
         rows = np.flatnonzero(valid)
-        x = np.zeros((len(w), k))
-        x[rows, codes[valid]] = w[valid] / wsum
-        x[rows] -= (w[valid] / wsum)[:, None] * p[None, :]
+        share = np.zeros(len(w))
+        share[rows] = w[rows] / wsum
+        # the linearised indicators share * (1[code = j] - p_j), formed in place
+        x = share[:, None] * -p[None, :]
+        x[rows, codes[rows]] += share[rows]
         return p, self.vcov(x), int(valid.sum())
