@@ -247,13 +247,15 @@ class CalibrationPlan:
                 offsets = self.offsets
                 self.cross[(j, r)] = table[offsets[j] : offsets[j + 1], offsets[r] : offsets[r + 1]]
             else:
-                flat = np.bincount(
-                    self.codes[j] * self.sizes[r] + self.codes[r],
-                    weights=a * self.psw[r],
-                    minlength=self.sizes[j] * self.sizes[r],
-                )
-                self.cross[(j, r)] = flat.reshape(self.sizes[j], self.sizes[r])
+                self.cross[(j, r)] = self._cross_table(j, r, a * self.psw[r])
         return self.cross[(j, r)]
+
+    def _cross_table(self, j: int, r: int, weights: np.ndarray) -> np.ndarray:
+        """``sum_i weights_i`` by (category of term j, category of term r), one bincount (the
+        form without `_pair_table`'s joint table)."""
+        flat = np.bincount(self.codes[j] * self.sizes[r] + self.codes[r], weights=weights,
+                           minlength=self.sizes[j] * self.sizes[r])
+        return flat.reshape(self.sizes[j], self.sizes[r])
 
     def _pair_table(self, weights: np.ndarray) -> np.ndarray | None:
         """``sum_i weights_i`` at (category of term j, category of term r) for every pair of terms
@@ -294,10 +296,8 @@ class CalibrationPlan:
         out = np.zeros((n_cat, n_cat))
         for j in range(len(self.codes)):
             for r in range(len(self.codes)):
-                flat = np.bincount(self.codes[j] * self.sizes[r] + self.codes[r],
-                                   weights=row_weight * self.psw[j] * self.psw[r],
-                                   minlength=self.sizes[j] * self.sizes[r])
-                out[offsets[j]:offsets[j + 1], offsets[r]:offsets[r + 1]] = flat.reshape(self.sizes[j], -1)
+                out[offsets[j]:offsets[j + 1], offsets[r]:offsets[r + 1]] = \
+                    self._cross_table(j, r, row_weight * self.psw[j] * self.psw[r])
         return out
 
     def term_weights(self) -> list[np.ndarray]:
