@@ -127,14 +127,11 @@ def bench_svyglm(n: int) -> list[tuple[str, float, float]]:
     """A gaussian svyglm (``y ~ x + g``) on a raked stratified design with fpc."""
     from analysis.stats.design import SurveyDesign
     from analysis.stats.svyglm import svyglm
+    from analysis.synthetic.regression import regression_sample
 
-    rng = np.random.default_rng(3)
-    unit = rng.integers(0, max(1, n // 1000), n)
-    x = rng.normal(size=n)
-    df = pd.DataFrame({"unit": unit, "unit_size": np.bincount(unit)[unit] * 5, "x": x,
-                       "g": np.where(unit % 3 == 0, "a", "b"), "y": 1 + 0.5 * x + rng.normal(size=n)})
+    df, margins = regression_sample(n)
     start = _clock()
-    design = SurveyDesign(df, strata="unit", fpc="unit_size").rake({"g": {"a": 1.7 * n, "b": 3.3 * n}})
+    design = SurveyDesign(df, strata="unit", fpc="unit_size").rake(margins)
     rake_t = _since(start)
     middle = _clock()
     svyglm(design, "y ~ x + g")

@@ -210,13 +210,9 @@ def test_wald_test_with_infinite_df_is_chi_squared():
 
 def test_a_raked_fit_on_a_million_rows_covers_the_true_slope():
     """Large-n numerics (its time is in `make bench`, "survey regression")."""
-    rng = np.random.default_rng(3)
-    n = 1_000_000
-    unit = rng.integers(0, 1000, n)
-    size = np.bincount(unit, minlength=1000)[unit] * 5
-    x = rng.normal(size=n)
-    df = pd.DataFrame({"unit": unit, "unit_size": size, "x": x, "g": np.where(unit % 3 == 0, "a", "b"),
-                       "y": 1 + 0.5 * x + rng.normal(size=n)})
-    d = SurveyDesign(df, strata="unit", fpc="unit_size").rake({"g": {"a": 1.7e6, "b": 3.3e6}})
+    from analysis.synthetic.regression import regression_sample
+
+    df, margins = regression_sample(1_000_000)
+    d = SurveyDesign(df, strata="unit", fpc="unit_size").rake(margins)
     fit = svyglm(d, "y ~ x + g")
     assert fit.table.set_index("term").loc["x", "ci_low"] < 0.5 < fit.table.set_index("term").loc["x", "ci_high"]
