@@ -123,9 +123,11 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     names = [it.name for it in items]
     idx = frame.index
     arr = frame[names].to_numpy(dtype=object)
-    present = pd.notna(arr)
-    r, c = np.nonzero(present)
-    if len(r) == 0:
+    n_cols = arr.shape[1]
+    # Row after row in one flat array (blank: -1): the order the failures are listed in.
+    value_id, distinct_values = pd.factorize(arr.ravel())
+    present = value_id >= 0
+    if not present.any():
         return {n: pd.Series(None, index=idx, dtype="string") for n in names}, None
     lists = np.array([it.list_name or "" for it in items], dtype=object)
     exact_map, key_map, value_map = {}, {}, {}
@@ -136,31 +138,39 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
         value_map.update({f"{ln}\x1f{k}": v for k, v in _numeric_values(spec, ln).items()})
     # Each distinct (choice list, value) is looked up once: millions of cells, a few thousand pairs.
     list_id, list_names = pd.factorize(lists)
-    value_id, distinct_values = pd.factorize(pd.Series(arr[present], dtype=object))
-    which, pairs = pd.factorize(value_id.astype(np.int64) * len(list_names) + list_id[c])
-    pair_prefix = pd.Series(np.asarray(list_names, dtype=object)[pairs % len(list_names)], dtype="string") + "\x1f"
-    pair_values = pd.Series(np.asarray(distinct_values, dtype=object)[pairs // len(list_names)], dtype="string")
+    n_lists = len(list_names)
+    key = (value_id.reshape(arr.shape).astype(np.int64) * n_lists + list_id).ravel()  # list by column: broadcast
+    seen = np.zeros(len(distinct_values) * n_lists, dtype=bool)  # the pairs that occur, in key order (no hashing)
+    seen[key[present]] = True
+    pairs = np.flatnonzero(seen)
+    which = (np.cumsum(seen) - 1)[np.maximum(key, 0)]  # a cell's pair (meaningless where blank)
+    pair_prefix = pd.Series(np.asarray(list_names, dtype=object)[pairs % n_lists], dtype="string") + "\x1f"
+    pair_values = pd.Series(np.asarray(distinct_values, dtype=object)[pairs // n_lists], dtype="string")
     pair_codes = (pair_prefix + pair_values).map(exact_map).astype(object)
     pair_codes = pair_codes.where(pair_codes.notna(), (pair_prefix + choice_keys(pair_values)).map(key_map).astype(object))
+    # Each column is a gather from the few distinct codes (-1: blank or not a choice).
     if not sav_labels and not sav_rows.any():  # every cell's code is its pair's: no per-cell objects
         pair_code_id, distinct_codes = pd.factorize(pair_codes)
-        code_id = pair_code_id[which]
+        position = np.where(present, pair_code_id[which], -1)
     else:
-        code_id, distinct_codes = pd.factorize(_sav_codes(pair_codes, pair_values, pair_prefix, which, arr.shape,
-                                                          present, r, names, sav_labels, sav_rows, key_map, value_map))
-    # Each column is a gather from the few distinct codes (-1: blank or not a choice).
-    position = np.full(arr.shape, -1, dtype=np.intp)
-    position[r, c] = code_id
+        cells = np.flatnonzero(present)
+        code_id, distinct_codes = pd.factorize(_sav_codes(pair_codes, pair_values, pair_prefix, which[cells], arr.shape,
+                                                          present.reshape(arr.shape), cells // n_cols, names,
+                                                          sav_labels, sav_rows, key_map, value_map))
+        position = np.full(len(value_id), -1, dtype=np.intp)
+        position[cells] = code_id
+    failed = np.flatnonzero(present & (position < 0))
+    position = position.reshape(arr.shape)
     choices = pd.array(np.asarray(distinct_codes, dtype=object), dtype="string")
     result = {n: pd.Series(choices.take(position[:, k], allow_fill=True), index=idx) for k, n in enumerate(names)}
-    failed = code_id < 0
-    if not failed.any():
+    if not len(failed):
         return result, None
     en, vi = RULES["choice"]
     detail = {ln: ", ".join(ch.code for ch in spec.choices.get(ln, ())[:12]) for ln in dict.fromkeys(lists)}
-    fail_lists = lists[c[failed]]
+    r, c = np.divmod(failed, n_cols)
+    fail_lists = lists[c]
     failures = pd.DataFrame({
-        "_row": idx[r[failed]], "column": np.array(names, dtype=object)[c[failed]],
+        "_row": idx[r], "column": np.array(names, dtype=object)[c],
         "value": pair_values.to_numpy(dtype=object)[which[failed]], "rule": "choice",
         "message_en": [f"{en} '{ln}' (codes: {detail[ln]})" for ln in fail_lists],
         "message_vi": [f"{vi} '{ln}' (mã: {detail[ln]})" for ln in fail_lists],
