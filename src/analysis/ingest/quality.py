@@ -87,8 +87,14 @@ def flag_straightliners(data: pd.DataFrame, items: Sequence[str], *, missing_cod
         return pd.Series(False, index=data.index, dtype=bool)
     answered = _answered(data, items, missing_codes).to_numpy(dtype=bool)
     # One code per distinct answer over the whole table; a row is one answer throughout when
-    # its smallest and largest code among the answered items agree.
-    codes = pd.factorize(data[list(items)].astype(object).to_numpy().ravel())[0].reshape(answered.shape)
+    # its smallest and largest code among the answered items agree. Coded column by column (no
+    # object copy of every answer): a column's few distinct answers get their table-wide code.
+    code_of: dict[object, int] = {}
+    codes = np.empty(answered.shape, dtype=np.intp, order="F")  # filled column by column
+    for k, name in enumerate(items):
+        local, uniques = pd.factorize(data[name])
+        table_wide = np.array([code_of.setdefault(u, len(code_of)) for u in uniques] + [-1], dtype=np.intp)
+        codes[:, k] = table_wide[local]  # -1 (blank) takes the last entry
     lowest = np.where(answered, codes, np.iinfo(codes.dtype).max).min(axis=1)
     highest = np.where(answered, codes, -1).max(axis=1)
     same = (answered.sum(axis=1) >= min_items) & (lowest == highest)

@@ -435,7 +435,9 @@ def scan_legacy(table: RawTable, codes: tuple[np.ndarray, np.ndarray] | None = N
                                  f"tiêu đề cột {i + 1} {h!r} dùng bảng mã cũ {scheme} (đọc là {reading!r}): hãy chuyển tệp sang "
                                  f"Unicode (ví dụ công cụ chuyển mã của UniKey) rồi xuất lại"))
     value_id, raw = codes if codes is not None else cell_codes(table)
-    text = pd.Series(raw, dtype=object).astype(str)
+    text = pd.Series(raw, dtype=object)
+    if pd.api.types.infer_dtype(raw, skipna=False) != "string":  # the readers give text: no copy then
+        text = text.astype(str)
     non_ascii = np.flatnonzero(~text.str.isascii().to_numpy(dtype=bool))
     # One detector call per distinct value, then the cells holding a hit, in column then row order.
     readings = {int(k): r for k in non_ascii if (r := vn_encoding.legacy_reading(text.iat[k])) is not None}
