@@ -45,10 +45,11 @@ def wave_manifest(instrument: str, wave: str, *, processed_dir: Path | None = No
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_wave(instrument: str, wave: str, *, processed_dir: Path | None = None) -> pd.DataFrame:
-    """The accepted, tidy responses of one wave."""
+def load_wave(instrument: str, wave: str, *, processed_dir: Path | None = None,
+              columns: list[str] | None = None) -> pd.DataFrame:
+    """The accepted, tidy responses of one wave (only *columns*, when given)."""
     wave_manifest(instrument, wave, processed_dir=processed_dir)  # clear error if not imported
-    return pd.read_parquet(_folder(instrument, processed_dir) / f"{wave}.parquet")
+    return pd.read_parquet(_folder(instrument, processed_dir) / f"{wave}.parquet", columns=columns)
 
 
 def is_synthetic(instrument: str, wave: str, *, processed_dir: Path | None = None) -> bool:

@@ -21,6 +21,7 @@ __all__ = [
     "unit_survey",
     "groups",
     "load_responses",
+    "respondents_by_unit",
     "load_units",
     "import_counts",
     "labels_for",
@@ -150,6 +151,21 @@ def load_responses(instrument: str, waves: Sequence[str], *, processed_dir: Path
             frame["unit_size"] = frame["unit"].map(sizes).astype("float64")
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def respondents_by_unit(instrument: str, wave: str, *, processed_dir: Path | None = None) -> pd.Series:
+    """Respondents of *instrument* in *wave* per unit (the ``unit`` role; a missing code is no
+    unit), counted as in `load_responses` from the one column: empty when the wave is not
+    imported or the instrument has no unit role."""
+    if wave not in waves_mod.list_waves(instrument, processed_dir=processed_dir):
+        return pd.Series(dtype="int64")
+    ins = waves_mod.load_instrument(instrument, wave, processed_dir=processed_dir)
+    item = ins.role_item("unit")
+    if item is None:
+        return pd.Series(dtype="int64")
+    raw = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir, columns=[item.name])
+    units = role_columns(raw, ins)["unit"]
+    return units.groupby(units).size()
 
 
 def load_units(instrument: str, waves: Sequence[str], *, processed_dir: Path | None = None) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from analysis.instruments import Indicator, Instrument, population
 from analysis.report import tables
 from analysis.stats import compare
 from analysis.study.base import ALPHA, STAT_COLUMNS, WAVE, by_columns, significance_label
-from analysis.study.data import load_responses, unit_survey
+from analysis.study.data import respondents_by_unit, unit_survey
 from analysis.study.designs import base_design
 
 __all__ = [
@@ -488,8 +488,7 @@ def follow_up_withheld(instrument: str, wave: str, *, k: int, processed_dir: Pat
     """
     if unit_survey(instrument) in (None, instrument):
         return []
-    answers = load_responses(instrument, [wave], processed_dir=processed_dir, population_dir=population_dir)
-    counts = answers.groupby("unit").size() if len(answers) else pd.Series(dtype="int64")
+    counts = respondents_by_unit(instrument, wave, processed_dir=processed_dir)
     frame = _frame(population_dir)
     every = list(frame["unit_id"]) if frame is not None else list(counts.index)
     return sorted(u for u in every if int(counts.get(u, 0)) < k)
