@@ -15,7 +15,7 @@ import pandas as pd
 from analysis import config, instruments
 from analysis.instruments import Instrument
 
-__all__ = ["list_waves", "latest_wave", "wave_manifest", "load_wave", "load_instrument", "is_synthetic"]
+__all__ = ["list_waves", "latest_wave", "wave_manifest", "load_wave", "wave_columns", "load_instrument", "is_synthetic"]
 
 
 def _folder(instrument: str, processed_dir: Path | None) -> Path:
@@ -50,6 +50,15 @@ def load_wave(instrument: str, wave: str, *, processed_dir: Path | None = None,
     """The accepted, tidy responses of one wave (only *columns*, when given)."""
     wave_manifest(instrument, wave, processed_dir=processed_dir)  # clear error if not imported
     return pd.read_parquet(_folder(instrument, processed_dir) / f"{wave}.parquet", columns=columns)
+
+
+def wave_columns(instrument: str, wave: str, *, processed_dir: Path | None = None) -> list[str]:
+    """The column names of one wave's processed data, read from its schema (no rows read)."""
+    import pyarrow.parquet as pq
+
+    wave_manifest(instrument, wave, processed_dir=processed_dir)  # clear error if not imported
+    path = _folder(instrument, processed_dir) / f"{wave}.parquet"
+    return [n for n in pq.read_schema(path).names if n != "__index_level_0__"]
 
 
 def is_synthetic(instrument: str, wave: str, *, processed_dir: Path | None = None) -> bool:

@@ -207,8 +207,10 @@ def import_counts(instrument: str, waves: Sequence[str], *, processed_dir: Path 
         m = waves_mod.wave_manifest(instrument, wave, processed_dir=processed_dir)
         row = {WAVE: wave, **{k: m.get(k) for k in ("rows_read", "accepted", "quarantined", "dropped")}}
         row["balanced"] = (row["rows_read"] == sum(int(row[k] or 0) for k in ("accepted", "quarantined", "dropped")))
-        data = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir)
-        for col in sorted(c for c in data.columns if str(c).startswith("_flag_")):
+        flags = sorted(c for c in waves_mod.wave_columns(instrument, wave, processed_dir=processed_dir)
+                       if str(c).startswith("_flag_"))
+        data = waves_mod.load_wave(instrument, wave, processed_dir=processed_dir, columns=flags)  # only these
+        for col in flags:
             row[col.removeprefix("_")] = int(data[col].fillna(False).astype(bool).sum())
         row["synthetic"] = m.get("synthetic", True) is not False
         row["instrument_version"] = str(m.get("instrument_version", ""))
