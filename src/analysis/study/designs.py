@@ -20,6 +20,7 @@ __all__ = [
     "WaveDesign",
     "base_design",
     "wave_design",
+    "design_columns",
     "designs_by_wave",
     "estimate_means",
     "estimate_with_total",
@@ -152,6 +153,15 @@ def model_design(wd: WaveDesign) -> SurveyDesign:
     """
     base = SurveyDesign(wd.base.data, weights="base_weight", cluster="unit")
     return weighting.rake(base, wd.margins) if wd.margins else base
+
+
+def design_columns(instrument: str) -> list[str]:
+    """The columns `wave_design` reads for *instrument* (study.yaml ``design``): the wave, the
+    flag, the unit and its frame size, the design's own columns and the raking margins."""
+    spec = project.load_study().instrument(instrument).design
+    named = [spec.weights if spec.weights not in ("equal", project.FRAME_WEIGHTS) else None,
+             spec.strata, spec.cluster, spec.fpc, *spec.rake]
+    return list(dict.fromkeys([WAVE, FLAGGED, "unit", "unit_size", *(c for c in named if c)]))
 
 
 def designs_by_wave(data: pd.DataFrame, *, instrument: str, exclude_flagged: bool = False,

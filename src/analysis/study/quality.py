@@ -12,7 +12,7 @@ from analysis.instruments import population
 from analysis.stats import weighting
 from analysis.stats.design import SurveyDesign
 from analysis.study.base import STAT_COLUMNS, WAVE, wave_rows
-from analysis.study.designs import WaveDesign, designs_by_wave, estimate_means
+from analysis.study.designs import WaveDesign, design_columns, designs_by_wave, estimate_means
 
 __all__ = [
     "response_rates",
@@ -91,6 +91,9 @@ def quality_effect(data: pd.DataFrame, variables: Sequence[str], *, instrument: 
         ``[wave, rows, variable, estimate, se, ci_low, ci_high, n, deff]`` with ``rows`` =
         ``all`` or ``unflagged``; feed both to `analysis.disclosure.protect_table`.
     """
+    # the design's columns and the variables only: leaving out the flagged rows copies every
+    # column kept, and a wave's ~60 text columns cost more to copy than the raking
+    data = data[[c for c in dict.fromkeys([*design_columns(instrument), *variables]) if c in data.columns]]
     parts = []
     for flag, label in ((False, "all"), (True, "unflagged")):
         designs = designs_by_wave(data, instrument=instrument, exclude_flagged=flag, population_dir=population_dir)
