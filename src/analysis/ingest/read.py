@@ -484,16 +484,18 @@ def normalise_cells(table: RawTable, text_columns: set[int],
     text_column[sorted(text_columns)] = True
     # A free-text cell and a code with the same raw text are cleaned differently: the pair
     # (value, is free text) is what is distinct.
-    key = value_id.astype(np.int64) * 2 + np.repeat(text_column, n_rows)
+    key = value_id * 2 + np.repeat(text_column, n_rows)  # blank: -2 or -1
     seen = np.zeros(2 * len(raw), dtype=bool)  # the pairs that occur, in key order (no hashing)
     seen[key[present]] = True
     pairs = np.flatnonzero(seen)
-    which = np.where(present, (np.cumsum(seen) - 1)[np.maximum(key, 0)], -1)
+    # A key's pair number; the two entries at the end are what the blank keys -2 and -1 index.
+    which = np.append(np.cumsum(seen) - 1, [-1, -1])[key]
     values = np.asarray(raw, dtype=object)[pairs // 2]
     # Printable ASCII without spaces (ids, times, most codes) has nothing to clean.
-    rest = ~pd.Series(values, dtype="string").str.fullmatch("[!-~]*").to_numpy(dtype=bool)
+    distinct = pd.Series(values, dtype="string")
+    rest = ~distinct.str.fullmatch("[!-~]*").to_numpy(dtype=bool)
     text_flag = (pairs % 2 == 1)[rest]
-    s = pd.Series(values[rest], dtype="string")
+    s = distinct[rest].reset_index(drop=True)
     s = s.str.replace("\r\n", "\n", regex=False).str.normalize("NFC")
     bad_distinct = np.zeros(len(values), dtype=bool)
     bad_distinct[rest] = s.str.contains(_CONTROL).to_numpy(dtype=bool)
