@@ -266,10 +266,16 @@ class Instrument:
     languages: tuple[str, ...] = ("vi", "en")
     path: str = ""
     _index: dict = field(default=None, repr=False, compare=False, hash=False)  # type: ignore[assignment]
+    _lists: dict = field(default=None, repr=False, compare=False, hash=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        # A name → Item look-up built once; the dict never leaves the object.
+        # Name → Item and list name → its choices, built once (scoring a national wave asks for
+        # choice lists tens of thousands of times); the dicts never leave the object.
         object.__setattr__(self, "_index", {i.name: i for i in self.items})
+        lists: dict[str, list[Choice]] = {}
+        for c in self.choices:
+            lists.setdefault(c.list_name, []).append(c)
+        object.__setattr__(self, "_lists", {k: tuple(v) for k, v in lists.items()})
 
     # -- look-ups ------------------------------------------------------------------------
     def item(self, name: str) -> Item:
@@ -359,7 +365,7 @@ class Instrument:
 
     def choice_list(self, list_name: str) -> tuple[Choice, ...]:
         """All choices of *list_name*, in order (missing codes included)."""
-        found = tuple(c for c in self.choices if c.list_name == list_name)
+        found = self._lists.get(list_name, ())
         if not found:
             raise KeyError(f"instrument {self.name!r} v{self.version} has no choice list {list_name!r}")
         return found
