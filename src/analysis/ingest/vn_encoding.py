@@ -187,6 +187,11 @@ def _foreign(ch: str) -> bool:
     return True
 
 
+# `_foreign` as one character class: a search over a whole text, not a call per character.
+_FOREIGN_CHAR = re.compile("[^\t\r\n\x20-\x7e" + "".join(
+    re.escape(c) for c in sorted(VIETNAMESE_LETTERS | _SAFE_SYMBOLS) if len(c) == 1 and not c.isascii()) + "]")
+
+
 def implausible_characters(text: str) -> list[str]:
     """Characters of *text* (NFC) that do not belong in Vietnamese text, sorted, unique.
 
@@ -270,7 +275,7 @@ def legacy_reading(text: str) -> tuple[str, str] | None:
     # Condition (a): something in the text is not Vietnamese as it stands — a foreign character,
     # or a non-ASCII word that is no Vietnamese syllable (VNI's "Khoâng" uses only letters that
     # also exist in Vietnamese, so the character test alone would miss it).
-    if not any(_foreign(ch) for ch in nfc) and all(
+    if not _FOREIGN_CHAR.search(nfc) and all(
         w.isascii() or is_vietnamese_syllable(w) for w in _WORD.findall(nfc)
     ):
         return None
@@ -281,7 +286,7 @@ def legacy_reading(text: str) -> tuple[str, str] | None:
     best: tuple[int, str, str] | None = None
     for scheme, reading in (("TCVN3", unicodedata.normalize("NFC", _tcvn3_decode(data))),
                             ("VNI", _vni_decode(data.decode("latin-1")))):
-        if any(_foreign(ch) for ch in reading):
+        if _FOREIGN_CHAR.search(reading):
             continue
         good, changed = _score(words, reading)
         if changed and good >= 1 and 2 * good >= changed and (best is None or good > best[0]):
