@@ -140,10 +140,13 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     list_id, list_names = pd.factorize(lists)
     n_lists = len(list_names)
     key = (value_id.reshape(arr.shape).astype(np.int64) * n_lists + list_id).ravel()  # list by column: broadcast
-    seen = np.zeros(len(distinct_values) * n_lists, dtype=bool)  # the pairs that occur, in key order (no hashing)
-    seen[key[present]] = True
-    pairs = np.flatnonzero(seen)
-    which = (np.cumsum(seen) - 1)[np.maximum(key, 0)]  # a cell's pair (meaningless where blank)
+    # The pairs that occur, in key order (no hashing). A blank's key is negative (-n_lists to -1):
+    # it indexes the n_lists entries at the end, so no pass picks the present cells out.
+    n_keys = len(distinct_values) * n_lists
+    seen = np.zeros(n_keys + n_lists, dtype=bool)
+    seen[key] = True
+    pairs = np.flatnonzero(seen[:n_keys])
+    which = np.append(np.cumsum(seen[:n_keys]) - 1, np.full(n_lists, -1))[key]  # a cell's pair; blank: -1
     pair_prefix = pd.Series(np.asarray(list_names, dtype=object)[pairs % n_lists], dtype="string") + "\x1f"
     pair_values = pd.Series(np.asarray(distinct_values, dtype=object)[pairs // n_lists], dtype="string")
     pair_codes = (pair_prefix + pair_values).map(exact_map).astype(object)
@@ -151,7 +154,7 @@ def _select_codes(frame: pd.DataFrame, items: Sequence[ItemSpec], spec: Instrume
     # Each column is a gather from the few distinct codes (-1: blank or not a choice).
     if not sav_labels and not sav_rows.any():  # every cell's code is its pair's: no per-cell objects
         pair_code_id, distinct_codes = pd.factorize(pair_codes)
-        position = np.where(present, pair_code_id[which], -1)
+        position = np.append(pair_code_id, -1)[which]  # blank (-1) takes the -1 at the end
     else:
         cells = np.flatnonzero(present)
         code_id, distinct_codes = pd.factorize(_sav_codes(pair_codes, pair_values, pair_prefix, which[cells], arr.shape,
