@@ -91,3 +91,13 @@ def test_cp1258_mojibake_is_refused_by_plausibility(data):
     with pytest.raises(EncodingProblem, match="contains characters that do not occur in Vietnamese"):
         vn_encoding.check_cp1258_plausible(text, "x.csv")
     vn_encoding.check_cp1258_plausible(vn_encoding.to_cp1258("Đảng viên, 5 năm").decode("cp1258"), "x.csv")
+
+
+def test_the_foreign_character_class_is_the_per_character_rule():
+    # legacy_reading searches one character class (_FOREIGN_CHAR) instead of calling _foreign
+    # per character; both must say the same of every code point of the Basic Multilingual Plane
+    from analysis.ingest.vn_encoding import _FOREIGN_CHAR, _foreign
+
+    differ = [hex(i) for i in range(0x10000) if 0xD800 > i or i > 0xDFFF
+              if bool(_FOREIGN_CHAR.search(chr(i))) != _foreign(chr(i))]
+    assert differ == []
