@@ -263,3 +263,46 @@ def test_replaced_data_gets_its_own_domain_codes():
     assert after["estimate"].tolist() == [1.0, pytest.approx(10 / 3)]
     assert after["n"].tolist() == [1, 3]
     assert d.mean("y", by="g").equals(before)
+
+
+# ---- two-stage designs (R's multistage variance) -------------------------------------------
+# R: dclus2 <- svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)
+DCLUS2 = SurveyDesign(load("apiclus2"), cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+# R: dclus2r <- rake(dclus2, list(~stype), list(data.frame(stype = c('E', 'H', 'M'),
+#                    Freq = c(4421, 755, 1018))), control = list(maxit = 200, epsilon = 1e-13))
+DCLUS2R = DCLUS2.rake({"stype": {"E": 4421, "H": 755, "M": 1018}})
+
+
+def test_two_stage_weights_are_the_product_of_the_stages_inverse_fractions():
+    # R: weights(dclus2) equals apiclus2$pw, (fpc1 / 40) * (fpc2 / schools sampled in the district)
+    np.testing.assert_allclose(DCLUS2.weight_values, load("apiclus2")["pw"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("ref_id, design, stat, var, by", [
+    ("clus2_mean_api00", DCLUS2, "mean", "api00", []),  # R: svymean(~api00, dclus2, deff = TRUE)
+    # R: svytotal(~enroll, dclus2, na.rm = TRUE, deff = TRUE)
+    ("clus2_total_enroll", DCLUS2, "total", "enroll", []),
+    # R: svyby(~api00, ~stype, dclus2, svymean, deff = TRUE)
+    ("clus2_by_api00_stype", DCLUS2, "mean", "api00", ["stype"]),
+    ("clus2_rake_mean_api00", DCLUS2R, "mean", "api00", []),  # R: svymean(~api00, dclus2r, deff = TRUE)
+    # R: svyby(~api99, ~stype, dclus2r, svymean, deff = TRUE)
+    ("clus2_rake_by_api99_stype", DCLUS2R, "mean", "api99", ["stype"]),
+])
+def test_two_stage_estimates_match_r(ref_id, design, stat, var, by):
+    check(getattr(design, stat)(var, by=by or None), ref_id, var, by)
+    if stat == "mean":  # the many-variables call gives the same rows
+        check(design.mean([var], by=by or None), ref_id, var, by)
+
+
+def test_two_stage_degrees_of_freedom_are_the_first_stage_ones():
+    assert DCLUS2.degf(np.ones(len(DCLUS2.weight_values), dtype=bool)) == 39  # R: degf(dclus2)
+
+
+def test_two_stage_needs_both_fpcs_and_a_constant_second_one():
+    df = load("apiclus2")
+    with pytest.raises(DesignError, match="two-stage design names both stages"):
+        SurveyDesign(df, cluster=["dnum", "snum"], fpc="fpc1")
+    first = df.index[df["dnum"].duplicated(keep=False)][0]  # a school of a district with several
+    bad = df.assign(fpc2=df["fpc2"].where(df.index != first, df["fpc2"] + 1))
+    with pytest.raises(DesignError, match="constant within each first-stage cluster"):
+        SurveyDesign(bad, cluster=["dnum", "snum"], fpc=["fpc1", "fpc2"])

@@ -26,6 +26,9 @@ keep <- c("snum", "stype", "dnum", "pw", "fpc", "api00", "api99", "enroll", "awa
 write.csv(apistrat[, keep], file.path(out_dir, "apistrat.csv"), row.names = FALSE, na = "")
 write.csv(apiclus1[, keep], file.path(out_dir, "apiclus1.csv"), row.names = FALSE, na = "")
 write.csv(nhanes, file.path(out_dir, "nhanes.csv"), row.names = FALSE, na = "")
+# apiclus2: two-stage cluster sample (districts, then schools), fpc at both stages
+write.csv(apiclus2[, c("snum", "stype", "dnum", "fpc1", "fpc2", "pw", "api00", "api99", "enroll")],
+          file.path(out_dir, "apiclus2.csv"), row.names = FALSE, na = "")
 
 # Project-shaped data: 14 grassroots units = strata, unit size = fpc, members sampled within
 # units. U13 and U14 have one respondent (lonely strata); U12 is a census (n = N); U14 has N = 1.
@@ -87,6 +90,7 @@ design_calls <- list(
   dstrat = "svydesign(id = ~1, strata = ~stype, weights = ~pw, fpc = ~fpc, data = apistrat)",
   dstrat_now = "svydesign(id = ~1, strata = ~stype, fpc = ~fpc, data = apistrat)",
   dclus1 = "svydesign(id = ~dnum, weights = ~pw, fpc = ~fpc, data = apiclus1)",
+  dclus2 = "svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2, data = apiclus2)",
   dnh = "svydesign(id = ~SDMVPSU, strata = ~SDMVSTRA, weights = ~WTMEC2YR, nest = TRUE, data = nhanes)",
   dunit = "svydesign(id = ~1, strata = ~unit, weights = ~w, fpc = ~unit_size, data = units_df)"
 )
@@ -120,6 +124,15 @@ ref("clus1_by_api00_stype", "svyby(~api00, ~stype, dclus1, svymean, deff = TRUE)
 ref("clus1_by_total_enroll_stype", "svyby(~enroll, ~stype, dclus1, svytotal, deff = TRUE)", tidy_by)
 ref("clus1_ttest_api00_schwide", "svyttest(api00 ~ sch.wide, dclus1)", tidy_test)
 ref("clus1_chisq_schwide_stype", "svychisq(~sch.wide + stype, dclus1)", tidy_test)
+
+# ---- apiclus2: two-stage cluster sample, fpc at both stages (R's multistage variance) -------
+ref("clus2_mean_api00", "svymean(~api00, dclus2, deff = TRUE)", tidy_stat)
+ref("clus2_total_enroll", "svytotal(~enroll, dclus2, na.rm = TRUE, deff = TRUE)", tidy_stat)
+ref("clus2_by_api00_stype", "svyby(~api00, ~stype, dclus2, svymean, deff = TRUE)", tidy_by)
+ref("clus2_rake_mean_api00", "svymean(~api00, dclus2r, deff = TRUE)", tidy_stat, setup = paste(
+  "dclus2r <- rake(dclus2, list(~stype), list(data.frame(stype = c('E', 'H', 'M'), Freq = c(4421, 755, 1018))),",
+  "control = list(maxit = 200, epsilon = 1e-13))"))
+ref("clus2_rake_by_api99_stype", "svyby(~api99, ~stype, dclus2r, svymean, deff = TRUE)", tidy_by)
 
 # Raking to apipop margins, run to full convergence (R's default epsilon = 1 stops early).
 rake_setup <- paste(

@@ -162,13 +162,17 @@ class SurveyDesign(Design):
         raised: equal weights are never assumed silently.
     strata : str, optional
         Column of first-stage strata. This project's design: ``strata="unit"``.
-    cluster : str, optional
+    cluster : str or [str, str], optional
         Column of first-stage clusters (PSUs); clusters are nested in strata (R's
-        ``nest=TRUE``). Without it every row is its own PSU (R's ``id=~1``).
-    fpc : str, optional
+        ``nest=TRUE``). Without it every row is its own PSU (R's ``id=~1``). Two columns, e.g.
+        ``["dnum", "snum"]``, make a two-stage design (R's ``id=~dnum+snum``): second-stage
+        units (SSUs) nested in the PSUs, with ``fpc`` for both stages.
+    fpc : str or [str, str], optional
         Column with the population size of the row's first-stage stratum (number of PSUs), as
         R's ``svydesign(fpc=)``; values all <= 1 are read as sampling fractions. This project:
-        ``fpc="unit_size"``.
+        ``fpc="unit_size"``. A two-stage design gives two: the second the number of SSUs in
+        the row's PSU (constant within it). Without weights, the weights are the product of
+        the stages' ``N/n``.
     lonely_psu : {"fail", "adjust", "certainty", "remove", "average"}
         What a stratum with a single PSU contributes (R's ``options(survey.lonely.psu=)``):
         ``"fail"`` (R's default) raises; ``"certainty"`` and ``"remove"`` contribute zero (in
@@ -191,7 +195,12 @@ class SurveyDesign(Design):
     ``V = sum_h (1 - n_h/N_h) n_h/(n_h - 1) sum_i (z_hi - mean_h z)^2``, the ultimate-cluster
     estimator of R's ``svyrecvar`` (Wolter 2007, ch. 6; Lumley 2010, ch. 2). Calibration steps
     are removed from ``z`` first (post-stratification: weighted residuals from the
-    post-stratum means; raking: R's ten backfitting sweeps over the margins).
+    post-stratum means; raking: R's ten backfitting sweeps over the margins). A two-stage
+    design adds R's ``multistage`` term ``sum_i n_h/N_h (1 - m_i/M_i) m_i/(m_i - 1)
+    sum_j (z_ij - mean_i z)^2`` over PSUs ``i`` with ``m_i`` of their ``M_i`` SSUs sampled
+    (SSU totals ``z_ij`` of the calibrated values; a PSU with one SSU adds nothing, as R);
+    degrees of freedom stay the first stage's. Matches ``svydesign(id = ~dnum + snum, fpc =
+    ~fpc1 + fpc2, data = apiclus2)`` (tests/test_design.py).
 
     Examples
     --------
@@ -354,6 +363,10 @@ class SurveyDesign(Design):
         data = self.data
         for v in variables:
             numeric_column(data.iloc[:0], v, "mean")  # the column exists and is numeric
+        if self._stage2 is not None:  # the block form has no second stage: one variable at a time
+            return pd.concat([self._tidy(names, levels, v, self._estimate(numeric_column(data, v, "mean"), domain,
+                                                                          len(levels), "mean", deff))
+                              for v in variables], ignore_index=True)
         if self._rows_are_psus:
             columns = _mean_columns(*self._means_in_row_blocks(variables, domain, len(levels)), deff)
             return self._frame_of_means(names, levels, variables, columns)

@@ -4,7 +4,9 @@
 population corrections, lonely-PSU rule and calibration steps, and computes the covariance of
 the totals of linearised values (`Design.vcov`): R's one-stage "ultimate cluster" variance
 (``svyrecvar``/``onestrat``) after the calibration steps are removed
-(`analysis.stats.calibration`). `SurveyDesign` (`analysis.stats.design`) adds the estimates;
+(`analysis.stats.calibration`), plus R's ``multistage`` second-stage term for a two-stage
+design (`_second_stage`; the many-means block form is one-stage only, so a two-stage design
+estimates one variable at a time). `SurveyDesign` (`analysis.stats.design`) adds the estimates;
 `analysis.stats.weighting` and `analysis.stats.compare` take a design through the public
 attributes here (``weight_values``, ``vcov``, ``degf``, ``cell_vcov``, ``replace`` ...).
 
@@ -65,8 +67,8 @@ class Design:
         *,
         weights: str | None = None,
         strata: str | None = None,
-        cluster: str | None = None,
-        fpc: str | None = None,
+        cluster: str | Sequence[str] | None = None,
+        fpc: str | Sequence[str] | None = None,
         lonely_psu: LonelyPSU = "fail",
     ) -> None:
         if not isinstance(data, pd.DataFrame):
@@ -87,6 +89,15 @@ class Design:
         self._code_cache: dict[tuple[str, ...], tuple[np.ndarray, pd.DataFrame]] = {}
         n = len(data)
         index = data.index
+        clusters = [cluster] if isinstance(cluster, str) else list(cluster or [])
+        fpcs = [fpc] if isinstance(fpc, str) else list(fpc or [])
+        if len(clusters) > 2 or len(fpcs) > 2 or (len(clusters) == 2) != (len(fpcs) == 2):
+            raise DesignError(
+                f"cluster={cluster!r}, fpc={fpc!r}: a two-stage design names both stages in both, "
+                "cluster=[first, second] and fpc=[first, second] (without the second fpc R's variance is "
+                "the first stage's alone: give cluster=<first-stage column>); more stages are not supported"
+            )
+        cluster, fpc = (clusters[0] if clusters else None), (fpcs[0] if fpcs else None)
 
         stratum = self._labels(strata, "strata") if strata else np.zeros(n, dtype=np.int64)
         n_strata = int(stratum.max()) + 1
@@ -105,6 +116,8 @@ class Design:
             popsize = self._popsize(fpc, stratum, n_strata, psu_per_stratum)
         else:
             popsize = np.full(n_strata, np.inf)
+        stage2 = self._second_stage(clusters[1], fpcs[1], psu, n_psu, psu_stratum, psu_per_stratum / popsize) \
+            if len(clusters) == 2 else None
 
         if weights:
             w = numeric_column(data, weights, "weights")
@@ -117,6 +130,8 @@ class Design:
                 raise DesignError(f"weights: column {weights!r} is zero in every row")
         elif fpc:
             w = (popsize / psu_per_stratum)[stratum]
+            if stage2 is not None:  # times M_i / m_i, the second stage's inverse fraction
+                w = w * stage2["inverse_fraction"][psu]
         else:
             raise DesignError(
                 "no weights: pass weights= (a column of sampling weights) or fpc= "
@@ -131,6 +146,9 @@ class Design:
         self._popsize = popsize
         self._n_psu = n_psu
         self._rows_are_psus = not cluster
+        # Second stage (None: one stage): each row's SSU, each SSU's PSU, and per PSU the factor
+        # of its within-PSU sum of squares (see `_second_stage`).
+        self._stage2 = stage2
         # onestrat's scale per stratum: fpc factor (N - n)/N times n/(n - 1) (f alone if n = 1);
         # strata with a sampling fraction of 1 (f < 1e-7) contribute nothing, as in R.
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -151,6 +169,31 @@ class Design:
             )
 
     # ------------------------------------------------------------------ construction helpers
+    def _second_stage(self, column: str, fpc: str, psu: np.ndarray, n_psu: int, psu_stratum: np.ndarray,
+                      first_fraction: np.ndarray) -> dict[str, np.ndarray]:
+        """The second stage of a two-stage design: SSUs of *column* within PSUs, their
+        population counts *fpc* (constant within a PSU, or sampling fractions), and per PSU
+        R's ``multistage`` factor ``n_h/N_h (1 - m_i/M_i) m_i/(m_i - 1)`` (*first_fraction* is
+        n_h/N_h by stratum). A PSU with one sampled SSU adds nothing, as in R's ``onestrat``
+        (which warns under ``lonely.psu = "fail"``; so does this)."""
+        labels = self._labels(column, "cluster")
+        ssu = np.unique(psu * (int(labels.max()) + 1) + labels, return_inverse=True)[1]  # nested in PSUs
+        n_ssu = int(ssu.max()) + 1
+        ssu_psu = np.zeros(n_ssu, dtype=np.int64)
+        ssu_psu[ssu] = psu
+        sampled = np.bincount(ssu_psu, minlength=n_psu).astype(np.float64)
+        population = self._popsize(fpc, psu, n_psu, sampled, group="first-stage cluster", units="SSUs")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = (population - sampled) / population
+            factor = np.where(sampled > 1, f * sampled / (sampled - 1), 0.0)
+        factor = np.where(f < 1e-7, 0.0, factor) * first_fraction[psu_stratum]
+        lonely = (sampled == 1) & (f >= 1e-7)
+        if lonely.any() and self._lonely_psu == "fail":
+            warnings.warn(f"{int(lonely.sum())} first-stage cluster(s) have only one SSU at stage 2: they add "
+                          "nothing to the second-stage variance (as R)", UserWarning, stacklevel=3)
+        return {"ssu": ssu, "n_ssu": np.int64(n_ssu), "ssu_psu": ssu_psu, "sampled": sampled,
+                "factor": factor, "inverse_fraction": population / sampled}
+
     def _labels(self, name: str, role: str) -> np.ndarray:
         codes, _ = pd.factorize(data_column(self._data, name, role), sort=True)
         if (codes < 0).any():
@@ -160,7 +203,8 @@ class Design:
         return codes.astype(np.int64)
 
     def _popsize(
-        self, name: str, stratum: np.ndarray, n_strata: int, psu_per_stratum: np.ndarray
+        self, name: str, stratum: np.ndarray, n_strata: int, psu_per_stratum: np.ndarray, *,
+        group: str = "stratum", units: str = "PSUs",
     ) -> np.ndarray:
         values = numeric_column(self._data, name, "fpc")
         index = self._data.index
@@ -172,7 +216,7 @@ class Design:
         varies = values != first[stratum]
         if varies.any():
             raise DesignError(
-                f"fpc: column {name!r} must be constant within each stratum; rows {row_labels(index, varies)}"
+                f"fpc: column {name!r} must be constant within each {group}; rows {row_labels(index, varies)}"
             )
         if (values <= 1).all():  # sampling fractions, as R
             popsize = psu_per_stratum / first
@@ -181,8 +225,8 @@ class Design:
         over = popsize < psu_per_stratum - 1e-9
         if over.any():
             raise DesignError(
-                f"fpc: column {name!r} is smaller than the number of sampled PSUs in "
-                f"{int(over.sum())} stratum/strata (more than 100% sampling)"
+                f"fpc: column {name!r} is smaller than the number of sampled {units} in "
+                f"{int(over.sum())} {group}(s) (more than 100% sampling)"
             )
         return popsize
 
@@ -319,7 +363,28 @@ class Design:
             # under "average"). One row of strata per domain column.
             present = np.zeros((lin.width, len(self._psu_per_stratum)), dtype=bool)
             present[lin.col, self._stratum[lin.rows]] = True
-        return self._stratified_vcov(totals, present)
+        v = self._stratified_vcov(totals, present)
+        if self._stage2 is not None:
+            v += self._second_stage_vcov(lin, plan, shifts)
+        return v
+
+    def _second_stage_vcov(self, lin: DomainColumns, plan: CalibrationPlan, shifts: list[np.ndarray]) -> np.ndarray:
+        """R's ``multistage`` term: per PSU, its factor (`_second_stage`) times the sum of squares
+        of its SSU totals (of the calibrated linearised values) about their mean."""
+        s2 = self._stage2
+        ssu, n_ssu, ssu_psu = s2["ssu"], int(s2["n_ssu"]), s2["ssu_psu"]
+        totals = lin.psu_totals(ssu, n_ssu)  # width x SSUs
+        if shifts:
+            if "ssu_by_category" not in self._variance_cache:
+                offsets = plan.offsets
+                self._variance_cache["ssu_by_category"] = sparse.csr_matrix(
+                    (np.concatenate(plan.psw),
+                     (np.tile(ssu, len(plan.codes)), np.concatenate([c + o for c, o in zip(plan.codes, offsets)]))),
+                    shape=(n_ssu, int(offsets[-1])))
+            totals -= (self._variance_cache["ssu_by_category"] @ np.vstack(shifts)).T
+        by_psu = np.asarray(indicator_matrix(ssu_psu, self._n_psu, n_ssu) @ totals.T).T  # width x PSUs
+        centred = totals - (by_psu / s2["sampled"])[:, ssu_psu]
+        return (centred * s2["factor"][ssu_psu]) @ centred.T
 
     def _stratum_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Per stratum, the weight of a PSU's squared total (``s1``) and of the squared stratum
