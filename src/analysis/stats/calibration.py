@@ -184,24 +184,31 @@ class CalibrationPlan:
                 ),
                 shape=(n, int(offsets[-1])),
             )
+        return self.category_sums(self.psu, self.n_psu)
+
+    def category_sums(self, unit: np.ndarray, n_units: int) -> sparse.csr_matrix:
+        """n_units x (sum of category counts): psw sums by (unit of each row, category), for the
+        PSUs (`psu_by_category`) or a two-stage design's SSUs."""
+        offsets = self.offsets
+        codes = self.codes
         n_categories = int(offsets[-1])
-        if codes and self.n_psu * n_categories <= 8_000_000:
-            # PSUs are clusters: each term's sums by (PSU, category) with one bincount, into a
-            # small dense table (a COO matrix of every row's entries took 0.4 s at 321k rows)
-            table = np.zeros((self.n_psu, n_categories))
+        if codes and n_units * n_categories <= 8_000_000:
+            # each term's sums by (unit, category) with one bincount, into a small dense table
+            # (a COO matrix of every row's entries took 0.4 s at 321k rows)
+            table = np.zeros((n_units, n_categories))
             for c, k, o, p in zip(codes, self.sizes, offsets, self.psw, strict=False):
-                sums = np.bincount(self.psu * k + c, weights=p, minlength=self.n_psu * k)
+                sums = np.bincount(unit * k + c, weights=p, minlength=n_units * k)
                 table[:, o : o + k] = sums.reshape(-1, k)
             return sparse.csr_matrix(table)
         return sparse.csr_matrix(
             (
                 np.concatenate(self.psw) if self.psw else np.zeros(0),
                 (
-                    np.tile(self.psu, len(codes)),
+                    np.tile(unit, len(codes)),
                     np.concatenate([c + o for c, o in zip(codes, offsets, strict=False)]) if codes else np.zeros(0),
                 ),
             ),
-            shape=(self.n_psu, int(offsets[-1])),
+            shape=(n_units, n_categories),
         )
 
     @classmethod

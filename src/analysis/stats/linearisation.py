@@ -376,11 +376,7 @@ class Design:
         totals = lin.psu_totals(ssu, n_ssu)  # width x SSUs
         if shifts:
             if "ssu_by_category" not in self._variance_cache:
-                offsets = plan.offsets
-                self._variance_cache["ssu_by_category"] = sparse.csr_matrix(
-                    (np.concatenate(plan.psw),
-                     (np.tile(ssu, len(plan.codes)), np.concatenate([c + o for c, o in zip(plan.codes, offsets)]))),
-                    shape=(n_ssu, int(offsets[-1])))
+                self._variance_cache["ssu_by_category"] = plan.category_sums(ssu, n_ssu)
             totals -= (self._variance_cache["ssu_by_category"] @ np.vstack(shifts)).T
         by_psu = np.asarray(indicator_matrix(ssu_psu, self._n_psu, n_ssu) @ totals.T).T  # width x PSUs
         centred = totals - (by_psu / s2["sampled"])[:, ssu_psu]
