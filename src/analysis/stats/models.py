@@ -86,12 +86,16 @@ def _frame(data: Data, columns: Sequence[str | None]) -> pd.DataFrame:
     return pd.concat([d.data[[c for c in wanted if c in d.data.columns]] for d in designs], ignore_index=True)
 
 
+def _frames(data: Data) -> list[pd.DataFrame]:
+    """The DataFrame, or each design's data."""
+    designs = _designs(data)
+    return [data] if designs is None else [d.data for d in designs]
+
+
 def _columns(data: Data) -> pd.DataFrame:
     """An empty frame with the columns of the DataFrame or of any of the designs (for
     `check_columns`, without stacking the rows)."""
-    designs = _designs(data)
-    frames = [data] if designs is None else [d.data for d in designs]
-    return pd.DataFrame(columns=list(dict.fromkeys(c for f in frames for c in f.columns)))
+    return pd.DataFrame(columns=list(dict.fromkeys(c for f in _frames(data) for c in f.columns)))
 
 
 def _map_frames(data: Data, fn) -> Data:
@@ -106,10 +110,8 @@ def _as_categorical(data: Data, col: str, baseline: str | None) -> Data:
     For several designs the levels are those of all of them, so every wave's data codes the
     factor alike (the stacked model matrix needs one set of columns).
     """
-    designs = _designs(data)
-    frames = [data] if designs is None else [d.data for d in designs]
     # the distinct values of each frame, not of the stacked rows
-    levels = sorted(set().union(*(pd.unique(f[col].dropna()) for f in frames if col in f.columns)), key=str)
+    levels = sorted(set().union(*(pd.unique(f[col].dropna()) for f in _frames(data) if col in f.columns)), key=str)
     if baseline is not None:
         if baseline not in levels:
             raise ValueError(f"baseline {baseline!r} is not a value of column {col!r}: {levels}")
