@@ -340,8 +340,12 @@ class SurveyDesign(Design):
             # Many domains (e.g. 10,300 units): PSU totals would go in hundreds of chunks (175 s
             # for one variable at 631k members); the one-pass form takes under a second.
             return self._means([var], by, check_deff(deff))
-        y = numeric_column(self.data, var, "mean")
-        parts = self._estimate(y, domain, len(levels), "mean", check_deff(deff))
+        return self._mean_of(var, names, domain, levels, check_deff(deff))
+
+    def _mean_of(self, var: str, names: list[str], domain: np.ndarray, levels: pd.DataFrame,
+                 deff: DeffKind) -> pd.DataFrame:
+        """`mean` of one column by the domains of `domains`, in one pass of `_estimate`."""
+        parts = self._estimate(numeric_column(self.data, var, "mean"), domain, len(levels), "mean", deff)
         return self._tidy(names, levels, var, parts)
 
     def _means(self, variables: list[str], by: str | Sequence[str] | None, deff: DeffKind) -> pd.DataFrame:
@@ -364,9 +368,7 @@ class SurveyDesign(Design):
         for v in variables:
             numeric_column(data.iloc[:0], v, "mean")  # the column exists and is numeric
         if self._stage2 is not None:  # the block form has no second stage: one variable at a time
-            return pd.concat([self._tidy(names, levels, v, self._estimate(numeric_column(data, v, "mean"), domain,
-                                                                          len(levels), "mean", deff))
-                              for v in variables], ignore_index=True)
+            return pd.concat([self._mean_of(v, names, domain, levels, deff) for v in variables], ignore_index=True)
         if self._rows_are_psus:
             columns = _mean_columns(*self._means_in_row_blocks(variables, domain, len(levels)), deff)
             return self._frame_of_means(names, levels, variables, columns)
